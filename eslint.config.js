@@ -1,0 +1,41 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+// Layer rule (DESIGN.md): a folder may import only the folders below it.
+const layers = {
+  lib: [],
+  attest: ['lib'],
+  policy: ['lib'],
+  oci: ['lib'],
+  store: ['lib'],
+  kbs: ['lib', 'attest', 'policy', 'store'],
+  agent: ['lib', 'attest', 'oci', 'kbs'],
+  runtime: ['lib', 'oci', 'agent'],
+  k8s: ['lib', 'oci'],
+  server: ['lib', 'attest', 'policy', 'oci', 'store', 'kbs'],
+  cli: ['lib', 'attest', 'policy', 'oci', 'store', 'kbs', 'server', 'agent', 'runtime', 'k8s'],
+};
+const all = Object.keys(layers);
+const layerConfigs = Object.entries(layers).map(([layer, allowed]) => ({
+  files: [`src/${layer}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: all
+        .filter((l) => l !== layer && !allowed.includes(l))
+        .map((l) => ({ group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`], message: `layer rule: src/${layer} may not import src/${l}` })),
+    }],
+  },
+}));
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'web/dist/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'off',
+    },
+  },
+  ...layerConfigs,
+);

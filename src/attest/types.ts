@@ -1,0 +1,54 @@
+/**
+ * The contract every evidence verifier implements (sim, sample, snp, tdx,
+ * sgx, az-snp-vtpm, az-tdx-vtpm, tpm, …). Verification flows one way:
+ * evidence → parse → verify against trust material → claims. Binding
+ * (report-data, init-data) and appraisal (policy) happen after, on the
+ * returned value. Nothing here reads the wall clock or the network: both
+ * come in through `VerifyContext`.
+ */
+
+/** Fetches collateral (certificates, CRLs, TCB info) by URL; undefined when unavailable. */
+export interface CollateralSource {
+  get(url: string): Promise<Uint8Array | undefined>;
+}
+
+export interface VerifyContext {
+  /** The time at which certificates, CRLs and collateral must be valid. */
+  now: Date;
+  /** Where collateral comes from (network cache, offline directory, in-memory). */
+  collateral?: CollateralSource;
+  /** Per-TEE trust settings (e.g. sim roots); verifiers read their own key. */
+  trust?: Record<string, unknown>;
+}
+
+/** Normalised claims: hex strings for bytes, booleans for flags, numbers for SVNs. */
+export type Claims = Record<string, unknown>;
+
+export interface VerifiedEvidence {
+  tee: string;
+  /** True for TEEs that prove nothing (sample, sim); policies must opt in. */
+  insecure: boolean;
+  claims: Claims;
+  /** The report-data as the hardware holds it (full field width). */
+  reportData: Buffer;
+  /**
+   * The init-data binding as the hardware holds it: SNP host_data (32),
+   * TDX mr_config_id (48), SGX config_id (64), or the PCR8 value on vTPM
+   * platforms. Undefined when the TEE has no such field.
+   */
+  initData?: Buffer;
+}
+
+export interface EvidenceVerifier {
+  readonly tee: string;
+  /**
+   * Verifies `evidence` (the parsed `primary_evidence` JSON of the KBS
+   * protocol, or raw bytes for a CLI file) and returns its claims. Throws a
+   * CloakError with a TEE-specific code when anything fails.
+   */
+  verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence>;
+  /** The report-data value the hardware must hold for a 48-byte SHA-384 binding digest. */
+  expectedReportData(bindingDigest: Buffer): Buffer;
+  /** The init-data value the hardware must hold for this init-data digest; undefined if not checkable. */
+  expectedInitData?(initDataDigest: Buffer): Buffer | undefined;
+}

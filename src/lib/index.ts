@@ -1,0 +1,4 @@
+export * from './errors.ts';
+export * from './bytes.ts';
+export * from './reader.ts';
+export * from './canonical.ts';
