@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './bytes.ts';
 export * from './reader.ts';
 export * from './canonical.ts';
+export * from './x509.ts';

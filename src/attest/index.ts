@@ -1,0 +1,4 @@
+export * from './types.ts';
+export * from './binding.ts';
+export * from './sim/index.ts';
+export * from './sample/index.ts';

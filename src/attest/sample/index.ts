@@ -1,0 +1,1 @@
+export { sampleVerifier } from './verifier.ts';
