@@ -1,0 +1,84 @@
+import { parse as parseYaml } from 'yaml';
+import { createHash } from 'node:crypto';
+import { CloakError } from '../lib/index.ts';
+import { compileCel, runCel, type CelProgram } from './cel.ts';
+import { TRUST_CLAIMS, statusOf, type EarStatus, type TrustClaim, type TrustVector } from './ar4si.ts';
+
+/**
+ * An attestation policy: YAML holding, per AR4SI claim, a CEL expression
+ * that maps the verified evidence to a value (−128…127), plus the explicit
+ * switch that admits insecure TEEs (sample, sim). Claims left out make no
+ * statement (0).
+ */
+export interface AttestationPolicy {
+  id: string;
+  text: string;
+  allowInsecure: boolean;
+  /** TEE names accepted; empty means any TEE the server can verify. */
+  tees: string[];
+  rules: Array<{ claim: TrustClaim; program: CelProgram }>;
+}
+
+export interface AppraisalInput {
+  tee: string;
+  insecure: boolean;
+  claims: Record<string, unknown>;
+  init_data: Record<string, unknown>;
+  refs: Record<string, unknown>;
+}
+
+export interface Appraisal {
+  status: EarStatus;
+  trustVector: TrustVector;
+  policyId: string;
+}
+
+export function parseAttestationPolicy(text: string): AttestationPolicy {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new CloakError('POLICY_INVALID', `attestation policy is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new CloakError('POLICY_INVALID', 'attestation policy must be a YAML mapping');
+  const d = doc as Record<string, unknown>;
+  const known = new Set(['version', 'allowInsecure', 'tees', 'trustVector']);
+  const unknown = Object.keys(d).filter((k) => !known.has(k));
+  if (unknown.length) throw new CloakError('POLICY_INVALID', `attestation policy has unknown keys: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+  if (d.version !== 1) throw new CloakError('POLICY_INVALID', 'attestation policy needs "version: 1"');
+  if (d.allowInsecure !== undefined && typeof d.allowInsecure !== 'boolean') throw new CloakError('POLICY_INVALID', '"allowInsecure" must be true or false');
+  const tees = d.tees ?? [];
+  if (!Array.isArray(tees) || !tees.every((t) => typeof t === 'string')) throw new CloakError('POLICY_INVALID', '"tees" must be a list of TEE names');
+  const tv = d.trustVector ?? {};
+  if (!tv || typeof tv !== 'object' || Array.isArray(tv)) throw new CloakError('POLICY_INVALID', '"trustVector" must map AR4SI claims to CEL expressions');
+  const rules: AttestationPolicy['rules'] = [];
+  for (const [claim, expr] of Object.entries(tv)) {
+    if (!(TRUST_CLAIMS as readonly string[]).includes(claim)) {
+      throw new CloakError('POLICY_INVALID', `"trustVector.${claim}" is not an AR4SI claim (one of ${TRUST_CLAIMS.join(', ')})`);
+    }
+    const source = typeof expr === 'number' ? String(expr) : expr;
+    if (typeof source !== 'string') throw new CloakError('POLICY_INVALID', `"trustVector.${claim}" must be a CEL expression`);
+    rules.push({ claim: claim as TrustClaim, program: compileCel(source, `trustVector.${claim}`) });
+  }
+  const id = 'sha256:' + createHash('sha256').update(text).digest('hex');
+  return { id, text, allowInsecure: d.allowInsecure === true, tees: tees as string[], rules };
+}
+
+/** Applies the policy to verified evidence. Refusals are CloakErrors (403). */
+export function appraise(policy: AttestationPolicy, input: AppraisalInput): Appraisal {
+  if (input.insecure && !policy.allowInsecure) {
+    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not set allowInsecure: true`, { status: 403 });
+  }
+  if (policy.tees.length > 0 && !policy.tees.includes(input.tee)) {
+    throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`, { status: 403 });
+  }
+  const trustVector: TrustVector = {};
+  for (const rule of policy.rules) {
+    const v = runCel(rule.program, input as unknown as Record<string, unknown>, `trustVector.${rule.claim}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < -128 || v > 127) {
+      throw new CloakError('POLICY_EVALUATION', `trustVector.${rule.claim} must yield an integer in −128…127, got ${JSON.stringify(v)}`, { status: 403 });
+    }
+    trustVector[rule.claim] = v;
+  }
+  return { status: statusOf(trustVector), trustVector, policyId: policy.id };
+}

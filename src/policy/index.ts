@@ -1,0 +1,5 @@
+export * from './ar4si.ts';
+export * from './cel.ts';
+export * from './attestation.ts';
+export * from './resource.ts';
+export * from './defaults.ts';

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { isCloakError } from '../lib/index.ts';
+import {
+  appraise, parseAttestationPolicy, parseResourcePolicy, allowsRelease, statusOf, tierOf,
+  DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, INSECURE_DEV_ATTESTATION_POLICY,
+} from './index.ts';
+
+const input = (over: Record<string, unknown> = {}) => ({
+  tee: 'snp', insecure: false, claims: { debug: false, measurement: 'aa' }, init_data: {}, refs: {}, ...over,
+});
+
+test('AR4SI tiers and status', () => {
+  assert.deepEqual([0, 1, -1, 2, 31, 32, 95, 96, 127, -128].map(tierOf),
+    ['none', 'none', 'none', 'affirming', 'affirming', 'warning', 'warning', 'contraindicated', 'contraindicated', 'contraindicated']);
+  assert.equal(statusOf({}), 'none');
+  assert.equal(statusOf({ hardware: 2, configuration: 33 }), 'warning');
+});
+
+test('default attestation policy: table of outcomes', () => {
+  const p = parseAttestationPolicy(DEFAULT_ATTESTATION_POLICY);
+  const table: Array<[string, Record<string, unknown>, string]> = [
+    ['genuine, no reference values', {}, 'affirming'],
+    ['debug', { claims: { debug: true } }, 'contraindicated'],
+    ['measurement in refs', { refs: { measurements: ['aa'] } }, 'affirming'],
+    ['measurement not in refs', { refs: { measurements: ['bb'] } }, 'warning'],
+  ];
+  for (const [name, over, status] of table) assert.equal(appraise(p, input(over)).status, status, name);
+  assert.throws(() => appraise(p, input({ tee: 'sim', insecure: true })), (e) => isCloakError(e, 'POLICY_INSECURE_TEE'));
+  assert.equal(appraise(parseAttestationPolicy(INSECURE_DEV_ATTESTATION_POLICY), input({ tee: 'sim', insecure: true })).status, 'affirming');
+});
+
+test('attestation policy validation rejects what does not compile', () => {
+  const bad = ['version: 2', 'version: 1\ntrustVector:\n  hardware: "1 +"', 'version: 1\ntrustVector:\n  nonsense: "2"', '[1,2]', 'version: 1\nextra: 1', ': : :'];
+  for (const text of bad) assert.throws(() => parseAttestationPolicy(text), (e) => isCloakError(e, 'POLICY_INVALID'), text);
+  const p = parseAttestationPolicy('version: 1\ntrustVector:\n  hardware: \'"x"\'');
+  assert.throws(() => appraise(p, input()), (e) => isCloakError(e, 'POLICY_EVALUATION'));
+});
+
+test('resource policy', () => {
+  const p = parseResourcePolicy(DEFAULT_RESOURCE_POLICY);
+  const r = { tee: 'snp', insecure: false, trust_vector: {}, claims: {}, init_data: {}, resource: { repository: 'default', type: 'key', tag: '1', path: 'default/key/1' } };
+  assert.equal(allowsRelease(p, { ...r, status: 'affirming' }), true);
+  assert.equal(allowsRelease(p, { ...r, status: 'warning' }), false);
+  const byRepo = parseResourcePolicy('status == "affirming" && resource.repository == "default" && !insecure');
+  assert.equal(allowsRelease(byRepo, { ...r, status: 'affirming' }), true);
+  assert.throws(() => parseResourcePolicy('status =='), (e) => isCloakError(e, 'POLICY_INVALID'));
+  assert.throws(() => allowsRelease(parseResourcePolicy('"yes"'), { ...r, status: 'affirming' }), (e) => isCloakError(e, 'POLICY_EVALUATION'));
+});
