@@ -1,4 +1,8 @@
 import type { Command } from 'commander';
+import { serveCommand } from './serve.ts';
+import { simCommand } from './sim.ts';
+import { resourceCommand, policyCommand } from './resource.ts';
+import { auditCommand } from './audit.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [];
+export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand];

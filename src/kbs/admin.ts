@@ -1,0 +1,73 @@
+import { CloakError } from '../lib/index.ts';
+import {
+  parseAttestationPolicy, parseResourcePolicy, DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY,
+} from '../policy/index.ts';
+import type { Store, ResourceInfo, AuditRecord } from '../store/index.ts';
+import { parseResourcePath } from './broker.ts';
+
+export type PolicyKind = 'attestation' | 'resource';
+export const POLICY_KINDS: PolicyKind[] = ['attestation', 'resource'];
+export const MAX_RESOURCE_BYTES = 1024 * 1024;
+
+/** Admin operations behind /api/v1 and the CoCo admin endpoints; every change is audited. */
+export class Admin {
+  constructor(private readonly store: Store) {}
+
+  async setResource(actor: string, path: string, value: Buffer): Promise<void> {
+    parseResourcePath(path);
+    if (value.length > MAX_RESOURCE_BYTES) throw new CloakError('ADMIN_RESOURCE_TOO_LARGE', `a resource may hold at most ${MAX_RESOURCE_BYTES} bytes`, { status: 413 });
+    await this.store.putResource(path, value);
+    await this.store.appendAudit({ kind: 'admin.resource.set', outcome: 'ok', actor, subject: path, details: { size: value.length } });
+  }
+
+  listResources(): Promise<ResourceInfo[]> { return this.store.listResources(); }
+
+  async deleteResource(actor: string, path: string): Promise<void> {
+    parseResourcePath(path);
+    const existed = await this.store.deleteResource(path);
+    if (!existed) throw new CloakError('ADMIN_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, { status: 404 });
+    await this.store.appendAudit({ kind: 'admin.resource.delete', outcome: 'ok', actor, subject: path });
+  }
+
+  async getPolicy(kind: string): Promise<{ kind: PolicyKind; text: string; default: boolean }> {
+    const k = policyKind(kind);
+    const text = await this.store.getPolicy(k);
+    return { kind: k, text: text ?? (k === 'attestation' ? DEFAULT_ATTESTATION_POLICY : DEFAULT_RESOURCE_POLICY), default: text === undefined };
+  }
+
+  /** Validates (compiles) before storing: a policy that does not compile is never applied. */
+  async setPolicy(actor: string, kind: string, text: string): Promise<void> {
+    const k = policyKind(kind);
+    try {
+      if (k === 'attestation') parseAttestationPolicy(text);
+      else parseResourcePolicy(text);
+    } catch (e) {
+      await this.store.appendAudit({ kind: 'admin.policy.set', outcome: 'refused', actor, subject: k, reason: (e as Error).message });
+      throw e;
+    }
+    await this.store.setPolicy(k, text);
+    await this.store.appendAudit({ kind: 'admin.policy.set', outcome: 'ok', actor, subject: k });
+  }
+
+  async putReferenceValue(actor: string, name: string, value: unknown): Promise<void> {
+    if (!/^[A-Za-z0-9._:@-]{1,256}$/.test(name)) throw new CloakError('ADMIN_NAME_INVALID', 'a reference value name is 1-256 of letters, digits and . _ : @ -');
+    await this.store.putReferenceValue(name, value);
+    await this.store.appendAudit({ kind: 'admin.refvalue.set', outcome: 'ok', actor, subject: name });
+  }
+
+  listReferenceValues() { return this.store.listReferenceValues(); }
+
+  async deleteReferenceValue(actor: string, name: string): Promise<void> {
+    if (!(await this.store.deleteReferenceValue(name))) throw new CloakError('ADMIN_REFVALUE_NOT_FOUND', `reference value ${name} does not exist`, { status: 404 });
+    await this.store.appendAudit({ kind: 'admin.refvalue.delete', outcome: 'ok', actor, subject: name });
+  }
+
+  queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]> {
+    return this.store.queryAudit({ ...q, limit: Math.min(q.limit ?? 100, 1000) });
+  }
+}
+
+function policyKind(kind: string): PolicyKind {
+  if (!(POLICY_KINDS as string[]).includes(kind)) throw new CloakError('ADMIN_POLICY_KIND', `policy kind "${kind}" is unknown (attestation or resource)`, { status: 404 });
+  return kind as PolicyKind;
+}

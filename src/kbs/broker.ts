@@ -1,0 +1,228 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import { CloakError, constantTimeEqual, toHex } from '../lib/index.ts';
+import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource } from '../attest/index.ts';
+import {
+  appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
+  DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy,
+} from '../policy/index.ts';
+import type { Store, SessionRecord } from '../store/index.ts';
+import { KBS_PROTOCOL_VERSION, RESOURCE_SEGMENT, SESSION_TTL_MS } from './protocol.ts';
+import type { AttestRequest, AuthRequest, TeePubkey } from './schemas.ts';
+import { checkTeePubkey, encryptToTee, type FlattenedJwe } from './jwe.ts';
+import { parseInitData } from './initdata.ts';
+import type { TokenIssuer } from './token.ts';
+import { earClaims, readEar } from './ear.ts';
+import { referenceValuesForPolicy } from './refs.ts';
+
+export interface BrokerOptions {
+  store: Store;
+  tokens: TokenIssuer;
+  verifiers: EvidenceVerifier[];
+  /** Per-TEE trust material handed to verifiers (`VerifyContext.trust`). */
+  trust?: Record<string, unknown>;
+  collateral?: CollateralSource;
+  clock?: () => Date;
+}
+
+/** Who asks for a resource: the session cookie or a bearer token. */
+export type Credential = { sessionId?: string; bearer?: string };
+
+const refused = (code: string, message: string, status = 401) => new CloakError(code, message, { status });
+
+/**
+ * The key broker: the CoCo KBS handshake (auth → attest → resource), one way:
+ * evidence → verify → bind → appraise → token → release. Every outcome is
+ * audited; nothing is released unless every step passed.
+ */
+export class KeyBroker {
+  private readonly verifiers: Map<string, EvidenceVerifier>;
+  private readonly clock: () => Date;
+  private policyCache = new Map<string, AttestationPolicy | ResourcePolicy>();
+
+  constructor(private readonly opts: BrokerOptions) {
+    this.verifiers = new Map(opts.verifiers.map((v) => [v.tee, v]));
+    this.clock = opts.clock ?? (() => new Date());
+  }
+
+  get tees(): string[] { return [...this.verifiers.keys()]; }
+
+  async auth(req: AuthRequest): Promise<{ sessionId: string; nonce: string; expires: Date }> {
+    const { store } = this.opts;
+    try {
+      if (req.version !== KBS_PROTOCOL_VERSION) {
+        throw refused('KBS_PROTOCOL_VERSION', `protocol version "${req.version}" is not supported; this server speaks ${KBS_PROTOCOL_VERSION}`, 400);
+      }
+      if (!this.verifiers.has(req.tee)) {
+        throw refused('KBS_UNKNOWN_TEE', `TEE "${req.tee}" is not supported (supported: ${this.tees.join(', ')})`, 400);
+      }
+      const now = this.clock();
+      const session: SessionRecord = {
+        id: randomUUID().replace(/-/g, ''),
+        tee: req.tee,
+        nonce: randomBytes(32).toString('base64'),
+        createdAt: now,
+        expiresAt: new Date(now.getTime() + SESSION_TTL_MS),
+        attested: false,
+      };
+      await store.createSession(session);
+      await store.appendAudit({ kind: 'kbs.auth', outcome: 'ok', subject: session.id, details: { tee: req.tee } });
+      return { sessionId: session.id, nonce: session.nonce, expires: session.expiresAt };
+    } catch (e) {
+      await this.auditRefusal('kbs.auth', undefined, e, { tee: String(req.tee).slice(0, 64) });
+      throw e;
+    }
+  }
+
+  async attest(sessionId: string | undefined, req: AttestRequest): Promise<string> {
+    const { store } = this.opts;
+    let session: SessionRecord | undefined;
+    try {
+      session = await this.liveSession(sessionId);
+      if (session.attested && session.token) return session.token;
+      const token = await this.appraiseEvidence(session, req);
+      await store.updateSession(session.id, { attested: true, token, teePubkey: req['runtime-data']['tee-pubkey'] });
+      await store.appendAudit({ kind: 'kbs.attest', outcome: 'ok', subject: session.id, details: { tee: session.tee } });
+      return token;
+    } catch (e) {
+      // A failed attempt burns the session and its nonce: the client starts over with /auth.
+      if (session && !session.attested) await store.deleteSession(session.id);
+      await this.auditRefusal('kbs.attest', sessionId, e, session ? { tee: session.tee } : undefined);
+      throw e;
+    }
+  }
+
+  private async appraiseEvidence(session: SessionRecord, req: AttestRequest): Promise<string> {
+    const runtime = req['runtime-data'];
+    if (!constantTimeEqual(Buffer.from(runtime.nonce), Buffer.from(session.nonce))) {
+      throw refused('KBS_NONCE_MISMATCH', 'runtime-data nonce is not the nonce this session was given: request a new challenge with /kbs/v0/auth');
+    }
+    await checkTeePubkey(runtime['tee-pubkey']);
+    const { primary, additional } = splitEvidence(req['tee-evidence']);
+    const verifier = this.verifiers.get(session.tee)!;
+    const now = this.clock();
+    const verified = await verifier.verify(primary, { now, collateral: this.opts.collateral, trust: this.opts.trust }).catch((e: unknown) => {
+      // Evidence that does not verify is an attestation failure (401), whatever the verifier's default status.
+      throw e instanceof CloakError ? new CloakError(e.code, e.message, { status: 401, cause: e }) : e;
+    });
+
+    const binding = runtimeDataDigest(runtime.nonce, runtime['tee-pubkey'], additional);
+    if (!constantTimeEqual(verified.reportData, verifier.expectedReportData(binding))) {
+      throw refused('KBS_REPORT_DATA_MISMATCH', 'the evidence report-data does not bind this nonce and tee-pubkey (expected SHA-384 of the canonical runtime data)');
+    }
+    const initData = req['init-data'] ? parseInitData(req['init-data']) : undefined;
+    if (initData && verifier.expectedInitData) {
+      const expected = verifier.expectedInitData(initData.digest);
+      if (expected && (!verified.initData || !constantTimeEqual(verified.initData, expected))) {
+        throw refused('KBS_INITDATA_MISMATCH', `the init-data digest (${initData.algorithm}) does not match what the evidence holds`);
+      }
+    }
+    const policy = await this.attestationPolicy();
+    const refs = await referenceValuesForPolicy(this.opts.store);
+    const appraisal = appraise(policy, {
+      tee: verified.tee, insecure: verified.insecure, claims: verified.claims,
+      init_data: initData?.claims ?? {}, refs,
+    });
+    if (appraisal.status === 'contraindicated') {
+      throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`, 403);
+    }
+    return this.opts.tokens.sign(earClaims({
+      verified, appraisal, runtime, initData, reportData: toHex(verified.reportData),
+    }), now);
+  }
+
+  async resource(cred: Credential, path: string): Promise<FlattenedJwe> {
+    const { store } = this.opts;
+    const subject = cred.sessionId ?? (cred.bearer ? 'bearer' : undefined);
+    try {
+      const [repository, type, tag] = parseResourcePath(path);
+      const payload = await this.authenticate(cred);
+      const ear = readEar(payload);
+      const policy = await this.resourcePolicy();
+      const allowed = allowsRelease(policy, {
+        tee: ear.tee, insecure: ear.insecure, status: ear.status, trust_vector: ear.trustVector,
+        claims: ear.claims, init_data: ear.initData, resource: { repository, type, tag, path: `${repository}/${type}/${tag}` },
+      });
+      if (!allowed) throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${ear.status})`, 403);
+      const value = await store.getResource(`${repository}/${type}/${tag}`);
+      if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, 404);
+      const jwe = await encryptToTee(ear.teePubkey, value);
+      await store.appendAudit({ kind: 'kbs.release', outcome: 'ok', subject, details: { resource: path, tee: ear.tee } });
+      return jwe;
+    } catch (e) {
+      await this.auditRefusal('kbs.release', subject, e, { resource: path.slice(0, 400) });
+      throw e;
+    }
+  }
+
+  private async authenticate(cred: Credential): Promise<JWTPayload> {
+    const now = this.clock();
+    if (cred.bearer) return this.opts.tokens.verify(cred.bearer, now);
+    if (!cred.sessionId) throw refused('KBS_UNAUTHENTICATED', 'no session cookie and no bearer token: attest first (/kbs/v0/auth, /kbs/v0/attest)');
+    const session = await this.liveSession(cred.sessionId);
+    if (!session.attested || !session.token) throw refused('KBS_NOT_ATTESTED', 'this session has not attested yet: POST /kbs/v0/attest first');
+    return this.opts.tokens.verify(session.token, now);
+  }
+
+  private async liveSession(id: string | undefined): Promise<SessionRecord> {
+    if (!id) throw refused('KBS_SESSION_UNKNOWN', 'no kbs-session-id cookie: start with POST /kbs/v0/auth');
+    const session = await this.opts.store.getSession(id);
+    if (!session) throw refused('KBS_SESSION_UNKNOWN', 'unknown or finished session: start again with POST /kbs/v0/auth');
+    if (session.expiresAt.getTime() <= this.clock().getTime()) {
+      await this.opts.store.deleteSession(id);
+      throw refused('KBS_SESSION_EXPIRED', 'the session expired: start again with POST /kbs/v0/auth');
+    }
+    return session;
+  }
+
+  async attestationPolicy(): Promise<AttestationPolicy> {
+    const text = (await this.opts.store.getPolicy('attestation')) ?? DEFAULT_ATTESTATION_POLICY;
+    return this.cachedPolicy('a:' + text, () => parseAttestationPolicy(text)) as AttestationPolicy;
+  }
+
+  async resourcePolicy(): Promise<ResourcePolicy> {
+    const text = (await this.opts.store.getPolicy('resource')) ?? DEFAULT_RESOURCE_POLICY;
+    return this.cachedPolicy('r:' + text, () => parseResourcePolicy(text)) as ResourcePolicy;
+  }
+
+  private cachedPolicy(key: string, make: () => AttestationPolicy | ResourcePolicy) {
+    let p = this.policyCache.get(key);
+    if (!p) {
+      if (this.policyCache.size > 16) this.policyCache.clear();
+      p = make();
+      this.policyCache.set(key, p);
+    }
+    return p;
+  }
+
+  private async auditRefusal(kind: string, subject: string | undefined, e: unknown, details?: Record<string, unknown>) {
+    const code = e instanceof CloakError ? e.code : 'INTERNAL';
+    const reason = e instanceof Error ? e.message : String(e);
+    try {
+      await this.opts.store.appendAudit({ kind, outcome: e instanceof CloakError ? 'refused' : 'error', subject, reason: `${code}: ${reason}`.slice(0, 1000), details });
+    } catch {
+      // The refusal stands even if the audit write fails; the caller sees the original error.
+    }
+  }
+}
+
+function splitEvidence(te: AttestRequest['tee-evidence']): { primary: unknown; additional: string } {
+  if (typeof te === 'string') {
+    try {
+      return { primary: JSON.parse(te), additional: '' };
+    } catch {
+      throw refused('KBS_EVIDENCE_MALFORMED', 'tee-evidence is a string but not JSON', 400);
+    }
+  }
+  return { primary: te.primary_evidence, additional: te.additional_evidence ?? '' };
+}
+
+export function parseResourcePath(path: string): [string, string, string] {
+  const parts = path.split('/');
+  if (parts.length !== 3 || !parts.every((p) => RESOURCE_SEGMENT.test(p) && p !== '.' && p !== '..')) {
+    throw refused('KBS_RESOURCE_PATH_INVALID', `resource path "${path.slice(0, 200)}" must be <repository>/<type>/<tag> of letters, digits, . _ -`, 400);
+  }
+  return parts as [string, string, string];
+}
+
+export type { TeePubkey };

@@ -1,0 +1,46 @@
+import { FlattenedEncrypt, importJWK, type JWK } from 'jose';
+import { CloakError } from '../lib/index.ts';
+import type { TeePubkey } from './schemas.ts';
+
+export interface FlattenedJwe {
+  protected: string;
+  encrypted_key: string;
+  iv: string;
+  ciphertext: string;
+  tag: string;
+}
+
+/** Key-wrapping algorithm for a TEE key, as CoCo clients expect it. */
+export function wrapAlgorithm(key: TeePubkey): string {
+  if (key.kty === 'EC') {
+    if (!['P-256', 'P-384', 'P-521'].includes(key.crv ?? '')) throw new CloakError('KBS_TEE_PUBKEY_INVALID', `EC tee-pubkey curve "${key.crv}" is not supported (P-256, P-384, P-521)`);
+    return 'ECDH-ES+A256KW';
+  }
+  if (key.kty === 'RSA') return key.alg === 'RSA1_5' ? 'RSA1_5' : 'RSA-OAEP-256';
+  throw new CloakError('KBS_TEE_PUBKEY_INVALID', `tee-pubkey type "${key.kty}" is not supported (EC or RSA)`);
+}
+
+/** Checks that the TEE key is a usable public key; throws KBS_TEE_PUBKEY_INVALID otherwise. */
+export async function checkTeePubkey(key: TeePubkey): Promise<void> {
+  const alg = wrapAlgorithm(key);
+  if ('d' in key || 'p' in key) throw new CloakError('KBS_TEE_PUBKEY_INVALID', 'tee-pubkey must be a public key (it carries private parts)');
+  try {
+    await importJWK({ ...(key as JWK), alg }, alg);
+  } catch (e) {
+    throw new CloakError('KBS_TEE_PUBKEY_INVALID', `tee-pubkey is not a valid ${key.kty} public key: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Encrypts `plaintext` to the TEE key as a flattened JWE (A256GCM). */
+export async function encryptToTee(key: TeePubkey, plaintext: Uint8Array): Promise<FlattenedJwe> {
+  const alg = wrapAlgorithm(key);
+  const publicKey = await importJWK({ ...(key as JWK), alg }, alg);
+  const jwe = await new FlattenedEncrypt(plaintext).setProtectedHeader({ alg, enc: 'A256GCM' }).encrypt(publicKey);
+  return {
+    protected: jwe.protected ?? '',
+    encrypted_key: jwe.encrypted_key ?? '',
+    iv: jwe.iv ?? '',
+    ciphertext: jwe.ciphertext,
+    tag: jwe.tag ?? '',
+  };
+}

@@ -1,0 +1,68 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { CloakError } from '../lib/index.ts';
+
+/** Server settings: cloak.yaml, then CLOAK_* environment variables, then flags (flags win). */
+export interface ServerConfig {
+  listen: string; // host:port
+  data: string; // data directory
+  db: string; // sqlite:PATH | postgres://…
+  simRoots: string[]; // PEM files of trusted simulated-TEE roots
+  issuer: string;
+  sealingKeyFile: string;
+  logLevel: string;
+}
+
+type Partialish = Partial<Record<keyof ServerConfig, unknown>>;
+
+const ENV: Record<string, keyof ServerConfig> = {
+  CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots',
+  CLOAK_ISSUER: 'issuer', CLOAK_SEALING_KEY_FILE: 'sealingKeyFile', CLOAK_LOG_LEVEL: 'logLevel',
+};
+
+export function loadServerConfig(flags: Partialish & { config?: string }, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  const file = flags.config ?? env.CLOAK_CONFIG ?? (existsSync('cloak.yaml') ? 'cloak.yaml' : undefined);
+  let fromFile: Partialish = {};
+  if (file) {
+    try {
+      fromFile = (parseYaml(readFileSync(file, 'utf8')) ?? {}) as Partialish;
+    } catch (e) {
+      throw new CloakError('CONFIG_INVALID', `cannot read config ${file}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new CloakError('CONFIG_INVALID', `${file} must be a YAML mapping`);
+    const known = new Set(['listen', 'data', 'db', 'simRoots', 'issuer', 'sealingKeyFile', 'logLevel']);
+    const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
+    if (unknown.length) throw new CloakError('CONFIG_INVALID', `${file}: unknown settings ${unknown.join(', ')}`);
+  }
+  const fromEnv: Partialish = {};
+  for (const [name, key] of Object.entries(ENV)) if (env[name]) fromEnv[key] = key === 'simRoots' ? env[name]!.split(',') : env[name];
+  const fromFlags = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && !(Array.isArray(v) && v.length === 0)));
+  const merged = { ...fromFile, ...fromEnv, ...fromFlags } as Partialish;
+
+  const data = resolve(String(merged.data ?? '.cloak'));
+  const cfg: ServerConfig = {
+    listen: String(merged.listen ?? '127.0.0.1:8080'),
+    data,
+    db: String(merged.db ?? `sqlite:${join(data, 'cloak.db')}`),
+    simRoots: toList(merged.simRoots),
+    issuer: String(merged.issuer ?? 'cloak'),
+    sealingKeyFile: String(merged.sealingKeyFile ?? join(data, 'sealing.key')),
+    logLevel: String(merged.logLevel ?? 'info'),
+  };
+  parseListen(cfg.listen);
+  if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(cfg.db)) throw new CloakError('CONFIG_INVALID', `--db must be sqlite:PATH or postgres://…, got "${cfg.db}"`);
+  return cfg;
+}
+
+function toList(v: unknown): string[] {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map(String);
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^\[?([^\]]*?)\]?:(\d{1,5})$/.exec(listen);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port > 65535) throw new CloakError('CONFIG_INVALID', `--listen must be HOST:PORT (e.g. 127.0.0.1:8080), got "${listen}"`);
+  return { host: m[1], port };
+}

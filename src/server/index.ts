@@ -1,0 +1,3 @@
+export * from './config.ts';
+export * from './app.ts';
+export * from './serve.ts';

@@ -1,0 +1,121 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { CloakError, fromBase64 } from '../../lib/index.ts';
+import { Problem, type Admin } from '../../kbs/index.ts';
+
+const ResourcePath = Type.Object({ repository: Type.String(), type: Type.String(), tag: Type.String() });
+const ResourceInfo = Type.Object({ path: Type.String(), size: Type.Integer(), updatedAt: Type.String() });
+const PolicyKind = Type.Object({ kind: Type.String() });
+const PolicyDoc = Type.Object({ kind: Type.String(), text: Type.String(), default: Type.Boolean() });
+const AuditRecord = Type.Object({
+  seq: Type.Integer(), time: Type.String(), kind: Type.String(), outcome: Type.String(),
+  actor: Type.Optional(Type.String()), subject: Type.Optional(Type.String()), reason: Type.Optional(Type.String()),
+  details: Type.Optional(Type.Unknown()), prevHash: Type.String(), hash: Type.String(),
+});
+const AuditQuery = Type.Object({
+  afterSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+  kind: Type.Optional(Type.String({ maxLength: 64 })),
+  outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('refused'), Type.Literal('error')])),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
+const security = [{ bearer: [] }];
+const errors = { '4xx': Problem };
+
+/** Cloak's admin API under /api/v1 (bearer admin token). */
+export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; authorize: (h: string | undefined) => string }): Promise<void> {
+  const { admin, authorize } = opts;
+  const actor = (req: FastifyRequest) => authorize(req.headers.authorization);
+
+  app.get('/api/v1/resources', {
+    schema: { tags: ['admin'], security, summary: 'List resources (names and sizes, never values)', response: { 200: Type.Array(ResourceInfo), ...errors } },
+  }, async (req) => { actor(req); return admin.listResources(); });
+
+  app.put('/api/v1/resources/:repository/:type/:tag', {
+    bodyLimit: 2 * 1024 * 1024,
+    schema: { tags: ['admin'], security, summary: 'Set a resource (value as standard base64)', params: ResourcePath, body: Type.Object({ value: Type.String({ maxLength: 1_500_000 }) }), response: { 204: Type.Null(), ...errors } },
+  }, async (req, reply) => {
+    const who = actor(req);
+    const p = req.params as Record<string, string>;
+    const value = fromBase64((req.body as { value: string }).value, 'ADMIN_VALUE_INVALID', 'value');
+    await admin.setResource(who, `${p.repository}/${p.type}/${p.tag}`, value);
+    reply.code(204).send();
+  });
+
+  app.delete('/api/v1/resources/:repository/:type/:tag', {
+    schema: { tags: ['admin'], security, summary: 'Delete a resource', params: ResourcePath, response: { 204: Type.Null(), ...errors } },
+  }, async (req, reply) => {
+    const p = req.params as Record<string, string>;
+    await admin.deleteResource(actor(req), `${p.repository}/${p.type}/${p.tag}`);
+    reply.code(204).send();
+  });
+
+  app.get('/api/v1/policies/:kind', {
+    schema: { tags: ['admin'], security, summary: 'Get the attestation or resource policy', params: PolicyKind, response: { 200: PolicyDoc, ...errors } },
+  }, async (req) => { actor(req); return admin.getPolicy((req.params as { kind: string }).kind); });
+
+  app.put('/api/v1/policies/:kind', {
+    schema: { tags: ['admin'], security, summary: 'Set a policy; refused (400) when it does not compile', params: PolicyKind, body: Type.Object({ text: Type.String({ maxLength: 256 * 1024 }) }), response: { 204: Type.Null(), ...errors } },
+  }, async (req, reply) => {
+    await admin.setPolicy(actor(req), (req.params as { kind: string }).kind, (req.body as { text: string }).text);
+    reply.code(204).send();
+  });
+
+  app.get('/api/v1/reference-values', {
+    schema: { tags: ['admin'], security, summary: 'List reference values', response: { 200: Type.Array(Type.Object({ name: Type.String(), value: Type.Unknown() })), ...errors } },
+  }, async (req) => { actor(req); return admin.listReferenceValues(); });
+
+  app.put('/api/v1/reference-values/:name', {
+    schema: { tags: ['admin'], security, summary: 'Record reference values (image digests, measurements)', params: Type.Object({ name: Type.String() }), body: Type.Object({}, { additionalProperties: true }), response: { 204: Type.Null(), ...errors } },
+  }, async (req, reply) => {
+    await admin.putReferenceValue(actor(req), (req.params as { name: string }).name, req.body);
+    reply.code(204).send();
+  });
+
+  app.delete('/api/v1/reference-values/:name', {
+    schema: { tags: ['admin'], security, summary: 'Delete reference values', params: Type.Object({ name: Type.String() }), response: { 204: Type.Null(), ...errors } },
+  }, async (req, reply) => {
+    await admin.deleteReferenceValue(actor(req), (req.params as { name: string }).name);
+    reply.code(204).send();
+  });
+
+  app.get('/api/v1/audit', {
+    schema: { tags: ['admin'], security, summary: 'Query the audit log (ascending)', querystring: AuditQuery, response: { 200: Type.Array(AuditRecord), ...errors } },
+  }, async (req) => {
+    actor(req);
+    const q = req.query as { afterSeq?: number; kind?: string; outcome?: string; since?: string; limit?: number };
+    return admin.queryAudit({ ...q, since: q.since ? new Date(q.since) : undefined });
+  });
+}
+
+/** CoCo's own admin endpoints, kept for kbs-client compatibility. */
+export async function cocoAdminRoutes(app: FastifyInstance, opts: { admin: Admin; authorize: (h: string | undefined) => string }): Promise<void> {
+  const { admin, authorize } = opts;
+  // The resource body is the raw secret, whatever its content type.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
+
+  app.post('/kbs/v0/resource/:repository/:type/:tag', {
+    schema: { tags: ['coco-admin'], security, params: ResourcePath },
+  }, async (req, reply) => {
+    const who = authorize(req.headers.authorization);
+    const p = req.params as Record<string, string>;
+    await admin.setResource(who, `${p.repository}/${p.type}/${p.tag}`, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+    reply.code(200).send();
+  });
+
+  for (const kind of ['resource', 'attestation'] as const) {
+    app.post(`/kbs/v0/${kind}-policy`, { schema: { tags: ['coco-admin'], security } }, async (req, reply) => {
+      const who = authorize(req.headers.authorization);
+      let doc: { policy?: unknown };
+      try {
+        doc = JSON.parse((req.body as Buffer).toString('utf8'));
+      } catch {
+        throw new CloakError('ADMIN_BODY_INVALID', `body must be JSON {"policy": "<base64 of the ${kind} policy text>"}`);
+      }
+      if (typeof doc?.policy !== 'string') throw new CloakError('ADMIN_BODY_INVALID', 'body needs "policy": base64 of the policy text');
+      await admin.setPolicy(who, kind, fromBase64(doc.policy, 'ADMIN_BODY_INVALID', 'policy').toString('utf8'));
+      reply.code(200).send();
+    });
+  }
+}

@@ -1,0 +1,68 @@
+import { mkdirSync, readFileSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { CloakError } from '../lib/index.ts';
+import { openStore, loadOrCreateSealingKey, type Store } from '../store/index.ts';
+import { KeyBroker, Admin, TokenIssuer } from '../kbs/index.ts';
+import { buildApp } from './app.ts';
+import { parseListen, type ServerConfig } from './config.ts';
+import { defaultVerifiers } from './verifiers.ts';
+import { makeAdminAuth } from './admin-auth.ts';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  url: string;
+  adminTokenFile: string;
+  close(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Opens the store, loads keys and trust, listens. The first start creates the admin token. */
+export async function startServer(cfg: ServerConfig, log: (msg: string) => void = () => {}): Promise<RunningServer> {
+  mkdirSync(cfg.data, { recursive: true, mode: 0o700 });
+  const sealingKey = loadOrCreateSealingKey(cfg.sealingKeyFile);
+  const store = await openStore(cfg.db, { sealingKey, dataDir: cfg.data });
+  try {
+    const { token: adminToken, file: adminTokenFile, created } = loadOrCreateAdminToken(cfg.data);
+    if (created) log(`created the admin token in ${adminTokenFile} (mode 0600); use it as CLOAK_TOKEN`);
+    const simRoots = cfg.simRoots.map((f) => {
+      try { return readFileSync(f, 'utf8'); } catch { throw new CloakError('CONFIG_INVALID', `cannot read sim root ${f}`); }
+    });
+    const tokens = await TokenIssuer.load(store, cfg.issuer);
+    const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), trust: { sim: { roots: simRoots } } });
+    const admin = new Admin(store);
+    const app = await buildApp({
+      broker, admin, tokens, authorize: makeAdminAuth(adminToken), logLevel: cfg.logLevel,
+      ready: async () => { await store.listResources(); return true; },
+    });
+    const sweeper = setInterval(() => { store.sweepSessions(new Date()).catch(() => {}); }, SWEEP_INTERVAL_MS);
+    sweeper.unref();
+    const { host, port } = parseListen(cfg.listen);
+    await app.listen({ host, port });
+    const a = app.server.address();
+    const url = a && typeof a === 'object' ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : `http://${cfg.listen}`;
+    return {
+      app, store, url, adminTokenFile,
+      async close() { clearInterval(sweeper); await app.close(); await store.close(); },
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+function loadOrCreateAdminToken(data: string): { token: string; file: string; created: boolean } {
+  const file = join(data, 'admin-token');
+  if (existsSync(file)) {
+    const token = readFileSync(file, 'utf8').trim();
+    if (token.length < 16) throw new CloakError('CONFIG_INVALID', `${file} holds no usable admin token (delete it to create a new one)`);
+    return { token, file, created: false };
+  }
+  const token = randomBytes(32).toString('base64url');
+  writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return { token, file, created: true };
+}

@@ -1,0 +1,26 @@
+export interface SessionRecord { id: string; tee: string; nonce: string; createdAt: Date; expiresAt: Date; attested: boolean; token?: string; teePubkey?: unknown; claims?: unknown; }
+export interface AuditInput { kind: string; outcome: 'ok' | 'refused' | 'error'; actor?: string; subject?: string; reason?: string; details?: Record<string, unknown>; }
+export interface AuditRecord extends AuditInput { seq: number; time: string; prevHash: string; hash: string; }
+export interface ResourceInfo { path: string; size: number; updatedAt: string; }
+export interface Store {
+  putResource(path: string, value: Buffer): Promise<void>;
+  getResource(path: string): Promise<Buffer | undefined>;
+  listResources(): Promise<ResourceInfo[]>;
+  deleteResource(path: string): Promise<boolean>;
+  getPolicy(name: string): Promise<string | undefined>;
+  setPolicy(name: string, text: string): Promise<void>;
+  putReferenceValue(name: string, value: unknown): Promise<void>;
+  getReferenceValue(name: string): Promise<unknown | undefined>;
+  listReferenceValues(): Promise<{ name: string; value: unknown }[]>;
+  deleteReferenceValue(name: string): Promise<boolean>;
+  getSecretMeta(key: string): Promise<Buffer | undefined>;
+  setSecretMeta(key: string, value: Buffer): Promise<void>;
+  createSession(s: SessionRecord): Promise<void>;
+  getSession(id: string): Promise<SessionRecord | undefined>;
+  updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void>;
+  deleteSession(id: string): Promise<void>;
+  sweepSessions(now: Date): Promise<number>;
+  appendAudit(entry: AuditInput, now?: Date): Promise<AuditRecord>;
+  queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,74 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const cli = join(repoRoot, 'src', 'cli', 'main.ts');
+
+/** Runs the cloak CLI to completion. */
+export function runCloak(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(opts.input ?? '');
+  });
+}
+
+export interface CloakServer {
+  url: string;
+  data: string;
+  token: string;
+  proc: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Starts `cloak serve` as a process on a free loopback port and waits until it listens. */
+export async function startCloak(opts: { data?: string; args?: string[] } = {}): Promise<CloakServer> {
+  const data = opts.data ?? mkdtempSync(join(tmpdir(), 'cloak-e2e-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--listen', '127.0.0.1:0', '--data', data, '--log-level', 'warn', ...(opts.args ?? [])], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cloak serve did not start:\n${stderr}`)), 30_000);
+    proc.stderr!.on('data', (d) => {
+      stderr += d;
+      const m = /cloak serving on (http:\/\/\S+)/.exec(stderr);
+      if (m) { clearTimeout(timer); resolve(m[1]!); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cloak serve exited with ${code}:\n${stderr}`)); });
+  });
+  proc.removeAllListeners('exit');
+  const token = readFileSync(join(data, 'admin-token'), 'utf8').trim();
+  return {
+    url, data, token, proc,
+    stop: (signal = 'SIGTERM') => new Promise((resolve) => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+      proc.once('exit', () => resolve());
+      proc.kill(signal);
+    }),
+  };
+}
+
+export function tempDir(prefix = 'cloak-test-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/** JSON request to the server. */
+export async function http(method: string, url: string, opts: { body?: unknown; raw?: string | Buffer; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  let body: string | Buffer | undefined = opts.raw;
+  if (opts.body !== undefined) { body = JSON.stringify(opts.body); headers['content-type'] ??= 'application/json'; }
+  else if (opts.raw !== undefined) headers['content-type'] ??= 'application/json';
+  const res = await fetch(url, { method, headers, body });
+  const text = await res.text();
+  let json: any;
+  try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}

@@ -1,0 +1,88 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeProtectedHeader, decodeJwt } from 'jose';
+import { simAttest } from '../../src/attest/sim/index.ts';
+import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { KbsClient, teeKey, bindingDigest, decryptJwe, attestPayload, type KeyKind, type TeeKey } from './kbs-client.ts';
+
+const INIT_DATA = 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"aa.toml" = \'\'\'\n[token_configs]\n\'\'\'\n';
+const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n  configuration: \'has(claims.debug) && claims.debug ? 96 : 2\'\n';
+
+let server: CloakServer;
+let simDir: ReturnType<typeof tempDir>;
+let device: { deviceKeyPem: string; deviceCertPem: string };
+const admin = () => ({ authorization: `Bearer ${server.token}` });
+
+before(async () => {
+  simDir = tempDir('cloak-sim-');
+  const init = await runCloak(['sim', 'init', '--dir', simDir.path]);
+  assert.equal(init.code, 0, init.stderr);
+  device = { deviceKeyPem: readFileSync(join(simDir.path, 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(simDir.path, 'device.pem'), 'utf8') };
+  server = await startCloak({ args: ['--sim-root', join(simDir.path, 'root.pem')] });
+  const put = await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin() });
+  assert.equal(put.status, 204, put.text);
+});
+
+after(async () => {
+  await server?.stop();
+  simDir?.remove();
+});
+
+function evidenceFor(tee: string, nonce: string, key: TeeKey, opts: { debug?: boolean; initData?: string } = {}) {
+  const digest = bindingDigest(nonce, key.jwk);
+  if (tee === 'sample') return { svn: '1', report_data: digest.toString('base64') };
+  const reportData = Buffer.alloc(64);
+  digest.copy(reportData);
+  const hostData = opts.initData ? createHash('sha256').update(opts.initData).digest() : Buffer.alloc(32);
+  return simAttest({ version: 1, debug: opts.debug ?? false, tcb: 1n, measurement: createHash('sha384').update('app').digest(), hostData, reportData }, device);
+}
+
+async function handshake(tee: string, kind: KeyKind, opts: { initData?: string; debug?: boolean } = {}) {
+  const client = new KbsClient(server.url);
+  const key = teeKey(kind);
+  const auth = await client.auth(tee);
+  assert.equal(auth.status, 200, JSON.stringify(auth.body));
+  const attest = await client.attest(attestPayload(auth.nonce!, key, evidenceFor(tee, auth.nonce!, key, opts), opts.initData));
+  return { client, key, attest };
+}
+
+test('insecure TEEs are refused under the default policy, with a problem body and an audit record', async () => {
+  const { attest } = await handshake('sample', 'EC');
+  assert.equal(attest.status, 403);
+  assert.match(attest.body.type, /^https:\/\/github.com\/confidential-containers\/kbs\/errors\//);
+  assert.equal(attest.body.code, 'POLICY_INSECURE_TEE');
+  const audit = await http('GET', `${server.url}/api/v1/audit?kind=kbs.attest&outcome=refused`, { headers: admin() });
+  assert.ok(audit.json.some((r: any) => r.reason?.startsWith('POLICY_INSECURE_TEE')));
+});
+
+test('full handshake for sample and sim, EC and RSA keys, cookie and bearer', async () => {
+  const set = await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
+  assert.equal(set.status, 204, set.text);
+  for (const tee of ['sample', 'sim']) {
+    for (const kind of ['EC', 'RSA'] as const) {
+      for (const form of ['cookie', 'bearer'] as const) {
+        const initData = tee === 'sim' ? INIT_DATA : undefined;
+        const { client, key, attest } = await handshake(tee, kind, { initData });
+        assert.equal(attest.status, 200, `${tee}/${kind}: ${JSON.stringify(attest.body)}`);
+        const header = decodeProtectedHeader(attest.body.token);
+        assert.equal(header.alg, 'ES256');
+        const claims = decodeJwt(attest.body.token) as any;
+        const cpu0 = claims.submods.cpu0;
+        assert.equal(cpu0['ear.status'], 'affirming');
+        assert.equal(cpu0['ear.veraison.annotated-evidence'].insecure, true, 'the token says the TEE is insecure');
+        assert.deepEqual(cpu0['ear.veraison.annotated-evidence'].runtime_data_claims['tee-pubkey'], key.jwk);
+        const res = await client.resource('default/secret/db-password', form);
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        assert.equal(JSON.parse(Buffer.from(res.body.protected, 'base64url').toString()).alg, kind === 'EC' ? 'ECDH-ES+A256KW' : 'RSA-OAEP-256');
+        assert.equal((await decryptJwe(res.body, key)).toString(), 's3cret');
+      }
+    }
+  }
+  const jwks = await http('GET', `${server.url}/.well-known/jwks.json`);
+  assert.equal(jwks.json.keys[0].alg, 'ES256');
+  const oidc = await http('GET', `${server.url}/.well-known/openid-configuration`);
+  assert.equal(oidc.json.jwks_uri, `${server.url}/.well-known/jwks.json`);
+});
