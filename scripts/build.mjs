@@ -1,6 +1,6 @@
 // Bundles the CLI into dist/cloak.js (native and large deps stay external).
 import { build } from 'esbuild';
-import { readFileSync } from 'node:fs';
+import { readFileSync, chmodSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 await build({
@@ -15,3 +15,4 @@ await build({
   banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning',
 });
+chmodSync('dist/cloak.js', 0o755);

@@ -9,7 +9,16 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   for (const make of commands) program.addCommand(make());
+  configureAll(program);
   return program;
+}
+
+/** Usage errors exit 2 everywhere, not only at the top level. */
+function configureAll(cmd: Command): void {
+  for (const sub of cmd.commands) {
+    sub.exitOverride().showHelpAfterError();
+    configureAll(sub);
+  }
 }
 
 async function main(): Promise<void> {
