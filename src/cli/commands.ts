@@ -3,6 +3,7 @@ import { serveCommand } from './serve.ts';
 import { simCommand } from './sim.ts';
 import { resourceCommand, policyCommand } from './resource.ts';
 import { auditCommand } from './audit.ts';
+import { agentCommand } from './agent.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand];
+export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, agentCommand];
