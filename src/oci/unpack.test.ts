@@ -1,0 +1,114 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, lstatSync, readFileSync, readlinkSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { isCloakError } from '../lib/index.ts';
+import { unpackLayers, applyLayer } from './unpack.ts';
+
+type Entry = { name: string; type?: tar.Header['type']; body?: string; linkname?: string; mode?: number };
+
+async function tarOf(entries: Entry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
+  const done = new Promise<void>((r) => pack.on('end', () => r()));
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) => pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644) }, e.body ?? '', (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  await done;
+  return Buffer.concat(chunks);
+}
+
+function sandbox() {
+  const base = mkdtempSync(join(tmpdir(), 'cloak-unpack-'));
+  return { base, rootfs: join(base, 'rootfs'), outside: () => readdirSync(base).filter((n) => n !== 'rootfs'), remove: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+test('unpacks files, dirs, symlinks, hard links; applies whiteouts and opaque dirs across layers', async () => {
+  const s = sandbox();
+  try {
+    const l1 = await tarOf([
+      { name: 'bin/', type: 'directory' },
+      { name: 'bin/busybox', body: 'BB', mode: 0o755 },
+      { name: 'bin/sh', type: 'symlink', linkname: '/bin/busybox' },
+      { name: 'bin/ls', type: 'link', linkname: 'bin/busybox' },
+      { name: 'etc/gone', body: 'x' },
+      { name: 'opq/old', body: 'old' },
+      { name: 'usr/lib/x', body: 'x' },
+      { name: 'lib', type: 'symlink', linkname: 'usr/lib' },
+    ]);
+    const l2 = await tarOf([
+      { name: 'etc/.wh.gone' },
+      { name: 'opq/new', body: 'new' },
+      { name: 'opq/.wh..wh..opq' },
+      { name: 'lib/y', body: 'through merged-usr symlink' },
+      { name: 'suid', body: 's', mode: 0o4755 },
+      { name: 'dev/null', type: 'character-device' },
+    ]);
+    const stats = await unpackLayers([() => Readable.from(l1), () => Readable.from(l2)], s.rootfs);
+    const r = s.rootfs;
+    assert.equal(readFileSync(join(r, 'bin/busybox'), 'utf8'), 'BB');
+    assert.equal(readlinkSync(join(r, 'bin/sh')), '/bin/busybox');
+    assert.equal(statSync(join(r, 'bin/ls')).ino, statSync(join(r, 'bin/busybox')).ino);
+    assert.equal(existsSync(join(r, 'etc/gone')), false);
+    assert.deepEqual(readdirSync(join(r, 'opq')), ['new']);
+    assert.equal(readFileSync(join(r, 'usr/lib/y'), 'utf8'), 'through merged-usr symlink');
+    assert.equal(lstatSync(join(r, 'suid')).mode & 0o7777, 0o755);
+    assert.equal(existsSync(join(r, 'dev/null')), false);
+    assert.equal(stats.skippedDevices, 1);
+    assert.equal(stats.strippedSetuid, 1);
+    assert.deepEqual(s.outside(), []);
+  } finally { s.remove(); }
+});
+
+test('escapes and bombs are refused, nothing is written outside, and the rootfs is removed', async () => {
+  const cases: Array<[string, Entry[], string]> = [
+    ['dot-dot path', [{ name: '../evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['nested dot-dot', [{ name: 'a/../../evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['absolute path', [{ name: '/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['symlink then file through it', [{ name: 'esc', type: 'symlink', linkname: '../../..' }, { name: 'esc/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['relative symlink climbing out', [{ name: 'd/', type: 'directory' }, { name: 'd/up', type: 'symlink', linkname: '../..' }, { name: 'd/up/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['hard link outside', [{ name: 'h', type: 'link', linkname: '../outside-file' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['hard link to nothing', [{ name: 'h', type: 'link', linkname: 'nope' }], 'OCI_LAYER_LINK_INVALID'],
+  ];
+  for (const [name, entries, code] of cases) {
+    const s = sandbox();
+    try {
+      await assert.rejects(unpackLayers([async () => Readable.from(await tarOf(entries))], s.rootfs), (e) => isCloakError(e, code), name);
+      assert.deepEqual(s.outside(), [], `${name}: nothing outside`);
+      assert.equal(existsSync(s.rootfs), false, `${name}: rootfs removed`);
+    } finally { s.remove(); }
+  }
+});
+
+test('tar bomb limits and corrupt streams', async () => {
+  const s = sandbox();
+  try {
+    const many = await tarOf(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, body: 'x'.repeat(100) })));
+    await assert.rejects(unpackLayers([() => Readable.from(many)], s.rootfs, { limits: { maxEntries: 10, maxBytes: 1e9 } }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
+    await assert.rejects(unpackLayers([() => Readable.from(many)], s.rootfs, { limits: { maxEntries: 100, maxBytes: 1000 } }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
+    const corrupt = Buffer.from(many);
+    corrupt.fill(0x41, 100, 200); // smash the first header's checksum region
+    await assert.rejects(unpackLayers([() => Readable.from(corrupt)], s.rootfs), (e) => isCloakError(e));
+  } finally { s.remove(); }
+});
+
+test('fuzz: random byte flips in a layer only ever raise CloakError or unpack inside the root', async () => {
+  const good = await tarOf([{ name: 'a/b', body: 'hello' }, { name: 'l', type: 'symlink', linkname: 'a' }, { name: 'h', type: 'link', linkname: 'a/b' }]);
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  for (let i = 0; i < 300; i++) {
+    const s = sandbox();
+    try {
+      const b = Buffer.from(good.subarray(0, rand() % good.length + 1));
+      for (let k = 0; k < 4; k++) b[rand() % b.length] = rand() & 0xff;
+      mkdirSync(s.rootfs);
+      try { await applyLayer(Readable.from(b), s.rootfs); } catch (e) { assert.ok(isCloakError(e), String(e)); }
+      assert.deepEqual(s.outside(), []);
+    } finally { s.remove(); }
+  }
+});

@@ -1,0 +1,151 @@
+import { createWriteStream, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, linkSync, chmodSync, lchownSync, utimesSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import * as tar from 'tar-stream';
+import { CloakError } from '../lib/index.ts';
+import { entryComponents, resolveInRoot } from './safe-path.ts';
+
+export interface UnpackLimits {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxEntries: 1_000_000, maxBytes: 32 * 1024 ** 3 };
+
+export interface UnpackStats { entries: number; bytes: number; skippedDevices: number; strippedSetuid: number }
+
+const WHITEOUT = '.wh.';
+const OPAQUE = '.wh..wh..opq';
+
+/**
+ * Applies one uncompressed layer tar to `root` safely: OCI whiteouts and
+ * opaque directories, hard links and symlinks that never resolve outside the
+ * root, no device nodes, setuid/setgid bits dropped, path traversal refused,
+ * entry-count and size limits against tar bombs. The caller unpacks into a
+ * fresh directory and removes it on failure, so nothing half-written stays.
+ */
+export async function applyLayer(layer: Readable, root: string, opts: { limits?: UnpackLimits; chown?: boolean } = {}): Promise<UnpackStats> {
+  const limits = opts.limits ?? DEFAULT_UNPACK_LIMITS;
+  const chown = opts.chown ?? process.getuid?.() === 0;
+  const stats: UnpackStats = { entries: 0, bytes: 0, skippedDevices: 0, strippedSetuid: 0 };
+  const createdHere = new Set<string>();
+  const extract = tar.extract();
+
+  extract.on('entry', (header, stream, next) => {
+    const done = (e?: unknown) => (e ? next(e as Error) : next());
+    handle(header, stream as unknown as Readable).then(() => done(), (e) => { stream.resume(); done(e); });
+  });
+
+  async function handle(header: tar.Header, stream: Readable): Promise<void> {
+    if (++stats.entries > limits.maxEntries) throw new CloakError('OCI_LAYER_TOO_LARGE', `layer has more than ${limits.maxEntries} entries`);
+    stats.bytes += header.size ?? 0;
+    if (stats.bytes > limits.maxBytes) throw new CloakError('OCI_LAYER_TOO_LARGE', `layer expands beyond ${limits.maxBytes} bytes`);
+    const parts = entryComponents(header.name);
+    if (parts.length === 0) { stream.resume(); return; } // the root itself
+    const name = parts[parts.length - 1]!;
+    const target = resolveInRoot(root, parts);
+
+    if (name === OPAQUE) {
+      const dir = dirname(target);
+      for (const child of safeReaddir(dir)) if (!createdHere.has(join(dir, child))) rmSync(join(dir, child), { recursive: true, force: true });
+      stream.resume();
+      return;
+    }
+    if (name.startsWith(WHITEOUT)) {
+      rmSync(join(dirname(target), name.slice(WHITEOUT.length)), { recursive: true, force: true });
+      stream.resume();
+      return;
+    }
+
+    let mode = (header.mode ?? 0o644) & 0o7777;
+    if (mode & 0o6000) { stats.strippedSetuid++; mode &= ~0o6000; }
+    mkdirSync(dirname(target), { recursive: true });
+
+    switch (header.type) {
+      case 'directory': {
+        const st = lstatOrUndefined(target);
+        if (st && !st.isDirectory()) rmSync(target, { recursive: true, force: true });
+        if (!st || !st.isDirectory()) mkdirSync(target);
+        chmodSync(target, mode);
+        stream.resume();
+        break;
+      }
+      case 'file':
+      case 'contiguous-file': {
+        replace(target);
+        await pipeline(stream, createWriteStream(target, { flags: 'wx', mode }));
+        chmodSync(target, mode);
+        break;
+      }
+      case 'symlink': {
+        replace(target);
+        symlinkSync(header.linkname ?? '', target);
+        stream.resume();
+        break;
+      }
+      case 'link': {
+        const linkParts = entryComponents(header.linkname ?? '');
+        const source = resolveInRoot(root, linkParts);
+        const st = lstatOrUndefined(source);
+        if (!st || !st.isFile()) throw new CloakError('OCI_LAYER_LINK_INVALID', `hard link "${header.name.slice(0, 200)}" points at "${String(header.linkname).slice(0, 200)}", which is not a file in the rootfs`);
+        replace(target);
+        linkSync(source, target);
+        stream.resume();
+        break;
+      }
+      case 'character-device':
+      case 'block-device':
+      case 'fifo':
+        stats.skippedDevices++;
+        stream.resume();
+        return;
+      default:
+        // pax headers and other metadata are consumed by tar-stream; anything else is not content.
+        stream.resume();
+        return;
+    }
+    createdHere.add(target);
+    if (chown && header.type !== 'link') lchownSync(target, header.uid ?? 0, header.gid ?? 0);
+    if (header.type !== 'symlink' && header.type !== 'link' && header.mtime) utimesSync(target, header.mtime, header.mtime);
+  }
+
+  try {
+    await pipeline(layer, extract);
+  } catch (e) {
+    if (e instanceof CloakError) throw e;
+    throw new CloakError('OCI_LAYER_CORRUPT', `layer is not a valid tar stream: ${(e as Error).message}`, { cause: e });
+  }
+  return stats;
+}
+
+function lstatOrUndefined(p: string) {
+  try { return lstatSync(p); } catch { return undefined; }
+}
+
+function safeReaddir(dir: string): string[] {
+  try { return readdirSync(dir); } catch { return []; }
+}
+
+/** Removes whatever is at `p` (never following a symlink there) so a new entry can take its place. */
+function replace(p: string): void {
+  const st = lstatOrUndefined(p);
+  if (!st) return;
+  rmSync(p, { recursive: st.isDirectory(), force: true });
+}
+
+/** Unpacks layers in order into a fresh `rootfs`; on any failure the rootfs is removed. */
+export async function unpackLayers(layers: Array<() => Promise<Readable> | Readable>, rootfs: string, opts: { limits?: UnpackLimits } = {}): Promise<UnpackStats> {
+  mkdirSync(rootfs, { recursive: false, mode: 0o755 });
+  const total: UnpackStats = { entries: 0, bytes: 0, skippedDevices: 0, strippedSetuid: 0 };
+  try {
+    for (const open of layers) {
+      const s = await applyLayer(await open(), rootfs, opts);
+      total.entries += s.entries; total.bytes += s.bytes; total.skippedDevices += s.skippedDevices; total.strippedSetuid += s.strippedSetuid;
+    }
+    return total;
+  } catch (e) {
+    rmSync(rootfs, { recursive: true, force: true });
+    throw e;
+  }
+}
