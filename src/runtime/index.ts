@@ -1,0 +1,3 @@
+export * from './user.ts';
+export * from './spec.ts';
+export * from './runc.ts';

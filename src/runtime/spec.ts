@@ -1,0 +1,69 @@
+import { resolveUser } from './user.ts';
+
+/** The parts of an OCI image config that decide how the process starts. */
+export interface ImageRunConfig {
+  Entrypoint?: string[] | null;
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  WorkingDir?: string;
+  User?: string;
+}
+
+export const SECRETS_MOUNT = '/run/cloak/secrets';
+
+const CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
+
+/**
+ * An OCI runtime spec (runc config.json) for the image's process: entrypoint
+ * + cmd (or `args`), env, working dir and user from the image config; the
+ * secrets directory bind-mounted read-only at /run/cloak/secrets; the
+ * default capability set of container engines; the host network.
+ */
+export function runtimeSpec(opts: { rootfs: string; image: ImageRunConfig; args?: string[]; env?: string[]; secretsDir?: string; hostname?: string }): Record<string, unknown> {
+  const { image } = opts;
+  const args = opts.args?.length ? [...(image.Entrypoint ?? []), ...opts.args] : [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])];
+  const env = mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(image.Env ?? [])], opts.env ?? []);
+  const user = resolveUser(opts.rootfs, image.User);
+  const mounts: unknown[] = [
+    { destination: '/proc', type: 'proc', source: 'proc' },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+  ];
+  if (opts.secretsDir) mounts.push({ destination: SECRETS_MOUNT, type: 'bind', source: opts.secretsDir, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user,
+      args,
+      env,
+      cwd: image.WorkingDir || '/',
+      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS },
+      rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
+      noNewPrivileges: true,
+    },
+    root: { path: opts.rootfs, readonly: false },
+    hostname: opts.hostname ?? 'cloak',
+    mounts,
+    linux: {
+      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
+      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+    },
+  };
+}
+
+/** Later entries win by variable name; order of first appearance is kept. */
+export function mergeEnv(base: string[], extra: string[]): string[] {
+  const m = new Map<string, string>();
+  for (const e of [...base, ...extra]) {
+    const i = e.indexOf('=');
+    const k = i < 0 ? e : e.slice(0, i);
+    m.set(k, e);
+  }
+  return [...m.values()];
+}
