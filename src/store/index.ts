@@ -1,2 +1,4 @@
 export * from './types.ts';
-export * from './pending.ts';
+export { openStore } from './open.ts';
+export { loadOrCreateSealingKey, seal, unseal } from './sealing.ts';
+export { verifyAuditChain, auditHash, GENESIS_HASH } from './audit-chain.ts';

@@ -1,0 +1,28 @@
+/** Versioned schema; each migration is applied once, in order, on open. */
+export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: string }> = [
+  {
+    version: 1,
+    sqlite: `
+      CREATE TABLE resources (path TEXT PRIMARY KEY, sealed BLOB NOT NULL, size INTEGER NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE policies (name TEXT PRIMARY KEY, text TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE reference_values (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE secret_meta (key TEXT PRIMARY KEY, sealed BLOB NOT NULL);
+      CREATE TABLE sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+      CREATE TABLE audit (seq INTEGER PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, record TEXT NOT NULL, hash TEXT NOT NULL);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    `,
+    postgres: `
+      CREATE TABLE resources (path TEXT PRIMARY KEY, sealed BYTEA NOT NULL, size INTEGER NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE policies (name TEXT PRIMARY KEY, text TEXT NOT NULL, updated_at TEXT NOT NULL);
+      CREATE TABLE reference_values (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE secret_meta (key TEXT PRIMARY KEY, sealed BYTEA NOT NULL);
+      CREATE TABLE sessions (id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at BIGINT NOT NULL);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+      CREATE TABLE audit (seq BIGINT PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, record TEXT NOT NULL, hash TEXT NOT NULL);
+      CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit is append-only'; END $$;
+      CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+    `,
+  },
+];
