@@ -51,16 +51,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  let baseUrl = '';
-  app.addHook('onReady', async () => {
-    const a = app.server.address();
-    if (a && typeof a === 'object') baseUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-  });
-
   await app.register(kbsRoutes, { broker: deps.broker });
   await app.register(cocoAdminRoutes, { admin: deps.admin, authorize: deps.authorize });
   await app.register(adminRoutes, { admin: deps.admin, authorize: deps.authorize });
-  await app.register(publicRoutes, { tokens: deps.tokens, metrics, ready: deps.ready, baseUrl: () => baseUrl });
+  await app.register(publicRoutes, { tokens: deps.tokens, metrics, ready: deps.ready });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
 }

@@ -3,12 +3,12 @@ import type { TokenIssuer } from '../../kbs/index.ts';
 import type { Metrics } from '../metrics.ts';
 
 /** Unauthenticated endpoints: token keys, discovery, health, metrics. */
-export async function publicRoutes(app: FastifyInstance, opts: { tokens: TokenIssuer; metrics: Metrics; ready: () => Promise<boolean>; baseUrl: () => string }): Promise<void> {
+export async function publicRoutes(app: FastifyInstance, opts: { tokens: TokenIssuer; metrics: Metrics; ready: () => Promise<boolean> }): Promise<void> {
   const { tokens, metrics } = opts;
   app.get('/.well-known/jwks.json', { schema: { tags: ['tokens'] } }, async () => tokens.jwks());
-  app.get('/.well-known/openid-configuration', { schema: { tags: ['tokens'] } }, async () => ({
+  app.get('/.well-known/openid-configuration', { schema: { tags: ['tokens'] } }, async (req) => ({
     issuer: tokens.issuer,
-    jwks_uri: `${opts.baseUrl()}/.well-known/jwks.json`,
+    jwks_uri: `${req.protocol}://${req.host}/.well-known/jwks.json`,
     id_token_signing_alg_values_supported: ['ES256'],
     response_types_supported: ['token'],
     subject_types_supported: ['public'],
