@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import { FlattenedEncrypt, importJWK, type JWK } from 'jose';
 import { CloakError } from '../lib/index.ts';
 import type { TeePubkey } from './schemas.ts';
@@ -24,11 +25,15 @@ export function wrapAlgorithm(key: TeePubkey): string {
 export async function checkTeePubkey(key: TeePubkey): Promise<void> {
   const alg = wrapAlgorithm(key);
   if ('d' in key || 'p' in key) throw new CloakError('KBS_TEE_PUBKEY_INVALID', 'tee-pubkey must be a public key (it carries private parts)');
+  let bits: number | undefined;
   try {
+    const k = createPublicKey({ key: key as import('node:crypto').JsonWebKey, format: 'jwk' });
+    bits = k.asymmetricKeyDetails?.modulusLength;
     await importJWK({ ...(key as JWK), alg }, alg);
   } catch (e) {
     throw new CloakError('KBS_TEE_PUBKEY_INVALID', `tee-pubkey is not a valid ${key.kty} public key: ${(e as Error).message}`, { cause: e });
   }
+  if (key.kty === 'RSA' && (bits ?? 0) < 2048) throw new CloakError('KBS_TEE_PUBKEY_INVALID', `RSA tee-pubkey has ${bits ?? 0} bits; at least 2048 are needed`);
 }
 
 /** Encrypts `plaintext` to the TEE key as a flattened JWE (A256GCM). */

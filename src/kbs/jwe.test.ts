@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { flattenedDecrypt } from 'jose';
+import { isCloakError } from '../lib/index.ts';
+import { encryptToTee, checkTeePubkey } from './jwe.ts';
+
+const keys: Array<[string, ReturnType<typeof generateKeyPairSync>, string]> = [
+  ['EC P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'ECDH-ES+A256KW'],
+  ['EC P-521', generateKeyPairSync('ec', { namedCurve: 'P-521' }), 'ECDH-ES+A256KW'],
+  ['RSA 2048', generateKeyPairSync('rsa', { modulusLength: 2048 }), 'RSA-OAEP-256'],
+];
+
+for (const [name, pair, alg] of keys) {
+  test(`JWE to a ${name} TEE key uses ${alg} + A256GCM and decrypts`, async () => {
+    const jwk = pair.publicKey.export({ format: 'jwk' }) as any;
+    await checkTeePubkey(jwk);
+    const jwe = await encryptToTee(jwk, Buffer.from('secret'));
+    const header = JSON.parse(Buffer.from(jwe.protected, 'base64url').toString());
+    assert.equal(header.alg, alg);
+    assert.equal(header.enc, 'A256GCM');
+    const { plaintext } = await flattenedDecrypt(jwe, pair.privateKey);
+    assert.equal(Buffer.from(plaintext).toString(), 'secret');
+  });
+}
+
+test('unusable TEE keys are refused', async () => {
+  const priv = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as any;
+  const bad = [{ kty: 'oct', k: 'AAAA' }, { kty: 'EC', crv: 'secp256k1', x: 'AA', y: 'AA' }, { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }, priv, { kty: 'RSA', n: '!!', e: 'AQAB' }];
+  for (const k of bad) await assert.rejects(checkTeePubkey(k), (e) => isCloakError(e, 'KBS_TEE_PUBKEY_INVALID'), JSON.stringify(k).slice(0, 60));
+});
