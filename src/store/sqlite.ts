@@ -10,6 +10,8 @@ type Row = Record<string, any>;
 /** The embedded default: one SQLite file, WAL, synchronous=FULL (an acknowledged write survives kill -9). */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
+  /** Sessions live 5 minutes and a crash only costs a re-auth: their own handle skips the fsync per commit. */
+  private readonly sessionsDb: Database.Database;
 
   constructor(path: string, private readonly key: Buffer) {
     try {
@@ -22,6 +24,13 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    if (path === ':memory:') {
+      this.sessionsDb = this.db;
+    } else {
+      this.sessionsDb = new Database(path);
+      this.sessionsDb.pragma('synchronous = NORMAL');
+      this.sessionsDb.pragma('busy_timeout = 5000');
+    }
   }
 
   private migrate(): void {
@@ -89,29 +98,29 @@ export class SqliteStore implements Store {
   }
 
   async createSession(s: SessionRecord): Promise<void> {
-    this.db.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)').run(s.id, JSON.stringify(s), s.expiresAt.getTime());
+    this.sessionsDb.prepare('INSERT INTO sessions (id, data, expires_at) VALUES (?, ?, ?)').run(s.id, JSON.stringify(s), s.expiresAt.getTime());
   }
 
   async getSession(id: string): Promise<SessionRecord | undefined> {
-    const row = this.db.prepare('SELECT data FROM sessions WHERE id = ?').get(id) as Row | undefined;
+    const row = this.sessionsDb.prepare('SELECT data FROM sessions WHERE id = ?').get(id) as Row | undefined;
     return row ? reviveSession(row.data) : undefined;
   }
 
   async updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void> {
-    this.db.transaction(() => {
-      const row = this.db.prepare('SELECT data FROM sessions WHERE id = ?').get(id) as Row | undefined;
+    this.sessionsDb.transaction(() => {
+      const row = this.sessionsDb.prepare('SELECT data FROM sessions WHERE id = ?').get(id) as Row | undefined;
       if (!row) return;
       const s = { ...reviveSession(row.data), ...patch };
-      this.db.prepare('UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?').run(JSON.stringify(s), s.expiresAt.getTime(), id);
+      this.sessionsDb.prepare('UPDATE sessions SET data = ?, expires_at = ? WHERE id = ?').run(JSON.stringify(s), s.expiresAt.getTime(), id);
     }).immediate();
   }
 
   async deleteSession(id: string): Promise<void> {
-    this.db.prepare('DELETE FROM sessions WHERE id = ?').run(id);
+    this.sessionsDb.prepare('DELETE FROM sessions WHERE id = ?').run(id);
   }
 
   async sweepSessions(now: Date): Promise<number> {
-    return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now.getTime()).changes;
+    return this.sessionsDb.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now.getTime()).changes;
   }
 
   async appendAudit(entry: AuditInput, now: Date = new Date()): Promise<AuditRecord> {
@@ -135,6 +144,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.sessionsDb !== this.db && this.sessionsDb.open) this.sessionsDb.close();
     if (this.db.open) this.db.close();
   }
 }

@@ -35,7 +35,20 @@ function readCert(pem: string, code: string): x509.X509Certificate {
   }
 }
 
+/** Device certificates already checked against a root: the chain check is the costly part and repeats per handshake. */
+const verifiedDevices = new Map<string, x509.X509Certificate>();
+
 async function verifyChain(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
+  const cacheKey = `${trust?.roots.join('\n')}\n${chain[0]}`;
+  const cached = verifiedDevices.get(cacheKey);
+  if (cached && now >= cached.notBefore && now <= cached.notAfter) return cached;
+  const device = await verifyChainUncached(chain, trust, now);
+  if (verifiedDevices.size >= 1000) verifiedDevices.clear();
+  verifiedDevices.set(cacheKey, device);
+  return device;
+}
+
+async function verifyChainUncached(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
   if (!trust || trust.roots.length === 0) fail('SIM_NOT_TRUSTED', 'no simulated TEE root is trusted: start the server with --sim-root ROOT.pem (from `cloak sim init`)');
   const device = readCert(chain[0]!, 'SIM_CERT_MALFORMED');
   const roots = trust!.roots.map((p) => readCert(p, 'SIM_ROOT_MALFORMED'));
