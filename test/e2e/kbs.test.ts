@@ -86,3 +86,19 @@ test('full handshake for sample and sim, EC and RSA keys, cookie and bearer', as
   const oidc = await http('GET', `${server.url}/.well-known/openid-configuration`);
   assert.equal(oidc.json.jwks_uri, `${server.url}/.well-known/jwks.json`);
 });
+
+test('init-data that does not match what the sim hardware holds is refused', async () => {
+  const client = new KbsClient(server.url);
+  const key = teeKey('EC');
+  const { nonce } = await client.auth('sim');
+  const evidence = evidenceFor('sim', nonce!, key, { initData: INIT_DATA });
+  const attest = await client.attest(attestPayload(nonce!, key, evidence, INIT_DATA.replace('0.1.0', '0.2.0')));
+  assert.equal(attest.status, 401);
+  assert.equal(attest.body.code, 'KBS_INITDATA_MISMATCH');
+});
+
+test('debug evidence is contraindicated and gets no token', async () => {
+  const { attest } = await handshake('sim', 'EC', { debug: true });
+  assert.equal(attest.status, 403);
+  assert.equal(attest.body.code, 'KBS_ATTESTATION_CONTRAINDICATED');
+});
