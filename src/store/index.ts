@@ -1,4 +1,6 @@
 export * from './types.ts';
 export { openStore } from './open.ts';
-export { loadOrCreateSealingKey, seal, unseal } from './sealing.ts';
-export { verifyAuditChain, auditHash, GENESIS_HASH } from './audit-chain.ts';
+export { loadOrCreateSealingKey, seal, unseal, SEALING_KEY_LENGTH } from './sealing.ts';
+export { verifyAuditChain, auditHash, GENESIS_HASH, type AuditChainResult } from './audit-chain.ts';
+export { SCHEMA_VERSION } from './schema.ts';
+export type { AuditQuery } from './query.ts';

@@ -1,16 +1,19 @@
 import pg from 'pg';
-import { CloakError } from '../lib/index.ts';
 import type { AuditInput, AuditRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
 import { seal, unseal } from './sealing.ts';
 import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
-import { reviveSession } from './sqlite.ts';
+import { storeError } from './db-errors.ts';
+import { patchSession, sealSession, unsealSession } from './session-codec.ts';
+import { auditLimit, checkAuditQuery, type AuditQuery } from './query.ts';
 
 const MIGRATION_LOCK = 0x636c6b01; // "clk" + 1
 const AUDIT_LOCK = 0x636c6b02;
 
 /** PostgreSQL: replicas share it, sessions included; audit appends are serialised by an advisory lock. */
 export class PostgresStore implements Store {
+  private closed = false;
+
   private constructor(private readonly pool: pg.Pool, private readonly key: Buffer) {}
 
   static async open(url: string, key: Buffer): Promise<PostgresStore> {
@@ -20,8 +23,8 @@ export class PostgresStore implements Store {
     try {
       await store.migrate();
     } catch (e) {
-      await pool.end();
-      throw new CloakError('STORE_OPEN_FAILED', `cannot open PostgreSQL database: ${(e as Error).message}`, { cause: e });
+      await pool.end().catch(() => {});
+      throw storeError(e, 'cannot open the PostgreSQL database');
     }
     return store;
   }
@@ -41,6 +44,15 @@ export class PostgresStore implements Store {
     }
   }
 
+  private async guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw storeError(e, what);
+    }
+  }
+
+  /** Under a transaction-level advisory lock: replicas starting together apply each migration once. */
   private async migrate(): Promise<void> {
     await this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -57,106 +69,134 @@ export class PostgresStore implements Store {
     return (await this.pool.query(sql, args)).rows[0];
   }
 
-  async putResource(path: string, value: Buffer): Promise<void> {
-    await this.pool.query('INSERT INTO resources (path, sealed, size, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO UPDATE SET sealed = EXCLUDED.sealed, size = EXCLUDED.size, updated_at = EXCLUDED.updated_at',
-      [path, seal(this.key, `resource:${path}`, value), value.length, new Date().toISOString()]);
-  }
-
-  async getResource(path: string): Promise<Buffer | undefined> {
-    const row = await this.one('SELECT sealed FROM resources WHERE path = $1', [path]);
-    return row ? unseal(this.key, `resource:${path}`, row.sealed) : undefined;
-  }
-
-  async listResources(): Promise<ResourceInfo[]> {
-    return (await this.pool.query('SELECT path, size, updated_at FROM resources ORDER BY path')).rows.map((r) => ({ path: r.path, size: r.size, updatedAt: r.updated_at }));
-  }
-
-  async deleteResource(path: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM resources WHERE path = $1', [path])).rowCount ?? 0) > 0;
-  }
-
-  async getPolicy(name: string): Promise<string | undefined> {
-    return (await this.one('SELECT text FROM policies WHERE name = $1', [name]))?.text;
-  }
-
-  async setPolicy(name: string, text: string): Promise<void> {
-    await this.pool.query('INSERT INTO policies (name, text, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET text = EXCLUDED.text, updated_at = EXCLUDED.updated_at', [name, text, new Date().toISOString()]);
-  }
-
-  async putReferenceValue(name: string, value: unknown): Promise<void> {
-    await this.pool.query('INSERT INTO reference_values (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [name, JSON.stringify(value)]);
-  }
-
-  async getReferenceValue(name: string): Promise<unknown | undefined> {
-    const row = await this.one('SELECT value FROM reference_values WHERE name = $1', [name]);
-    return row ? JSON.parse(row.value) : undefined;
-  }
-
-  async listReferenceValues(): Promise<{ name: string; value: unknown }[]> {
-    return (await this.pool.query('SELECT name, value FROM reference_values ORDER BY name')).rows.map((r) => ({ name: r.name, value: JSON.parse(r.value) }));
-  }
-
-  async deleteReferenceValue(name: string): Promise<boolean> {
-    return ((await this.pool.query('DELETE FROM reference_values WHERE name = $1', [name])).rowCount ?? 0) > 0;
-  }
-
-  async getSecretMeta(key: string): Promise<Buffer | undefined> {
-    const row = await this.one('SELECT sealed FROM secret_meta WHERE key = $1', [key]);
-    return row ? unseal(this.key, `meta:${key}`, row.sealed) : undefined;
-  }
-
-  async setSecretMeta(key: string, value: Buffer): Promise<void> {
-    await this.pool.query('INSERT INTO secret_meta (key, sealed) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, seal(this.key, `meta:${key}`, value)]);
-  }
-
-  async createSession(s: SessionRecord): Promise<void> {
-    await this.pool.query('INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)', [s.id, JSON.stringify(s), s.expiresAt.getTime()]);
-  }
-
-  async getSession(id: string): Promise<SessionRecord | undefined> {
-    const row = await this.one('SELECT data FROM sessions WHERE id = $1', [id]);
-    return row ? reviveSession(row.data) : undefined;
-  }
-
-  async updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void> {
-    await this.tx(async (c) => {
-      const row = (await c.query('SELECT data FROM sessions WHERE id = $1 FOR UPDATE', [id])).rows[0];
-      if (!row) return;
-      const s = { ...reviveSession(row.data), ...patch };
-      await c.query('UPDATE sessions SET data = $1, expires_at = $2 WHERE id = $3', [JSON.stringify(s), s.expiresAt.getTime(), id]);
+  putResource(path: string, value: Buffer): Promise<void> {
+    return this.guard(`cannot store resource ${path}`, async () => {
+      await this.pool.query('INSERT INTO resources (path, sealed, size, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (path) DO UPDATE SET sealed = EXCLUDED.sealed, size = EXCLUDED.size, updated_at = EXCLUDED.updated_at',
+        [path, seal(this.key, `resource:${path}`, value), value.length, new Date().toISOString()]);
     });
   }
 
-  async deleteSession(id: string): Promise<void> {
-    await this.pool.query('DELETE FROM sessions WHERE id = $1', [id]);
+  getResource(path: string): Promise<Buffer | undefined> {
+    return this.guard(`cannot read resource ${path}`, async () => {
+      const row = await this.one('SELECT sealed FROM resources WHERE path = $1', [path]);
+      return row ? unseal(this.key, `resource:${path}`, row.sealed) : undefined;
+    });
   }
 
-  async sweepSessions(now: Date): Promise<number> {
-    return (await this.pool.query('DELETE FROM sessions WHERE expires_at <= $1', [now.getTime()])).rowCount ?? 0;
+  listResources(): Promise<ResourceInfo[]> {
+    return this.guard('cannot list resources', async () =>
+      (await this.pool.query('SELECT path, size, updated_at FROM resources ORDER BY path')).rows.map((r) => ({ path: r.path, size: r.size, updatedAt: r.updated_at })));
   }
 
-  async appendAudit(entry: AuditInput, now: Date = new Date()): Promise<AuditRecord> {
-    return this.tx(async (c) => {
+  deleteResource(path: string): Promise<boolean> {
+    return this.guard(`cannot delete resource ${path}`, async () => ((await this.pool.query('DELETE FROM resources WHERE path = $1', [path])).rowCount ?? 0) > 0);
+  }
+
+  getPolicy(name: string): Promise<string | undefined> {
+    return this.guard(`cannot read policy ${name}`, async () => (await this.one('SELECT text FROM policies WHERE name = $1', [name]))?.text);
+  }
+
+  setPolicy(name: string, text: string): Promise<void> {
+    return this.guard(`cannot store policy ${name}`, async () => {
+      await this.pool.query('INSERT INTO policies (name, text, updated_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET text = EXCLUDED.text, updated_at = EXCLUDED.updated_at', [name, text, new Date().toISOString()]);
+    });
+  }
+
+  putReferenceValue(name: string, value: unknown): Promise<void> {
+    return this.guard(`cannot store reference value ${name}`, async () => {
+      await this.pool.query('INSERT INTO reference_values (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value', [name, JSON.stringify(value)]);
+    });
+  }
+
+  getReferenceValue(name: string): Promise<unknown | undefined> {
+    return this.guard(`cannot read reference value ${name}`, async () => {
+      const row = await this.one('SELECT value FROM reference_values WHERE name = $1', [name]);
+      return row ? JSON.parse(row.value) : undefined;
+    });
+  }
+
+  listReferenceValues(): Promise<{ name: string; value: unknown }[]> {
+    return this.guard('cannot list reference values', async () =>
+      (await this.pool.query('SELECT name, value FROM reference_values ORDER BY name')).rows.map((r) => ({ name: r.name, value: JSON.parse(r.value) })));
+  }
+
+  deleteReferenceValue(name: string): Promise<boolean> {
+    return this.guard(`cannot delete reference value ${name}`, async () => ((await this.pool.query('DELETE FROM reference_values WHERE name = $1', [name])).rowCount ?? 0) > 0);
+  }
+
+  getSecretMeta(key: string): Promise<Buffer | undefined> {
+    return this.guard(`cannot read server secret ${key}`, async () => {
+      const row = await this.one('SELECT sealed FROM secret_meta WHERE key = $1', [key]);
+      return row ? unseal(this.key, `meta:${key}`, row.sealed) : undefined;
+    });
+  }
+
+  setSecretMeta(key: string, value: Buffer): Promise<void> {
+    // First writer wins: replicas racing to create the same key agree on one value.
+    return this.guard(`cannot store server secret ${key}`, async () => {
+      await this.pool.query('INSERT INTO secret_meta (key, sealed) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING', [key, seal(this.key, `meta:${key}`, value)]);
+    });
+  }
+
+  createSession(s: SessionRecord): Promise<void> {
+    return this.guard(`cannot create session ${s?.id}`, async () => {
+      const { sealed, expiresAt } = sealSession(this.key, s);
+      await this.pool.query('INSERT INTO sessions (id, sealed, expires_at) VALUES ($1, $2, $3)', [s.id, sealed, expiresAt]);
+    });
+  }
+
+  getSession(id: string): Promise<SessionRecord | undefined> {
+    return this.guard(`cannot read session ${id}`, async () => {
+      const row = await this.one('SELECT sealed FROM sessions WHERE id = $1', [id]);
+      return row ? unsealSession(this.key, id, row.sealed) : undefined;
+    });
+  }
+
+  updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void> {
+    return this.guard(`cannot update session ${id}`, () => this.tx(async (c) => {
+      const row = (await c.query('SELECT sealed FROM sessions WHERE id = $1 FOR UPDATE', [id])).rows[0];
+      if (!row) return;
+      const { sealed, expiresAt } = sealSession(this.key, patchSession(unsealSession(this.key, id, row.sealed), patch));
+      await c.query('UPDATE sessions SET sealed = $1, expires_at = $2 WHERE id = $3', [sealed, expiresAt, id]);
+    }));
+  }
+
+  deleteSession(id: string): Promise<void> {
+    return this.guard(`cannot delete session ${id}`, async () => { await this.pool.query('DELETE FROM sessions WHERE id = $1', [id]); });
+  }
+
+  sweepSessions(now: Date): Promise<number> {
+    return this.guard('cannot sweep sessions', async () => (await this.pool.query('DELETE FROM sessions WHERE expires_at <= $1', [now.getTime()])).rowCount ?? 0);
+  }
+
+  /** The advisory lock serialises appends from every replica: seq and prevHash are read and written as one step. */
+  appendAudit(entry: AuditInput, now: Date = new Date()): Promise<AuditRecord> {
+    return this.guard(`cannot append audit record ${entry?.kind}`, () => this.tx(async (c) => {
       await c.query('SELECT pg_advisory_xact_lock($1)', [AUDIT_LOCK]);
       const last = (await c.query('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1')).rows[0];
       const record = makeAuditRecord(entry, Number(last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH, now);
       await c.query('INSERT INTO audit (seq, time, kind, outcome, record, hash) VALUES ($1, $2, $3, $4, $5, $6)',
         [record.seq, record.time, record.kind, record.outcome, JSON.stringify(record), record.hash]);
       return record;
+    }));
+  }
+
+  queryAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.guard('cannot query the audit log', async () => {
+      checkAuditQuery(q);
+      const where = ['seq > $1'];
+      const args: unknown[] = [q.afterSeq ?? 0];
+      if (q.kind) { args.push(q.kind); where.push(`kind = $${args.length}`); }
+      if (q.outcome) { args.push(q.outcome); where.push(`outcome = $${args.length}`); }
+      if (q.since) { args.push(q.since.toISOString()); where.push(`time >= $${args.length}`); }
+      args.push(auditLimit(q.limit));
+      return (await this.pool.query(`SELECT record FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`, args)).rows.map((r) => JSON.parse(r.record));
     });
   }
 
-  async queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]> {
-    const where = ['seq > $1'];
-    const args: unknown[] = [q.afterSeq ?? 0];
-    if (q.kind) { args.push(q.kind); where.push(`kind = $${args.length}`); }
-    if (q.outcome) { args.push(q.outcome); where.push(`outcome = $${args.length}`); }
-    if (q.since) { args.push(q.since.toISOString()); where.push(`time >= $${args.length}`); }
-    args.push(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
-    return (await this.pool.query(`SELECT record FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`, args)).rows.map((r) => JSON.parse(r.record));
-  }
-
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.pool.end().catch(() => {});
   }
 }

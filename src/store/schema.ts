@@ -1,4 +1,7 @@
-/** Versioned schema; each migration is applied once, in order, on open. */
+/**
+ * Versioned schema; each migration is applied once, in order, on open, and
+ * recorded in `schema_version`. Never edit a released migration: add one.
+ */
 export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: string }> = [
   {
     version: 1,
@@ -25,4 +28,21 @@ export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: stri
       CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
     `,
   },
+  {
+    // Sessions sealed like everything else that may hold a credential (the
+    // attestation token). Sessions live minutes: dropping them costs a re-auth.
+    version: 2,
+    sqlite: `
+      DROP TABLE sessions;
+      CREATE TABLE sessions (id TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at INTEGER NOT NULL);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+    `,
+    postgres: `
+      DROP TABLE sessions;
+      CREATE TABLE sessions (id TEXT PRIMARY KEY, sealed BYTEA NOT NULL, expires_at BIGINT NOT NULL);
+      CREATE INDEX sessions_expiry ON sessions (expires_at);
+    `,
+  },
 ];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -39,9 +39,11 @@ function asPostgresUser(cmd: string[], env: Record<string, string> = {}) {
 
 /**
  * Starts a throwaway PostgreSQL cluster in a temp dir, listening only on
- * 127.0.0.1 (trust auth), with an empty database `cloak`. Tests stop it after.
+ * 127.0.0.1 (trust auth), with an empty database `cloak` owned by superuser
+ * `cloak`. `dataDir` is the cluster's files (tests grep them for plaintext).
+ * Tests call stop() after: `pg_ctl stop -m immediate`, then the dir is removed.
  */
-export async function startPgCluster(): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startPgCluster(): Promise<{ url: string; dataDir: string; stop(): Promise<void> }> {
   const initdb = pgBin('initdb');
   const pgCtl = pgBin('pg_ctl');
   if (!initdb || !pgCtl) throw new Error('PostgreSQL is not installed (apt-get install postgresql)');
@@ -56,6 +58,7 @@ export async function startPgCluster(): Promise<{ url: string; stop(): Promise<v
   asPostgresUser([psql, '-h', '127.0.0.1', '-p', String(port), '-U', 'cloak', '-d', 'postgres', '-c', 'CREATE DATABASE cloak']);
   return {
     url: `postgres://cloak@127.0.0.1:${port}/cloak`,
+    dataDir: data,
     async stop() {
       try { asPostgresUser([pgCtl, '-D', data, '-m', 'immediate', 'stop']); } catch { /* already gone */ }
       rmSync(dir, { recursive: true, force: true });
