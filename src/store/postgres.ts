@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { CloakError } from '../lib/index.ts';
-import type { AuditInput, AuditRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
+import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
 import { seal, unseal } from './sealing.ts';
 import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -154,6 +154,26 @@ export class PostgresStore implements Store {
     if (q.since) { args.push(q.since.toISOString()); where.push(`time >= $${args.length}`); }
     args.push(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
     return (await this.pool.query(`SELECT record FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`, args)).rows.map((r) => JSON.parse(r.record));
+  }
+
+  async putManifest(m: Omit<ManifestRecord, 'createdAt'>): Promise<void> {
+    try {
+      await this.pool.query('INSERT INTO manifests (version, digest, text, signatures, created_at) VALUES ($1, $2, $3, $4, $5)', [m.version, m.digest, m.text, JSON.stringify(m.signatures), new Date().toISOString()]);
+    } catch (e) {
+      if ((e as { code?: string }).code === '23505') throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`, { status: 409 });
+      throw e;
+    }
+  }
+
+  async getManifest(version?: number): Promise<ManifestRecord | undefined> {
+    const row = version === undefined
+      ? await this.one('SELECT * FROM manifests ORDER BY version DESC LIMIT 1', [])
+      : await this.one('SELECT * FROM manifests WHERE version = $1', [version]);
+    return row ? { version: row.version, digest: row.digest, text: row.text, signatures: JSON.parse(row.signatures), createdAt: row.created_at } : undefined;
+  }
+
+  async listManifests(): Promise<Array<{ version: number; digest: string; createdAt: string }>> {
+    return (await this.pool.query('SELECT version, digest, created_at FROM manifests ORDER BY version')).rows.map((r) => ({ version: r.version, digest: r.digest, createdAt: r.created_at }));
   }
 
   async close(): Promise<void> {

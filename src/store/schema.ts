@@ -25,4 +25,9 @@ export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: stri
       CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit FOR EACH ROW EXECUTE FUNCTION audit_append_only();
     `,
   },
+  {
+    version: 2,
+    sqlite: `CREATE TABLE manifests (version INTEGER PRIMARY KEY, digest TEXT NOT NULL, text TEXT NOT NULL, signatures TEXT NOT NULL, created_at TEXT NOT NULL);`,
+    postgres: `CREATE TABLE manifests (version INTEGER PRIMARY KEY, digest TEXT NOT NULL, text TEXT NOT NULL, signatures TEXT NOT NULL, created_at TEXT NOT NULL);`,
+  },
 ];

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { CloakError } from '../lib/index.ts';
-import type { AuditInput, AuditRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
+import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
 import { seal, unseal } from './sealing.ts';
 import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -141,6 +141,26 @@ export class SqliteStore implements Store {
     if (q.since) { where.push('time >= ?'); args.push(q.since.toISOString()); }
     args.push(Math.max(1, Math.min(q.limit ?? 100, 10_000)));
     return (this.db.prepare(`SELECT record FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as Row[]).map((r) => JSON.parse(r.record));
+  }
+
+  async putManifest(m: Omit<ManifestRecord, 'createdAt'>): Promise<void> {
+    try {
+      this.db.prepare('INSERT INTO manifests (version, digest, text, signatures, created_at) VALUES (?, ?, ?, ?, ?)').run(m.version, m.digest, m.text, JSON.stringify(m.signatures), new Date().toISOString());
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`, { status: 409 });
+      throw e;
+    }
+  }
+
+  async getManifest(version?: number): Promise<ManifestRecord | undefined> {
+    const row = (version === undefined
+      ? this.db.prepare('SELECT * FROM manifests ORDER BY version DESC LIMIT 1').get()
+      : this.db.prepare('SELECT * FROM manifests WHERE version = ?').get(version)) as Row | undefined;
+    return row ? { version: row.version, digest: row.digest, text: row.text, signatures: JSON.parse(row.signatures), createdAt: row.created_at } : undefined;
+  }
+
+  async listManifests(): Promise<Array<{ version: number; digest: string; createdAt: string }>> {
+    return (this.db.prepare('SELECT version, digest, created_at FROM manifests ORDER BY version').all() as Row[]).map((r) => ({ version: r.version, digest: r.digest, createdAt: r.created_at }));
   }
 
   async close(): Promise<void> {

@@ -85,6 +85,16 @@ function storeSuite(makeBackend: () => Promise<Backend>, label: string, skip: st
       assert.equal(await store.getSession('s2'), undefined);
     });
 
+    test('manifests: versions are unique, latest and history', async () => {
+      assert.equal(await store.getManifest(), undefined);
+      await store.putManifest({ version: 1, digest: 'sha256:1', text: 'a', signatures: [{ user: 'x' }] });
+      await store.putManifest({ version: 2, digest: 'sha256:2', text: 'b', signatures: [] });
+      await assert.rejects(store.putManifest({ version: 2, digest: 'sha256:x', text: 'c', signatures: [] }), (e) => isCloakError(e, 'STORE_CONFLICT'));
+      assert.equal((await store.getManifest())?.digest, 'sha256:2');
+      assert.deepEqual((await store.getManifest(1))?.signatures, [{ user: 'x' }]);
+      assert.deepEqual((await store.listManifests()).map((m) => m.version), [1, 2]);
+    });
+
     test('audit: hash chain, queries, concurrent appends from two handles stay one chain', async () => {
       const second = await backend.open(key);
       try {
