@@ -4,6 +4,8 @@ import { simCommand } from './sim.ts';
 import { resourceCommand, policyCommand } from './resource.ts';
 import { auditCommand } from './audit.ts';
 import { agentCommand } from './agent.ts';
+import { manifestCommand } from './manifest.ts';
+import { generateCommand } from './generate.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, agentCommand];
+export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, manifestCommand, generateCommand, agentCommand];

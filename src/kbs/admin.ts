@@ -4,6 +4,8 @@ import {
 } from '../policy/index.ts';
 import type { Store, ResourceInfo, AuditRecord } from '../store/index.ts';
 import { parseResourcePath } from './broker.ts';
+import { parseManifest, checkUpdate, type ManifestSignature, type SecretEntry } from './manifest.ts';
+import { randomBytes } from 'node:crypto';
 
 export type PolicyKind = 'attestation' | 'resource';
 export const POLICY_KINDS: PolicyKind[] = ['attestation', 'resource'];
@@ -62,6 +64,34 @@ export class Admin {
     await this.store.appendAudit({ kind: 'admin.refvalue.delete', outcome: 'ok', actor, subject: name });
   }
 
+  /** Applies a signed manifest update (monotonic, N of M owners) and generates the secrets it asks for. */
+  async setManifest(actor: string, text: string, signatures: ManifestSignature[]): Promise<{ version: number; digest: string; generated: string[] }> {
+    try {
+      const next = parseManifest(text);
+      const currentRecord = await this.store.getManifest();
+      checkUpdate(currentRecord ? parseManifest(currentRecord.text) : undefined, next, signatures);
+      const generated: string[] = [];
+      for (const s of next.secrets) {
+        if (s.generate && !(await this.store.getResource(s.resource))) {
+          await this.store.putResource(s.resource, generateSecret(s.generate));
+          generated.push(s.resource);
+        }
+      }
+      await this.store.putManifest({ version: next.version, digest: next.digest, text, signatures });
+      await this.store.appendAudit({ kind: 'admin.manifest.set', outcome: 'ok', actor, subject: `v${next.version}`, details: { digest: next.digest, signers: signatures.map((s) => s.user), generated } });
+      return { version: next.version, digest: next.digest, generated };
+    } catch (e) {
+      await this.store.appendAudit({ kind: 'admin.manifest.set', outcome: 'refused', actor, reason: `${(e as CloakError).code ?? 'ERROR'}: ${(e as Error).message}`.slice(0, 1000) });
+      throw e;
+    }
+  }
+
+  async getManifest(version?: number): Promise<{ version: number; digest: string; text: string; history: Array<{ version: number; digest: string; createdAt: string }> }> {
+    const record = await this.store.getManifest(version);
+    if (!record) throw new CloakError('ADMIN_NO_MANIFEST', version ? `manifest version ${version} does not exist` : 'no manifest has been set yet: `cloak manifest set FILE`', { status: 404 });
+    return { version: record.version, digest: record.digest, text: record.text, history: await this.store.listManifests() };
+  }
+
   queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]> {
     return this.store.queryAudit({ ...q, limit: Math.min(q.limit ?? 100, 1000) });
   }
@@ -70,4 +100,18 @@ export class Admin {
 function policyKind(kind: string): PolicyKind {
   if (!(POLICY_KINDS as string[]).includes(kind)) throw new CloakError('ADMIN_POLICY_KIND', `policy kind "${kind}" is unknown (attestation or resource)`, { status: 404 });
   return kind as PolicyKind;
+}
+
+const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+
+function generateSecret(g: NonNullable<SecretEntry['generate']>): Buffer {
+  if (g.type === 'random') return randomBytes(g.bytes);
+  // Rejection sampling keeps every character equally likely.
+  let out = '';
+  while (out.length < g.length) {
+    for (const b of randomBytes(g.length * 2)) {
+      if (b < 256 - (256 % PASSWORD_ALPHABET.length) && out.length < g.length) out += PASSWORD_ALPHABET[b % PASSWORD_ALPHABET.length];
+    }
+  }
+  return Buffer.from(out);
 }

@@ -14,6 +14,8 @@ import { parseInitData } from './initdata.ts';
 import type { TokenIssuer } from './token.ts';
 import { earClaims, readEar } from './ear.ts';
 import { referenceValuesForPolicy } from './refs.ts';
+import { parseManifest, type Manifest } from './manifest.ts';
+import { releaseByManifest } from './manifest-release.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -139,11 +141,13 @@ export class KeyBroker {
       const payload = await this.authenticate(cred);
       const ear = readEar(payload);
       const policy = await this.resourcePolicy();
-      const allowed = allowsRelease(policy, {
+      const input = {
         tee: ear.tee, insecure: ear.insecure, status: ear.status, trust_vector: ear.trustVector,
         claims: ear.claims, init_data: ear.initData, resource: { repository, type, tag, path: `${repository}/${type}/${tag}` },
-      });
-      if (!allowed) throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${ear.status})`, 403);
+      };
+      if (!allowsRelease(policy, input)) throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${ear.status})`, 403);
+      const manifest = await this.currentManifest();
+      if (manifest) releaseByManifest(manifest, ear, input);
       const value = await store.getResource(`${repository}/${type}/${tag}`);
       if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, 404);
       const jwe = await encryptToTee(ear.teePubkey, value);
@@ -173,6 +177,16 @@ export class KeyBroker {
       throw refused('KBS_SESSION_EXPIRED', 'the session expired: start again with POST /kbs/v0/auth');
     }
     return session;
+  }
+
+  private manifestCache?: Manifest;
+
+  /** The manifest in force (parsed once per version), or undefined when none was set. */
+  async currentManifest(): Promise<Manifest | undefined> {
+    const record = await this.opts.store.getManifest();
+    if (!record) return undefined;
+    if (this.manifestCache?.digest !== record.digest) this.manifestCache = parseManifest(record.text);
+    return this.manifestCache;
   }
 
   async attestationPolicy(): Promise<AttestationPolicy> {

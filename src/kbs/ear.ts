@@ -46,6 +46,7 @@ export interface EarView {
   trustVector: Record<string, unknown>;
   claims: Record<string, unknown>;
   initData: Record<string, unknown>;
+  initDataDigest?: string;
   teePubkey: TeePubkey;
 }
 
@@ -65,6 +66,7 @@ export function readEar(payload: JWTPayload): EarView {
     trustVector: (cpu0['ear.trustworthiness-vector'] as Record<string, unknown>) ?? {},
     claims: (ev[ev.tee] as Record<string, unknown>) ?? {},
     initData: (ev.init_data_claims as Record<string, unknown>) ?? {},
+    initDataDigest: typeof ev.init_data === 'string' ? ev.init_data : undefined,
     teePubkey: key,
   };
 }

@@ -7,3 +7,5 @@ export * from './ear.ts';
 export * from './broker.ts';
 export * from './admin.ts';
 export * from './problem.ts';
+export * from './manifest.ts';
+export * from './manifest-release.ts';

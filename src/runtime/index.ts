@@ -1,3 +1,4 @@
 export * from './user.ts';
 export * from './spec.ts';
 export * from './runc.ts';
+export * from './run.ts';

@@ -11,6 +11,8 @@ export interface ServerConfig {
   simRoots: string[]; // PEM files of trusted simulated-TEE roots
   issuer: string;
   sealingKeyFile: string;
+  /** Bearer token of the admin API; created on first start unless it exists (e.g. a mounted Secret). */
+  adminTokenFile: string;
   logLevel: string;
 }
 
@@ -18,7 +20,7 @@ type Partialish = Partial<Record<keyof ServerConfig, unknown>>;
 
 const ENV: Record<string, keyof ServerConfig> = {
   CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots',
-  CLOAK_ISSUER: 'issuer', CLOAK_SEALING_KEY_FILE: 'sealingKeyFile', CLOAK_LOG_LEVEL: 'logLevel',
+  CLOAK_ISSUER: 'issuer', CLOAK_SEALING_KEY_FILE: 'sealingKeyFile', CLOAK_ADMIN_TOKEN_FILE: 'adminTokenFile', CLOAK_LOG_LEVEL: 'logLevel',
 };
 
 export function loadServerConfig(flags: Partialish & { config?: string }, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -31,7 +33,7 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
       throw new CloakError('CONFIG_INVALID', `cannot read config ${file}: ${(e as Error).message.split('\n')[0]}`);
     }
     if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new CloakError('CONFIG_INVALID', `${file} must be a YAML mapping`);
-    const known = new Set(['listen', 'data', 'db', 'simRoots', 'issuer', 'sealingKeyFile', 'logLevel']);
+    const known = new Set(['listen', 'data', 'db', 'simRoots', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel']);
     const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
     if (unknown.length) throw new CloakError('CONFIG_INVALID', `${file}: unknown settings ${unknown.join(', ')}`);
   }
@@ -48,6 +50,7 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
     simRoots: toList(merged.simRoots),
     issuer: String(merged.issuer ?? 'cloak'),
     sealingKeyFile: String(merged.sealingKeyFile ?? join(data, 'sealing.key')),
+    adminTokenFile: String(merged.adminTokenFile ?? join(data, 'admin-token')),
     logLevel: String(merged.logLevel ?? 'info'),
   };
   parseListen(cfg.listen);

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, existsSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { CloakError } from '../lib/index.ts';
 import { openStore, loadOrCreateSealingKey, type Store } from '../store/index.ts';
@@ -26,7 +26,7 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
   const sealingKey = loadOrCreateSealingKey(cfg.sealingKeyFile);
   const store = await openStore(cfg.db, { sealingKey, dataDir: cfg.data });
   try {
-    const { token: adminToken, file: adminTokenFile, created } = loadOrCreateAdminToken(cfg.data);
+    const { token: adminToken, file: adminTokenFile, created } = loadOrCreateAdminToken(cfg.adminTokenFile);
     if (created) log(`created the admin token in ${adminTokenFile} (mode 0600); use it as CLOAK_TOKEN`);
     const simRoots = cfg.simRoots.map((f) => {
       try { return readFileSync(f, 'utf8'); } catch { throw new CloakError('CONFIG_INVALID', `cannot read sim root ${f}`); }
@@ -54,14 +54,14 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
   }
 }
 
-function loadOrCreateAdminToken(data: string): { token: string; file: string; created: boolean } {
-  const file = join(data, 'admin-token');
+function loadOrCreateAdminToken(file: string): { token: string; file: string; created: boolean } {
   if (existsSync(file)) {
     const token = readFileSync(file, 'utf8').trim();
     if (token.length < 16) throw new CloakError('CONFIG_INVALID', `${file} holds no usable admin token (delete it to create a new one)`);
     return { token, file, created: false };
   }
   const token = randomBytes(32).toString('base64url');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   writeFileSync(file, token + '\n', { mode: 0o600, flag: 'wx' });
   chmodSync(file, 0o600);
   return { token, file, created: true };

@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { AuditInput, AuditRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
+import { CloakError } from '../lib/index.ts';
+import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
 import { seal, unseal } from './sealing.ts';
 import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -192,6 +193,31 @@ export class PostgresStore implements Store {
       args.push(auditLimit(q.limit));
       return (await this.pool.query(`SELECT record FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT $${args.length}`, args)).rows.map((r) => JSON.parse(r.record));
     });
+  }
+
+  putManifest(m: Omit<ManifestRecord, 'createdAt'>): Promise<void> {
+    return this.guard(`cannot store manifest version ${m?.version}`, async () => {
+      try {
+        await this.pool.query('INSERT INTO manifests (version, digest, text, signatures, created_at) VALUES ($1, $2, $3, $4, $5)', [m.version, m.digest, m.text, JSON.stringify(m.signatures), new Date().toISOString()]);
+      } catch (e) {
+        if ((e as { code?: string }).code === '23505') throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`, { status: 409 });
+        throw e;
+      }
+    });
+  }
+
+  getManifest(version?: number): Promise<ManifestRecord | undefined> {
+    return this.guard('cannot read the manifest', async () => {
+      const row = version === undefined
+        ? await this.one('SELECT * FROM manifests ORDER BY version DESC LIMIT 1', [])
+        : await this.one('SELECT * FROM manifests WHERE version = $1', [version]);
+      return row ? { version: row.version, digest: row.digest, text: row.text, signatures: JSON.parse(row.signatures), createdAt: row.created_at } : undefined;
+    });
+  }
+
+  listManifests(): Promise<Array<{ version: number; digest: string; createdAt: string }>> {
+    return this.guard('cannot list manifests', async () =>
+      (await this.pool.query('SELECT version, digest, created_at FROM manifests ORDER BY version')).rows.map((r) => ({ version: r.version, digest: r.digest, createdAt: r.created_at })));
   }
 
   async close(): Promise<void> {

@@ -29,9 +29,14 @@ export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: stri
     `,
   },
   {
+    version: 2,
+    sqlite: `CREATE TABLE manifests (version INTEGER PRIMARY KEY, digest TEXT NOT NULL, text TEXT NOT NULL, signatures TEXT NOT NULL, created_at TEXT NOT NULL);`,
+    postgres: `CREATE TABLE manifests (version INTEGER PRIMARY KEY, digest TEXT NOT NULL, text TEXT NOT NULL, signatures TEXT NOT NULL, created_at TEXT NOT NULL);`,
+  },
+  {
     // Sessions sealed like everything else that may hold a credential (the
     // attestation token). Sessions live minutes: dropping them costs a re-auth.
-    version: 2,
+    version: 3,
     sqlite: `
       DROP TABLE sessions;
       CREATE TABLE sessions (id TEXT PRIMARY KEY, sealed BLOB NOT NULL, expires_at INTEGER NOT NULL);

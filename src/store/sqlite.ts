@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import type { AuditInput, AuditRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
+import { CloakError } from '../lib/index.ts';
+import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
 import { seal, unseal } from './sealing.ts';
 import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
@@ -181,6 +182,31 @@ export class SqliteStore implements Store {
       args.push(auditLimit(q.limit));
       return (this.db.prepare(`SELECT record FROM audit WHERE ${where.join(' AND ')} ORDER BY seq LIMIT ?`).all(...args) as Row[]).map((r) => JSON.parse(r.record));
     });
+  }
+
+  putManifest(m: Omit<ManifestRecord, 'createdAt'>): Promise<void> {
+    return this.guard(`cannot store manifest version ${m?.version}`, () => {
+      try {
+        this.db.prepare('INSERT INTO manifests (version, digest, text, signatures, created_at) VALUES (?, ?, ?, ?, ?)').run(m.version, m.digest, m.text, JSON.stringify(m.signatures), new Date().toISOString());
+      } catch (e) {
+        if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`, { status: 409 });
+        throw e;
+      }
+    });
+  }
+
+  getManifest(version?: number): Promise<ManifestRecord | undefined> {
+    return this.guard('cannot read the manifest', () => {
+      const row = (version === undefined
+        ? this.db.prepare('SELECT * FROM manifests ORDER BY version DESC LIMIT 1').get()
+        : this.db.prepare('SELECT * FROM manifests WHERE version = ?').get(version)) as Row | undefined;
+      return row ? { version: row.version, digest: row.digest, text: row.text, signatures: JSON.parse(row.signatures), createdAt: row.created_at } : undefined;
+    });
+  }
+
+  listManifests(): Promise<Array<{ version: number; digest: string; createdAt: string }>> {
+    return this.guard('cannot list manifests', () =>
+      (this.db.prepare('SELECT version, digest, created_at FROM manifests ORDER BY version').all() as Row[]).map((r) => ({ version: r.version, digest: r.digest, createdAt: r.created_at })));
   }
 
   async close(): Promise<void> {

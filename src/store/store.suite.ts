@@ -159,6 +159,17 @@ export function storeSuite(label: string, makeBackend: () => Promise<StoreBacken
       await assert.rejects(store.createSession({ id: 'bad', tee: 'sim', nonce: 'n', createdAt: now, expiresAt: new Date(NaN), attested: false }), isCode('STORE_SESSION_INVALID'));
     });
 
+    test('manifests: versions are unique, latest and history', async () => {
+      assert.equal(await store.getManifest(), undefined);
+      await store.putManifest({ version: 1, digest: 'sha256:1', text: 'a', signatures: [{ user: 'x' }] });
+      await store.putManifest({ version: 2, digest: 'sha256:2', text: 'b', signatures: [] });
+      await assert.rejects(store.putManifest({ version: 2, digest: 'sha256:x', text: 'c', signatures: [] }), isCode('STORE_CONFLICT'));
+      assert.equal((await store.getManifest())?.digest, 'sha256:2');
+      assert.deepEqual((await store.getManifest(1))?.signatures, [{ user: 'x' }]);
+      assert.equal(await store.getManifest(7), undefined);
+      assert.deepEqual((await store.listManifests()).map((m) => m.version), [1, 2]);
+    });
+
     test('sessions are shared between two store instances (replicas)', async () => {
       const replica = await backend.open(key);
       try {

@@ -2,6 +2,7 @@ export interface SessionRecord { id: string; tee: string; nonce: string; created
 export interface AuditInput { kind: string; outcome: 'ok' | 'refused' | 'error'; actor?: string; subject?: string; reason?: string; details?: Record<string, unknown>; }
 export interface AuditRecord extends AuditInput { seq: number; time: string; prevHash: string; hash: string; }
 export interface ResourceInfo { path: string; size: number; updatedAt: string; }
+export interface ManifestRecord { version: number; digest: string; text: string; signatures: unknown; createdAt: string; }
 export interface Store {
   putResource(path: string, value: Buffer): Promise<void>;
   getResource(path: string): Promise<Buffer | undefined>;
@@ -22,5 +23,10 @@ export interface Store {
   sweepSessions(now: Date): Promise<number>;
   appendAudit(entry: AuditInput, now?: Date): Promise<AuditRecord>;
   queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]>;
+  /** Inserts the next manifest version; throws STORE_CONFLICT if that version exists (a racing update). */
+  putManifest(m: Omit<ManifestRecord, 'createdAt'>): Promise<void>;
+  /** The given version, or the latest when none is given. */
+  getManifest(version?: number): Promise<ManifestRecord | undefined>;
+  listManifests(): Promise<Array<{ version: number; digest: string; createdAt: string }>>;
   close(): Promise<void>;
 }

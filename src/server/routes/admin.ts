@@ -79,6 +79,23 @@ export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; au
     reply.code(204).send();
   });
 
+  const ManifestDoc = Type.Object({ version: Type.Integer(), digest: Type.String(), text: Type.String(), history: Type.Array(Type.Object({ version: Type.Integer(), digest: Type.String(), createdAt: Type.String() })) });
+  app.get('/api/v1/manifest', {
+    schema: { tags: ['admin'], security, summary: 'The manifest in force (or ?version=N) with the digests of its history', querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }), response: { 200: ManifestDoc, ...errors } },
+  }, async (req) => { actor(req); return admin.getManifest((req.query as { version?: number }).version); });
+
+  app.put('/api/v1/manifest', {
+    bodyLimit: 1024 * 1024,
+    schema: {
+      tags: ['admin'], security, summary: 'Apply a signed manifest update (version + 1, previous digest, N of M owner signatures)',
+      body: Type.Object({ manifest: Type.String({ maxLength: 512 * 1024 }), signatures: Type.Array(Type.Object({ user: Type.String({ maxLength: 64 }), signature: Type.String({ maxLength: 2048 }) }), { maxItems: 64 }) }),
+      response: { 200: Type.Object({ version: Type.Integer(), digest: Type.String(), generated: Type.Array(Type.String()) }), ...errors },
+    },
+  }, async (req) => {
+    const body = req.body as { manifest: string; signatures: Array<{ user: string; signature: string }> };
+    return admin.setManifest(actor(req), body.manifest, body.signatures);
+  });
+
   app.get('/api/v1/audit', {
     schema: { tags: ['admin'], security, summary: 'Query the audit log (ascending)', querystring: AuditQuery, response: { 200: Type.Array(AuditRecord), ...errors } },
   }, async (req) => {

@@ -1,0 +1,62 @@
+import { Command } from 'commander';
+import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
+import { CloakError } from '../lib/index.ts';
+import { generate, DEFAULT_RUNTIME_CLASS, DEFAULT_AGENT_IMAGE } from '../k8s/index.ts';
+import { action, printJson, say } from './output.ts';
+import { registryResolver } from './resolver.ts';
+
+function readInputs(src: string): Array<{ name: string; docs: Record<string, any>[] }> {
+  const files = src === '-' ? ['-'] : statSync(src).isDirectory() ? readdirSync(src).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(src, f)) : [src];
+  return files.map((f) => {
+    const text = readFileSync(f === '-' ? 0 : f, 'utf8');
+    const docs = parseAllDocuments(text).map((d) => {
+      if (d.errors.length) throw new CloakError('K8S_YAML_INVALID', `${f}: ${d.errors[0]!.message.split('\n')[0]}`);
+      return d.toJSON();
+    }).filter((d) => d && typeof d === 'object');
+    return { name: f === '-' ? 'stdin.yaml' : basename(f), docs };
+  });
+}
+
+export function generateCommand(): Command {
+  return new Command('generate')
+    .description('Make Kubernetes workloads confidential: agent init container, memory volume for secrets, runtime class, pinned images, init-data; update the manifest')
+    .argument('[src]', 'a YAML file, a directory of them, or - for stdin')
+    .option('-f, --file <src>', 'same as SRC')
+    .option('--manifest <file>', 'the Cloak manifest to read workload secrets from and update in place')
+    .option('--runtime-class <name>', 'runtime class of the TEE pods', DEFAULT_RUNTIME_CLASS)
+    .option('--server <url>', 'the Cloak server the agent attests to (written into the init-data)', process.env.CLOAK_SERVER)
+    .option('--agent-image <ref>', 'the Cloak agent image', DEFAULT_AGENT_IMAGE)
+    .option('-o, --out <dir>', 'write the generated files here (default: stdout)')
+    .option('--tls-verify <bool>', 'verify the registry TLS certificate when resolving tags', 'true')
+    .option('--json', 'print the list of changes as JSON')
+    .addHelpText('after', '\nExample:\n  cloak generate deploy.yaml --manifest manifest.yaml --server https://cloak.example:8080 -o confidential/\n  kubectl kustomize app/ | cloak generate - --manifest manifest.yaml | kubectl apply -f -')
+    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; json?: boolean }) => {
+      const src = o.file ?? srcArg;
+      if (!src) throw new CloakError('USAGE_NO_INPUT', 'give the Kubernetes YAML: cloak generate FILE|DIR|-');
+      const inputs = readInputs(src);
+      let manifest = o.manifest ? (parseYaml(readFileSync(o.manifest, 'utf8')) ?? undefined) : undefined;
+      const resolveDigest = registryResolver({ tlsVerify: o.tlsVerify !== 'false' });
+      const changes: string[] = [];
+      const outputs: Array<{ name: string; text: string }> = [];
+      for (const input of inputs) {
+        const r = await generate(input.docs, { runtimeClass: o.runtimeClass, agentImage: o.agentImage, server: o.server, manifest, resolveDigest });
+        manifest = r.manifest;
+        changes.push(...r.changes.map((c) => `${input.name}: ${c}`));
+        for (const n of r.notes) say(`note: ${n}`);
+        outputs.push({ name: input.name, text: r.docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n') });
+      }
+      if (o.out) {
+        mkdirSync(o.out, { recursive: true });
+        for (const f of outputs) writeFileSync(join(o.out, f.name), f.text);
+      } else if (!o.json) {
+        process.stdout.write(outputs.map((f) => f.text).join('---\n'));
+      }
+      if (o.manifest) writeFileSync(o.manifest, stringify(manifest, { lineWidth: 0 }));
+      else if (o.out) writeFileSync(join(o.out, 'cloak-manifest.yaml'), stringify(manifest, { lineWidth: 0 }));
+      if (o.json) printJson({ changes });
+      for (const c of changes) say(c);
+      say(changes.length ? `${changes.length} change(s)` : 'nothing to change');
+    }));
+}

@@ -1,0 +1,124 @@
+import { CloakError } from '../lib/index.ts';
+import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
+
+export const AGENT_CONTAINER = 'cloak-agent';
+export const SECRETS_VOLUME = 'cloak-secrets';
+export const SECRETS_PATH = '/run/cloak/secrets';
+export const DEFAULT_RUNTIME_CLASS = 'kata-cc-isolation';
+export const DEFAULT_AGENT_IMAGE = 'ghcr.io/cloak-project/cloak:0.1.0';
+
+type Obj = Record<string, any>;
+
+export interface GenerateOptions {
+  runtimeClass?: string;
+  agentImage?: string;
+  server?: string;
+  /** Resolves `repo:tag` to `sha256:…` (through the registry); images already pinned are kept. */
+  resolveDigest?: (image: string) => Promise<string>;
+  /** The manifest document to read workload secrets from and write workloads into. */
+  manifest?: Obj;
+}
+
+export interface GenerateResult { docs: Obj[]; manifest: Obj; changes: string[]; notes: string[] }
+
+/** Where the pod template of each workload kind lives. */
+function podTemplate(doc: Obj): { meta: Obj; spec: Obj } | undefined {
+  const t = (o: Obj | undefined) => (o ? { meta: (o.metadata ??= {}), spec: (o.spec ??= {}) } : undefined);
+  switch (doc.kind) {
+    case 'Pod': return t(doc);
+    case 'Deployment': case 'StatefulSet': case 'DaemonSet': case 'ReplicaSet': case 'Job': return t(doc.spec?.template);
+    case 'CronJob': return t(doc.spec?.jobTemplate?.spec?.template);
+    default: return undefined;
+  }
+}
+
+/**
+ * Turns Kubernetes workloads into confidential ones: runtime class, the Cloak
+ * agent init container, a memory-backed secrets volume mounted read-only
+ * into every app container, images pinned to digests, and the pod's
+ * init-data (whose digest becomes the workload's reference value in the
+ * manifest). Other kinds pass through untouched. Idempotent.
+ */
+export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise<GenerateResult> {
+  const out = structuredClone(docs);
+  const manifest: Obj = structuredClone(opts.manifest ?? { version: 1, owners: { approvals: 1, users: [] }, secrets: [], workloads: [] });
+  manifest.workloads ??= [];
+  manifest.secrets ??= [];
+  const changes: string[] = [];
+  const notes: string[] = [];
+  for (const doc of out) {
+    const tpl = podTemplate(doc);
+    if (!tpl) continue;
+    const name = String(doc.metadata?.name ?? '');
+    if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(name)) throw new CloakError('K8S_NAME_INVALID', `${doc.kind} has no valid metadata.name`);
+    const where = `${doc.kind}/${name}`;
+    const spec = tpl.spec;
+    const containers: Obj[] = spec.containers ?? [];
+    if (containers.length === 0) throw new CloakError('K8S_NO_CONTAINERS', `${where} has no containers`);
+
+    const digests: string[] = [];
+    for (const c of [...containers, ...(spec.initContainers ?? []).filter((c: Obj) => c.name !== AGENT_CONTAINER)]) {
+      const pinned = await pin(String(c.image ?? ''), opts.resolveDigest, where);
+      if (pinned.image !== c.image) changes.push(`${where}: pinned ${c.image} → ${pinned.image}`);
+      c.image = pinned.image;
+      digests.push(pinned.digest);
+    }
+
+    let entry = manifest.workloads.find((w: Obj) => w.name === name);
+    if (!entry) {
+      entry = { name, secrets: [] };
+      manifest.workloads.push(entry);
+      changes.push(`manifest: added workload ${name}`);
+    }
+    const secrets = (entry.secrets ?? []).map((s: Obj) => {
+      const def = manifest.secrets.find((x: Obj) => x.name === s.name);
+      if (!def) throw new CloakError('K8S_MANIFEST_SECRET', `manifest workload ${name} names secret "${s.name}", which manifest.secrets does not define`);
+      if (s.env) notes.push(`${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`);
+      return { resource: def.resource, file: s.file, env: s.env };
+    });
+    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets });
+    const digest = initDataDigestHex(initData);
+    entry.images = [...new Set(digests)].sort();
+    entry.referenceValues = { ...(entry.referenceValues ?? {}), initData: [digest] };
+
+    if (spec.runtimeClassName !== (opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS)) {
+      spec.runtimeClassName = opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS;
+      changes.push(`${where}: runtimeClassName ${spec.runtimeClassName}`);
+    }
+    const annotations = (tpl.meta.annotations ??= {});
+    const encoded = encodeInitData(initData);
+    if (annotations[INITDATA_ANNOTATION] !== encoded) {
+      annotations[INITDATA_ANNOTATION] = encoded;
+      changes.push(`${where}: init-data annotation (sha256 ${digest.slice(0, 16)}…)`);
+    }
+    spec.volumes = (spec.volumes ?? []).filter((v: Obj) => v.name !== SECRETS_VOLUME);
+    spec.volumes.push({ name: SECRETS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
+    const agent = {
+      name: AGENT_CONTAINER,
+      image: opts.agentImage ?? DEFAULT_AGENT_IMAGE,
+      args: ['agent', 'init', '--out', SECRETS_PATH],
+      env: [{ name: 'CLOAK_INIT_DATA', value: encoded }],
+      volumeMounts: [{ name: SECRETS_VOLUME, mountPath: SECRETS_PATH }],
+      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+    };
+    const inits: Obj[] = (spec.initContainers ?? []).filter((c: Obj) => c.name !== AGENT_CONTAINER);
+    if (!(spec.initContainers ?? []).some((c: Obj) => c.name === AGENT_CONTAINER)) changes.push(`${where}: added init container ${AGENT_CONTAINER}`);
+    spec.initContainers = [agent, ...inits];
+    for (const c of containers) {
+      c.volumeMounts = (c.volumeMounts ?? []).filter((m: Obj) => m.name !== SECRETS_VOLUME);
+      c.volumeMounts.push({ name: SECRETS_VOLUME, mountPath: SECRETS_PATH, readOnly: true });
+    }
+  }
+  return { docs: out, manifest, changes, notes };
+}
+
+async function pin(image: string, resolve: GenerateOptions['resolveDigest'], where: string): Promise<{ image: string; digest: string }> {
+  if (!image) throw new CloakError('K8S_NO_IMAGE', `${where}: a container has no image`);
+  const m = /^(.+)@(sha256:[0-9a-f]{64})$/.exec(image);
+  if (m) return { image, digest: m[2]! };
+  if (!resolve) throw new CloakError('K8S_UNPINNED', `${where}: image ${image} is not pinned to a digest and no registry resolver is available`);
+  const digest = await resolve(image);
+  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new CloakError('K8S_DIGEST_INVALID', `registry returned "${digest}" for ${image}`);
+  const repo = image.replace(/:[^/:]+$/, '');
+  return { image: `${repo}@${digest}`, digest };
+}

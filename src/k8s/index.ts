@@ -1,0 +1,2 @@
+export * from './initdata.ts';
+export * from './generate.ts';

@@ -1,0 +1,43 @@
+import { createHash } from 'node:crypto';
+import { stringify } from 'smol-toml';
+import { CloakError } from '../lib/index.ts';
+export { encodeInitData, decodeInitData } from '../lib/index.ts';
+
+export const INITDATA_ANNOTATION = 'io.katacontainers.config.hypervisor.cc_init_data';
+
+export interface WorkloadInitData {
+  name: string;
+  server?: string;
+  images: string[];
+  secrets: Array<{ resource: string; file?: string; env?: string }>;
+}
+
+/**
+ * CoCo init-data TOML for a workload: the Cloak workload entry plus the
+ * attestation agent's KBS settings. Deterministic: the same workload always
+ * gives the same text, hence the same digest.
+ */
+export function workloadInitData(w: WorkloadInitData): string {
+  const cloak = stringify({
+    name: w.name,
+    ...(w.server ? { server: w.server } : {}),
+    images: [...w.images].sort(),
+    secrets: w.secrets.map((s) => ({ resource: s.resource, ...(s.file ? { file: s.file } : { env: s.env! }) })),
+  });
+  if (w.server && !/^https?:\/\/[^\s"'\\]+$/.test(w.server)) throw new CloakError('K8S_SERVER_URL', `server "${w.server}" is not an http(s) URL`);
+  const aa = w.server ? `[token_configs]\n[token_configs.kbs]\nurl = "${w.server}"\n` : '';
+  const data: Record<string, string> = { 'cloak.toml': cloak };
+  if (aa) {
+    data['aa.toml'] = aa;
+    data['cdh.toml'] = `[kbc]\nname = "cc_kbc"\nurl = "${w.server}"\n`;
+  }
+  // Literal multi-line strings keep the entries readable, as CoCo's examples write them.
+  const entries = Object.entries(data).map(([k, v]) => {
+    if (v.includes("'''")) throw new CloakError('K8S_INITDATA', `init-data entry ${k} may not contain '''`);
+    return `"${k}" = '''\n${v}'''`;
+  });
+  return ['version = "0.1.0"', 'algorithm = "sha256"', '', '[data]', ...entries, ''].join('\n');
+}
+
+export const initDataDigestHex = (text: string): string => createHash('sha256').update(text).digest('hex');
+

@@ -1,0 +1,40 @@
+import { parse as parseToml } from 'smol-toml';
+import { CloakError } from '../lib/index.ts';
+import { allowsRelease, type ResourceInput } from '../policy/index.ts';
+import type { Manifest, WorkloadEntry } from './manifest.ts';
+import type { EarView } from './ear.ts';
+
+const deny = (message: string) => new CloakError('KBS_POLICY_DENY', message, { status: 403 });
+
+/** The workload an attested token speaks for: the `cloak.toml` entry of its (hardware-bound) init-data. */
+function workloadOf(ear: EarView): { name: string; images: string[] } {
+  const entry = (ear.initData.data as Record<string, unknown> | undefined)?.['cloak.toml'];
+  if (typeof entry !== 'string') throw deny('the workload presented no init-data naming it: the manifest releases secrets only to named workloads');
+  try {
+    const w = parseToml(entry) as { name?: unknown; images?: unknown };
+    return { name: String(w.name ?? ''), images: Array.isArray(w.images) ? w.images.map((i) => String(i).toLowerCase()) : [] };
+  } catch {
+    throw deny('the init-data "cloak.toml" entry is not valid TOML');
+  }
+}
+
+/**
+ * Release decision from the manifest: the token must speak for a workload
+ * the manifest lists, match its TEEs and reference values, and ask for one
+ * of that workload's own secrets or keys. Returns the workload on success.
+ */
+export function releaseByManifest(manifest: Manifest, ear: EarView, input: ResourceInput): WorkloadEntry {
+  const { name, images } = workloadOf(ear);
+  const w = manifest.workloads.find((x) => x.name === name);
+  if (!w) throw deny(`manifest version ${manifest.version} has no workload "${name}"`);
+  if (w.tees.length && !w.tees.includes(ear.tee)) throw deny(`workload "${name}" may not run on TEE "${ear.tee}" (manifest allows ${w.tees.join(', ')})`);
+  if (w.initData.length && !(ear.initDataDigest && w.initData.includes(ear.initDataDigest))) throw deny(`workload "${name}": the init-data digest is not one the manifest records`);
+  const measurement = typeof ear.claims.measurement === 'string' ? ear.claims.measurement.toLowerCase() : undefined;
+  if (w.measurements.length && !(measurement && w.measurements.includes(measurement))) throw deny(`workload "${name}": launch measurement ${measurement ?? '(none)'} is not in the manifest's reference values`);
+  const foreign = images.filter((i) => !w.images.includes(i));
+  if (w.images.length && foreign.length) throw deny(`workload "${name}" names image ${foreign[0]}, which the manifest does not list for it`);
+  const own = new Set([...w.secrets.map((s) => manifest.secrets.find((x) => x.name === s.name)!.resource), ...w.keys]);
+  if (!own.has(input.resource.path)) throw deny(`workload "${name}" may not read ${input.resource.path}: it is not one of its secrets in manifest version ${manifest.version}`);
+  if (w.policy && !allowsRelease(w.policy, input)) throw deny(`workload "${name}": its manifest policy does not release ${input.resource.path}`);
+  return w;
+}

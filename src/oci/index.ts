@@ -1,0 +1,2 @@
+export * from './unpack.ts';
+export * from './safe-path.ts';

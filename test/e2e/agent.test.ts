@@ -1,0 +1,66 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+
+const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n';
+const INIT_DATA = `version = "0.1.0"
+algorithm = "sha384"
+[data]
+"cloak.toml" = '''
+name = "web"
+images = ["sha256:${'a'.repeat(64)}"]
+[[secrets]]
+resource = "default/secret/db-password"
+file = "db/password"
+[[secrets]]
+resource = "default/secret/api-key"
+env = "API_KEY"
+'''
+`;
+
+let server: CloakServer;
+let dir: ReturnType<typeof tempDir>;
+const admin = () => ({ authorization: `Bearer ${server.token}` });
+
+before(async () => {
+  dir = tempDir('cloak-agent-');
+  assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
+  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  writeFileSync(join(dir.path, 'init-data.toml'), INIT_DATA);
+  await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('pw-1').toString('base64') }, headers: admin() });
+  await http('PUT', `${server.url}/api/v1/resources/default/secret/api-key`, { body: { value: Buffer.from("it's-key").toString('base64') }, headers: admin() });
+});
+after(async () => { await server?.stop(); dir?.remove(); });
+
+const agentInit = (out: string) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--server', server.url, '--out', out, '--init-data', join(dir.path, 'init-data.toml'), '--json']);
+
+test('refused under the default policy: non-zero exit with the reason, nothing written', async () => {
+  const out = join(dir.path, 'refused');
+  const r = await agentInit(out);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /POLICY_INSECURE_TEE/);
+  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+});
+
+test('attests with the simulated TEE and writes the secrets (files 0400, env file)', async () => {
+  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
+  const out = join(dir.path, 'secrets');
+  const r = await agentInit(out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { workload: 'web', tee: 'sim', files: ['db/password'], env: ['API_KEY'] });
+  assert.equal(readFileSync(join(out, 'db/password'), 'utf8'), 'pw-1');
+  assert.equal(statSync(join(out, 'db/password')).mode & 0o777, 0o400);
+  assert.equal(readFileSync(join(out, 'cloak.env'), 'utf8'), "API_KEY='it'\\''s-key'\n");
+  assert.deepEqual(readdirSync(out).sort(), ['cloak.env', 'db']);
+});
+
+test('a missing secret refuses the whole init: nothing written', async () => {
+  await http('DELETE', `${server.url}/api/v1/resources/default/secret/api-key`, { headers: admin() });
+  const out = join(dir.path, 'partial');
+  const r = await agentInit(out);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /KBS_RESOURCE_NOT_FOUND/);
+  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+});

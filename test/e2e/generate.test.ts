@@ -1,0 +1,153 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify, parse as parseYaml } from 'yaml';
+import { runCloak, startCloak, http, tempDir } from './harness.ts';
+import { validateK8s, parseYamlStream } from '../support/k8s-validate.ts';
+import { decodeInitData } from '../../src/lib/index.ts';
+import { INITDATA_ANNOTATION } from '../../src/k8s/index.ts';
+
+const NGINX = `nginx@sha256:${'1'.repeat(64)}`;
+const REDIS = `redis@sha256:${'2'.repeat(64)}`;
+const SAMPLE = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web }
+spec:
+  replicas: 2
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: nginx
+          image: ${NGINX}
+          ports: [{ containerPort: 80 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec:
+  selector: { app: web }
+  ports: [{ port: 80 }]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: cache }
+spec:
+  serviceName: cache
+  selector: { matchLabels: { app: cache } }
+  template:
+    metadata: { labels: { app: cache } }
+    spec:
+      containers:
+        - name: redis
+          image: ${REDIS}
+          args: ["--requirepass-file", "/run/cloak/secrets/redis-password"]
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: { name: report }
+spec:
+  schedule: "0 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers: [{ name: report, image: "${NGINX}" }]
+`;
+
+function ownerManifest(pubPem: string) {
+  return {
+    version: 1,
+    owners: { approvals: 1, users: [{ name: 'alice', publicKey: pubPem, roles: ['owner'] }] },
+    secrets: [
+      { name: 'web-tls-key', resource: 'default/secret/web-tls-key', generate: { type: 'random', bytes: 32 } },
+      { name: 'redis-password', resource: 'default/secret/redis-password', generate: { type: 'password', length: 24 } },
+    ],
+    workloads: [
+      { name: 'web', tees: ['sim'], secrets: [{ name: 'web-tls-key', file: 'tls.key' }] },
+      { name: 'cache', tees: ['sim'], secrets: [{ name: 'redis-password', file: 'redis-password' }] },
+    ],
+  };
+}
+
+test('cloak generate: multi-document sample becomes confidential, validates against the Kubernetes schemas, and is idempotent', async () => {
+  const dir = tempDir('cloak-gen-');
+  try {
+    const alice = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
+    writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(alice.publicKey.export({ type: 'spki', format: 'pem' }).toString())));
+    const r = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '-o', join(dir.path, 'out'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
+    assert.deepEqual(objects.map((o) => o.kind), ['Deployment', 'Service', 'StatefulSet', 'CronJob']);
+    assert.deepEqual(validateK8s(objects), []);
+    const svc = objects[1]!;
+    assert.deepEqual(svc, parseYamlStream(SAMPLE)[1], 'other kinds pass through untouched');
+    const manifest = parseYaml(readFileSync(join(dir.path, 'manifest.yaml'), 'utf8'));
+    for (const [i, name] of [[0, 'web'], [2, 'cache'], [3, 'report']] as const) {
+      const o = objects[i]!;
+      const tpl = o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec.template;
+      assert.equal(tpl.spec.runtimeClassName, 'kata-cc-isolation');
+      assert.equal(tpl.spec.initContainers[0].name, 'cloak-agent');
+      assert.deepEqual(tpl.spec.volumes.find((v: any) => v.name === 'cloak-secrets').emptyDir.medium, 'Memory');
+      assert.ok(tpl.spec.containers.every((c: any) => c.volumeMounts.some((m: any) => m.mountPath === '/run/cloak/secrets' && m.readOnly)));
+      const initData = decodeInitData(tpl.metadata.annotations[INITDATA_ANNOTATION]);
+      assert.match(initData, new RegExp(`name = "${name}"`));
+      const w = manifest.workloads.find((x: any) => x.name === name);
+      assert.deepEqual(w.referenceValues.initData, [createHash('sha256').update(initData).digest('hex')]);
+    }
+    assert.match(decodeInitData(objects[2]!.spec.template.metadata.annotations[INITDATA_ANNOTATION]), /redis-password/);
+
+    const again = await runCloak(['generate', join(dir.path, 'out', 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '-o', join(dir.path, 'out2'), '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).changes, []);
+    assert.equal(readFileSync(join(dir.path, 'out2', 'app.yaml'), 'utf8'), readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
+
+    const unpinned = await runCloak(['generate', '-'], { input: SAMPLE.replace(NGINX, 'nginx:1.27') });
+    assert.equal(unpinned.code, 1);
+    assert.match(unpinned.stderr, /nginx:1\.27/);
+  } finally { dir.remove(); }
+});
+
+test('a workload from a generated manifest gets its secrets through its generated init-data; another workload is refused', async () => {
+  const dir = tempDir('cloak-gen-e2e-');
+  let server;
+  try {
+    assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
+    server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+    const env = { CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token };
+    await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+    assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);
+    writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(readFileSync(join(dir.path, 'alice.pem.pub'), 'utf8'))));
+    writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
+    assert.equal((await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '-o', join(dir.path, 'out')])).code, 0);
+    const set = await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem'), '--json'], { env });
+    assert.equal(set.code, 0, set.stderr);
+    const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
+    const annotation = (i: number) => objects[i]!.spec.template.metadata.annotations[INITDATA_ANNOTATION];
+    const agent = (initData: string, out: string) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--out', out], { env: { ...env, CLOAK_INIT_DATA: initData } });
+
+    const cache = await agent(annotation(2), join(dir.path, 'cache-secrets'));
+    assert.equal(cache.code, 0, cache.stderr);
+    assert.match(readFileSync(join(dir.path, 'cache-secrets', 'redis-password'), 'utf8'), /^[A-Za-z0-9]{24}$/);
+    // web's init-data edited to ask for cache's secret: its digest no longer matches the manifest.
+    const forged = decodeInitData(annotation(0)).replace('default/secret/web-tls-key', 'default/secret/redis-password');
+    const refused = await agent(forged, join(dir.path, 'web-secrets'));
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /KBS_POLICY_DENY/);
+    assert.ok(!existsSync(join(dir.path, 'web-secrets')) || readdirSync(join(dir.path, 'web-secrets')).length === 0);
+    const web = await agent(annotation(0), join(dir.path, 'web-secrets'));
+    assert.equal(web.code, 0, web.stderr);
+    assert.equal(readFileSync(join(dir.path, 'web-secrets', 'tls.key')).length, 32);
+  } finally {
+    await server?.stop();
+    dir.remove();
+  }
+});

@@ -1,0 +1,78 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isCloakError } from '../../src/lib/index.ts';
+import { runConfidential, runInitData, type RunnableImage } from '../../src/runtime/index.ts';
+import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { busyboxLayerTar, streamOf } from '../support/busybox-layer.ts';
+
+const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
+const skip = canRun ? false : 'needs root, runc and busybox-static';
+const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n';
+
+let server: CloakServer;
+let dir: ReturnType<typeof tempDir>;
+let layer: Buffer;
+const admin = () => ({ authorization: `Bearer ${server.token}` });
+
+before(async () => {
+  if (skip) return;
+  dir = tempDir('cloak-runflow-');
+  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
+  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  await http('PUT', `${server.url}/api/v1/resources/default/secret/greeting`, { body: { value: Buffer.from('hello from the KBS').toString('base64') }, headers: admin() });
+  layer = await busyboxLayerTar();
+});
+after(async () => { await server?.stop(); dir?.remove(); });
+
+function image(): RunnableImage {
+  return {
+    reference: 'oci:busybox:latest',
+    manifestDigest: 'sha256:' + createHash('sha256').update(layer).digest('hex'),
+    config: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "secret: $(cat /run/cloak/secrets/greeting)"; id -u'], User: 'app' },
+    layers: [{ digest: 'sha256:x', keyResources: [], open: async () => streamOf(layer) }],
+  };
+}
+
+/** Plaintext that `cloak run` could leave behind: its rootfs and bundle directories. */
+const leftovers = () => [...readdirSync(tmpdir()).filter((n) => n.startsWith('cloak-run-')), ...readdirSync('/dev/shm').filter((n) => n.startsWith('cloak-bundle-'))];
+
+test('refused under a policy that denies sim: nothing decrypted or started, nothing left on disk', { skip }, async () => {
+  let opened = false;
+  const img = image();
+  img.layers[0]!.open = async () => { opened = true; return streamOf(layer); };
+  let out = '';
+  await assert.rejects(
+    runConfidential({ image: img, server: server.url, simDir: join(dir.path, 'sim'), secrets: [{ resource: 'default/secret/greeting', file: 'greeting' }], stdio: 'pipe', onOutput: (c) => (out += c) }),
+    (e) => isCloakError(e, 'POLICY_INSECURE_TEE'),
+  );
+  assert.equal(opened, false, 'no layer was opened');
+  assert.equal(out, '', 'the container never started');
+  assert.deepEqual(leftovers(), []);
+});
+
+test('attests with the simulated TEE, receives the secret, runs the unchanged entrypoint with runc', { skip }, async () => {
+  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
+  let out = '';
+  const r = await runConfidential({ image: image(), server: server.url, simDir: join(dir.path, 'sim'), secrets: [{ resource: 'default/secret/greeting', file: 'greeting' }], stdio: 'pipe', onOutput: (c) => (out += c) });
+  assert.equal(r.exitCode, 0, out);
+  assert.equal(out, 'secret: hello from the KBS\n1000\n');
+  assert.deepEqual(leftovers(), [], 'plaintext rootfs and secrets removed');
+  for (const k of ['attestMs', 'keysMs', 'unpackMs', 'runMs'] as const) assert.ok(r.timings[k] > 0);
+});
+
+test('init-data naming another image digest is refused with the reason', { skip }, async () => {
+  const other = runInitData('busybox', server.url, 'sha256:' + 'f'.repeat(64), []);
+  await assert.rejects(runConfidential({ image: image(), server: server.url, simDir: join(dir.path, 'sim'), initData: other, stdio: 'pipe' }), (e) => isCloakError(e, 'RUN_IMAGE_MISMATCH') && /sha256:f{64}/.test((e as Error).message));
+});
+
+test('the container exit code comes back', { skip }, async () => {
+  const img = image();
+  img.config = { Cmd: ['/bin/sh', '-c', 'exit 3'] };
+  const r = await runConfidential({ image: img, server: server.url, simDir: join(dir.path, 'sim'), stdio: 'pipe' });
+  assert.equal(r.exitCode, 3);
+});
