@@ -1,0 +1,113 @@
+import type { KeyObject } from 'node:crypto';
+import { createGunzip } from 'node:zlib';
+import { statSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { CloakError } from '../lib/index.ts';
+import { OciLayout, chain, type Descriptor, type ImageManifest } from './layout.ts';
+import {
+  ANNOTATION_AA, ANNOTATION_JWE, ANNOTATION_PUBOPTS, decryptLayerStream, encryptLayerStream, parsePublicOptions,
+  unwrapJwe, wrapJwe, wrapForAttestationAgent, attestationAgentKid, unwrapForAttestationAgent, type PrivateOptions,
+} from './ocicrypt.ts';
+
+const ENC = '+encrypted';
+const DOCKER_TO_OCI: Record<string, string> = {
+  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
+  'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
+};
+
+export const isEncrypted = (d: Descriptor): boolean => d.mediaType.endsWith(ENC);
+
+export interface EncryptOptions {
+  recipients?: KeyObject[]; // jwe: public keys
+  attestationAgent?: { kek: Buffer; kid: string }; // kid = kbs:///repo/key/tag
+  /** Which layers: all, or their indices. */
+  layers?: 'all' | number[];
+}
+
+/** Encrypts an image's layers as ocicrypt does; config and diff IDs stay unchanged. */
+export async function encryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, opts: EncryptOptions): Promise<{ manifest: Descriptor; encrypted: number }> {
+  if (!opts.recipients?.length && !opts.attestationAgent) throw new CloakError('OCI_ENC_NO_RECIPIENT', 'give at least one recipient (jwe:PUBKEY.pem) or a Cloak server for the attestation-agent key');
+  const { manifest } = src.resolve(srcTag);
+  const layers: Descriptor[] = [];
+  let encrypted = 0;
+  for (const [i, layer] of manifest.layers.entries()) {
+    const want = opts.layers === undefined || opts.layers === 'all' || opts.layers.includes(i);
+    if (!want || isEncrypted(layer)) {
+      await copyBlob(src, dst, layer);
+      layers.push(layer);
+      continue;
+    }
+    const enc = encryptLayerStream();
+    const written = await dst.writeBlob(chain(src.openBlob(layer), enc.stream));
+    const { priv, pub } = await enc.result;
+    const annotations: Record<string, string> = { ...(layer.annotations ?? {}), [ANNOTATION_PUBOPTS]: Buffer.from(JSON.stringify(pub)).toString('base64') };
+    if (opts.recipients?.length) annotations[ANNOTATION_JWE] = (await Promise.all(opts.recipients.map((k) => wrapJwe(priv, k)))).join(',');
+    if (opts.attestationAgent) annotations[ANNOTATION_AA] = wrapForAttestationAgent(priv, opts.attestationAgent.kek, opts.attestationAgent.kid);
+    layers.push({ mediaType: (DOCKER_TO_OCI[layer.mediaType] ?? layer.mediaType) + ENC, digest: written.digest, size: written.size, annotations });
+    encrypted++;
+  }
+  await copyBlob(src, dst, manifest.config);
+  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: manifest.config, layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
+  return { manifest: dst.tag(dstTag, out), encrypted };
+}
+
+/** Unwraps a layer's options: with a JWE private key, or with KEKs fetched from the KBS. */
+export async function layerOptions(layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<PrivateOptions> {
+  const a = layer.annotations ?? {};
+  if (keys.keks && a[ANNOTATION_AA]) {
+    const kid = attestationAgentKid(a[ANNOTATION_AA]);
+    const kek = keys.keks.get(kid);
+    if (!kek) throw new CloakError('OCI_ENC_NO_KEY', `no key-encryption key ${kid} for layer ${layer.digest}`);
+    return unwrapForAttestationAgent(a[ANNOTATION_AA], kek);
+  }
+  if (keys.privateKey && a[ANNOTATION_JWE]) return unwrapJwe(a[ANNOTATION_JWE], keys.privateKey);
+  throw new CloakError('OCI_ENC_NO_KEY', `layer ${layer.digest} has no recipient this key can open`);
+}
+
+/** The plain blob of a layer (decrypted when encrypted); the stream errors on HMAC or digest mismatch. */
+export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<Readable> {
+  if (!isEncrypted(layer)) return layout.openBlob(layer);
+  const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
+  const priv = await layerOptions(layer, keys);
+  return chain(layout.openBlob(layer), decryptLayerStream(priv, pub));
+}
+
+/** The uncompressed tar of a layer, for unpacking. */
+export async function openLayerTar(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<Readable> {
+  const blob = await openPlainBlob(layout, layer, keys);
+  const mt = layer.mediaType.replace(ENC, '');
+  if (/zstd/.test(mt)) throw new CloakError('OCI_COMPRESSION_UNSUPPORTED', 'zstd layers are not supported yet');
+  if (!/gzip/.test(mt)) return blob;
+  return chain(blob, createGunzip());
+}
+
+/** The KBS resources (repo/type/tag) holding the KEKs of an image's attestation-agent layers. */
+export function layerKeyResources(layer: Descriptor): string[] {
+  const a = layer.annotations?.[ANNOTATION_AA];
+  return a ? [attestationAgentKid(a)] : [];
+}
+
+/** Decrypts every encrypted layer into `dst` (like skopeo's --decryption-key); nothing is tagged unless all succeed. */
+export async function decryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<{ manifest: Descriptor; decrypted: number }> {
+  const { manifest } = src.resolve(srcTag);
+  const layers: Descriptor[] = [];
+  let decrypted = 0;
+  for (const layer of manifest.layers) {
+    if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(layer); continue; }
+    const written = await dst.writeBlob(await openPlainBlob(src, layer, keys));
+    const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
+    layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });
+    decrypted++;
+  }
+  await copyBlob(src, dst, manifest.config);
+  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: manifest.config, layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
+  return { manifest: dst.tag(dstTag, out), decrypted };
+}
+
+async function copyBlob(src: OciLayout, dst: OciLayout, d: Descriptor): Promise<void> {
+  if (src.dir === dst.dir) return;
+  if (statSync(dst.blobPath(d.digest), { throwIfNoEntry: false })?.size === d.size) return;
+  const written = await dst.writeBlob(src.openBlob(d));
+  if (written.digest !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `copy of ${d.digest} changed its digest`);
+}
+

@@ -1,0 +1,129 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Transform, pipeline as pipelineCb, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CloakError } from '../lib/index.ts';
+
+export interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }
+export interface ImageManifest { schemaVersion: 2; mediaType?: string; config: Descriptor; layers: Descriptor[]; annotations?: Record<string, string> }
+export interface ImageConfig { architecture?: string; os?: string; config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string }; rootfs?: { type: string; diff_ids: string[] } }
+
+export const MT_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+export const MT_CONFIG = 'application/vnd.oci.image.config.v1+json';
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+const MAX_JSON = 4 * 1024 * 1024;
+
+/** Chains streams so that an error anywhere reaches the last one (unlike .pipe()). */
+export function chain(first: Readable, ...rest: Transform[]): Readable {
+  return (pipelineCb as (...s: unknown[]) => Readable)(first, ...rest, () => { /* errors surface on the returned stream */ });
+}
+
+/** A stream that passes bytes through and fails at the end unless they had `digest` and `size`. */
+export function verifyingStream(digest: string, size?: number): Transform {
+  const h = createHash('sha256');
+  let n = 0;
+  return new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) { h.update(chunk); n += chunk.length; cb(null, chunk); },
+    flush(cb: TransformCallback) {
+      if ('sha256:' + h.digest('hex') !== digest || (size !== undefined && n !== size)) return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
+      cb();
+    },
+  });
+}
+
+/** An OCI image layout directory (`oci:DIR:TAG`): blobs by digest, index.json naming tags. */
+export class OciLayout {
+  constructor(readonly dir: string) {}
+
+  static create(dir: string): OciLayout {
+    mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
+    if (!existsSync(join(dir, 'oci-layout'))) writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    if (!existsSync(join(dir, 'index.json'))) writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    return new OciLayout(dir);
+  }
+
+  static open(dir: string): OciLayout {
+    let v: unknown;
+    try { v = JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8')).imageLayoutVersion; } catch { throw new CloakError('OCI_LAYOUT_INVALID', `${dir} is not an OCI image layout (no oci-layout file)`); }
+    if (v !== '1.0.0') throw new CloakError('OCI_LAYOUT_INVALID', `${dir}: unsupported imageLayoutVersion ${String(v)}`);
+    return new OciLayout(dir);
+  }
+
+  blobPath(digest: string): string {
+    if (!DIGEST.test(digest)) throw new CloakError('OCI_DIGEST_INVALID', `unsupported digest "${String(digest).slice(0, 80)}" (sha256 only)`);
+    return join(this.dir, 'blobs', 'sha256', digest.slice(7));
+  }
+
+  readJson<T>(d: Descriptor): T {
+    if (!(d.size <= MAX_JSON)) throw new CloakError('OCI_BLOB_TOO_LARGE', `${d.mediaType} of ${d.size} bytes is larger than a manifest may be`);
+    let buf: Buffer;
+    try { buf = readFileSync(this.blobPath(d.digest)); } catch (e) { if (e instanceof CloakError) throw e; throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing from ${this.dir}`); }
+    if ('sha256:' + createHash('sha256').update(buf).digest('hex') !== d.digest || buf.length !== d.size) throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
+    try { return JSON.parse(buf.toString('utf8')) as T; } catch { throw new CloakError('OCI_JSON_INVALID', `blob ${d.digest} is not JSON`); }
+  }
+
+  /** Opens a blob, verified against its digest and size as it streams. */
+  openBlob(d: Descriptor): Readable {
+    const path = this.blobPath(d.digest);
+    if (statSync(path, { throwIfNoEntry: false })?.size !== d.size) throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
+    return chain(createReadStream(path), verifyingStream(d.digest, d.size));
+  }
+
+  writeJson(mediaType: string, value: unknown): Descriptor {
+    const buf = Buffer.from(JSON.stringify(value));
+    const digest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
+    const path = this.blobPath(digest);
+    if (!existsSync(path)) { writeFileSync(path + '.tmp', buf); renameSync(path + '.tmp', path); }
+    return { mediaType, digest, size: buf.length };
+  }
+
+  /** Streams a blob in; it lands under its digest only when complete. */
+  async writeBlob(source: Readable): Promise<{ digest: string; size: number }> {
+    const tmp = join(this.dir, 'blobs', `.tmp-${randomBytes(8).toString('hex')}`);
+    const h = createHash('sha256');
+    let size = 0;
+    try {
+      await pipeline(source, new Transform({ transform(c: Buffer, _e, cb) { h.update(c); size += c.length; cb(null, c); } }), createWriteStream(tmp, { flags: 'wx' }));
+      const digest = 'sha256:' + h.digest('hex');
+      renameSync(tmp, this.blobPath(digest));
+      return { digest, size };
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  /** The manifest of `tag` (or the only image when no tag is given). */
+  resolve(tag?: string): { descriptor: Descriptor; manifest: ImageManifest; config: ImageConfig } {
+    let index: { manifests?: Descriptor[] };
+    try { index = JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')); } catch { throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json is missing or not JSON`); }
+    const all = Array.isArray(index.manifests) ? index.manifests : [];
+    const matches = tag ? all.filter((m) => m.annotations?.[REF_NAME] === tag) : all;
+    if (matches.length !== 1) throw new CloakError('OCI_TAG_UNKNOWN', tag ? `no image tagged "${tag}" in ${this.dir}` : `${this.dir} holds ${all.length} images: name one with oci:DIR:TAG`);
+    const descriptor = matches[0]!;
+    const manifest = this.readJson<ImageManifest & { manifests?: unknown }>(descriptor);
+    if (manifest.manifests) throw new CloakError('OCI_INDEX_UNSUPPORTED', 'this image is a multi-platform index: choose a platform image');
+    if (!manifest.config || !Array.isArray(manifest.layers)) throw new CloakError('OCI_MANIFEST_INVALID', `manifest ${descriptor.digest} lacks config or layers`);
+    return { descriptor, manifest, config: this.readJson<ImageConfig>(manifest.config) };
+  }
+
+  /** Records `manifest` under `tag` (replacing an older image of that tag). */
+  tag(tag: string, manifest: ImageManifest): Descriptor {
+    const d = { ...this.writeJson(MT_MANIFEST, manifest), annotations: { [REF_NAME]: tag } };
+    const indexPath = join(this.dir, 'index.json');
+    const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { schemaVersion: 2; manifests: Descriptor[] };
+    index.manifests = [...index.manifests.filter((m) => m.annotations?.[REF_NAME] !== tag), d];
+    writeFileSync(indexPath + '.tmp', JSON.stringify(index));
+    renameSync(indexPath + '.tmp', indexPath);
+    return d;
+  }
+}
+
+/** `oci:DIR[:TAG]` → dir and tag. */
+export function parseOciReference(ref: string): { dir: string; tag?: string } {
+  const m = /^oci:([^:]+)(?::([A-Za-z0-9_.-]{1,128}))?$/.exec(ref);
+  if (!m) throw new CloakError('OCI_REFERENCE_INVALID', `"${ref}" is not oci:DIR[:TAG]`);
+  return { dir: m[1]!, tag: m[2] };
+}

@@ -1,0 +1,153 @@
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { Transform, type TransformCallback } from 'node:stream';
+import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
+import { CloakError, fromBase64 } from '../lib/index.ts';
+
+/** containers/ocicrypt's layer cipher and annotations. */
+export const CIPHER = 'AES_256_CTR_HMAC_SHA256';
+export const ANNOTATION_JWE = 'org.opencontainers.image.enc.keys.jwe';
+export const ANNOTATION_PUBOPTS = 'org.opencontainers.image.enc.pubopts';
+export const ANNOTATION_AA = 'org.opencontainers.image.enc.keys.provider.attestation-agent';
+
+/** The private options a recipient unwraps: the layer key, the CTR nonce and the plain blob's digest. */
+export interface PrivateOptions { symkey: string; digest: string; cipheroptions: { nonce: string } }
+export interface PublicOptions { cipher: string; hmac: string; cipheroptions: Record<string, unknown> }
+
+const fail = (code: string, message: string): never => { throw new CloakError(code, message); };
+
+export function parsePublicOptions(annotation: string | undefined): PublicOptions {
+  if (!annotation) fail('OCI_ENC_PUBOPTS_MISSING', 'encrypted layer has no org.opencontainers.image.enc.pubopts annotation');
+  let p: PublicOptions;
+  try { p = JSON.parse(fromBase64(annotation!, 'OCI_ENC_PUBOPTS_INVALID', 'pubopts').toString('utf8')); } catch (e) { if (e instanceof CloakError) throw e; return fail('OCI_ENC_PUBOPTS_INVALID', 'pubopts annotation is not base64 JSON'); }
+  if (p?.cipher !== CIPHER) fail('OCI_ENC_CIPHER_UNSUPPORTED', `layer cipher "${String(p?.cipher).slice(0, 40)}" is not supported (${CIPHER})`);
+  if (typeof p.hmac !== 'string' || fromBase64(p.hmac, 'OCI_ENC_PUBOPTS_INVALID', 'hmac').length !== 32) fail('OCI_ENC_PUBOPTS_INVALID', 'pubopts hmac must be 32 bytes of base64');
+  return p;
+}
+
+export function parsePrivateOptions(json: Uint8Array): PrivateOptions {
+  let p: PrivateOptions;
+  try { p = JSON.parse(Buffer.from(json).toString('utf8')); } catch { return fail('OCI_ENC_PRIVOPTS_INVALID', 'unwrapped layer options are not JSON'); }
+  if (typeof p?.symkey !== 'string' || fromBase64(p.symkey, 'OCI_ENC_PRIVOPTS_INVALID', 'symkey').length !== 32) fail('OCI_ENC_PRIVOPTS_INVALID', 'layer symkey must be 32 bytes');
+  if (typeof p.cipheroptions?.nonce !== 'string' || fromBase64(p.cipheroptions.nonce, 'OCI_ENC_PRIVOPTS_INVALID', 'nonce').length !== 16) fail('OCI_ENC_PRIVOPTS_INVALID', 'layer nonce must be 16 bytes');
+  if (typeof p.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(p.digest)) fail('OCI_ENC_PRIVOPTS_INVALID', 'layer options lack the plain digest');
+  return p;
+}
+
+/**
+ * Encrypts a layer blob stream with a fresh key. The HMAC (public options)
+ * and the plain digest (private options) are known when the stream ends.
+ */
+export function encryptLayerStream(): { stream: Transform; result: Promise<{ priv: PrivateOptions; pub: PublicOptions }> } {
+  const symkey = randomBytes(32);
+  const nonce = randomBytes(16);
+  const cipher = createCipheriv('aes-256-ctr', symkey, nonce);
+  const hmac = createHmac('sha256', symkey);
+  const plain = createHash('sha256');
+  let done!: (v: { priv: PrivateOptions; pub: PublicOptions }) => void;
+  const result = new Promise<{ priv: PrivateOptions; pub: PublicOptions }>((r) => (done = r));
+  const stream = new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      plain.update(chunk);
+      const out = cipher.update(chunk);
+      hmac.update(out);
+      cb(null, out);
+    },
+    flush(cb: TransformCallback) {
+      const out = cipher.final();
+      hmac.update(out);
+      done({
+        priv: { symkey: symkey.toString('base64'), digest: 'sha256:' + plain.digest('hex'), cipheroptions: { nonce: nonce.toString('base64') } },
+        pub: { cipher: CIPHER, hmac: hmac.digest('base64'), cipheroptions: {} },
+      });
+      cb(null, out);
+    },
+  });
+  return { stream, result };
+}
+
+/**
+ * Decrypts a layer blob stream. The HMAC over the ciphertext and the digest
+ * of the plaintext are checked when the stream ends; on a mismatch the
+ * stream errors, so a consumer that writes to a staging place and commits
+ * only on success never keeps tampered plaintext.
+ */
+export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions): Transform {
+  const symkey = fromBase64(priv.symkey);
+  const decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
+  const hmac = createHmac('sha256', symkey);
+  const plain = createHash('sha256');
+  return new Transform({
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      hmac.update(chunk);
+      const out = decipher.update(chunk);
+      plain.update(out);
+      cb(null, out);
+    },
+    flush(cb: TransformCallback) {
+      const out = decipher.final();
+      plain.update(out);
+      const expected = fromBase64(pub.hmac);
+      const actual = hmac.digest();
+      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return cb(new CloakError('OCI_HMAC_MISMATCH', 'layer HMAC does not match: the encrypted layer was altered or the key is wrong'));
+      if ('sha256:' + plain.digest('hex') !== priv.digest) return cb(new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name'));
+      cb(null, out);
+    },
+  });
+}
+
+/** JWE recipient (skopeo's `jwe:`): RSA-OAEP for RSA keys, ECDH-ES+A256KW for EC keys, A256GCM. */
+export async function wrapJwe(priv: PrivateOptions, publicKey: KeyObject): Promise<string> {
+  const alg = publicKey.asymmetricKeyType === 'rsa' ? 'RSA-OAEP' : publicKey.asymmetricKeyType === 'ec' ? 'ECDH-ES+A256KW' : fail('OCI_ENC_KEY_UNSUPPORTED', `recipient key type ${publicKey.asymmetricKeyType} is not supported (RSA or EC)`);
+  const jwe = await new FlattenedEncrypt(Buffer.from(JSON.stringify(priv))).setProtectedHeader({ alg: alg as string, enc: 'A256GCM' }).encrypt(publicKey);
+  return Buffer.from(JSON.stringify(jwe)).toString('base64');
+}
+
+/** Tries each JWE of the annotation with the private key; the first that opens gives the options. */
+export async function unwrapJwe(annotation: string, privateKey: KeyObject): Promise<PrivateOptions> {
+  for (const part of annotation.split(',')) {
+    let jwe: FlattenedJWE;
+    try { jwe = JSON.parse(fromBase64(part).toString('utf8')); } catch { continue; }
+    try {
+      const { plaintext } = await flattenedDecrypt(jwe, privateKey, { keyManagementAlgorithms: ['RSA-OAEP', 'RSA-OAEP-256', 'ECDH-ES+A256KW'] });
+      return parsePrivateOptions(plaintext);
+    } catch (e) {
+      if (e instanceof CloakError) throw e;
+    }
+  }
+  return fail('OCI_ENC_NO_KEY', 'none of the layer\'s JWE recipients opens with this private key');
+}
+
+/** CoCo's attestation-agent packet: the options sealed (AES-256-GCM) under a KEK that the KBS holds as `kid`. */
+export function wrapForAttestationAgent(priv: PrivateOptions, kek: Buffer, kid: string): string {
+  if (kek.length !== 32) fail('OCI_ENC_KEK_INVALID', 'the key-encryption key must be 32 bytes');
+  const iv = randomBytes(12);
+  const c = createCipheriv('aes-256-gcm', kek, iv);
+  const wrapped = Buffer.concat([c.update(JSON.stringify(priv)), c.final(), c.getAuthTag()]);
+  return Buffer.from(JSON.stringify({ kid, wrapped_data: wrapped.toString('base64'), iv: iv.toString('base64'), wrap_type: 'A256GCM' })).toString('base64');
+}
+
+/** The KBS resource (`repo/type/tag`) holding the KEK of an attestation-agent annotation. */
+export function attestationAgentKid(annotation: string): string {
+  let packet: { kid?: unknown };
+  try { packet = JSON.parse(fromBase64(annotation).toString('utf8')); } catch { return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON'); }
+  const m = /^kbs:\/\/[^/]*\/([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+)$/.exec(String(packet.kid));
+  if (!m) fail('OCI_ENC_AA_INVALID', `attestation-agent kid "${String(packet.kid).slice(0, 100)}" is not kbs:///repo/type/tag`);
+  return m![1]!;
+}
+
+export function unwrapForAttestationAgent(annotation: string, kek: Buffer): PrivateOptions {
+  let packet: { wrapped_data?: string; iv?: string; wrap_type?: string };
+  try { packet = JSON.parse(fromBase64(annotation).toString('utf8')); } catch { return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON'); }
+  if (packet.wrap_type !== 'A256GCM') fail('OCI_ENC_AA_INVALID', `wrap_type "${packet.wrap_type}" is not A256GCM`);
+  const data = fromBase64(packet.wrapped_data ?? '', 'OCI_ENC_AA_INVALID', 'wrapped_data');
+  const iv = fromBase64(packet.iv ?? '', 'OCI_ENC_AA_INVALID', 'iv');
+  if (iv.length !== 12 || data.length < 17 || kek.length !== 32) fail('OCI_ENC_AA_INVALID', 'attestation-agent packet has a wrong IV, data or key length');
+  try {
+    const d = createDecipheriv('aes-256-gcm', kek, iv);
+    d.setAuthTag(data.subarray(data.length - 16));
+    return parsePrivateOptions(Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]));
+  } catch (e) {
+    if (e instanceof CloakError) throw e;
+    return fail('OCI_ENC_AA_UNWRAP', 'the key from the KBS does not open this layer\'s attestation-agent packet');
+  }
+}
