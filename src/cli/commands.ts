@@ -6,6 +6,9 @@ import { auditCommand } from './audit.ts';
 import { agentCommand } from './agent.ts';
 import { manifestCommand } from './manifest.ts';
 import { generateCommand } from './generate.ts';
+import { runCommand } from './run.ts';
+import { convertCommand } from './convert.ts';
+import { imageCommand } from './image.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, manifestCommand, generateCommand, agentCommand];
+export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, manifestCommand, generateCommand, convertCommand, imageCommand, runCommand, agentCommand];

@@ -38,6 +38,13 @@ export interface RunOptions {
 
 export interface RunTimings { attestMs: number; keysMs: number; unpackMs: number; runMs: number }
 
+/** A DNS-label name from an image reference: oci:./dir/app-enc:v1 → app-enc. */
+export function defaultWorkloadName(reference: string): string {
+  const path = reference.replace(/^(oci|docker|docker-archive):(\/\/)?/, '').replace(/[:@][^/]*$/, '');
+  const base = path.split('/').filter(Boolean).pop() ?? '';
+  return base.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'app';
+}
+
 /** The init-data `cloak run` presents when none is given: the image it runs and the secrets asked for. */
 export function runInitData(name: string, server: string, imageDigest: string, secrets: NonNullable<RunOptions['secrets']>): string {
   const lines = [`name = "${name}"`, `server = "${server}"`, `images = ["${imageDigest}"]`];
@@ -55,7 +62,7 @@ export async function runConfidential(opts: RunOptions): Promise<{ exitCode: num
   checkRunc();
   const log = opts.log ?? (() => {});
   const { image } = opts;
-  const name = opts.name ?? (image.reference.split('/').pop()!.split(/[:@]/)[0]!.toLowerCase().replace(/[^a-z0-9.-]/g, '-') || 'app');
+  const name = opts.name ?? defaultWorkloadName(image.reference);
   const initData = opts.initData ?? runInitData(name, opts.server, image.manifestDigest, opts.secrets ?? []);
   const workload: WorkloadSpec = parseWorkloadInitData(initData);
   if (workload.images.length && !workload.images.includes(image.manifestDigest)) {

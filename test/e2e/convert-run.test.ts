@@ -1,0 +1,57 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OciLayout, buildImage } from '../../src/oci/index.ts';
+import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { busyboxLayerTar } from '../support/busybox-layer.ts';
+
+const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
+const skip = canRun ? false : 'needs root, runc and busybox-static';
+let server: CloakServer;
+let dir: ReturnType<typeof tempDir>;
+const env = () => ({ CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token });
+
+before(async () => {
+  if (skip) return;
+  dir = tempDir('cloak-convert-run-');
+  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
+  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  const layout = OciLayout.create(join(dir.path, 'app'));
+  await buildImage(layout, 'v1', [await busyboxLayerTar()], { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "the app read: $(cat /run/cloak/secrets/message)"'], User: 'app' });
+  await runCloak(['resource', 'set', 'default/secret/message', '--value', 'only after attestation'], { env: env() });
+});
+after(async () => { await server?.stop(); dir?.remove(); });
+
+const leftovers = () => [...readdirSync(tmpdir()).filter((n) => n.startsWith('cloak-run-')), ...readdirSync('/dev/shm').filter((n) => n.startsWith('cloak-bundle-'))];
+
+test('cloak convert --server stores the key and reference values; cloak run decrypts and runs it only after attestation', { skip }, async () => {
+  const conv = await runCloak(['convert', `oci:${join(dir.path, 'app')}:v1`, `oci:${join(dir.path, 'app-enc')}:v1`, '--json'], { env: env() });
+  assert.equal(conv.code, 0, conv.stderr);
+  const summary = JSON.parse(conv.stdout);
+  assert.equal(summary.encryptedLayers, 1);
+  assert.equal(summary.keyResource, 'default/key/app-enc-v1');
+  const refs = await http('GET', `${server.url}/api/v1/reference-values`, { headers: { authorization: `Bearer ${server.token}` } });
+  assert.equal(refs.json[0].value.manifestDigest, summary.manifestDigest);
+  const inspect = JSON.parse((await runCloak(['image', 'inspect', `oci:${join(dir.path, 'app-enc')}:v1`, '--json'])).stdout);
+  assert.deepEqual(inspect.layers[0].recipients, ['kbs:///default/key/app-enc-v1']);
+
+  const run = () => runCloak(['run', `oci:${join(dir.path, 'app-enc')}:v1`, '--sim-dir', join(dir.path, 'sim'), '--secret', 'default/secret/message:message'], { env: env() });
+  const refused = await run();
+  assert.equal(refused.code, 1, 'the default policy refuses the simulated TEE');
+  assert.match(refused.stderr, /POLICY_INSECURE_TEE/);
+  assert.doesNotMatch(refused.stdout, /the app read/);
+  assert.deepEqual(leftovers(), []);
+
+  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+  const ok = await run();
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'the app read: only after attestation\n');
+  assert.match(ok.stderr, /simulated: proves nothing/);
+  assert.deepEqual(leftovers(), []);
+
+  const exit = await runCloak(['run', `oci:${join(dir.path, 'app-enc')}:v1`, '--sim-dir', join(dir.path, 'sim'), '-q', '--', 'exit 42'], { env: env() });
+  assert.equal(exit.code, 42, exit.stderr);
+});
