@@ -55,3 +55,11 @@ test('cloak convert --server stores the key and reference values; cloak run decr
   const exit = await runCloak(['run', `oci:${join(dir.path, 'app-enc')}:v1`, '--sim-dir', join(dir.path, 'sim'), '-q', '--', 'exit 42'], { env: env() });
   assert.equal(exit.code, 42, exit.stderr);
 });
+
+test('npm run demo: the container prints the secret it received after attestation', { skip }, async () => {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts'], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^app: my database password is 'hunter2-[0-9a-f]{6}' \(I read it from \/run\/cloak\/secrets\)$/m);
+  assert.match(r.stderr, /SIMULATED TEE/);
+  assert.match(r.stderr, /\[6\/6\]/);
+});
