@@ -59,7 +59,7 @@ async function main() {
       if (code !== 0) throw new Error(`runc exited ${code}`);
       if (i >= 2) runc.push(performance.now() - t);
       t = performance.now();
-      const r = await runConfidential({ image: openRunnableImage(`oci:${enc.dir}:v1`), server: server.url, simDir: join(work, 'sim'), secrets: [{ resource: 'default/secret/s', file: 's' }], stdio: 'pipe' });
+      const r = await runConfidential({ image: await openRunnableImage(`oci:${enc.dir}:v1`), server: server.url, simDir: join(work, 'sim'), secrets: [{ resource: 'default/secret/s', file: 's' }], stdio: 'pipe' });
       if (r.exitCode !== 0) throw new Error(`cloak run exited ${r.exitCode}`);
       if (i >= 2) cloak.push({ total: performance.now() - t, attest: r.timings.attestMs, keys: r.timings.keysMs, unpack: r.timings.unpackMs });
     }

@@ -63,7 +63,7 @@ async function main(): Promise<number> {
 
     step(5, 'Running the image: attest (sim) → layer key + secret released → decrypt → runc');
     const { exitCode, timings } = await runConfidential({
-      image: openRunnableImage(`oci:${enc.dir}:v1`),
+      image: await openRunnableImage(`oci:${enc.dir}:v1`),
       server: server.url,
       simDir: join(work, 'sim'),
       secrets: [{ resource: 'default/secret/db-password', file: 'db-password' }],

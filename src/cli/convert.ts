@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/index.ts';
-import { OciLayout, parseOciReference, encryptImage } from '../oci/index.ts';
+import { encryptImage, parseImageRef, openImage, imageTarget, parsePlatform } from '../oci/index.ts';
 import { clientFrom } from './client.ts';
 import { action, printJson, say } from './output.ts';
 
@@ -14,22 +14,40 @@ function recipientKey(spec: string): KeyObject {
   try { return createPublicKey(readFileSync(m[1]!)); } catch { throw new CloakError('USAGE_RECIPIENT', `cannot read a public key (PEM) from ${m[1]}`); }
 }
 
+/** Registry settings shared by the image commands. */
+export function registryOptions(o: { tlsVerify?: string; creds?: string; platform?: string }) {
+  const i = o.creds?.indexOf(':') ?? -1;
+  return {
+    tlsVerify: o.tlsVerify !== 'false',
+    auth: o.creds ? { username: o.creds.slice(0, i < 0 ? undefined : i), password: i < 0 ? '' : o.creds.slice(i + 1) } : undefined,
+    platform: o.platform ? parsePlatform(o.platform) : undefined,
+  };
+}
+
+function defaultKeyId(d: ReturnType<typeof parseImageRef>): string {
+  const name = d.kind === 'oci' ? `${d.dir.split('/').filter(Boolean).pop()}-${d.tag}` : `${d.ref.repository.split('/').pop()}-${d.ref.tag ?? 'latest'}`;
+  return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+}
+
 export function convertCommand(): Command {
   return new Command('convert')
     .description('Encrypt an image\'s layers (containers/ocicrypt format) and record what the workload must run')
-    .argument('<src>', 'oci:DIR[:TAG]')
-    .argument('<dst>', 'oci:DIR:TAG')
+    .argument('<src>', 'oci:DIR[:TAG] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST]')
+    .argument('<dst>', 'oci:DIR:TAG or docker://HOST[:PORT]/REPO:TAG')
     .option('--encrypt-layers <which>', 'all, none, or a comma-separated list of layer indices', 'all')
     .option('--recipient <jwe:FILE>', 'also encrypt to this public key, as skopeo does (repeatable)', collect, [])
     .option('--server <url>', 'store the key-encryption key and the reference values on this Cloak server (default $CLOAK_SERVER)')
     .option('--token <token>', 'admin token (default $CLOAK_TOKEN)')
     .option('--key-id <id>', 'the KBS resource default/key/<id> that holds the key-encryption key (default: from the image name)')
+    .option('--platform <os/arch>', 'which image of a multi-platform index (default: this machine\'s)')
+    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry (loopback/test registries)', 'true')
+    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
     .option('--json', 'print a summary as JSON')
-    .addHelpText('after', '\nExample:\n  cloak convert oci:./app:v1 oci:./app-enc:v1 --server http://127.0.0.1:8080\n  cloak convert oci:./app:v1 oci:./app-enc:v1 --recipient jwe:pub.pem --encrypt-layers 1,2')
-    .action(action(async (src: string, dst: string, o: { encryptLayers: string; recipient: string[]; server?: string; token?: string; keyId?: string; json?: boolean }) => {
-      const s = parseOciReference(src);
-      const d = parseOciReference(dst);
-      if (!d.tag) throw new CloakError('USAGE_DST', 'the destination needs a tag: oci:DIR:TAG');
+    .addHelpText('after', '\nExample:\n  cloak convert oci:./app:v1 oci:./app-enc:v1 --server http://127.0.0.1:8080\n  cloak convert docker://registry.example/app:v1 docker://registry.example/app:v1-enc --server https://cloak.example\n  cloak convert oci:./app:v1 oci:./app-enc:v1 --recipient jwe:pub.pem --encrypt-layers 1,2')
+    .action(action(async (src: string, dst: string, o: { encryptLayers: string; recipient: string[]; server?: string; token?: string; keyId?: string; platform?: string; tlsVerify: string; creds?: string; json?: boolean }) => {
+      const s = parseImageRef(src);
+      const d = parseImageRef(dst);
+      const reg = registryOptions(o);
       const layers = o.encryptLayers === 'all' ? 'all' as const : o.encryptLayers === 'none' ? [] : o.encryptLayers.split(',').map((x) => {
         const n = Number(x);
         if (!Number.isInteger(n) || n < 0) throw new CloakError('USAGE_LAYERS', `--encrypt-layers: "${x}" is not a layer index`);
@@ -37,17 +55,27 @@ export function convertCommand(): Command {
       });
       const server = o.server ?? process.env.CLOAK_SERVER;
       const client = server ? clientFrom({ server, token: o.token }) : undefined;
-      const keyId = o.keyId ?? `${d.dir.split('/').filter(Boolean).pop()}-${d.tag}`.toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
+      const keyId = o.keyId ?? defaultKeyId(d);
       const kek = client ? randomBytes(32) : undefined;
-      const source = OciLayout.open(s.dir);
       const recipients = o.recipient.map(recipientKey);
       if (!kek && recipients.length === 0 && layers !== 'all' && layers.length === 0) say('note: --encrypt-layers none: the image is copied unencrypted');
       // The KEK is stored before any layer is written under it, so no image can exist whose key is lost.
       if (client && kek) await client.request('PUT', `/api/v1/resources/default/key/${keyId}`, { value: kek.toString('base64') });
-      const result = await encryptImage(source, s.tag, OciLayout.create(d.dir), d.tag, {
-        recipients, layers, ...(kek ? { attestationAgent: { kek, kid: `kbs:///default/key/${keyId}` } } : {}),
-      });
-      const out = OciLayout.open(d.dir).resolve(d.tag);
+      const source = await openImage(s, reg);
+      const target = imageTarget(d, { ...reg, mountFrom: s.kind === 'docker' && d.kind === 'docker' && s.ref.registry === d.ref.registry ? s.ref.repository : undefined });
+      let result, out;
+      try {
+        if (!o.json) say(`${src}: pulled; encrypting layers`);
+        result = await encryptImage(source.layout, source.tag, target.layout, target.tag, {
+          recipients, layers, ...(kek ? { attestationAgent: { kek, kid: `kbs:///default/key/${keyId}` } } : {}),
+        });
+        out = target.layout.resolve(target.tag);
+        const pushed = await target.commit();
+        if (pushed && !o.json) say(`${dst}: pushed (${pushed})`);
+      } finally {
+        source.cleanup();
+        target.cleanup();
+      }
       const refs = { image: dst, manifestDigest: result.manifest.digest, configDigest: out.manifest.config.digest, layers: out.manifest.layers.map((l) => l.digest), diffIds: out.config.rootfs?.diff_ids ?? [] };
       if (client) await client.request('PUT', `/api/v1/reference-values/${encodeURIComponent(keyId)}`, refs);
       const summary = { ...refs, encryptedLayers: result.encrypted, keyResource: kek ? `default/key/${keyId}` : null };

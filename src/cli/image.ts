@@ -2,7 +2,8 @@ import { Command } from 'commander';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/index.ts';
-import { OciLayout, parseOciReference, decryptImage, isEncrypted, layerKeyResources } from '../oci/index.ts';
+import { decryptImage, isEncrypted, layerKeyResources, parseImageRef, openImage, imageTarget } from '../oci/index.ts';
+import { registryOptions } from './convert.ts';
 import { action, printJson, say } from './output.ts';
 
 export function imageCommand(): Command {
@@ -10,23 +11,36 @@ export function imageCommand(): Command {
   cmd.command('decrypt <src> <dst>')
     .description('Decrypt every encrypted layer with a private key, like skopeo --decryption-key; writes nothing on a failed check')
     .requiredOption('--key <pem>', 'private key of a jwe recipient')
-    .addHelpText('after', '\nExample:\n  cloak image decrypt oci:./app-enc:v1 oci:./app-plain:v1 --key priv.pem')
-    .action(action(async (src: string, dst: string, o: { key: string }) => {
-      const s = parseOciReference(src);
-      const d = parseOciReference(dst);
-      if (!d.tag) throw new CloakError('USAGE_DST', 'the destination needs a tag: oci:DIR:TAG');
+    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
+    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
+    .addHelpText('after', '\nExample:\n  cloak image decrypt oci:./app-enc:v1 oci:./app-plain:v1 --key priv.pem\n  cloak image decrypt docker://localhost:5000/app:enc oci:./app:v1 --key priv.pem --tls-verify=false')
+    .action(action(async (src: string, dst: string, o: { key: string; tlsVerify: string; creds?: string }) => {
       let privateKey;
       try { privateKey = createPrivateKey(readFileSync(o.key)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${o.key}`); }
-      const r = await decryptImage(OciLayout.open(s.dir), s.tag, OciLayout.create(d.dir), d.tag, { privateKey });
-      say(`${dst}: ${r.decrypted} layer(s) decrypted; manifest ${r.manifest.digest}`);
+      const reg = registryOptions(o);
+      const source = await openImage(parseImageRef(src), reg);
+      const target = imageTarget(parseImageRef(dst), reg);
+      try {
+        const r = await decryptImage(source.layout, source.tag, target.layout, target.tag, { privateKey });
+        await target.commit();
+        say(`${dst}: ${r.decrypted} layer(s) decrypted; manifest ${r.manifest.digest}`);
+      } finally {
+        source.cleanup();
+        target.cleanup();
+      }
     }));
   cmd.command('inspect <ref>')
     .description('Show an image: digest, platform, layers and how each is encrypted')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  cloak image inspect oci:./app-enc:v1 --json')
-    .action(action(async (ref: string, o: { json?: boolean }) => {
-      const r = parseOciReference(ref);
-      const { descriptor, manifest, config } = OciLayout.open(r.dir).resolve(r.tag);
+    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
+    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
+    .option('--platform <os/arch>', 'which image of a multi-platform index')
+    .addHelpText('after', '\nExample:\n  cloak image inspect oci:./app-enc:v1 --json\n  cloak image inspect docker://localhost:5000/app:enc --tls-verify=false')
+    .action(action(async (ref: string, o: { json?: boolean; tlsVerify: string; creds?: string; platform?: string }) => {
+      const source = await openImage(parseImageRef(ref), registryOptions(o));
+      let resolved;
+      try { resolved = source.layout.resolve(source.tag); } finally { source.cleanup(); }
+      const { descriptor, manifest, config } = resolved;
       const info = {
         reference: ref, digest: descriptor.digest, os: config.os, architecture: config.architecture, config: config.config ?? {},
         layers: manifest.layers.map((l) => ({

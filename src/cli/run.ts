@@ -3,13 +3,14 @@ import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/index.ts';
 import { openRunnableImage, runConfidential } from '../runtime/index.ts';
 import { action, say } from './output.ts';
+import { registryOptions } from './convert.ts';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
 export function runCommand(): Command {
   return new Command('run')
     .description('Run an image confidentially on this machine: attest (simulated TEE), get layer keys and secrets, decrypt, run with runc')
-    .argument('<image>', 'oci:DIR[:TAG] (encrypted by cloak convert, or plain)')
+    .argument('<image>', 'oci:DIR[:TAG] or docker://HOST/REPO[:TAG] (encrypted by cloak convert, or plain)')
     .argument('[cmd...]', 'command and arguments instead of the image\'s CMD')
     .option('--server <url>', 'the Cloak server (default $CLOAK_SERVER)')
     .option('--tee <tee>', 'evidence source (sim on this machine)', 'sim')
@@ -20,8 +21,11 @@ export function runCommand(): Command {
     .option('--name <name>', 'the workload name presented in the init-data (default: from the image)')
     .option('--init-data <file>', 'present this CoCo init-data instead of one made from the flags')
     .option('-q, --quiet', 'no progress messages')
+    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
+    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
+    .option('--platform <os/arch>', 'which image of a multi-platform index')
     .addHelpText('after', '\nExample:\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 --secret default/secret/db-password:db-password\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 -- /bin/sh -c \'cat /run/cloak/secrets/*\'')
-    .action(action(async (image: string, cmd: string[], o: { server?: string; tee: string; simDir: string; secret: string[]; secretEnv: string[]; env: string[]; name?: string; initData?: string; quiet?: boolean }) => {
+    .action(action(async (image: string, cmd: string[], o: { server?: string; tee: string; simDir: string; secret: string[]; secretEnv: string[]; env: string[]; name?: string; initData?: string; quiet?: boolean; tlsVerify: string; creds?: string; platform?: string }) => {
       const server = o.server ?? process.env.CLOAK_SERVER;
       if (!server) throw new CloakError('USAGE_NO_SERVER', 'say which server: --server URL or CLOAK_SERVER');
       if (o.tee !== 'sim') throw new CloakError('USAGE_TEE', 'cloak run plays the node with the simulated TEE (--tee sim); on TEE hardware use the agent in Kubernetes');
@@ -31,12 +35,17 @@ export function runCommand(): Command {
         return { resource: s.slice(0, i), [kind]: s.slice(i + 1) };
       };
       const log = o.quiet ? undefined : (m: string) => say(`cloak: ${m}`);
-      const { exitCode } = await runConfidential({
-        image: openRunnableImage(image), server, simDir: o.simDir, name: o.name,
-        initData: o.initData ? readFileSync(o.initData, 'utf8') : undefined,
-        secrets: [...o.secret.map((s) => split(s, 'file')), ...o.secretEnv.map((s) => split(s, 'env'))],
-        env: o.env, args: cmd, log,
-      });
-      return exitCode;
+      const runnable = await openRunnableImage(image, registryOptions(o));
+      try {
+        const { exitCode } = await runConfidential({
+          image: runnable, server, simDir: o.simDir, name: o.name,
+          initData: o.initData ? readFileSync(o.initData, 'utf8') : undefined,
+          secrets: [...o.secret.map((s) => split(s, 'file')), ...o.secretEnv.map((s) => split(s, 'env'))],
+          env: o.env, args: cmd, log,
+        });
+        return exitCode;
+      } finally {
+        runnable.cleanup();
+      }
     }));
 }

@@ -1,6 +1,5 @@
 import type { KeyObject } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
-import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { CloakError } from '../lib/index.ts';
 import { OciLayout, chain, type Descriptor, type ImageManifest } from './layout.ts';
@@ -106,7 +105,7 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
 
 async function copyBlob(src: OciLayout, dst: OciLayout, d: Descriptor): Promise<void> {
   if (src.dir === dst.dir) return;
-  if (statSync(dst.blobPath(d.digest), { throwIfNoEntry: false })?.size === d.size) return;
+  if (dst.hasBlob(d)) return;
   const written = await dst.writeBlob(src.openBlob(d));
   if (written.digest !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `copy of ${d.digest} changed its digest`);
 }

@@ -4,3 +4,7 @@ export * from './layout.ts';
 export * from './ocicrypt.ts';
 export * from './crypt-image.ts';
 export * from './build.ts';
+export * from './registry.ts';
+export * from './registry-client.ts';
+export * from './transfer.ts';
+export * from './image-ref.ts';

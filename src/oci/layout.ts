@@ -56,11 +56,20 @@ export class OciLayout {
     return join(this.dir, 'blobs', 'sha256', digest.slice(7));
   }
 
-  readJson<T>(d: Descriptor): T {
+  hasBlob(d: Descriptor): boolean {
+    return statSync(this.blobPath(d.digest), { throwIfNoEntry: false })?.size === d.size;
+  }
+
+  readBytes(d: Descriptor): Buffer {
     if (!(d.size <= MAX_JSON)) throw new CloakError('OCI_BLOB_TOO_LARGE', `${d.mediaType} of ${d.size} bytes is larger than a manifest may be`);
     let buf: Buffer;
     try { buf = readFileSync(this.blobPath(d.digest)); } catch (e) { if (e instanceof CloakError) throw e; throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing from ${this.dir}`); }
     if ('sha256:' + createHash('sha256').update(buf).digest('hex') !== d.digest || buf.length !== d.size) throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
+    return buf;
+  }
+
+  readJson<T>(d: Descriptor): T {
+    const buf = this.readBytes(d);
     try { return JSON.parse(buf.toString('utf8')) as T; } catch { throw new CloakError('OCI_JSON_INVALID', `blob ${d.digest} is not JSON`); }
   }
 
@@ -111,7 +120,15 @@ export class OciLayout {
 
   /** Records `manifest` under `tag` (replacing an older image of that tag). */
   tag(tag: string, manifest: ImageManifest): Descriptor {
-    const d = { ...this.writeJson(MT_MANIFEST, manifest), annotations: { [REF_NAME]: tag } };
+    return this.tagBytes(tag, Buffer.from(JSON.stringify(manifest)), manifest.mediaType ?? MT_MANIFEST);
+  }
+
+  /** Records manifest bytes exactly as given (so a pulled image keeps its digest) under `tag`. */
+  tagBytes(tag: string, body: Buffer, mediaType: string): Descriptor {
+    const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
+    const path = this.blobPath(digest);
+    if (!existsSync(path)) { writeFileSync(path + '.tmp', body); renameSync(path + '.tmp', path); }
+    const d = { mediaType, digest, size: body.length, annotations: { [REF_NAME]: tag } };
     const indexPath = join(this.dir, 'index.json');
     const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { schemaVersion: 2; manifests: Descriptor[] };
     index.manifests = [...index.manifests.filter((m) => m.annotations?.[REF_NAME] !== tag), d];

@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CloakError } from '../lib/index.ts';
+import { OciLayout, parseOciReference } from './layout.ts';
+import { parseDockerReference, type RegistryOptions, type RegistryRef } from './registry.ts';
+import { pullToLayout, pushFromLayout, type Platform } from './transfer.ts';
+
+/** skopeo's transport syntax: `oci:DIR[:TAG]` or `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`. */
+export type ImageRef = { kind: 'oci'; dir: string; tag?: string; text: string } | { kind: 'docker'; ref: RegistryRef; text: string };
+
+export function parseImageRef(text: string): ImageRef {
+  if (text.startsWith('oci:')) return { kind: 'oci', ...parseOciReference(text), text };
+  if (text.startsWith('docker://')) return { kind: 'docker', ref: parseDockerReference(text), text };
+  if (text.startsWith('docker-archive:')) throw new CloakError('OCI_TRANSPORT_UNSUPPORTED', 'docker-archive: is not supported yet: skopeo copy docker-archive:FILE oci:DIR:TAG first');
+  throw new CloakError('OCI_REFERENCE_INVALID', `"${text}" names no transport: use oci:DIR[:TAG] or docker://HOST/REPO[:TAG]`);
+}
+
+export interface TransferOptions extends RegistryOptions { platform?: Platform }
+
+/** The image as a local OCI layout (pulled into a temp dir for docker://); call cleanup() when done. */
+export async function openImage(ref: ImageRef, opts: TransferOptions = {}): Promise<{ layout: OciLayout; tag?: string; cleanup(): void }> {
+  if (ref.kind === 'oci') return { layout: OciLayout.open(ref.dir), tag: ref.tag, cleanup: () => {} };
+  const dir = mkdtempSync(join(tmpdir(), 'cloak-pull-'));
+  try {
+    await pullToLayout(ref.ref, OciLayout.create(dir), 'pulled', opts);
+    return { layout: OciLayout.open(dir), tag: 'pulled', cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+/** Where to write an image: the OCI layout itself, or a temp layout pushed to the registry by commit(). */
+export function imageTarget(ref: ImageRef, opts: TransferOptions & { mountFrom?: string } = {}): { layout: OciLayout; tag: string; commit(): Promise<string | undefined>; cleanup(): void } {
+  if (ref.kind === 'oci') {
+    if (!ref.tag) throw new CloakError('USAGE_DST', 'the destination needs a tag: oci:DIR:TAG');
+    return { layout: OciLayout.create(ref.dir), tag: ref.tag, commit: async () => undefined, cleanup: () => {} };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'cloak-push-'));
+  const layout = OciLayout.create(dir);
+  return {
+    layout, tag: 'out',
+    commit: () => pushFromLayout(layout, 'out', ref.ref, opts),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
