@@ -63,3 +63,23 @@ test('npm run demo: the container prints the secret it received after attestatio
   assert.match(r.stderr, /SIMULATED TEE/);
   assert.match(r.stderr, /\[6\/6\]/);
 });
+
+test('the server\'s reference values (the manifest) not matching the pulled image: refused with the reason, nothing runs', { skip }, async () => {
+  const alice = (await import('node:crypto')).generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const manifest = (await import('yaml')).stringify({
+    version: 1,
+    owners: { approvals: 1, users: [{ name: 'alice', publicKey: alice.publicKey.export({ type: 'spki', format: 'pem' }).toString(), roles: ['owner'] }] },
+    secrets: [{ name: 'message', resource: 'default/secret/message' }],
+    workloads: [{ name: 'app-enc', images: ['sha256:' + 'e'.repeat(64)], secrets: [{ name: 'message', file: 'message' }], keys: ['default/key/app-enc-v1'] }],
+  });
+  const { manifestDigest } = await import('../../src/kbs/index.ts');
+  const digest = manifestDigest((await import('yaml')).parse(manifest));
+  const signature = (await import('node:crypto')).sign('sha256', Buffer.from(`cloak-manifest-v1:${digest}`), alice.privateKey).toString('base64');
+  const set = await http('PUT', `${server.url}/api/v1/manifest`, { body: { manifest, signatures: [{ user: 'alice', signature }] }, headers: { authorization: `Bearer ${server.token}` } });
+  assert.equal(set.status, 200, set.text);
+  const r = await runCloak(['run', `oci:${join(dir.path, 'app-enc')}:v1`, '--sim-dir', join(dir.path, 'sim'), '--secret', 'default/secret/message:message'], { env: env() });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /KBS_POLICY_DENY.*names image sha256:[0-9a-f]{64}, which the manifest does not list/);
+  assert.doesNotMatch(r.stdout, /the app read/);
+  assert.deepEqual(leftovers(), []);
+});
