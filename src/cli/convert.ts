@@ -5,6 +5,7 @@ import { CloakError } from '../lib/index.ts';
 import { encryptImage, parseImageRef, openImage, imageTarget, parsePlatform } from '../oci/index.ts';
 import { clientFrom } from './client.ts';
 import { action, printJson, say } from './output.ts';
+import { progress } from './progress.ts';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -61,7 +62,9 @@ export function convertCommand(): Command {
       if (!kek && recipients.length === 0 && layers !== 'all' && layers.length === 0) say('note: --encrypt-layers none: the image is copied unencrypted');
       // The KEK is stored before any layer is written under it, so no image can exist whose key is lost.
       if (client && kek) await client.request('PUT', `/api/v1/resources/default/key/${keyId}`, { value: kek.toString('base64') });
-      const source = await openImage(s, reg);
+      const pull = progress(`pull ${src}`, 0, !o.json);
+      const source = await openImage(s, { ...reg, onBlob: (b) => pull.step(b.size, `${b.digest.slice(0, 19)} ${b.size} bytes`) });
+      pull.end();
       const target = imageTarget(d, { ...reg, mountFrom: s.kind === 'docker' && d.kind === 'docker' && s.ref.registry === d.ref.registry ? s.ref.repository : undefined });
       let result, out;
       try {
@@ -70,7 +73,10 @@ export function convertCommand(): Command {
           recipients, layers, ...(kek ? { attestationAgent: { kek, kid: `kbs:///default/key/${keyId}` } } : {}),
         });
         out = target.layout.resolve(target.tag);
+        const push = progress(`push ${dst}`, out.manifest.layers.length + 1, !o.json && d.kind === 'docker');
+        target.onBlob((b, how) => push.step(b.size, `${b.digest.slice(0, 19)} ${how}`));
         const pushed = await target.commit();
+        push.end();
         if (pushed && !o.json) say(`${dst}: pushed (${pushed})`);
       } finally {
         source.cleanup();

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloakError } from '../lib/index.ts';
-import { OciLayout, parseOciReference } from './layout.ts';
+import { OciLayout, parseOciReference, type Descriptor } from './layout.ts';
 import { parseDockerReference, type RegistryOptions, type RegistryRef } from './registry.ts';
 import { pullToLayout, pushFromLayout, type Platform } from './transfer.ts';
 
@@ -16,7 +16,7 @@ export function parseImageRef(text: string): ImageRef {
   throw new CloakError('OCI_REFERENCE_INVALID', `"${text}" names no transport: use oci:DIR[:TAG] or docker://HOST/REPO[:TAG]`);
 }
 
-export interface TransferOptions extends RegistryOptions { platform?: Platform }
+export interface TransferOptions extends RegistryOptions { platform?: Platform; onBlob?: (d: Descriptor) => void }
 
 /** The image as a local OCI layout (pulled into a temp dir for docker://); call cleanup() when done. */
 export async function openImage(ref: ImageRef, opts: TransferOptions = {}): Promise<{ layout: OciLayout; tag?: string; cleanup(): void }> {
@@ -32,16 +32,18 @@ export async function openImage(ref: ImageRef, opts: TransferOptions = {}): Prom
 }
 
 /** Where to write an image: the OCI layout itself, or a temp layout pushed to the registry by commit(). */
-export function imageTarget(ref: ImageRef, opts: TransferOptions & { mountFrom?: string } = {}): { layout: OciLayout; tag: string; commit(): Promise<string | undefined>; cleanup(): void } {
+export function imageTarget(ref: ImageRef, opts: TransferOptions & { mountFrom?: string } = {}): { layout: OciLayout; tag: string; onBlob(f: (d: Descriptor, how: string) => void): void; commit(): Promise<string | undefined>; cleanup(): void } {
   if (ref.kind === 'oci') {
     if (!ref.tag) throw new CloakError('USAGE_DST', 'the destination needs a tag: oci:DIR:TAG');
-    return { layout: OciLayout.create(ref.dir), tag: ref.tag, commit: async () => undefined, cleanup: () => {} };
+    return { layout: OciLayout.create(ref.dir), tag: ref.tag, onBlob: () => {}, commit: async () => undefined, cleanup: () => {} };
   }
   const dir = mkdtempSync(join(tmpdir(), 'cloak-push-'));
   const layout = OciLayout.create(dir);
+  let onBlob: ((d: Descriptor, how: string) => void) | undefined;
   return {
     layout, tag: 'out',
-    commit: () => pushFromLayout(layout, 'out', ref.ref, opts),
+    onBlob: (f) => { onBlob = f; },
+    commit: () => pushFromLayout(layout, 'out', ref.ref, { ...opts, onBlob }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
