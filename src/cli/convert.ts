@@ -26,7 +26,7 @@ export function registryOptions(o: { tlsVerify?: string; creds?: string; platfor
 }
 
 function defaultKeyId(d: ReturnType<typeof parseImageRef>): string {
-  const name = d.kind === 'oci' ? `${d.dir.split('/').filter(Boolean).pop()}-${d.tag}` : `${d.ref.repository.split('/').pop()}-${d.ref.tag ?? 'latest'}`;
+  const name = d.kind === 'oci' ? `${d.dir.split('/').filter(Boolean).pop()}-${d.tag}` : d.kind === 'docker' ? `${d.ref.repository.split('/').pop()}-${d.ref.tag ?? 'latest'}` : 'archive';
   return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
 }
 

@@ -5,14 +5,15 @@ import { CloakError } from '../lib/index.ts';
 import { OciLayout, parseOciReference, type Descriptor } from './layout.ts';
 import { parseDockerReference, type RegistryOptions, type RegistryRef } from './registry.ts';
 import { pullToLayout, pushFromLayout, type Platform } from './transfer.ts';
+import { importDockerArchive, parseDockerArchiveReference } from './docker-archive.ts';
 
 /** skopeo's transport syntax: `oci:DIR[:TAG]` or `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`. */
-export type ImageRef = { kind: 'oci'; dir: string; tag?: string; text: string } | { kind: 'docker'; ref: RegistryRef; text: string };
+export type ImageRef = { kind: 'oci'; dir: string; tag?: string; text: string } | { kind: 'docker'; ref: RegistryRef; text: string } | { kind: 'docker-archive'; file: string; ref?: string; text: string };
 
 export function parseImageRef(text: string): ImageRef {
   if (text.startsWith('oci:')) return { kind: 'oci', ...parseOciReference(text), text };
   if (text.startsWith('docker://')) return { kind: 'docker', ref: parseDockerReference(text), text };
-  if (text.startsWith('docker-archive:')) throw new CloakError('OCI_TRANSPORT_UNSUPPORTED', 'docker-archive: is not supported yet: skopeo copy docker-archive:FILE oci:DIR:TAG first');
+  if (text.startsWith('docker-archive:')) return { kind: 'docker-archive', ...parseDockerArchiveReference(text), text };
   throw new CloakError('OCI_REFERENCE_INVALID', `"${text}" names no transport: use oci:DIR[:TAG] or docker://HOST/REPO[:TAG]`);
 }
 
@@ -23,7 +24,8 @@ export async function openImage(ref: ImageRef, opts: TransferOptions = {}): Prom
   if (ref.kind === 'oci') return { layout: OciLayout.open(ref.dir), tag: ref.tag, cleanup: () => {} };
   const dir = mkdtempSync(join(tmpdir(), 'cloak-pull-'));
   try {
-    await pullToLayout(ref.ref, OciLayout.create(dir), 'pulled', opts);
+    if (ref.kind === 'docker-archive') await importDockerArchive(ref.file, ref.ref, OciLayout.create(dir), 'pulled');
+    else await pullToLayout(ref.ref, OciLayout.create(dir), 'pulled', opts);
     return { layout: OciLayout.open(dir), tag: 'pulled', cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -33,6 +35,7 @@ export async function openImage(ref: ImageRef, opts: TransferOptions = {}): Prom
 
 /** Where to write an image: the OCI layout itself, or a temp layout pushed to the registry by commit(). */
 export function imageTarget(ref: ImageRef, opts: TransferOptions & { mountFrom?: string } = {}): { layout: OciLayout; tag: string; onBlob(f: (d: Descriptor, how: string) => void): void; commit(): Promise<string | undefined>; cleanup(): void } {
+  if (ref.kind === 'docker-archive') throw new CloakError('OCI_TRANSPORT_UNSUPPORTED', 'docker-archive: is supported as a source only; write to oci:DIR:TAG or docker://');
   if (ref.kind === 'oci') {
     if (!ref.tag) throw new CloakError('USAGE_DST', 'the destination needs a tag: oci:DIR:TAG');
     return { layout: OciLayout.create(ref.dir), tag: ref.tag, onBlob: () => {}, commit: async () => undefined, cleanup: () => {} };

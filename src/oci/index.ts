@@ -8,3 +8,4 @@ export * from './registry.ts';
 export * from './registry-client.ts';
 export * from './transfer.ts';
 export * from './image-ref.ts';
+export * from './docker-archive.ts';

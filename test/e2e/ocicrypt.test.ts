@@ -108,3 +108,24 @@ test('a tampered encrypted layer is refused with OCI_HMAC_MISMATCH and nothing i
     await assert.rejects(decryptImage(enc, 'v1', out, 'v1', { privateKey: createPrivateKey(readFileSync(k.rsa!.priv)) }), (e) => isCloakError(e, 'OCI_BLOB_MISSING'));
   } finally { t.remove(); }
 });
+
+test('docker-archive: skopeo writes an archive → cloak convert reads it → skopeo decrypts → same layer content as the archive', { skip }, async () => {
+  const t = tempDir('cloak-archive-');
+  try {
+    const k = keys(t.path);
+    const plain = await plainImage(t.path);
+    const archive = join(t.path, 'app.tar');
+    assert.equal(skopeo('copy', `oci:${plain.dir}:v1`, `docker-archive:${archive}:app:v1`).status, 0);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'convert', `docker-archive:${archive}:app:v1`, `oci:${join(t.path, 'enc')}:v1`, '--recipient', `jwe:${k.rsa!.pub}`, '--json'], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).encryptedLayers, 2);
+    const dec = join(t.path, 'dec');
+    const s = skopeo('copy', '--decryption-key', k.rsa!.priv, `oci:${join(t.path, 'enc')}:v1`, `oci:${dec}:v1`);
+    assert.equal(s.status, 0, s.stderr);
+    // The archive holds uncompressed layers: decrypted, their digests are the image's diff IDs.
+    assert.deepEqual(layerDigests(OciLayout.open(dec), 'v1'), plain.resolve('v1').config.rootfs!.diff_ids);
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'image', 'inspect', `docker-archive:${join(t.path, 'plain', 'oci-layout')}`], { encoding: 'utf8', cwd: join(import.meta.dirname, '..', '..') });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /OCI_/);
+  } finally { t.remove(); }
+});
