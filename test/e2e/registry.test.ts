@@ -50,6 +50,11 @@ test('cloak convert through the registry → skopeo --decryption-key from the re
     assert.equal(s.status, 0, s.stderr);
     assert.deepEqual(digests(out, 'v1'), digests(plain.dir, 'v1'));
   }
+  // Into another repository of the same registry: the unchanged config blob is mounted, not uploaded again.
+  const other = await runCloak(['convert', `docker://${registry.host}/app:v1`, `docker://${registry.host}/team/app-enc:v1`, '--recipient', `jwe:${keys.rsa!.pub}`, '--tls-verify=false']);
+  assert.equal(other.code, 0, other.stderr);
+  assert.match(other.stderr, /push docker:\/\/[^ ]+: sha256:[0-9a-f]{12} mounted/);
+  assert.match(other.stderr, /push docker:\/\/[^ ]+: sha256:[0-9a-f]{12} uploaded/);
   const inspect = JSON.parse((await runCloak(['image', 'inspect', `docker://${registry.host}/app:enc`, '--tls-verify=false', '--json'])).stdout);
   assert.ok(inspect.layers.every((l: any) => l.encrypted && l.recipients.includes('jwe')));
 });
