@@ -1,8 +1,20 @@
 import { CloakError } from '../lib/index.ts';
+import { RegistryClient, parseDockerReference } from '../oci/index.ts';
 
-/** Tag → digest through the registry; wired to the OCI registry client. */
-export function registryResolver(_opts: { tlsVerify: boolean }): ((image: string) => Promise<string>) | undefined {
+/** A Kubernetes image string (`nginx:1.27`, `ghcr.io/x/y:tag`, `host:5000/app`) as a docker:// reference. */
+export function kubernetesImageRef(image: string): string {
+  const first = image.split('/')[0]!;
+  const hasHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const withTag = /:[^/]+$/.test(image) ? image : `${image}:latest`;
+  return `docker://${hasHost ? withTag : `docker.io/${withTag}`}`;
+}
+
+/** Tag → digest through the registry (the digest of what the tag names: a manifest or an index). */
+export function registryResolver(opts: { tlsVerify: boolean }): (image: string) => Promise<string> {
   return async (image: string) => {
-    throw new CloakError('K8S_UNPINNED', `cannot resolve ${image} yet: pin it to a digest (repo@sha256:…)`);
+    let ref;
+    try { ref = parseDockerReference(kubernetesImageRef(image)); } catch { throw new CloakError('K8S_IMAGE_INVALID', `image "${image}" is not a valid image reference`); }
+    const client = new RegistryClient(ref, { tlsVerify: opts.tlsVerify });
+    return (await client.getManifest(ref.tag ?? 'latest')).digest;
   };
 }
