@@ -40,9 +40,12 @@ export function runtimeKey(claims: RuntimeClaims, kid: 'HCLAkPub' | 'HCLEkPub'):
   const jwk = claims.keys.find((k) => k.kid === kid);
   if (!jwk) throw new CloakError('AZ_AK_MISSING', `the HCL runtime claims hold no "${kid}" key`);
   if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.e !== 'string') throw new CloakError('AZ_AK_MALFORMED', `"${kid}" must be an RSA JWK with n and e`);
+  let key: KeyObject;
   try {
-    return createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
+    key = createPublicKey({ key: { kty: 'RSA', n: jwk.n, e: jwk.e }, format: 'jwk' });
   } catch (e) {
     throw new CloakError('AZ_AK_MALFORMED', `"${kid}" is not a valid RSA public key`, { cause: e });
   }
+  if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new CloakError('AZ_AK_MALFORMED', `"${kid}" is shorter than 2048 bits`);
+  return key;
 }
