@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyObject } from 'node:crypto';
 import { ByteReader, CloakError } from '../../lib/index.ts';
 import { encodePcrSelection, parseTpmPublic, parseTpmSignature, readPcrSelection, TPM_ALG, type TpmSignature } from '../../attest/tpm/index.ts';
@@ -11,6 +12,8 @@ export const HCL_USER_DATA_NV_INDEX = 0x01400002;
 const TPM_CAP_TPM_PROPERTIES = 6;
 const TPM_PT_NV_BUFFER_MAX = 0x12c;
 const MAX_NV_SIZE = 1 << 16;
+/** TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING: warnings that mean "send it again". */
+const RETRY_RCS = new Set([0x922, 0x908, 0x90a]);
 
 export interface NvPublic { index: number; nameAlg: number; attributes: number; size: number }
 export interface TpmQuoteResult { message: Buffer; signature: Buffer; parsedSignature: TpmSignature }
@@ -22,8 +25,16 @@ export class TpmClient {
   close(): void { this.transport.close(); }
 
   private async run(cc: number, what: string, handles: number[], params: Buffer, session: boolean, respHandles = 0) {
-    const resp = await this.transport.transmit(command(cc, handles, params, session));
-    return responseReader(resp, what, respHandles);
+    const cmd = command(cc, handles, params, session);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return responseReader(await this.transport.transmit(cmd), what, respHandles);
+      } catch (e) {
+        const rc = e instanceof CloakError ? (e.details?.rc as number | undefined) : undefined;
+        if (rc === undefined || !RETRY_RCS.has(rc) || attempt >= 10) throw e;
+        await sleep(20 * (attempt + 1));
+      }
+    }
   }
 
   async nvReadPublic(index: number): Promise<NvPublic> {
