@@ -15,7 +15,8 @@ export interface TpmQuoteInput {
 
 export interface VerifiedTpmQuote extends TpmQuoteInfo {
   signature: TpmSignature;
-  pcrs: Buffer[];
+  /** Only the PCRs the quote covers (SHA-256 bank), by index; values supplied for other PCRs are dropped, not trusted. */
+  pcrs: Array<Buffer | undefined>;
 }
 
 /**
@@ -28,7 +29,8 @@ export function verifyTpmQuote(input: TpmQuoteInput, ak: KeyObject): VerifiedTpm
   const signature = readQuoteSignature(input.signature, ak);
   verifyTpmSignature(input.message, signature, ak);
   checkPcrDigest(info, input.pcrs, signature.hashAlg);
-  return { ...info, signature, pcrs: input.pcrs };
+  const quoted = new Set(info.pcrSelection.flatMap((b) => b.pcrs));
+  return { ...info, signature, pcrs: input.pcrs.map((v, i) => (quoted.has(i) ? v : undefined)) };
 }
 
 /** The quoted PCR digest is the signing hash over the selected PCR values, bank by bank, index ascending. */

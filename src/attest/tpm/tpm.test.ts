@@ -100,6 +100,8 @@ test('self-made RSAPSS and ECDSA P-256 quotes with TPMT_PUBLIC keys verify; muta
     const q = verifyTpmQuote({ message: msg, signature: sig, pcrs }, ak);
     assert.equal(q.signature.alg, alg);
     assert.deepEqual(q.pcrSelection, [{ hashAlg: TPM_ALG.SHA256, pcrs: [0, 7, 8] }]);
+    // Values supplied for PCRs outside the quote are dropped, never reported as verified.
+    assert.deepEqual(q.pcrs.flatMap((p, i) => (p ? [i] : [])), [0, 7, 8]);
     const bad = Buffer.from(sig); bad[bad.length - 3]! ^= 1;
     assert.throws(() => verifyTpmQuote({ message: msg, signature: bad, pcrs }, ak), (e) => isCloakError(e, 'TPM_SIGNATURE_INVALID'));
     const pcrs2 = pcrs.slice(); pcrs2[7] = Buffer.alloc(32);

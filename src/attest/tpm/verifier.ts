@@ -52,8 +52,8 @@ export function evidenceJson(evidence: unknown, code: string): unknown {
   return evidence;
 }
 
-export function pcrClaims(pcrs: Buffer[]): Record<string, string> {
-  return Object.fromEntries(pcrs.map((p, i) => [`pcr${String(i).padStart(2, '0')}`, toHex(p)]));
+export function pcrClaims(pcrs: Array<Buffer | undefined>): Record<string, string> {
+  return Object.fromEntries(pcrs.flatMap((p, i) => (p ? [[`pcr${String(i).padStart(2, '0')}`, toHex(p)]] : [])));
 }
 
 export function quoteClaims(q: VerifiedTpmQuote): Record<string, unknown> {
