@@ -81,6 +81,11 @@ test('swtpm: Cloak\'s client collects tpm and az-snp-vtpm evidence; Cloak\'s ver
     tool('tpm2_flushcontext', '-t');
     tool('tpm2_evictcontrol', '-C', 'o', '-c', 'ak.ctx', '0x81000003');
     tool('tpm2_flushcontext', '-t');
+    // A second AK, ECC P-256 / ECDSA-SHA256, for the ECDSA form of the quote.
+    tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'akecc.ctx', '-G', 'ecc', '-g', 'sha256', '-s', 'ecdsa', '-u', 'akecc.pem', '-f', 'pem', '-n', 'akecc.name');
+    tool('tpm2_flushcontext', '-t');
+    tool('tpm2_evictcontrol', '-C', 'o', '-c', 'akecc.ctx', '0x81000004');
+    tool('tpm2_flushcontext', '-t');
     const blob = Buffer.concat(Array.from({ length: 63 }, (_, i) => createHash('sha256').update(`blob ${i}`).digest())).subarray(0, 2000);
     writeFileSync(join(dir, 'blob.bin'), blob);
     tool('tpm2_nvdefine', '0x01400001', '-C', 'o', '-s', String(blob.length), '-a', 'ownerread|ownerwrite|authread|authwrite');
@@ -93,8 +98,11 @@ test('swtpm: Cloak\'s client collects tpm and az-snp-vtpm evidence; Cloak\'s ver
     let tpmEvidence: { ak_public: string; tpm_quote: { message: string; signature: string; pcrs: string[] } };
     let az: Awaited<ReturnType<typeof collectAzVtpmEvidence>>;
     let userData: Buffer;
+    let eccEvidence: typeof tpmEvidence;
     try {
       tpmEvidence = await collectTpmEvidence(client, binding) as typeof tpmEvidence;
+      eccEvidence = await collectTpmEvidence(client, binding, { akHandle: 0x81000004 }) as typeof tpmEvidence;
+      await assert.rejects(collectAzVtpmEvidence(client, binding, { kind: 'snp', akHandle: 0x81000004, vcek: async () => Buffer.alloc(1) }), (e) => isCloakError(e, 'AGENT_TPM_AK_SCHEME'));
       const vcek = new X509Certificate(readFileSync(new URL('az-snp-vtpm/vcek.pem', SHARED))).raw;
       az = await collectAzVtpmEvidence(client, binding, { kind: 'snp', vcek: async () => vcek, bindUserData: true, refreshDelayMs: 0 });
       userData = await client.nvReadAll(HCL_USER_DATA_NV_INDEX);
@@ -127,6 +135,14 @@ test('swtpm: Cloak\'s client collects tpm and az-snp-vtpm evidence; Cloak\'s ver
     const check = (msg: string) => spawnSync('tpm2_checkquote', ['-u', 'ak.pem', '-m', msg, '-s', 'quote.sig', '-f', 'quote.pcrs', '-g', 'sha256', '-q', nonceHex], { cwd: dir, env });
     const ok = check('quote.msg');
     assert.equal(ok.status, 0, `tpm2_checkquote refused Cloak's quote: ${ok.stderr}`);
+    // The ECDSA P-256 AK: Cloak and tpm2_checkquote both accept its quote.
+    const eccPem = readFileSync(join(dir, 'akecc.pem'), 'utf8');
+    const ve = await tpmVerifier.verify(eccEvidence, { now: new Date(), trust: { tpm: { trustedAks: [eccPem] } } });
+    assert.equal((ve.claims.quote as { signature_alg: string }).signature_alg, 'ecdsa');
+    writeFileSync(join(dir, 'ecc.msg'), Buffer.from(eccEvidence.tpm_quote.message, 'base64'));
+    writeFileSync(join(dir, 'ecc.sig'), Buffer.from(eccEvidence.tpm_quote.signature, 'base64'));
+    const eccCheck = spawnSync('tpm2_checkquote', ['-u', 'akecc.pem', '-m', 'ecc.msg', '-s', 'ecc.sig', '-f', 'quote.pcrs', '-g', 'sha256', '-q', nonceHex], { cwd: dir, env });
+    assert.equal(eccCheck.status, 0, `tpm2_checkquote refused Cloak's ECDSA quote: ${eccCheck.stderr}`);
     // And both refuse the same mutated quote.
     const bad = Buffer.from(m); bad[bad.length - 40]! ^= 1;
     writeFileSync(join(dir, 'bad.msg'), bad);
