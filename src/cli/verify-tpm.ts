@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CloakError, constantTimeEqual, fromHex, padTo, toHex } from '../lib/index.ts';
 import type { CollateralSource, EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
-import { makeTpmVerifier, TPM_REPORT_DATA_SIZE, evidenceJson } from '../attest/tpm/index.ts';
+import { makeTpmVerifier, TPM_REPORT_DATA_SIZE, evidenceAsJson } from '../attest/tpm/index.ts';
 import {
   checkAzVtpm, makeAzSnpVtpmVerifier, makeAzTdxVtpmVerifier, parseAzSnpEvidence, parseAzTdxEvidence,
   type HardwareVerifier, type SnpHardwareInput, type TdxHardwareInput,
@@ -84,7 +84,7 @@ function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => Evi
       const ctx = context(o);
       if (!hardware) {
         // Without the hardware verifier everything else still runs, but the evidence is not accepted.
-        const json = evidenceJson(readEvidence(file), 'AZ_EVIDENCE_MALFORMED');
+        const json = evidenceAsJson(readEvidence(file), 'AZ_EVIDENCE_MALFORMED');
         const c = checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(json) : parseAzTdxEvidence(json));
         throw new CloakError('AZ_HARDWARE_NOT_VERIFIED', `the vTPM half of v${c.evidence.version} evidence verified (HCL, runtime claims, AK, quote nonce ${toHex(c.quote.extraData)}, PCRs), but this build has no ${chip} verifier to check the hardware report's signature`);
       }

@@ -1,5 +1,5 @@
 import { CloakError } from '../../lib/index.ts';
-import { readBytes, readPcrValues, type TpmQuoteInput } from '../tpm/index.ts';
+import { readJsonBytes, readPcrValues, type TpmQuoteInput } from '../tpm/index.ts';
 
 /**
  * CoCo's Azure vTPM evidence, as its attesters send it:
@@ -28,8 +28,8 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 function quote(v: unknown, enc: 'hex'): TpmQuoteInput {
   const q = obj(v, 'tpm_quote');
   return {
-    message: readBytes(q.message, CODE, 'tpm_quote.message', enc, 4096),
-    signature: readBytes(q.signature, CODE, 'tpm_quote.signature', enc, 4096),
+    message: readJsonBytes(q.message, CODE, 'tpm_quote.message', enc, 4096),
+    signature: readJsonBytes(q.signature, CODE, 'tpm_quote.signature', enc, 4096),
     pcrs: readPcrValues(q.pcrs, CODE),
   };
 }
@@ -51,13 +51,13 @@ export function parseAzSnpEvidence(evidence: unknown): AzEvidence {
   const e = obj(evidence, 'az-snp-vtpm evidence');
   const v = version(e);
   if (v === 0) {
-    return { version: 0, quote: quote(e.quote, 'hex'), hcl: readBytes(e.report, CODE, 'report', 'hex', 65536), vcek: pemToDer(e.vcek) };
+    return { version: 0, quote: quote(e.quote, 'hex'), hcl: readJsonBytes(e.report, CODE, 'report', 'hex', 65536), vcek: pemToDer(e.vcek) };
   }
   return {
     version: v,
     quote: quote(e.tpm_quote, 'hex'),
-    hcl: readBytes(e.hcl_report, CODE, 'hcl_report', 'base64url', 65536),
-    vcek: readBytes(e.vcek, CODE, 'vcek', 'base64url', 65536),
+    hcl: readJsonBytes(e.hcl_report, CODE, 'hcl_report', 'base64url', 65536),
+    vcek: readJsonBytes(e.vcek, CODE, 'vcek', 'base64url', 65536),
   };
 }
 
@@ -68,7 +68,7 @@ export function parseAzTdxEvidence(evidence: unknown): AzEvidence {
   return {
     version: v,
     quote: quote(e.tpm_quote, 'hex'),
-    hcl: readBytes(e.hcl_report, CODE, 'hcl_report', enc, 65536),
-    tdQuote: readBytes(e.td_quote, CODE, 'td_quote', enc, 65536),
+    hcl: readJsonBytes(e.hcl_report, CODE, 'hcl_report', enc, 65536),
+    tdQuote: readJsonBytes(e.td_quote, CODE, 'td_quote', enc, 65536),
   };
 }

@@ -1,7 +1,7 @@
 import { CloakError, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
-import { DEFAULT_BINDING_BYTES, evidenceJson, expectedInitDataPcr, INITDATA_PCR, pcrClaims, quoteClaims, verifyTpmQuote, type VerifiedTpmQuote } from '../tpm/index.ts';
+import { VTPM_BINDING_BYTES, evidenceAsJson, expectedInitDataPcr, INITDATA_PCR, pcrClaims, quoteClaims, verifyTpmQuote, type VerifiedTpmQuote } from '../tpm/index.ts';
 import { parseAzSnpEvidence, parseAzTdxEvidence, type AzEvidence } from './evidence.ts';
 import { hardwareReportData, parseHclReport, runtimeClaimsDigest, snpVmpl, type HclReport } from './hcl.ts';
 import { parseRuntimeClaims, runtimeKey, type RuntimeClaims } from './runtime-claims.ts';
@@ -77,7 +77,7 @@ function claimsOf(c: AzVtpmChecked, hardware: VerifiedEvidence): Record<string, 
 export async function verifyAzVtpm<I>(
   kind: 'snp' | 'tdx', raw: unknown, ctx: VerifyContext, hardware: HardwareVerifier<I>, input: (c: AzVtpmChecked) => I,
 ): Promise<VerifiedEvidence> {
-  const json = evidenceJson(raw, 'AZ_EVIDENCE_MALFORMED');
+  const json = evidenceAsJson(raw, 'AZ_EVIDENCE_MALFORMED');
   const c = checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(json) : parseAzTdxEvidence(json));
   const hw = await hardware(input(c), ctx);
   if (!hw.reportData.subarray(0, c.runtimeClaimsDigest.length).equals(c.runtimeClaimsDigest)) {
@@ -89,7 +89,7 @@ export async function verifyAzVtpm<I>(
 export interface AzVerifierOptions { bindingBytes?: 32 | 48 }
 
 function azVerifier<I>(kind: 'snp' | 'tdx', hardware: HardwareVerifier<I>, input: (c: AzVtpmChecked) => I, opts: AzVerifierOptions): EvidenceVerifier {
-  const bindingBytes = opts.bindingBytes ?? DEFAULT_BINDING_BYTES;
+  const bindingBytes = opts.bindingBytes ?? VTPM_BINDING_BYTES;
   return {
     tee: `az-${kind}-vtpm`,
     verify: (evidence, ctx) => verifyAzVtpm(kind, evidence, ctx, hardware, input),

@@ -1,5 +1,5 @@
 import { ByteReader, CloakError } from '../../lib/index.ts';
-import { HASHES, MAX_PCR_BANKS, MAX_SELECT_BYTES, TPM_GENERATED_VALUE, TPM_ST_ATTEST_QUOTE } from './constants.ts';
+import { TPM_HASHES, MAX_PCR_BANKS, MAX_SELECT_BYTES, TPM_GENERATED_VALUE, TPM_ST_ATTEST_QUOTE } from './constants.ts';
 
 /** One bank of a TPML_PCR_SELECTION: the hash algorithm and the PCR indices selected, ascending. */
 export interface PcrBankSelection {
@@ -84,8 +84,8 @@ export function parseTpmQuote(message: Buffer): TpmQuoteInfo {
   return { qualifiedSigner, extraData, clock, resetCount, restartCount, safe: safe === 1, firmwareVersion, pcrSelection, pcrDigest };
 }
 
-export function hashOf(alg: number, code = 'TPM_HASH_UNSUPPORTED'): { name: string; size: number } {
-  const h = HASHES[alg];
+export function tpmHash(alg: number, code = 'TPM_HASH_UNSUPPORTED'): { name: string; size: number } {
+  const h = TPM_HASHES[alg];
   if (!h) throw new CloakError(code, `TPM hash algorithm 0x${alg.toString(16)} is not supported`);
   return h;
 }

@@ -18,7 +18,7 @@ export const TPM_ALG = {
 export const TPM_ECC_NIST_P256 = 0x0003;
 
 /** Node hash names and digest sizes of the TPM hash algorithms we accept. */
-export const HASHES: Record<number, { name: string; size: number }> = {
+export const TPM_HASHES: Record<number, { name: string; size: number }> = {
   [TPM_ALG.SHA1]: { name: 'sha1', size: 20 },
   [TPM_ALG.SHA256]: { name: 'sha256', size: 32 },
   [TPM_ALG.SHA384]: { name: 'sha384', size: 48 },

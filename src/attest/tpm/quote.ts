@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { CloakError, constantTimeEqual, toHex } from '../../lib/index.ts';
-import { hashOf, parseTpmQuote, type TpmQuoteInfo } from './attest.ts';
+import { tpmHash, parseTpmQuote, type TpmQuoteInfo } from './attest.ts';
 import { TPM_ALG } from './constants.ts';
 import { readQuoteSignature, verifyTpmSignature, type TpmSignature } from './signature.ts';
 
@@ -35,7 +35,7 @@ export function verifyTpmQuote(input: TpmQuoteInput, ak: KeyObject): VerifiedTpm
 
 /** The quoted PCR digest is the signing hash over the selected PCR values, bank by bank, index ascending. */
 export function checkPcrDigest(info: TpmQuoteInfo, pcrs: Buffer[], signHashAlg: number): void {
-  const h = createHash(hashOf(signHashAlg).name);
+  const h = createHash(tpmHash(signHashAlg).name);
   for (const bank of info.pcrSelection) {
     if (bank.hashAlg !== TPM_ALG.SHA256) throw new CloakError('TPM_PCR_BANK_UNSUPPORTED', `the quote selects PCR bank 0x${bank.hashAlg.toString(16)}; only SHA-256 PCR values are supplied`);
     for (const i of bank.pcrs) {
@@ -54,14 +54,14 @@ export function checkPcrDigest(info: TpmQuoteInfo, pcrs: Buffer[], signHashAlg: 
 export function readPcrValues(pcrs: unknown, code: string): Buffer[] {
   if (!Array.isArray(pcrs) || pcrs.length === 0 || pcrs.length > 24) throw new CloakError(code, 'pcrs must be a list of 1 to 24 SHA-256 PCR values');
   return pcrs.map((p, i) => {
-    const b = readBytes(p, code, `PCR ${i}`, 'hex');
+    const b = readJsonBytes(p, code, `PCR ${i}`, 'hex');
     if (b.length !== 32) throw new CloakError(code, `PCR ${i} is ${b.length} bytes, not 32 (SHA-256)`);
     return b;
   });
 }
 
 /** Bytes as JSON carries them: a hex or base64 string, or an array of 0..255 (serde's Vec<u8>). */
-export function readBytes(v: unknown, code: string, what: string, encoding: 'hex' | 'base64' | 'base64url', max = 1 << 20): Buffer {
+export function readJsonBytes(v: unknown, code: string, what: string, encoding: 'hex' | 'base64' | 'base64url', max = 1 << 20): Buffer {
   if (Array.isArray(v)) {
     if (v.length > max || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) throw new CloakError(code, `${what} is not a byte array`);
     return Buffer.from(v as number[]);

@@ -1,6 +1,6 @@
 import { createVerify, type KeyObject } from 'node:crypto';
 import { ByteReader, CloakError } from '../../lib/index.ts';
-import { hashOf } from './attest.ts';
+import { tpmHash } from './attest.ts';
 import { TPM_ALG } from './constants.ts';
 
 /** A TPMT_SIGNATURE (RSASSA / RSAPSS / ECDSA), or a bare RSA signature as Azure's evidence carries it. */
@@ -15,7 +15,7 @@ export function parseTpmSignature(buf: Buffer): TpmSignature {
   const r = new ByteReader(buf, CODE, 'TPM signature (TPMT_SIGNATURE)');
   const sigAlg = r.u16be('sigAlg');
   const hashAlg = r.u16be('hash');
-  hashOf(hashAlg, 'TPM_SIGNATURE_UNSUPPORTED');
+  tpmHash(hashAlg, 'TPM_SIGNATURE_UNSUPPORTED');
   let out: TpmSignature;
   if (sigAlg === TPM_ALG.RSASSA || sigAlg === TPM_ALG.RSAPSS) {
     const n = r.u16be('signature size');
@@ -61,7 +61,7 @@ function ecdsaDer(r: Buffer, s: Buffer): Buffer {
 
 /** Verifies `sig` over `message` with `key`; throws TPM_SIGNATURE_INVALID when it does not verify. */
 export function verifyTpmSignature(message: Buffer, sig: TpmSignature, key: KeyObject): void {
-  const hash = hashOf(sig.hashAlg, 'TPM_SIGNATURE_UNSUPPORTED').name;
+  const hash = tpmHash(sig.hashAlg, 'TPM_SIGNATURE_UNSUPPORTED').name;
   const type = key.asymmetricKeyType;
   let ok = false;
   try {

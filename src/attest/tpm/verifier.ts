@@ -3,7 +3,7 @@ import { CloakError, padTo, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { readAkPublic, spkiDer } from './public.ts';
-import { readBytes, readPcrValues, verifyTpmQuote, type VerifiedTpmQuote } from './quote.ts';
+import { readJsonBytes, readPcrValues, verifyTpmQuote, type VerifiedTpmQuote } from './quote.ts';
 
 /**
  * Trust settings read from `ctx.trust.tpm`. A bare TPM has no vendor chain
@@ -29,8 +29,8 @@ export function parseTpmEvidence(evidence: unknown): { akPublic: string; message
   if (typeof e.ak_public !== 'string' || e.ak_public.length > 16384) throw new CloakError(MALFORMED, 'tpm evidence needs "ak_public" (base64 DER or PEM)');
   return {
     akPublic: e.ak_public,
-    message: readBytes(q.message, MALFORMED, 'tpm_quote.message', 'base64', 4096),
-    signature: readBytes(q.signature, MALFORMED, 'tpm_quote.signature', 'base64', 4096),
+    message: readJsonBytes(q.message, MALFORMED, 'tpm_quote.message', 'base64', 4096),
+    signature: readJsonBytes(q.signature, MALFORMED, 'tpm_quote.signature', 'base64', 4096),
     pcrs: readPcrValues(q.pcrs, MALFORMED),
   };
 }
@@ -41,7 +41,7 @@ function asObject(v: unknown, what: string): Record<string, unknown> {
 }
 
 /** Evidence may arrive as the parsed JSON object or (CLI) as the file's bytes. */
-export function evidenceJson(evidence: unknown, code: string): unknown {
+export function evidenceAsJson(evidence: unknown, code: string): unknown {
   if (typeof evidence === 'string' || Buffer.isBuffer(evidence) || evidence instanceof Uint8Array) {
     try {
       return JSON.parse(Buffer.from(evidence as Uint8Array | string).toString('utf8'));
@@ -83,14 +83,14 @@ export function expectedInitDataPcr(digest: Buffer): Buffer | undefined {
  * holds 48 bytes zero-padded to 64, the az-snp-vtpm v2 capture 48 bytes), so
  * 48 keeps Cloak interoperable with CoCo guests; 32 is the other choice.
  */
-export const DEFAULT_BINDING_BYTES = 48;
+export const VTPM_BINDING_BYTES = 48;
 
 export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): EvidenceVerifier {
-  const bindingBytes = opts.bindingBytes ?? DEFAULT_BINDING_BYTES;
+  const bindingBytes = opts.bindingBytes ?? VTPM_BINDING_BYTES;
   return {
   tee: 'tpm',
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
-    const e = parseTpmEvidence(evidenceJson(evidence, MALFORMED));
+    const e = parseTpmEvidence(evidenceAsJson(evidence, MALFORMED));
     const ak = readAkPublic(e.akPublic);
     const trust = ctx.trust?.tpm as TpmTrust | undefined;
     const trusted = (trust?.trustedAks ?? []).map((pem) => createHash('sha256').update(spkiDer(readAkPublic(pem))).digest('hex'));
