@@ -1,0 +1,4 @@
+export * from './hcl.ts';
+export * from './runtime-claims.ts';
+export * from './evidence.ts';
+export * from './verify.ts';

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { isCloakError } from '../../lib/index.ts';
+import { FUZZ_ITERATIONS, mutator } from '../tpm/fuzz.ts';
+import { checkAzVtpm, parseAzSnpEvidence, parseAzTdxEvidence, parseHclReport, parseRuntimeClaims } from './index.ts';
+
+const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
+const SNP_V2 = readFileSync(new URL('az-snp-vtpm/evidence-v2.json', SHARED));
+const TDX_V1 = readFileSync(new URL('az-tdx-vtpm/evidence-v1.json', SHARED));
+const SNP_HCL = readFileSync(new URL('az-snp-vtpm/hcl-report.bin', SHARED));
+const TDX_HCL = readFileSync(new URL('az-tdx-vtpm/hcl-report.bin', SHARED));
+
+function onlyCloakErrors(name: string, seed: number, seedInput: Buffer, parse: (b: Buffer) => unknown) {
+  const { mutate } = mutator(seed);
+  for (let i = 0; i < FUZZ_ITERATIONS; i++) {
+    const input = mutate(seedInput);
+    try { parse(input); } catch (e) {
+      if (!isCloakError(e)) assert.fail(`${name}: non-CloakError on input ${input.toString('hex').slice(0, 400)}: ${(e as Error).stack}`);
+    }
+  }
+}
+
+const hclPipeline = (kind: 'snp' | 'tdx', evidence: Buffer) => (hcl: Buffer) => {
+  const e = JSON.parse(evidence.toString());
+  e.hcl_report = hcl.toString('base64url');
+  return checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(e) : parseAzTdxEvidence(e));
+};
+const jsonPipeline = (kind: 'snp' | 'tdx') => (text: Buffer) => {
+  let e: unknown;
+  try { e = JSON.parse(text.toString()); } catch { return; }
+  return checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(e) : parseAzTdxEvidence(e));
+};
+
+test(`fuzz: HCL report, runtime claims and Azure evidence parsers throw only CloakError (${FUZZ_ITERATIONS} seeded inputs each)`, () => {
+  onlyCloakErrors('HCL (snp)', 11, SNP_HCL, (b) => parseRuntimeClaims(parseHclReport(b).runtimeClaimsBytes));
+  onlyCloakErrors('HCL (tdx)', 12, TDX_HCL, (b) => parseRuntimeClaims(parseHclReport(b).runtimeClaimsBytes));
+  onlyCloakErrors('runtime claims JSON', 13, parseHclReport(SNP_HCL).runtimeClaimsBytes, parseRuntimeClaims);
+  onlyCloakErrors('az-snp-vtpm checks over a mutated HCL', 14, SNP_HCL, hclPipeline('snp', SNP_V2));
+  onlyCloakErrors('az-tdx-vtpm checks over a mutated HCL', 15, TDX_HCL, hclPipeline('tdx', TDX_V1));
+  onlyCloakErrors('az-snp-vtpm evidence JSON', 16, SNP_V2, jsonPipeline('snp'));
+  onlyCloakErrors('az-tdx-vtpm evidence JSON', 17, TDX_V1, jsonPipeline('tdx'));
+});

@@ -1,0 +1,105 @@
+import { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { CloakError, constantTimeEqual, fromHex, padTo, toHex } from '../lib/index.ts';
+import type { CollateralSource, EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
+import { makeTpmVerifier, TPM_REPORT_DATA_SIZE, evidenceAsJson } from '../attest/tpm/index.ts';
+import {
+  checkAzVtpm, makeAzSnpVtpmVerifier, makeAzTdxVtpmVerifier, parseAzSnpEvidence, parseAzTdxEvidence,
+  type HardwareVerifier, type SnpHardwareInput, type TdxHardwareInput,
+} from '../attest/azure/index.ts';
+import { action, printJson, say } from './output.ts';
+
+interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
+
+/** Offline collateral: DIR/<url-encoded URL>, else DIR/<last path segment of the URL>. */
+function directoryCollateral(dir: string): CollateralSource {
+  if (!existsSync(dir)) throw new CloakError('USAGE_COLLATERAL', `--collateral ${dir} does not exist`);
+  return {
+    async get(url: string) {
+      for (const name of [encodeURIComponent(url), basename(new URL(url).pathname)]) {
+        const p = join(dir, name);
+        if (name && existsSync(p)) return readFileSync(p);
+      }
+      return undefined;
+    },
+  };
+}
+
+function context(o: VerifyOpts, trust?: Record<string, unknown>): VerifyContext {
+  const now = o.at ? new Date(o.at) : new Date();
+  if (Number.isNaN(now.getTime())) throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2025-02-01T00:00:00Z)`);
+  return { now, collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust };
+}
+
+function readEvidence(file: string): Buffer {
+  if (!existsSync(file)) throw new CloakError('USAGE_FILE', `${file} does not exist`);
+  return readFileSync(file);
+}
+
+/** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to 64, as CoCo's TPM attester sends it). */
+function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: string, pad: boolean): void {
+  if (nonceHex === undefined) return;
+  let want = fromHex(nonceHex, 'USAGE_NONCE', '--nonce');
+  if (pad) {
+    if (want.length > TPM_REPORT_DATA_SIZE) throw new CloakError('USAGE_NONCE', '--nonce is at most 64 bytes');
+    want = padTo(want, TPM_REPORT_DATA_SIZE);
+  }
+  if (!constantTimeEqual(v.reportData, want)) throw new CloakError(code, `the quote's nonce is ${toHex(v.reportData)}, not the expected ${toHex(want)}`, { status: 401 });
+}
+
+function show(v: VerifiedEvidence, o: VerifyOpts): void {
+  if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });
+  say(`${v.tee} evidence verified; quote nonce ${toHex(v.reportData)}${v.initData ? `, PCR 8 ${toHex(v.initData)}` : ''}`);
+}
+
+function base(name: string, what: string, example: string): Command {
+  return new Command(name)
+    .description(`Verify ${what}`)
+    .argument('<file>', 'evidence JSON (CoCo attester shape)')
+    .option('--collateral <dir>', 'offline collateral directory (certificates, CRLs, TCB info)')
+    .option('--at <time>', 'verify as of this RFC 3339 time instead of now')
+    .option('--nonce <hex>', 'the nonce the quote must carry (the report-data / KBS binding)')
+    .option('--json', 'print the verified claims as JSON')
+    .addHelpText('after', `\nExample:\n  ${example}`);
+}
+
+/** `cloak verify tpm FILE`: a TPM 2.0 quote whose AK an operator enrolled (--trusted-ak, as trustee's trusted_ak_keys). */
+export function verifyTpmCommand(): Command {
+  return base('tpm', 'CoCo `tpm` evidence: a TPM 2.0 quote by an enrolled attestation key', 'cloak verify tpm evidence.json --trusted-ak ak.pem --nonce 00ab…')
+    .option('--trusted-ak <pem...>', 'PEM public key(s) of trusted AKs (repeatable)')
+    .action(action(async (file: string, o: VerifyOpts) => {
+      const trustedAks = (o.trustedAk ?? []).map((p) => readFileSync(p, 'utf8'));
+      const v = await makeTpmVerifier().verify(readEvidence(file), context(o, { tpm: { trustedAks } }));
+      checkNonce(v, o.nonce, 'TPM_NONCE_MISMATCH', true);
+      show(v, o);
+    }));
+}
+
+function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => EvidenceVerifier, hardware: HardwareVerifier<I> | undefined): Command {
+  const chip = kind === 'snp' ? 'SEV-SNP' : 'TDX';
+  return base(`az-${kind}-vtpm`, `Azure confidential VM (${chip}) vTPM evidence: HCL report, runtime claims, vTPM quote, ${chip} report`,
+    `cloak verify az-${kind}-vtpm evidence.json --at 2025-02-01T00:00:00Z --json`)
+    .action(action(async (file: string, o: VerifyOpts) => {
+      const ctx = context(o);
+      if (!hardware) {
+        // Without the hardware verifier everything else still runs, but the evidence is not accepted.
+        const json = evidenceAsJson(readEvidence(file), 'AZ_EVIDENCE_MALFORMED');
+        const c = checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(json) : parseAzTdxEvidence(json));
+        throw new CloakError('AZ_HARDWARE_NOT_VERIFIED', `the vTPM half of v${c.evidence.version} evidence verified (HCL, runtime claims, AK, quote nonce ${toHex(c.quote.extraData)}, PCRs), but this build has no ${chip} verifier to check the hardware report's signature`);
+      }
+      const v = await make(hardware).verify(readEvidence(file), ctx);
+      checkNonce(v, o.nonce, 'AZ_NONCE_MISMATCH', false);
+      show(v, o);
+    }));
+}
+
+/** `cloak verify az-snp-vtpm FILE`; pass the SEV-SNP report verifier (raw report + VCEK) as `hardware`. */
+export function verifyAzSnpVtpmCommand(hardware?: HardwareVerifier<SnpHardwareInput>): Command {
+  return azCommand('snp', (h) => makeAzSnpVtpmVerifier(h), hardware);
+}
+
+/** `cloak verify az-tdx-vtpm FILE`; pass the TDX quote verifier as `hardware`. */
+export function verifyAzTdxVtpmCommand(hardware?: HardwareVerifier<TdxHardwareInput>): Command {
+  return azCommand('tdx', (h) => makeAzTdxVtpmVerifier(h), hardware);
+}
