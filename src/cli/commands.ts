@@ -9,6 +9,7 @@ import { generateCommand } from './generate.ts';
 import { runCommand } from './run.ts';
 import { convertCommand } from './convert.ts';
 import { imageCommand } from './image.ts';
+import { verifyCommand } from './verify.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, manifestCommand, generateCommand, convertCommand, imageCommand, runCommand, agentCommand];
+export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, manifestCommand, generateCommand, convertCommand, imageCommand, runCommand, verifyCommand, agentCommand];

@@ -9,6 +9,7 @@ export interface ServerConfig {
   data: string; // data directory
   db: string; // sqlite:PATH | postgres://…
   simRoots: string[]; // PEM files of trusted simulated-TEE roots
+  tpmAks: string[]; // PEM files of enrolled TPM attestation keys (tee "tpm")
   issuer: string;
   sealingKeyFile: string;
   /** Bearer token of the admin API; created on first start unless it exists (e.g. a mounted Secret). */
@@ -19,7 +20,7 @@ export interface ServerConfig {
 type Partialish = Partial<Record<keyof ServerConfig, unknown>>;
 
 const ENV: Record<string, keyof ServerConfig> = {
-  CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots',
+  CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots', CLOAK_TPM_AK: 'tpmAks',
   CLOAK_ISSUER: 'issuer', CLOAK_SEALING_KEY_FILE: 'sealingKeyFile', CLOAK_ADMIN_TOKEN_FILE: 'adminTokenFile', CLOAK_LOG_LEVEL: 'logLevel',
 };
 
@@ -33,12 +34,12 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
       throw new CloakError('CONFIG_INVALID', `cannot read config ${file}: ${(e as Error).message.split('\n')[0]}`);
     }
     if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new CloakError('CONFIG_INVALID', `${file} must be a YAML mapping`);
-    const known = new Set(['listen', 'data', 'db', 'simRoots', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel']);
+    const known = new Set(['listen', 'data', 'db', 'simRoots', 'tpmAks', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel']);
     const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
     if (unknown.length) throw new CloakError('CONFIG_INVALID', `${file}: unknown settings ${unknown.join(', ')}`);
   }
   const fromEnv: Partialish = {};
-  for (const [name, key] of Object.entries(ENV)) if (env[name]) fromEnv[key] = key === 'simRoots' ? env[name]!.split(',') : env[name];
+  for (const [name, key] of Object.entries(ENV)) if (env[name]) fromEnv[key] = key === 'simRoots' || key === 'tpmAks' ? env[name]!.split(',') : env[name];
   const fromFlags = Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== 'config' && !(Array.isArray(v) && v.length === 0)));
   const merged = { ...fromFile, ...fromEnv, ...fromFlags } as Partialish;
 
@@ -48,6 +49,7 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
     data,
     db: String(merged.db ?? `sqlite:${join(data, 'cloak.db')}`),
     simRoots: toList(merged.simRoots),
+    tpmAks: toList(merged.tpmAks),
     issuer: String(merged.issuer ?? 'cloak'),
     sealingKeyFile: String(merged.sealingKeyFile ?? join(data, 'sealing.key')),
     adminTokenFile: String(merged.adminTokenFile ?? join(data, 'admin-token')),

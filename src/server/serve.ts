@@ -28,11 +28,13 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
   try {
     const { token: adminToken, file: adminTokenFile, created } = loadOrCreateAdminToken(cfg.adminTokenFile);
     if (created) log(`created the admin token in ${adminTokenFile} (mode 0600); use it as CLOAK_TOKEN`);
-    const simRoots = cfg.simRoots.map((f) => {
-      try { return readFileSync(f, 'utf8'); } catch { throw new CloakError('CONFIG_INVALID', `cannot read sim root ${f}`); }
+    const readPems = (files: string[], what: string) => files.map((f) => {
+      try { return readFileSync(f, 'utf8'); } catch { throw new CloakError('CONFIG_INVALID', `cannot read ${what} ${f}`); }
     });
+    const simRoots = readPems(cfg.simRoots, 'sim root');
+    const trustedAks = readPems(cfg.tpmAks, 'TPM attestation key');
     const tokens = await TokenIssuer.load(store, cfg.issuer);
-    const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), trust: { sim: { roots: simRoots } } });
+    const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), trust: { sim: { roots: simRoots }, tpm: { trustedAks } } });
     const admin = new Admin(store);
     const app = await buildApp({
       broker, admin, tokens, authorize: makeAdminAuth(adminToken), logLevel: cfg.logLevel,

@@ -1,6 +1,6 @@
-import { sampleVerifier, simVerifier, type EvidenceVerifier } from '../attest/index.ts';
+import { sampleVerifier, simVerifier, tpmVerifier, type EvidenceVerifier } from '../attest/index.ts';
 
 /** Every TEE the server verifies. */
 export function defaultVerifiers(): EvidenceVerifier[] {
-  return [sampleVerifier, simVerifier];
+  return [sampleVerifier, simVerifier, tpmVerifier];
 }

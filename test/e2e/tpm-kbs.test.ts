@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { join } from 'node:path';
+import { AgentKbsClient } from '../../src/agent/index.ts';
+import { tpmAttester } from '../../src/agent/evidence/tpm-evidence.ts';
+import { TpmClient } from '../../src/agent/evidence/tpm-client.ts';
+import { connectTcpTpm } from '../../src/agent/evidence/tpm-transport.ts';
+import { startCloak, http, tempDir } from './harness.ts';
+
+const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
+const skip = ['swtpm', 'tpm2_createak', 'tpm2_evictcontrol'].every(has) ? false : 'needs swtpm and tpm2-tools';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
+}
+
+test('KBS handshake with tee "tpm": a software TPM (swtpm) quotes over the KBS binding; the server releases only with the AK enrolled', { skip, timeout: 120_000 }, async () => {
+  const dir = tempDir('cloak-tpm-kbs-');
+  let swtpm: ChildProcess | undefined;
+  let server;
+  try {
+    let port = await freePort();
+    while (port >= 65535) port = await freePort();
+    swtpm = spawn('swtpm', ['socket', '--tpm2', '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`, '--tpmstate', `dir=${dir.path}`, '--flags', 'not-need-init,startup-clear'], { stdio: 'ignore' });
+    for (let i = 0; i < 100; i++) {
+      const up = await new Promise<boolean>((r) => { const s = connect({ host: '127.0.0.1', port }); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
+      if (up) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const env = { ...process.env, TPM2TOOLS_TCTI: `swtpm:host=127.0.0.1,port=${port}` };
+    const tool = (...a: string[]) => execFileSync(a[0]!, a.slice(1), { env, cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
+    tool('tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub');
+    tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pem', '-f', 'pem', '-n', 'ak.name');
+    tool('tpm2_flushcontext', '-t');
+    tool('tpm2_evictcontrol', '-C', 'o', '-c', 'ak.ctx', '0x81000003');
+
+    server = await startCloak({ args: ['--tpm-ak', join(dir.path, 'ak.pem')] });
+    const admin = { authorization: `Bearer ${server.token}` };
+    await http('PUT', `${server.url}/api/v1/resources/default/secret/tpm`, { body: { value: Buffer.from('sealed for the TPM').toString('base64') }, headers: admin });
+    const agent = (url: string) => new AgentKbsClient({ url, attester: tpmAttester('tpm', async () => new TpmClient(await connectTcpTpm('127.0.0.1', port))) });
+    assert.equal((await agent(server.url).resource('default/secret/tpm')).toString(), 'sealed for the TPM');
+    const other = await startCloak();
+    try {
+      await assert.rejects(agent(other.url).resource('default/secret/tpm'), (e: any) => e.code === 'TPM_AK_NOT_TRUSTED' && e.status === 401);
+    } finally { await other.stop(); }
+  } finally {
+    await server?.stop();
+    swtpm?.kill('SIGTERM');
+    dir.remove();
+  }
+});
