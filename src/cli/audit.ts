@@ -45,8 +45,15 @@ export function auditCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  cloak audit verify')
     .action(action(async (o: { server?: string; token?: string; json?: boolean }) => {
-      const records = await fetchAll(clientFrom(o), new URLSearchParams());
-      const result = verifyAuditChain(records);
+      const client = clientFrom(o);
+      const records = await fetchAll(client, new URLSearchParams());
+      const head = await client.request<{ seq: number; hash: string; authentic: boolean }>('GET', '/api/v1/audit/head');
+      const last = records[records.length - 1];
+      let result = verifyAuditChain(records);
+      if (result.ok && !head.authentic) result = { ok: false, seq: head.seq, reason: 'the recorded head of the log does not carry the server\'s MAC (tampered)' };
+      else if (result.ok && (head.seq !== (last?.seq ?? 0) || (last && head.hash !== last.hash))) {
+        result = { ok: false, seq: (last?.seq ?? 0) + 1, reason: `the log ends at record ${last?.seq ?? 0} but the server last wrote record ${head.seq}: records were removed from the end` };
+      }
       if (o.json) printJson({ ...result, records: records.length });
       if (result.ok) {
         say(`audit log intact: ${records.length} records`);

@@ -92,6 +92,8 @@ export class Admin {
     return { version: record.version, digest: record.digest, text: record.text, history: await this.store.listManifests() };
   }
 
+  auditHead() { return this.store.auditHead(); }
+
   queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]> {
     return this.store.queryAudit({ ...q, limit: Math.min(q.limit ?? 100, 1000) });
   }

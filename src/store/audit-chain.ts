@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { canonicalJson, CloakError } from '../lib/index.ts';
 import type { AuditInput, AuditRecord } from './types.ts';
 
@@ -73,3 +73,11 @@ export function verifyAuditChain(records: AuditRecord[], opts: { after?: { seq: 
   }
   return { ok: true };
 }
+
+/** MAC over the audit head, keyed from the sealing key (the database alone cannot forge it). */
+export function auditHeadMac(sealingKey: Buffer, seq: number, hash: string): string {
+  const macKey = createHmac('sha256', sealingKey).update('cloak audit head v1').digest();
+  return createHmac('sha256', macKey).update(`${seq}:${hash}`).digest('hex');
+}
+
+export interface AuditHead { seq: number; hash: string; authentic: boolean }

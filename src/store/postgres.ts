@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { CloakError } from '../lib/index.ts';
-import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
+import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store, AuditHeadRecord } from './types.ts';
 import { seal, unseal } from './sealing.ts';
-import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
+import { GENESIS_HASH, makeAuditRecord, auditHeadMac } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
 import { storeError } from './db-errors.ts';
 import { patchSession, sealSession, unsealSession } from './session-codec.ts';
@@ -178,8 +178,17 @@ export class PostgresStore implements Store {
       const record = makeAuditRecord(entry, Number(last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH, now);
       await c.query('INSERT INTO audit (seq, time, kind, outcome, record, hash) VALUES ($1, $2, $3, $4, $5, $6)',
         [record.seq, record.time, record.kind, record.outcome, JSON.stringify(record), record.hash]);
+      await c.query('INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, mac = EXCLUDED.mac',
+        [record.seq, record.hash, auditHeadMac(this.key, record.seq, record.hash)]);
       return record;
     }));
+  }
+
+  auditHead(): Promise<AuditHeadRecord | undefined> {
+    return this.guard('cannot read the audit head', async () => {
+      const row = (await this.pool.query('SELECT seq, hash, mac FROM audit_head WHERE id = 1')).rows[0];
+      return row ? { seq: Number(row.seq), hash: row.hash, authentic: auditHeadMac(this.key, Number(row.seq), row.hash) === row.mac } : undefined;
+    });
   }
 
   queryAudit(q: AuditQuery): Promise<AuditRecord[]> {

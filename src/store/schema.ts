@@ -48,6 +48,12 @@ export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: stri
       CREATE INDEX sessions_expiry ON sessions (expires_at);
     `,
   },
+  {
+    // The newest record's seq and hash under a MAC of the sealing key: removing records from the end is detectable.
+    version: 4,
+    sqlite: `CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, mac TEXT NOT NULL);`,
+    postgres: `CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, mac TEXT NOT NULL);`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

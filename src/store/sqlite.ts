@@ -1,9 +1,9 @@
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { CloakError } from '../lib/index.ts';
-import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store } from './types.ts';
+import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store, AuditHeadRecord } from './types.ts';
 import { seal, unseal } from './sealing.ts';
-import { GENESIS_HASH, makeAuditRecord } from './audit-chain.ts';
+import { GENESIS_HASH, makeAuditRecord, auditHeadMac } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
 import { storeError } from './db-errors.ts';
 import { patchSession, sealSession, unsealSession } from './session-codec.ts';
@@ -167,8 +167,17 @@ export class SqliteStore implements Store {
       const record = makeAuditRecord(entry, (last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH, now);
       this.db.prepare('INSERT INTO audit (seq, time, kind, outcome, record, hash) VALUES (?, ?, ?, ?, ?, ?)')
         .run(record.seq, record.time, record.kind, record.outcome, JSON.stringify(record), record.hash);
+      this.db.prepare('INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac')
+        .run(record.seq, record.hash, auditHeadMac(this.key, record.seq, record.hash));
       return record;
     }).immediate());
+  }
+
+  auditHead(): Promise<AuditHeadRecord | undefined> {
+    return this.guard('cannot read the audit head', () => {
+      const row = this.db.prepare('SELECT seq, hash, mac FROM audit_head WHERE id = 1').get() as Row | undefined;
+      return row ? { seq: row.seq, hash: row.hash, authentic: auditHeadMac(this.key, row.seq, row.hash) === row.mac } : undefined;
+    });
   }
 
   queryAudit(q: AuditQuery): Promise<AuditRecord[]> {

@@ -4,6 +4,7 @@ export interface AuditInput { kind: string; outcome: 'ok' | 'refused' | 'error';
 export interface AuditRecord extends AuditInput { seq: number; time: string; prevHash: string; hash: string; }
 export interface ResourceInfo { path: string; size: number; updatedAt: string; }
 export interface ManifestRecord { version: number; digest: string; text: string; signatures: unknown; createdAt: string; }
+export interface AuditHeadRecord { seq: number; hash: string; authentic: boolean }
 export interface Store {
   /** path 'repo/type/tag'; the value is sealed (AES-256-GCM, AAD `resource:<path>`). */
   putResource(path: string, value: Buffer): Promise<void>;
@@ -28,6 +29,8 @@ export interface Store {
   deleteSession(id: string): Promise<void>;
   /** Deletes sessions with expiresAt <= now; returns how many. */
   sweepSessions(now: Date): Promise<number>;
+  /** The newest audit record's seq and hash as last written, and whether its MAC (under the sealing key) holds. */
+  auditHead(): Promise<AuditHeadRecord | undefined>;
   /** Atomic across replicas: seq = last+1, prevHash = last hash (64 zeros first), hash = sha256 hex of canonicalJson({seq,time,prevHash,...entry}). */
   appendAudit(entry: AuditInput, now?: Date): Promise<AuditRecord>;
   /** Ascending seq; limit defaults to 100, at most 10000. */

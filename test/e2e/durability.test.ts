@@ -71,6 +71,20 @@ test('cloak audit verify detects an edited and a removed record', async () => {
     assert.equal(res.code, 1);
     assert.match(res.stderr, /BROKEN at record 2/);
     await server.stop();
+
+    // Removing records from the end keeps the chain consistent; the MAC'd head gives it away.
+    tamper((db) => db.prepare('DELETE FROM audit WHERE seq >= 2').run());
+    server = await startCloak({ data: dir.path });
+    res = await runCloak(['audit', 'verify', '--server', server.url, '--token', server.token]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /records were removed from the end/);
+    await server.stop();
+    tamper((db) => db.prepare("UPDATE audit_head SET seq = 1, hash = (SELECT hash FROM audit WHERE seq = 1)").run());
+    server = await startCloak({ data: dir.path });
+    res = await runCloak(['audit', 'verify', '--server', server.url, '--token', server.token]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /MAC \(tampered\)/);
+    await server.stop();
   } finally { dir.remove(); }
 });
 

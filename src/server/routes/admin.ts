@@ -96,6 +96,13 @@ export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; au
     return admin.setManifest(actor(req), body.manifest, body.signatures);
   });
 
+  app.get('/api/v1/audit/head', {
+    schema: { tags: ['admin'], security, summary: 'The newest audit record as last written, with whether its MAC holds (detects records removed from the end)', response: { 200: Type.Object({ seq: Type.Integer(), hash: Type.String(), authentic: Type.Boolean() }), ...errors } },
+  }, async (req) => {
+    actor(req);
+    return (await admin.auditHead()) ?? { seq: 0, hash: '0'.repeat(64), authentic: true };
+  });
+
   app.get('/api/v1/audit', {
     schema: { tags: ['admin'], security, summary: 'Query the audit log (ascending)', querystring: AuditQuery, response: { 200: Type.Array(AuditRecord), ...errors } },
   }, async (req) => {
