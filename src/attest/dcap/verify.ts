@@ -1,0 +1,97 @@
+import { createPublicKey, createHash, createVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { CloakError, x509 } from '../../lib/index.ts';
+import { intelRoot, isRevoked, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
+import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
+import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
+import { parseQuote, type Quote } from './quote.ts';
+import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
+
+const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+
+/** A quote whose signatures and PCK chain verified; collateral not yet applied. */
+export interface SignedQuote {
+  quote: Quote;
+  /** PCK leaf, intermediate CA, root. */
+  pckChain: X509Certificate[];
+  pck: PckExtensions;
+  pckCa: PckCa;
+}
+
+function attestationKey(raw: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(0, 32).toString('base64url'), y: raw.subarray(32, 64).toString('base64url') }, format: 'jwk' });
+  } catch (e) {
+    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { status: 401, cause: e });
+  }
+}
+
+const verifyP1363 = (data: Buffer, key: KeyObject, sig: Buffer): boolean =>
+  createVerify('sha256').update(data).verify({ key, dsaEncoding: 'ieee-p1363' }, sig);
+
+function pckExtensionsOf(cert: X509Certificate): PckExtensions {
+  const ext = new x509.X509Certificate(cert.raw).getExtension(SGX_EXTENSIONS_OID);
+  if (!ext) fail('DCAP_PCK_EXTENSION_MALFORMED', 'the PCK certificate has no SGX extension');
+  return parsePckExtensions(Buffer.from(ext!.value));
+}
+
+/**
+ * Step 1, hardware only: PCK chain to the pinned Intel root at `now`, the
+ * PCK's signature over the QE report, the QE report binding the attestation
+ * key, and the attestation key's signature over header + body.
+ */
+export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date): SignedQuote {
+  const quote = parseQuote(bytes);
+  const expected = tee === 'sgx' ? 'sgx' : 'td';
+  if (!quote.body.kind.startsWith(expected)) fail('DCAP_QUOTE_WRONG_TEE', `this is not a ${tee.toUpperCase()} quote`);
+  const { qe, attestationKey: akRaw, signature } = quote.signatureData;
+  if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
+  const chain = splitPemChain(qe.certification.data.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
+  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain');
+  const pckCert = pckChain[0]!;
+  const pck = pckExtensionsOf(pckCert);
+  const issuerCn = pckChain[1]!.subject;
+  const pckCa: PckCa = issuerCn.includes('Platform') ? 'platform' : 'processor';
+  if (!verifyP1363(qe.qeReport, pckCert.publicKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
+  const binding = createHash('sha256').update(akRaw).update(qe.qeAuthData).digest();
+  const rd = qe.qeReportParsed.reportData;
+  if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0)) fail('DCAP_QE_REPORT_DATA_MISMATCH', 'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))');
+  if (!verifyP1363(quote.signedBytes, attestationKey(akRaw), signature)) fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
+  return { quote, pckChain, pck, pckCa };
+}
+
+export interface VerifiedCollateral { tcbInfo: TcbInfo; qeIdentity: QeIdentity }
+
+function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
+  if (now < issue || now > next) fail('DCAP_COLLATERAL_EXPIRED', `the ${what} is not valid at ${now.toISOString()} (issued ${issue.toISOString()}, next update ${next.toISOString()}); fetch fresh collateral`);
+}
+
+/**
+ * Step 2: CRLs (root CA CRL, PCK CRL) against the quote's chain, TCB info and
+ * QE identity against the Intel TCB signing chain, all at `now`.
+ */
+export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date): Promise<VerifiedCollateral> {
+  const root = intelRoot();
+  const [pckCert, pckCa] = signed.pckChain;
+  const rootCrl = parseCrl(c.rootCaCrl, 'DCAP_CRL_INVALID', 'the Intel SGX Root CA CRL');
+  await verifyCrl(rootCrl, root, now, 'the Intel SGX Root CA CRL');
+  const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain');
+  if (!crlChain[0]!.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
+  const pckCrl = parseCrl(c.pckCrl, 'DCAP_CRL_INVALID', 'the PCK CRL');
+  await verifyCrl(pckCrl, crlChain[0]!, now, 'the PCK CRL');
+  if (isRevoked(rootCrl, pckCa!)) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
+  if (isRevoked(pckCrl, pckCert!)) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
+
+  const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain');
+  verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
+  const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain');
+  verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
+  if (isRevoked(rootCrl, tcbChain[0]!) || isRevoked(rootCrl, qeChain[0]!)) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'the Intel TCB signing certificate is revoked');
+
+  const tcbInfo = parseTcbInfo(c.tcbInfo);
+  const qeIdentity = parseQeIdentity(c.qeIdentity);
+  if (tcbInfo.id !== (tee === 'tdx' ? 'TDX' : 'SGX')) fail('DCAP_COLLATERAL_MISMATCH', `the TCB info is for ${tcbInfo.id}, not ${tee.toUpperCase()}`);
+  if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE')) fail('DCAP_COLLATERAL_MISMATCH', `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`);
+  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'TCB info');
+  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'QE identity');
+  return { tcbInfo, qeIdentity };
+}
