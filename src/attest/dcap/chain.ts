@@ -5,6 +5,7 @@ import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
 let pinnedRoot: X509Certificate | undefined;
+/** The pinned Intel SGX Root CA. */
 export function intelRoot(): X509Certificate {
   pinnedRoot ??= new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
   return pinnedRoot;
@@ -28,15 +29,15 @@ const verifiedChains = new Map<string, X509Certificate[]>();
 /**
  * Verifies a chain (leaf first) up to the pinned Intel SGX Root CA at `now`.
  * The chain may end with the root or one below it. Returns leaf…root.
+ * `root` is replaceable only for Intel's non-production roots and self-made test chains.
  */
-export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code: string, expiredCode: string, what: string): X509Certificate[] {
-  const root = intelRoot();
+export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code: string, expiredCode: string, what: string, root: X509Certificate = intelRoot()): X509Certificate[] {
   const certs = chain[chain.length - 1]!.raw.equals(root.raw) ? chain : [...chain, root];
   const key = certs.map((c) => c.fingerprint256).join('|');
   const cached = verifiedChains.get(key);
   if (cached && cached.every((c) => within(c, now))) return cached;
   if (!chain[chain.length - 1]!.raw.equals(root.raw) && chain[chain.length - 1]!.subject === root.subject) {
-    fail(code, `${what} ends in a root that is not the pinned Intel SGX Root CA`);
+    fail(code, `${what} ends in a root that is not the trusted Intel SGX Root CA`);
   }
   for (let i = 0; i < certs.length; i++) {
     const cert = certs[i]!;

@@ -5,7 +5,6 @@ import { ByteReader } from '../../lib/index.ts';
 
 export const TEE_TYPE_SGX = 0x00000000;
 export const TEE_TYPE_TDX = 0x00000081;
-const HEADER_LEN = 48;
 const SGX_BODY_LEN = 384;
 const TD10_BODY_LEN = 584;
 const TD15_BODY_LEN = 648;

@@ -101,7 +101,7 @@ export function parseTcbInfo(body: string): TcbInfo {
   });
   const mod = t.tdxModule === undefined ? undefined : obj(t.tdxModule, 'tdxModule');
   return {
-    id, version,
+    id: id as 'SGX' | 'TDX', version,
     issueDate: date(t.issueDate, 'issueDate'),
     nextUpdate: date(t.nextUpdate, 'nextUpdate'),
     fmspc: hex(t.fmspc, 'fmspc', 6).toString('hex'),

@@ -39,14 +39,14 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
  * PCK's signature over the QE report, the QE report binding the attestation
  * key, and the attestation key's signature over header + body.
  */
-export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date): SignedQuote {
+export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): SignedQuote {
   const quote = parseQuote(bytes);
   const expected = tee === 'sgx' ? 'sgx' : 'td';
   if (!quote.body.kind.startsWith(expected)) fail('DCAP_QUOTE_WRONG_TEE', `this is not a ${tee.toUpperCase()} quote`);
   const { qe, attestationKey: akRaw, signature } = quote.signatureData;
   if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
   const chain = splitPemChain(qe.certification.data.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
-  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain');
+  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
   const pckCert = pckChain[0]!;
   const pck = pckExtensionsOf(pckCert);
   const issuerCn = pckChain[1]!.subject;
@@ -69,21 +69,20 @@ function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
  * Step 2: CRLs (root CA CRL, PCK CRL) against the quote's chain, TCB info and
  * QE identity against the Intel TCB signing chain, all at `now`.
  */
-export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date): Promise<VerifiedCollateral> {
-  const root = intelRoot();
+export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): Promise<VerifiedCollateral> {
   const [pckCert, pckCa] = signed.pckChain;
   const rootCrl = parseCrl(c.rootCaCrl, 'DCAP_CRL_INVALID', 'the Intel SGX Root CA CRL');
   await verifyCrl(rootCrl, root, now, 'the Intel SGX Root CA CRL');
-  const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain');
+  const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
   if (!crlChain[0]!.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
   const pckCrl = parseCrl(c.pckCrl, 'DCAP_CRL_INVALID', 'the PCK CRL');
   await verifyCrl(pckCrl, crlChain[0]!, now, 'the PCK CRL');
   if (isRevoked(rootCrl, pckCa!)) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
   if (isRevoked(pckCrl, pckCert!)) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
 
-  const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain');
+  const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
-  const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain');
+  const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
   if (isRevoked(rootCrl, tcbChain[0]!) || isRevoked(rootCrl, qeChain[0]!)) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'the Intel TCB signing certificate is revoked');
 
