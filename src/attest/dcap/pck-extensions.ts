@@ -47,6 +47,16 @@ function integer(v: asn1js.AsnType | undefined, name: string): number {
 
 /** Parses the DER value of the SGX extension. */
 export function parsePckExtensions(der: Uint8Array): PckExtensions {
+  try {
+    return parse(der);
+  } catch (e) {
+    // asn1js throws plain Errors on some malformed encodings.
+    if (e instanceof CloakError) throw e;
+    throw new CloakError(CODE, 'PCK certificate SGX extension: malformed ASN.1', { status: 401, cause: e });
+  }
+}
+
+function parse(der: Uint8Array): PckExtensions {
   const parsed = asn1js.fromBER(Buffer.from(der));
   if (parsed.offset === -1) fail('not valid DER');
   const top = entries(parsed.result);
