@@ -34,6 +34,29 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
   return parsePckExtensions(Buffer.from(ext!.value));
 }
 
+interface VerifiedPck { pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
+const pckCache = new Map<string, VerifiedPck>();
+
+/** The quote's PCK chain verified to the root, its SGX extensions parsed; reused while `now` is inside every certificate's validity. */
+function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): VerifiedPck {
+  const key = createHash('sha256').update(root.raw).update(pemData).digest('hex');
+  const hit = pckCache.get(key);
+  if (hit && now >= hit.from && now <= hit.until) return hit;
+  const chain = splitPemChain(pemData.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
+  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
+  const v: VerifiedPck = {
+    pckChain,
+    pck: pckExtensionsOf(pckChain[0]!),
+    pckCa: pckChain[1]!.subject.includes('Platform') ? 'platform' : 'processor',
+    pckKey: pckChain[0]!.publicKey,
+    from: new Date(Math.max(...pckChain.map((c) => new Date(c.validFrom).getTime()))),
+    until: new Date(Math.min(...pckChain.map((c) => new Date(c.validTo).getTime()))),
+  };
+  if (pckCache.size >= 1024) pckCache.clear();
+  pckCache.set(key, v);
+  return v;
+}
+
 /**
  * Step 1, hardware only: PCK chain to the pinned Intel root at `now`, the
  * PCK's signature over the QE report, the QE report binding the attestation
@@ -45,13 +68,8 @@ export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date
   if (!quote.body.kind.startsWith(expected)) fail('DCAP_QUOTE_WRONG_TEE', `this is not a ${tee.toUpperCase()} quote`);
   const { qe, attestationKey: akRaw, signature } = quote.signatureData;
   if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
-  const chain = splitPemChain(qe.certification.data.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
-  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
-  const pckCert = pckChain[0]!;
-  const pck = pckExtensionsOf(pckCert);
-  const issuerCn = pckChain[1]!.subject;
-  const pckCa: PckCa = issuerCn.includes('Platform') ? 'platform' : 'processor';
-  if (!verifyP1363(qe.qeReport, pckCert.publicKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
+  const { pckChain, pck, pckCa, pckKey } = verifiedPck(qe.certification.data, now, root);
+  if (!verifyP1363(qe.qeReport, pckKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
   const binding = createHash('sha256').update(akRaw).update(qe.qeAuthData).digest();
   const rd = qe.qeReportParsed.reportData;
   if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0)) fail('DCAP_QE_REPORT_DATA_MISMATCH', 'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))');
@@ -65,26 +83,58 @@ function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
   if (now < issue || now > next) fail('DCAP_COLLATERAL_EXPIRED', `the ${what} is not valid at ${now.toISOString()} (issued ${issue.toISOString()}, next update ${next.toISOString()}); fetch fresh collateral`);
 }
 
+interface CollateralDocs extends VerifiedCollateral {
+  pckCrlIssuer: X509Certificate;
+  pckCrlSerials: Set<string>;
+  rootCrlSerials: Set<string>;
+  /** The window in which every document, CRL and certificate checked is valid. */
+  from: Date;
+  until: Date;
+}
+
+const normSerial = (s: string): string => s.toLowerCase().replace(/^0+/, '');
+const docsCache = new Map<string, CollateralDocs>();
+
+function cacheKey(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
+  const h = createHash('sha256').update(tee).update(root.raw);
+  for (const v of [c.pckCrlIssuerChain, c.rootCaCrl, c.pckCrl, c.tcbInfoIssuerChain, c.tcbInfo, c.tcbInfoSignature, c.qeIdentityIssuerChain, c.qeIdentity, c.qeIdentitySignature]) {
+    h.update(typeof v === 'string' ? Buffer.from(v) : v).update('\0');
+  }
+  return h.digest('hex');
+}
+
 /**
  * Step 2: CRLs (root CA CRL, PCK CRL) against the quote's chain, TCB info and
- * QE identity against the Intel TCB signing chain, all at `now`.
+ * QE identity against the Intel TCB signing chain, all at `now`. Documents
+ * already verified are reused while `now` stays inside their validity window.
  */
 export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): Promise<VerifiedCollateral> {
+  const key = cacheKey(c, tee, root);
+  let docs = docsCache.get(key);
+  if (!docs || now < docs.from || now > docs.until) {
+    docs = await verifyDocuments(c, tee, now, root);
+    if (docsCache.size >= 64) docsCache.clear();
+    docsCache.set(key, docs);
+  }
   const [pckCert, pckCa] = signed.pckChain;
+  if (!docs.pckCrlIssuer.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
+  if (docs.rootCrlSerials.has(normSerial(pckCa!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
+  if (docs.pckCrlSerials.has(normSerial(pckCert!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
+  return { tcbInfo: docs.tcbInfo, qeIdentity: docs.qeIdentity };
+}
+
+async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate): Promise<CollateralDocs> {
   const rootCrl = parseCrl(c.rootCaCrl, 'DCAP_CRL_INVALID', 'the Intel SGX Root CA CRL');
   await verifyCrl(rootCrl, root, now, 'the Intel SGX Root CA CRL');
   const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
-  if (!crlChain[0]!.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
   const pckCrl = parseCrl(c.pckCrl, 'DCAP_CRL_INVALID', 'the PCK CRL');
   await verifyCrl(pckCrl, crlChain[0]!, now, 'the PCK CRL');
-  if (isRevoked(rootCrl, pckCa!)) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
-  if (isRevoked(pckCrl, pckCert!)) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
 
   const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
   const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
-  if (isRevoked(rootCrl, tcbChain[0]!) || isRevoked(rootCrl, qeChain[0]!)) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'the Intel TCB signing certificate is revoked');
+  if (isRevoked(rootCrl, tcbChain[0]!) || isRevoked(rootCrl, qeChain[0]!) || isRevoked(rootCrl, crlChain[0]!)) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);
@@ -92,5 +142,14 @@ export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, 
   if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE')) fail('DCAP_COLLATERAL_MISMATCH', `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`);
   checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'TCB info');
   checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'QE identity');
-  return { tcbInfo, qeIdentity };
+
+  const certs = [...crlChain, ...tcbChain, ...qeChain];
+  const from = new Date(Math.max(rootCrl.thisUpdate.getTime(), pckCrl.thisUpdate.getTime(), tcbInfo.issueDate.getTime(), qeIdentity.issueDate.getTime(), ...certs.map((x) => new Date(x.validFrom).getTime())));
+  const until = new Date(Math.min(rootCrl.nextUpdate?.getTime() ?? Infinity, pckCrl.nextUpdate?.getTime() ?? Infinity, tcbInfo.nextUpdate.getTime(), qeIdentity.nextUpdate.getTime(), ...certs.map((x) => new Date(x.validTo).getTime())));
+  return {
+    tcbInfo, qeIdentity, from, until,
+    pckCrlIssuer: crlChain[0]!,
+    pckCrlSerials: new Set(pckCrl.entries.map((e) => normSerial(e.serialNumber))),
+    rootCrlSerials: new Set(rootCrl.entries.map((e) => normSerial(e.serialNumber))),
+  };
 }
