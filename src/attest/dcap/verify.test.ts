@@ -54,7 +54,7 @@ describe('dcap: real quotes with their real collateral (Intel appraisal)', () =>
   });
 
   it('a TDX quote with SGX collateral is refused', async () => {
-    await rejects(verifyDcapQuote(readEvidence(TDX.quote), 'tdx', { now: TDX.at, collateral: collateralOf(SGX.collateral), acceptedTcbStatuses: ALL_STATUSES }), 'DCAP_CRL_INVALID');
+    await rejects(verifyDcapQuote(readEvidence(TDX.quote), 'tdx', { now: TDX.at, collateral: collateralOf(SGX.collateral), acceptedTcbStatuses: ALL_STATUSES }), 'DCAP_COLLATERAL_MISMATCH');
   });
 });
 
