@@ -8,3 +8,4 @@ export * from './tcb-info.ts';
 export * from './appraise.ts';
 export * from './verify.ts';
 export * from './verify-quote.ts';
+export * from './pcs-source.ts';
