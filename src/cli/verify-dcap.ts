@@ -39,7 +39,7 @@ function verifyCommand(name: 'tdx' | 'sgx', verifier: EvidenceVerifier, example:
   return new Command(name)
     .description(`Verify an Intel ${name.toUpperCase()} DCAP quote (signatures, PCK chain to the Intel SGX Root CA, CRLs, TCB status from Intel's collateral)`)
     .argument('<file>', `the quote: raw bytes, or CoCo evidence JSON {"quote": "<base64>"${name === 'tdx' ? ', "cc_eventlog": …' : ''}}`)
-    .option('--collateral <path>', 'Intel collateral: a JSON file (dcap-qvl form) or an offline directory of PCS responses')
+    .option('--collateral <path>', 'Intel collateral: a JSON file (dcap-qvl form), or an offline directory of PCS v4 responses, one file per URL named like api.trustedservices.intel.com_tdx_certification_v4_tcb_fmspc_B0C06F000000 (issuer chains: …_TCB-Info-Issuer-Chain)')
     .option('--at <time>', 'verify as of this RFC 3339 time (default: now)')
     .option('--report-data <hex>', 'require this report data (zero-padded to 64 bytes)')
     .option('--accept-tcb <statuses>', 'comma-separated TCB statuses to accept (default UpToDate,SWHardeningNeeded)')
