@@ -159,6 +159,11 @@ function parseQeReportCertificationData(r: ByteReader): QeReportCertificationDat
   return { qeReport, qeReportParsed: parseSgxReportBody(qeReport, 'QE report'), qeReportSignature, qeAuthData, certification };
 }
 
+/** Length fields are not signed: each must span its content exactly (padding is allowed only after the signature data). */
+function exhausted(r: ByteReader, what: string): void {
+  if (r.remaining !== 0) throw new CloakError(CODE, `${what} has ${r.remaining} unexpected bytes after its content`);
+}
+
 /** v4/v5 signature data: signature, key, then certification data that must be type 6 (QE report). */
 function parseV4SignatureData(buf: Buffer): QuoteSignatureData {
   const r = new ByteReader(buf, CODE, 'quote signature data');
@@ -168,6 +173,8 @@ function parseV4SignatureData(buf: Buffer): QuoteSignatureData {
   if (outer.type !== 6) throw new CloakError(CODE, `quote certification data type ${outer.type} is not supported (expected 6, QE report certification data)`);
   const inner = new ByteReader(outer.data, CODE, 'QE report certification data');
   const qe = parseQeReportCertificationData(inner);
+  exhausted(inner, 'QE report certification data');
+  exhausted(r, 'quote signature data');
   return { signature, attestationKey, qe };
 }
 
@@ -176,6 +183,7 @@ function parseV3SignatureData(buf: Buffer): QuoteSignatureData {
   const signature = r.bytes(64, 'quote signature');
   const attestationKey = r.bytes(64, 'attestation key');
   const qe = parseQeReportCertificationData(r);
+  exhausted(r, 'quote signature data');
   return { signature, attestationKey, qe };
 }
 
