@@ -17,7 +17,20 @@ export interface SignedQuote {
   pckCa: PckCa;
 }
 
+/** Attestation keys live as long as the quoting enclave's key: the same few recur on every quote of a host. */
+const akCache = new Map<string, KeyObject>();
+
 function attestationKey(raw: Buffer): KeyObject {
+  const id = raw.toString('hex');
+  const hit = akCache.get(id);
+  if (hit) return hit;
+  const key = importAttestationKey(raw);
+  if (akCache.size >= 1024) akCache.clear();
+  akCache.set(id, key);
+  return key;
+}
+
+function importAttestationKey(raw: Buffer): KeyObject {
   try {
     return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(0, 32).toString('base64url'), y: raw.subarray(32, 64).toString('base64url') }, format: 'jwk' });
   } catch (e) {
