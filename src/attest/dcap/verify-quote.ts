@@ -51,13 +51,20 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
   return { ...signed, ...verified, tcb, warnings };
 }
 
+const loaded = new WeakMap<object, QuoteCollateral>();
+function collateralFromTrust(c: QuoteCollateral | Record<string, unknown>): QuoteCollateral {
+  let q = loaded.get(c);
+  if (!q) { q = loadQuoteCollateral(c as Record<string, unknown>); loaded.set(c, q); }
+  return q;
+}
+
 /** Reads `ctx.trust.dcap` and builds the options for `verifyDcapQuote`. */
 export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allowDebug: boolean } {
   const trust = (ctx.trust?.dcap ?? {}) as DcapTrust;
   const c = trust.collateral;
   return {
     now: ctx.now,
-    collateral: c === undefined ? undefined : 'tcbInfo' in c && typeof c.tcbInfo === 'string' && 'rootCaCrl' in c ? (c as QuoteCollateral) : loadQuoteCollateral(c as Record<string, unknown>),
+    collateral: c === undefined ? undefined : collateralFromTrust(c),
     source: ctx.collateral,
     acceptedTcbStatuses: trust.acceptedTcbStatuses,
     allowDebug: trust.allowDebug === true,

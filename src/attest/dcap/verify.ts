@@ -108,7 +108,18 @@ interface CollateralDocs extends VerifiedCollateral {
 const normSerial = (s: string): string => s.toLowerCase().replace(/^0+/, '');
 const docsCache = new Map<string, CollateralDocs>();
 
+const keyOfObject = new WeakMap<QuoteCollateral, string>();
+
 function cacheKey(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
+  // Content-addressed, so a mutated copy never hits; the WeakMap spares re-hashing the same object (callers must not mutate it in place).
+  const known = keyOfObject.get(c);
+  if (known?.startsWith(`${tee}:${root.fingerprint256}:`)) return known;
+  const key = `${tee}:${root.fingerprint256}:${contentHash(c, tee, root)}`;
+  keyOfObject.set(c, key);
+  return key;
+}
+
+function contentHash(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
   const h = createHash('sha256').update(tee).update(root.raw);
   for (const v of [c.pckCrlIssuerChain, c.rootCaCrl, c.pckCrl, c.tcbInfoIssuerChain, c.tcbInfo, c.tcbInfoSignature, c.qeIdentityIssuerChain, c.qeIdentity, c.qeIdentitySignature]) {
     h.update(typeof v === 'string' ? Buffer.from(v) : v).update('\0');
