@@ -1,0 +1,85 @@
+import { X509Certificate } from 'node:crypto';
+import { CloakError, x509 } from '../../lib/index.ts';
+import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
+
+const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+
+let pinnedRoot: X509Certificate | undefined;
+/** The pinned Intel SGX Root CA. */
+export function intelRoot(): X509Certificate {
+  pinnedRoot ??= new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
+  return pinnedRoot;
+}
+
+/** Splits concatenated PEM certificates (tolerates the NUL terminator quotes carry). */
+export function splitPemChain(text: string, code: string, what: string): X509Certificate[] {
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0 || blocks.length > 5) fail(code, `${what} must hold 1 to 5 PEM certificates`);
+  return blocks.map((b) => {
+    try { return new X509Certificate(b); } catch (e) { throw new CloakError(code, `${what} holds a certificate that is not valid X.509`, { status: 401, cause: e }); }
+  });
+}
+
+function within(cert: X509Certificate, now: Date): boolean {
+  return now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
+}
+
+const verifiedChains = new Map<string, X509Certificate[]>();
+
+/**
+ * Verifies a chain (leaf first) up to the pinned Intel SGX Root CA at `now`.
+ * The chain may end with the root or one below it. Returns leaf…root.
+ * `root` is replaceable only for Intel's non-production roots and self-made test chains.
+ */
+export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code: string, expiredCode: string, what: string, root: X509Certificate = intelRoot()): X509Certificate[] {
+  const certs = chain[chain.length - 1]!.raw.equals(root.raw) ? chain : [...chain, root];
+  const key = certs.map((c) => c.fingerprint256).join('|');
+  const cached = verifiedChains.get(key);
+  if (cached && cached.every((c) => within(c, now))) return cached;
+  if (!chain[chain.length - 1]!.raw.equals(root.raw) && chain[chain.length - 1]!.subject === root.subject) {
+    fail(code, `${what} ends in a root that is not the trusted Intel SGX Root CA`);
+  }
+  for (let i = 0; i < certs.length; i++) {
+    const cert = certs[i]!;
+    if (!within(cert, now)) fail(expiredCode, `${what}: certificate "${cert.subject.split('\n')[0]}" is not valid at ${now.toISOString()} (valid ${cert.validFrom} to ${cert.validTo})`);
+    const issuer = certs[Math.min(i + 1, certs.length - 1)]!;
+    if (i < certs.length - 1 && !issuer.ca) fail(code, `${what}: an issuing certificate is not a CA`);
+    if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) fail(code, `${what}: "${cert.subject.split('\n')[0]}" is not signed by "${issuer.subject.split('\n')[0]}"`);
+  }
+  if (verifiedChains.size > 256) verifiedChains.clear();
+  verifiedChains.set(key, certs);
+  return certs;
+}
+
+const normSerial = (s: string): string => s.toLowerCase().replace(/^0+/, '');
+
+/** Parses a CRL (DER, hex of DER, or PEM). */
+export function parseCrl(data: Uint8Array | string, code: string, what: string): x509.X509Crl {
+  try {
+    if (typeof data === 'string') {
+      const t = data.trim();
+      return /^[0-9a-fA-F]+$/.test(t) ? new x509.X509Crl(Buffer.from(t, 'hex')) : new x509.X509Crl(t);
+    }
+    const buf = Buffer.from(data);
+    const text = buf.toString('latin1');
+    return text.startsWith('-----BEGIN') ? new x509.X509Crl(text) : new x509.X509Crl(buf);
+  } catch (e) {
+    throw new CloakError(code, `${what} is not a valid CRL`, { status: 401, cause: e });
+  }
+}
+
+/** Verifies a CRL's signature by `issuer` and its validity window at `now`. */
+export async function verifyCrl(crl: x509.X509Crl, issuer: X509Certificate, now: Date, what: string): Promise<void> {
+  if (crl.issuer !== new x509.X509Certificate(issuer.raw).subject) fail('DCAP_CRL_INVALID', `${what} is not issued by "${issuer.subject.split('\n')[0]}"`);
+  const spki = issuer.publicKey.export({ format: 'der', type: 'spki' });
+  const ok = await crl.verify({ publicKey: new x509.PublicKey(spki) }).catch(() => false);
+  if (!ok) fail('DCAP_CRL_INVALID', `${what}: signature does not verify with its issuer`);
+  if (now < crl.thisUpdate || (crl.nextUpdate && now > crl.nextUpdate)) {
+    fail('DCAP_COLLATERAL_EXPIRED', `${what} is not valid at ${now.toISOString()} (this update ${crl.thisUpdate.toISOString()}, next update ${crl.nextUpdate?.toISOString()}); fetch fresh collateral`);
+  }
+}
+
+export function isRevoked(crl: x509.X509Crl, cert: X509Certificate): boolean {
+  const serial = normSerial(cert.serialNumber);
+  return crl.entries.some((e) => normSerial(e.serialNumber) === serial);
+}

@@ -1,0 +1,82 @@
+import { X509Certificate } from 'node:crypto';
+import { CloakError, fromBase64 } from '../../lib/index.ts';
+import type { CollateralSource, VerifyContext } from '../types.ts';
+import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
+import { fetchQuoteCollateral, loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
+import type { TcbStatus } from './tcb-info.ts';
+import { verifyCollateral, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
+
+/** Trust settings read from `ctx.trust.dcap`. */
+export interface DcapTrust {
+  /** Collateral to use instead of `ctx.collateral` (this module's form or dcap-qvl's JSON object). */
+  collateral?: QuoteCollateral | Record<string, unknown>;
+  /** TCB statuses accepted; default UpToDate and SWHardeningNeeded (the latter with a warning). */
+  acceptedTcbStatuses?: TcbStatus[];
+  /** Accept debug TDs / enclaves (never in production). */
+  allowDebug?: boolean;
+  /** PEM of a root to trust instead of the pinned Intel SGX Root CA (Intel pre-production, or self-made test chains). */
+  rootCaPem?: string;
+}
+
+export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly TcbStatus[] = ['UpToDate', 'SWHardeningNeeded'];
+
+export interface DcapVerifyOptions {
+  now: Date;
+  collateral?: QuoteCollateral;
+  source?: CollateralSource;
+  acceptedTcbStatuses?: readonly TcbStatus[];
+  /** Replaces the pinned Intel SGX Root CA (tests, pre-production). */
+  root?: X509Certificate;
+}
+
+export interface DcapVerified extends SignedQuote, VerifiedCollateral {
+  tcb: TcbAppraisal;
+  warnings: string[];
+}
+
+/** Parse → signatures and PCK chain → collateral → Intel TCB appraisal → status policy. */
+export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: DcapVerifyOptions): Promise<DcapVerified> {
+  const signed = verifyQuoteSignatures(bytes, tee, opts.now, opts.root);
+  let collateral = opts.collateral;
+  if (!collateral && opts.source) collateral = await fetchQuoteCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa);
+  if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`, { status: 401 });
+  const verified = await verifyCollateral(signed, collateral, tee, opts.now, opts.root);
+  const q = signed.quote;
+  const tcb = appraiseTcb(verified.tcbInfo, verified.qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
+  const accepted = opts.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
+  if (!accepted.includes(tcb.status)) {
+    throw new CloakError('DCAP_TCB_STATUS_REJECTED', `the platform TCB status is ${tcb.status}${tcb.advisoryIds.length ? ` (${tcb.advisoryIds.join(', ')})` : ''}, not one of ${accepted.join(', ')}: update the platform, or accept this status in policy`, { status: 401, details: { tcbStatus: tcb.status, advisoryIds: tcb.advisoryIds } });
+  }
+  const warnings = tcb.status === 'UpToDate' ? [] : [`TCB status ${tcb.status}${tcb.advisoryIds.length ? `: ${tcb.advisoryIds.join(', ')}` : ''}`];
+  return { ...signed, ...verified, tcb, warnings };
+}
+
+const loaded = new WeakMap<object, QuoteCollateral>();
+function collateralFromTrust(c: QuoteCollateral | Record<string, unknown>): QuoteCollateral {
+  let q = loaded.get(c);
+  if (!q) { q = loadQuoteCollateral(c as Record<string, unknown>); loaded.set(c, q); }
+  return q;
+}
+
+/** Reads `ctx.trust.dcap` and builds the options for `verifyDcapQuote`. */
+export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allowDebug: boolean } {
+  const trust = (ctx.trust?.dcap ?? {}) as DcapTrust;
+  const c = trust.collateral;
+  return {
+    now: ctx.now,
+    collateral: c === undefined ? undefined : collateralFromTrust(c),
+    source: ctx.collateral,
+    acceptedTcbStatuses: trust.acceptedTcbStatuses,
+    allowDebug: trust.allowDebug === true,
+    root: trust.rootCaPem === undefined ? undefined : new X509Certificate(trust.rootCaPem),
+  };
+}
+
+/** CoCo evidence (`{"quote": base64, …}`) or raw quote bytes → quote bytes. */
+export function quoteBytesFrom(evidence: unknown, code: string): Buffer {
+  if (evidence instanceof Uint8Array) return Buffer.from(evidence);
+  if (evidence && typeof evidence === 'object' && !Array.isArray(evidence) && typeof (evidence as Record<string, unknown>).quote === 'string') {
+    return fromBase64((evidence as Record<string, string>).quote!, code, 'the evidence "quote"');
+  }
+  throw new CloakError(code, 'evidence must be {"quote": "<base64>"} (CoCo) or the raw quote bytes', { status: 400 });
+}

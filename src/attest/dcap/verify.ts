@@ -1,0 +1,179 @@
+import { createPublicKey, createHash, createVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { CloakError, x509 } from '../../lib/index.ts';
+import { intelRoot, isRevoked, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
+import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
+import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
+import { parseQuote, type Quote } from './quote.ts';
+import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
+
+const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+
+/** A quote whose signatures and PCK chain verified; collateral not yet applied. */
+export interface SignedQuote {
+  quote: Quote;
+  /** PCK leaf, intermediate CA, root. */
+  pckChain: X509Certificate[];
+  pck: PckExtensions;
+  pckCa: PckCa;
+}
+
+/** Attestation keys live as long as the quoting enclave's key: the same few recur on every quote of a host. */
+const akCache = new Map<string, KeyObject>();
+
+function attestationKey(raw: Buffer): KeyObject {
+  const id = raw.toString('hex');
+  const hit = akCache.get(id);
+  if (hit) return hit;
+  const key = importAttestationKey(raw);
+  if (akCache.size >= 1024) akCache.clear();
+  akCache.set(id, key);
+  return key;
+}
+
+function importAttestationKey(raw: Buffer): KeyObject {
+  try {
+    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(0, 32).toString('base64url'), y: raw.subarray(32, 64).toString('base64url') }, format: 'jwk' });
+  } catch (e) {
+    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { status: 401, cause: e });
+  }
+}
+
+const verifyP1363 = (data: Buffer, key: KeyObject, sig: Buffer): boolean =>
+  createVerify('sha256').update(data).verify({ key, dsaEncoding: 'ieee-p1363' }, sig);
+
+function pckExtensionsOf(cert: X509Certificate): PckExtensions {
+  const ext = new x509.X509Certificate(cert.raw).getExtension(SGX_EXTENSIONS_OID);
+  if (!ext) fail('DCAP_PCK_EXTENSION_MALFORMED', 'the PCK certificate has no SGX extension');
+  return parsePckExtensions(Buffer.from(ext!.value));
+}
+
+interface VerifiedPck { pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
+const pckCache = new Map<string, VerifiedPck>();
+
+/** The quote's PCK chain verified to the root, its SGX extensions parsed; reused while `now` is inside every certificate's validity. */
+function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): VerifiedPck {
+  const key = createHash('sha256').update(root.raw).update(pemData).digest('hex');
+  const hit = pckCache.get(key);
+  if (hit && now >= hit.from && now <= hit.until) return hit;
+  const chain = splitPemChain(pemData.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
+  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
+  const v: VerifiedPck = {
+    pckChain,
+    pck: pckExtensionsOf(pckChain[0]!),
+    pckCa: pckChain[1]!.subject.includes('Platform') ? 'platform' : 'processor',
+    pckKey: pckChain[0]!.publicKey,
+    from: new Date(Math.max(...pckChain.map((c) => new Date(c.validFrom).getTime()))),
+    until: new Date(Math.min(...pckChain.map((c) => new Date(c.validTo).getTime()))),
+  };
+  if (pckCache.size >= 1024) pckCache.clear();
+  pckCache.set(key, v);
+  return v;
+}
+
+/**
+ * Step 1, hardware only: PCK chain to the pinned Intel root at `now`, the
+ * PCK's signature over the QE report, the QE report binding the attestation
+ * key, and the attestation key's signature over header + body.
+ */
+export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): SignedQuote {
+  const quote = parseQuote(bytes);
+  const expected = tee === 'sgx' ? 'sgx' : 'td';
+  if (!quote.body.kind.startsWith(expected)) fail('DCAP_QUOTE_WRONG_TEE', `this is not a ${tee.toUpperCase()} quote`);
+  const { qe, attestationKey: akRaw, signature } = quote.signatureData;
+  if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
+  const { pckChain, pck, pckCa, pckKey } = verifiedPck(qe.certification.data, now, root);
+  if (!verifyP1363(qe.qeReport, pckKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
+  const binding = createHash('sha256').update(akRaw).update(qe.qeAuthData).digest();
+  const rd = qe.qeReportParsed.reportData;
+  if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0)) fail('DCAP_QE_REPORT_DATA_MISMATCH', 'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))');
+  if (!verifyP1363(quote.signedBytes, attestationKey(akRaw), signature)) fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
+  return { quote, pckChain, pck, pckCa };
+}
+
+export interface VerifiedCollateral { tcbInfo: TcbInfo; qeIdentity: QeIdentity }
+
+function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
+  if (now < issue || now > next) fail('DCAP_COLLATERAL_EXPIRED', `the ${what} is not valid at ${now.toISOString()} (issued ${issue.toISOString()}, next update ${next.toISOString()}); fetch fresh collateral`);
+}
+
+interface CollateralDocs extends VerifiedCollateral {
+  pckCrlIssuer: X509Certificate;
+  pckCrlSerials: Set<string>;
+  rootCrlSerials: Set<string>;
+  /** The window in which every document, CRL and certificate checked is valid. */
+  from: Date;
+  until: Date;
+}
+
+const normSerial = (s: string): string => s.toLowerCase().replace(/^0+/, '');
+const docsCache = new Map<string, CollateralDocs>();
+
+const keyOfObject = new WeakMap<QuoteCollateral, string>();
+
+function cacheKey(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
+  // Content-addressed, so a mutated copy never hits; the WeakMap spares re-hashing the same object (callers must not mutate it in place).
+  const known = keyOfObject.get(c);
+  if (known?.startsWith(`${tee}:${root.fingerprint256}:`)) return known;
+  const key = `${tee}:${root.fingerprint256}:${contentHash(c, tee, root)}`;
+  keyOfObject.set(c, key);
+  return key;
+}
+
+function contentHash(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
+  const h = createHash('sha256').update(tee).update(root.raw);
+  for (const v of [c.pckCrlIssuerChain, c.rootCaCrl, c.pckCrl, c.tcbInfoIssuerChain, c.tcbInfo, c.tcbInfoSignature, c.qeIdentityIssuerChain, c.qeIdentity, c.qeIdentitySignature]) {
+    h.update(typeof v === 'string' ? Buffer.from(v) : v).update('\0');
+  }
+  return h.digest('hex');
+}
+
+/**
+ * Step 2: CRLs (root CA CRL, PCK CRL) against the quote's chain, TCB info and
+ * QE identity against the Intel TCB signing chain, all at `now`. Documents
+ * already verified are reused while `now` stays inside their validity window.
+ */
+export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): Promise<VerifiedCollateral> {
+  const key = cacheKey(c, tee, root);
+  let docs = docsCache.get(key);
+  if (!docs || now < docs.from || now > docs.until) {
+    docs = await verifyDocuments(c, tee, now, root);
+    if (docsCache.size >= 64) docsCache.clear();
+    docsCache.set(key, docs);
+  }
+  const [pckCert, pckCa] = signed.pckChain;
+  if (!docs.pckCrlIssuer.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
+  if (docs.rootCrlSerials.has(normSerial(pckCa!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
+  if (docs.pckCrlSerials.has(normSerial(pckCert!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
+  return { tcbInfo: docs.tcbInfo, qeIdentity: docs.qeIdentity };
+}
+
+async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate): Promise<CollateralDocs> {
+  const rootCrl = parseCrl(c.rootCaCrl, 'DCAP_CRL_INVALID', 'the Intel SGX Root CA CRL');
+  await verifyCrl(rootCrl, root, now, 'the Intel SGX Root CA CRL');
+  const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
+  const pckCrl = parseCrl(c.pckCrl, 'DCAP_CRL_INVALID', 'the PCK CRL');
+  await verifyCrl(pckCrl, crlChain[0]!, now, 'the PCK CRL');
+
+  const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
+  verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
+  const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
+  verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
+  if (isRevoked(rootCrl, tcbChain[0]!) || isRevoked(rootCrl, qeChain[0]!) || isRevoked(rootCrl, crlChain[0]!)) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
+
+  const tcbInfo = parseTcbInfo(c.tcbInfo);
+  const qeIdentity = parseQeIdentity(c.qeIdentity);
+  if (tcbInfo.id !== (tee === 'tdx' ? 'TDX' : 'SGX')) fail('DCAP_COLLATERAL_MISMATCH', `the TCB info is for ${tcbInfo.id}, not ${tee.toUpperCase()}`);
+  if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE')) fail('DCAP_COLLATERAL_MISMATCH', `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`);
+  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'TCB info');
+  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'QE identity');
+
+  const certs = [...crlChain, ...tcbChain, ...qeChain];
+  const from = new Date(Math.max(rootCrl.thisUpdate.getTime(), pckCrl.thisUpdate.getTime(), tcbInfo.issueDate.getTime(), qeIdentity.issueDate.getTime(), ...certs.map((x) => new Date(x.validFrom).getTime())));
+  const until = new Date(Math.min(rootCrl.nextUpdate?.getTime() ?? Infinity, pckCrl.nextUpdate?.getTime() ?? Infinity, tcbInfo.nextUpdate.getTime(), qeIdentity.nextUpdate.getTime(), ...certs.map((x) => new Date(x.validTo).getTime())));
+  return {
+    tcbInfo, qeIdentity, from, until,
+    pckCrlIssuer: crlChain[0]!,
+    pckCrlSerials: new Set(pckCrl.entries.map((e) => normSerial(e.serialNumber))),
+    rootCrlSerials: new Set(rootCrl.entries.map((e) => normSerial(e.serialNumber))),
+  };
+}

@@ -1,0 +1,47 @@
+import { CloakError } from '../../lib/index.ts';
+import { fitDigest } from '../binding.ts';
+import { dcapOptionsFrom, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type SgxReportBody } from '../dcap/index.ts';
+import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+/** SGX attributes flags bit 1: DEBUG (the enclave's memory is readable by the host). */
+export const enclaveIsDebug = (e: SgxReportBody): boolean => (e.attributes[0]! & 0x02) !== 0;
+
+export function sgxClaims(v: DcapVerified, e: SgxReportBody): Record<string, unknown> {
+  return {
+    quote_version: v.quote.header.version,
+    mr_enclave: hex(e.mrEnclave),
+    mr_signer: hex(e.mrSigner),
+    isv_prod_id: e.isvProdId,
+    isv_svn: e.isvSvn,
+    attributes: hex(e.attributes),
+    debug: enclaveIsDebug(e),
+    misc_select: e.miscSelect,
+    config_id: hex(e.configId),
+    config_svn: e.configSvn,
+    cpu_svn: hex(e.cpuSvn),
+    report_data: hex(e.reportData),
+    fmspc: hex(v.pck.fmspc).toUpperCase(),
+    tcb_status: v.tcb.status,
+    advisory_ids: v.tcb.advisoryIds,
+    tcb_date: v.tcb.tcbDate,
+    qe_tcb_status: v.tcb.qeStatus,
+    warnings: v.warnings,
+  };
+}
+
+/** Intel SGX (DCAP quote v3). Evidence: CoCo's `{"quote": base64}` or raw quote bytes. */
+export const sgxVerifier: EvidenceVerifier = {
+  tee: 'sgx',
+  async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
+    const opts = dcapOptionsFrom(ctx);
+    const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'SGX_EVIDENCE_MALFORMED'), 'sgx', opts);
+    if (v.quote.body.kind !== 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not an SGX quote', { status: 401 });
+    const e = v.quote.body.sgx;
+    if (enclaveIsDebug(e) && !opts.allowDebug) throw new CloakError('SGX_DEBUG_REFUSED', 'the enclave is a debug enclave (ATTRIBUTES.DEBUG set): its memory is readable by the host; refused', { status: 401 });
+    return { tee: 'sgx', insecure: false, claims: sgxClaims(v, e), reportData: Buffer.from(e.reportData), initData: Buffer.from(e.configId) };
+  },
+  expectedReportData: (digest) => fitDigest(digest, 64),
+  expectedInitData: (digest) => fitDigest(digest, 64),
+};

@@ -1,0 +1,50 @@
+import { CloakError } from '../../lib/index.ts';
+import { fitDigest } from '../binding.ts';
+import { dcapOptionsFrom, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type TdReportBody } from '../dcap/index.ts';
+import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+/** TD attributes bit 0: the TD is debuggable (its memory is readable by the host). */
+export const tdIsDebug = (td: TdReportBody): boolean => (td.tdAttributes[0]! & 0x01) !== 0;
+
+export function tdxClaims(v: DcapVerified, td: TdReportBody): Record<string, unknown> {
+  return {
+    quote_version: v.quote.header.version,
+    body: v.quote.body.kind,
+    mr_td: hex(td.mrTd),
+    rtmr0: hex(td.rtmrs[0]!), rtmr1: hex(td.rtmrs[1]!), rtmr2: hex(td.rtmrs[2]!), rtmr3: hex(td.rtmrs[3]!),
+    mr_config_id: hex(td.mrConfigId),
+    mr_owner: hex(td.mrOwner),
+    mr_owner_config: hex(td.mrOwnerConfig),
+    mr_seam: hex(td.mrSeam),
+    tee_tcb_svn: hex(td.teeTcbSvn),
+    ...(td.mrServiceTd ? { mr_servicetd: hex(td.mrServiceTd), tee_tcb_svn2: hex(td.teeTcbSvn2!) } : {}),
+    td_attributes: hex(td.tdAttributes),
+    debug: tdIsDebug(td),
+    xfam: hex(td.xfam),
+    report_data: hex(td.reportData),
+    fmspc: hex(v.pck.fmspc).toUpperCase(),
+    tcb_status: v.tcb.status,
+    advisory_ids: v.tcb.advisoryIds,
+    tcb_date: v.tcb.tcbDate,
+    qe_tcb_status: v.tcb.qeStatus,
+    ...(v.tcb.tdxModuleStatus ? { tdx_module_tcb_status: v.tcb.tdxModuleStatus } : {}),
+    warnings: v.warnings,
+  };
+}
+
+/** Intel TDX (DCAP quote v4/v5). Evidence: CoCo's `{"quote": base64, "cc_eventlog": …}` or raw quote bytes. */
+export const tdxVerifier: EvidenceVerifier = {
+  tee: 'tdx',
+  async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
+    const opts = dcapOptionsFrom(ctx);
+    const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'TDX_EVIDENCE_MALFORMED'), 'tdx', opts);
+    if (v.quote.body.kind === 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not a TDX quote', { status: 401 });
+    const td = v.quote.body.td;
+    if (tdIsDebug(td) && !opts.allowDebug) throw new CloakError('TDX_DEBUG_REFUSED', 'the TD is in debug mode (TD attributes DEBUG set): its memory is readable by the host; refused', { status: 401 });
+    return { tee: 'tdx', insecure: false, claims: tdxClaims(v, td), reportData: Buffer.from(td.reportData), initData: Buffer.from(td.mrConfigId) };
+  },
+  expectedReportData: (digest) => fitDigest(digest, 64),
+  expectedInitData: (digest) => fitDigest(digest, 48),
+};

@@ -1,0 +1,70 @@
+import { Command } from 'commander';
+import { readFileSync, statSync } from 'node:fs';
+import { CloakError, fromHex, padTo } from '../lib/index.ts';
+import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
+import { directoryCollateralSource, loadQuoteCollateral, TCB_STATUSES, type DcapTrust, type TcbStatus } from '../attest/dcap/index.ts';
+import { tdxVerifier } from '../attest/tdx/index.ts';
+import { sgxVerifier } from '../attest/sgx/index.ts';
+import { action, printJson, say } from './output.ts';
+
+interface VerifyDcapOptions { collateral?: string; at?: string; reportData?: string; acceptTcb?: string; allowDebug?: boolean; json?: boolean }
+
+function readEvidence(file: string): unknown {
+  const bytes = readFileSync(file);
+  if (bytes[0] === 0x7b) {
+    try { return JSON.parse(bytes.toString('utf8')); } catch { throw new CloakError('USAGE_EVIDENCE', `${file} starts with "{" but is not valid JSON`); }
+  }
+  return bytes;
+}
+
+function context(o: VerifyDcapOptions): VerifyContext {
+  const now = o.at === undefined ? new Date() : new Date(o.at);
+  if (Number.isNaN(now.getTime())) throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2025-07-01T00:00:00Z)`);
+  const dcap: DcapTrust = { allowDebug: o.allowDebug === true };
+  if (o.acceptTcb) {
+    const statuses = o.acceptTcb.split(',').map((s) => s.trim());
+    const bad = statuses.find((s) => !TCB_STATUSES.includes(s as TcbStatus));
+    if (bad) throw new CloakError('USAGE_TCB_STATUS', `--accept-tcb: "${bad}" is not one of ${TCB_STATUSES.join(', ')}`);
+    dcap.acceptedTcbStatuses = statuses as TcbStatus[];
+  }
+  let source;
+  if (o.collateral) {
+    if (statSync(o.collateral, { throwIfNoEntry: false })?.isDirectory()) source = directoryCollateralSource(o.collateral);
+    else dcap.collateral = loadQuoteCollateral(readFileSync(o.collateral));
+  }
+  return { now, collateral: source, trust: { dcap } };
+}
+
+function verifyCommand(name: 'tdx' | 'sgx', verifier: EvidenceVerifier, example: string): Command {
+  return new Command(name)
+    .description(`Verify an Intel ${name.toUpperCase()} DCAP quote (signatures, PCK chain to the Intel SGX Root CA, CRLs, TCB status from Intel's collateral)`)
+    .argument('<file>', `the quote: raw bytes, or CoCo evidence JSON {"quote": "<base64>"${name === 'tdx' ? ', "cc_eventlog": …' : ''}}`)
+    .option('--collateral <path>', 'Intel collateral: a JSON file (dcap-qvl form), or an offline directory of PCS v4 responses, one file per URL named like api.trustedservices.intel.com_tdx_certification_v4_tcb_fmspc_B0C06F000000 (issuer chains: …_TCB-Info-Issuer-Chain)')
+    .option('--at <time>', 'verify as of this RFC 3339 time (default: now)')
+    .option('--report-data <hex>', 'require this report data (zero-padded to 64 bytes)')
+    .option('--accept-tcb <statuses>', 'comma-separated TCB statuses to accept (default UpToDate,SWHardeningNeeded)')
+    .option('--allow-debug', `accept a debug ${name === 'tdx' ? 'TD' : 'enclave'} (never in production)`)
+    .option('--json', 'print the claims as JSON')
+    .addHelpText('after', `\nExample:\n  ${example}\n`)
+    .action(action(async (file: string, o: VerifyDcapOptions) => {
+      const result = await verifier.verify(readEvidence(file), context(o));
+      if (o.reportData !== undefined) {
+        const want = fromHex(o.reportData, 'USAGE_REPORT_DATA', '--report-data');
+        if (want.length > 64) throw new CloakError('USAGE_REPORT_DATA', '--report-data is longer than 64 bytes');
+        if (!padTo(want, 64).equals(result.reportData)) throw new CloakError(`${name.toUpperCase()}_REPORT_DATA_MISMATCH`, `the quote's report data is ${result.reportData.toString('hex')}, not the expected value: the quote was made for another challenge`);
+      }
+      if (o.json) printJson({ ok: true, tee: result.tee, claims: result.claims });
+      else {
+        for (const [k, v] of Object.entries(result.claims)) say(`${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
+        say(`ok: genuine Intel ${name.toUpperCase()} quote, TCB status ${String(result.claims.tcb_status)}`);
+      }
+    }));
+}
+
+export function verifyTdxCommand(): Command {
+  return verifyCommand('tdx', tdxVerifier, 'cloak verify tdx quote.dat --collateral collateral.json --at 2025-07-01T00:00:00Z --json');
+}
+
+export function verifySgxCommand(): Command {
+  return verifyCommand('sgx', sgxVerifier, 'cloak verify sgx quote.dat --collateral collateral.json --accept-tcb UpToDate,SWHardeningNeeded,ConfigurationAndSWHardeningNeeded');
+}
