@@ -10,11 +10,12 @@ export function serveCommand(): Command {
     .option('--db <url>', 'sqlite:PATH (default DATA/cloak.db) or postgres://user@host/db')
     .option('--config <file>', 'cloak.yaml with the same settings (flags win, then CLOAK_* variables)')
     .option('--sim-root <pem...>', 'trust this simulated-TEE root (from `cloak sim init`; development only)')
+    .option('--collateral <dir>', 'offline vendor collateral (Intel PCS / AMD KDS responses); default: fetched and cached')
     .option('--tpm-ak <pem...>', 'enrolled TPM attestation key (public PEM) for the "tpm" TEE')
     .option('--log-level <level>', 'pino log level (default info)')
     .addHelpText('after', '\nExample:\n  cloak serve --data ./.cloak --listen 127.0.0.1:8080\n  CLOAK_DB=postgres://cloak@db/cloak cloak serve --listen 0.0.0.0:8080')
-    .action(action(async (o: { listen?: string; data?: string; db?: string; config?: string; simRoot?: string[]; tpmAk?: string[]; logLevel?: string }) => {
-      const cfg = loadServerConfig({ listen: o.listen, data: o.data, db: o.db, config: o.config, simRoots: o.simRoot, tpmAks: o.tpmAk, logLevel: o.logLevel });
+    .action(action(async (o: { listen?: string; data?: string; db?: string; config?: string; simRoot?: string[]; tpmAk?: string[]; collateral?: string; logLevel?: string }) => {
+      const cfg = loadServerConfig({ listen: o.listen, data: o.data, db: o.db, config: o.config, simRoots: o.simRoot, tpmAks: o.tpmAk, collateral: o.collateral, logLevel: o.logLevel });
       const server = await startServer(cfg, say);
       say(`cloak serving on ${server.url} (data ${cfg.data}, db ${cfg.db.startsWith('sqlite:') ? cfg.db : 'postgres'})`);
       say(`admin token: ${server.adminTokenFile}`);

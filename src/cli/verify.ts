@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { verifyTpmCommand, verifyAzSnpVtpmCommand, verifyAzTdxVtpmCommand } from './verify-tpm.ts';
+import { verifyTdxCommand, verifySgxCommand } from './verify-dcap.ts';
+import { azTdxHardware } from '../server/verifiers.ts';
 
 /** `cloak verify <tee> FILE …`: one subcommand per evidence format, each from its own file. */
 export function verifyCommand(): Command {
@@ -8,4 +10,4 @@ export function verifyCommand(): Command {
   return verify;
 }
 
-const verifiers: Array<() => Command> = [verifyTpmCommand, () => verifyAzSnpVtpmCommand(), () => verifyAzTdxVtpmCommand()];
+const verifiers: Array<() => Command> = [verifyTdxCommand, verifySgxCommand, verifyTpmCommand, () => verifyAzSnpVtpmCommand(), () => verifyAzTdxVtpmCommand(azTdxHardware)];

@@ -10,6 +10,7 @@ export interface ServerConfig {
   db: string; // sqlite:PATH | postgres://…
   simRoots: string[]; // PEM files of trusted simulated-TEE roots
   tpmAks: string[]; // PEM files of enrolled TPM attestation keys (tee "tpm")
+  collateral?: string; // offline directory of vendor collateral; default: fetch from Intel PCS / AMD KDS and cache
   issuer: string;
   sealingKeyFile: string;
   /** Bearer token of the admin API; created on first start unless it exists (e.g. a mounted Secret). */
@@ -20,7 +21,7 @@ export interface ServerConfig {
 type Partialish = Partial<Record<keyof ServerConfig, unknown>>;
 
 const ENV: Record<string, keyof ServerConfig> = {
-  CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots', CLOAK_TPM_AK: 'tpmAks',
+  CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots', CLOAK_TPM_AK: 'tpmAks', CLOAK_COLLATERAL: 'collateral',
   CLOAK_ISSUER: 'issuer', CLOAK_SEALING_KEY_FILE: 'sealingKeyFile', CLOAK_ADMIN_TOKEN_FILE: 'adminTokenFile', CLOAK_LOG_LEVEL: 'logLevel',
 };
 
@@ -34,7 +35,7 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
       throw new CloakError('CONFIG_INVALID', `cannot read config ${file}: ${(e as Error).message.split('\n')[0]}`);
     }
     if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new CloakError('CONFIG_INVALID', `${file} must be a YAML mapping`);
-    const known = new Set(['listen', 'data', 'db', 'simRoots', 'tpmAks', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel']);
+    const known = new Set(['listen', 'data', 'db', 'simRoots', 'tpmAks', 'collateral', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel']);
     const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
     if (unknown.length) throw new CloakError('CONFIG_INVALID', `${file}: unknown settings ${unknown.join(', ')}`);
   }
@@ -50,6 +51,7 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
     db: String(merged.db ?? `sqlite:${join(data, 'cloak.db')}`),
     simRoots: toList(merged.simRoots),
     tpmAks: toList(merged.tpmAks),
+    collateral: merged.collateral === undefined ? undefined : String(merged.collateral),
     issuer: String(merged.issuer ?? 'cloak'),
     sealingKeyFile: String(merged.sealingKeyFile ?? join(data, 'sealing.key')),
     adminTokenFile: String(merged.adminTokenFile ?? join(data, 'admin-token')),

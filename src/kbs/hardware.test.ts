@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes, generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isCloakError } from '../lib/index.ts';
+import { tdxVerifier, sgxVerifier } from '../attest/index.ts';
+import { openStore } from '../store/index.ts';
+import { KeyBroker, TokenIssuer } from './index.ts';
+
+const shared = (p: string) => new URL(`../../../shared/testdata/evidence/${p}`, import.meta.url);
+
+/**
+ * The broker with the real DCAP verifiers on real captures, at a time inside
+ * their collateral: the hardware evidence verifies, and the broker then
+ * refuses because the captured report-data cannot bind a fresh nonce and key.
+ * A tampered quote is refused earlier, by the verifier.
+ */
+for (const [tee, verifier, quoteFile, collateralFile, at] of [
+  ['tdx', tdxVerifier, 'tdx/dcap-qvl_tdx_quote.dat', 'tdx/dcap-qvl_tdx_quote_collateral.json', '2025-07-01T00:00:00Z'],
+  ['sgx', sgxVerifier, 'sgx/dcap-qvl_sgx_quote.dat', 'sgx/dcap-qvl_sgx_quote_collateral.json', '2025-07-01T00:00:00Z'],
+] as const) {
+  test(`KBS with tee ${tee}: real quote verifies, report-data binding is enforced, tampering refused`, async () => {
+    const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+    const collateral = JSON.parse(readFileSync(shared(collateralFile), 'utf8'));
+    const tokens = await TokenIssuer.load(store, 'test');
+    const broker = new KeyBroker({
+      store, tokens, verifiers: [verifier], clock: () => new Date(at),
+      trust: { dcap: { collateral, acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded', 'ConfigurationAndSWHardeningNeeded'] } },
+    });
+    const quote = readFileSync(shared(quoteFile));
+    const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
+    const attest = async (q: Buffer) => {
+      const s = await broker.auth({ version: '0.4.0', tee });
+      return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: { quote: q.toString('base64') }, additional_evidence: '' } });
+    };
+    await assert.rejects(attest(quote), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH') && (e as { status: number }).status === 401);
+    const tampered = Buffer.from(quote);
+    tampered[100]! ^= 1;
+    await assert.rejects(attest(tampered), (e) => isCloakError(e, 'DCAP_QUOTE_SIGNATURE_INVALID') && (e as { status: number }).status === 401);
+    const audit = await store.queryAudit({ kind: 'kbs.attest' });
+    assert.deepEqual(audit.map((r) => r.reason?.split(':')[0]), ['KBS_REPORT_DATA_MISMATCH', 'DCAP_QUOTE_SIGNATURE_INVALID']);
+    await store.close();
+  });
+}
