@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { CloakError, x509 } from '../../lib/index.ts';
 
@@ -53,9 +53,11 @@ function ia5(value: ArrayBuffer, oid: string): string {
 export function parseVek(input: Uint8Array | string): Vek {
   let cert: X509Certificate;
   let ext: x509.X509Certificate;
+  let key: KeyObject;
   try {
     cert = new X509Certificate(typeof input === 'string' ? input : Buffer.from(input));
     ext = new x509.X509Certificate(cert.raw);
+    key = cert.publicKey;
   } catch (e) {
     return fail('the VEK certificate does not parse as X.509', e);
   }
@@ -73,7 +75,7 @@ export function parseVek(input: Uint8Array | string): Vek {
     hwId: hw === undefined ? undefined : Buffer.from(hw),
     cspId: csp === undefined ? undefined : ia5(csp, VEK_OIDS.cspId),
   };
-  if (cert.publicKey.asymmetricKeyType !== 'ec' || cert.publicKey.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
     fail('the VEK\'s key is not an ECDSA P-384 key');
   }
   return vek;

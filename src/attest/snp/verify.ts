@@ -53,8 +53,8 @@ async function findVek(report: SnpReport, certs: Map<string, Buffer>, trust: Snp
 
 /**
  * Verifies SEV-SNP evidence end to end: parse, VEK (given, in the evidence,
- * or from KDS collateral), report signature, VEK ← ASK/ASVK ← ARK, VEK TCB
- * and hwID against the report, CRL, then the appraisal policy.
+ * or from KDS collateral), VEK ← ASK/ASVK ← ARK with the CRL, the report
+ * signature, VEK TCB and hwID against the report, then the appraisal policy.
  */
 export async function verifySnp(evidence: unknown, ctx: VerifyContext): Promise<SnpVerification> {
   const trust = snpTrust(ctx);
@@ -65,7 +65,6 @@ export async function verifySnp(evidence: unknown, ctx: VerifyContext): Promise<
   if (vek.kind !== signingKey(report)) {
     throw new CloakError('SNP_VEK_KIND_MISMATCH', `the report is signed by a ${signingKey(report)} but a ${vek.kind} was supplied`, { status: 401 });
   }
-  verifyReportSignature(report, vek.cert.publicKey);
   const reportProduct = productFromCpuid(report);
   const hinted = reportProduct ?? vek.productName?.split('-')[0];
   let crl = hinted ? trust.crls?.[hinted] : undefined;
@@ -74,6 +73,7 @@ export async function verifySnp(evidence: unknown, ctx: VerifyContext): Promise<
   if (!chain.crlChecked && trust.requireCrl) {
     throw new CloakError('SNP_CRL_MISSING', `no AMD CRL for ${chain.product} is available and the policy requires one: provide collateral`, { status: 401 });
   }
+  verifyReportSignature(report, vek.cert.publicKey);
   checkVekMatchesReport(vek, report, chain.product);
   appraiseSnp(report, trust.policy ?? {}, chain.product);
   const claims = snpClaims(report, chain.product, { vek: vek.kind, crl_checked: chain.crlChecked });

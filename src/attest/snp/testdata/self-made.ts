@@ -55,7 +55,7 @@ export async function makeSelfMadeChain(opts: { product?: string; tcb?: SelfMade
   webcrypto.getRandomValues(chipId);
   const ext = (oid: string, value: Uint8Array): x509.Extension => new x509.Extension(oid, false, new Uint8Array(value));
   const vcek = await x509.X509CertificateGenerator.create({
-    serialNumber: '00', subject: 'CN=SELF-MADE SEV-VCEK', issuer: ask.subject, notBefore, notAfter,
+    serialNumber: '03', subject: 'CN=SELF-MADE SEV-VCEK', issuer: ask.subject, notBefore, notAfter,
     publicKey: vcekKeys.publicKey, signingKey: askKeys.privateKey, signingAlgorithm: PSS,
     extensions: [
       ext(VEK_OIDS.structVersion, int(0)), ext(VEK_OIDS.productName, ia5(`${product}-B0`)),
