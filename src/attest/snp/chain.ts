@@ -15,8 +15,17 @@ export interface VerifiedChain {
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
+/** Signature results per (certificate, issuer) object pair: roots and VEKs are cached objects, so warm checks cost nothing. */
+const verified = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();
 const signs = (issuer: X509Certificate, cert: X509Certificate): boolean => {
-  try { return cert.checkIssued(issuer) && cert.verify(issuer.publicKey); } catch { return false; }
+  let byIssuer = verified.get(cert);
+  const hit = byIssuer?.get(issuer);
+  if (hit !== undefined) return hit;
+  let ok = false;
+  try { ok = cert.checkIssued(issuer) && cert.verify(issuer.publicKey); } catch { ok = false; }
+  if (!byIssuer) { byIssuer = new WeakMap(); verified.set(cert, byIssuer); }
+  byIssuer.set(issuer, ok);
+  return ok;
 };
 
 function checkValidity(cert: X509Certificate, what: string, now: Date): void {

@@ -34,8 +34,23 @@ export function verifySignedBy(tbs: Buffer, signature: Buffer, issuer: X509Certi
   }
 }
 
-/** Parses a DER (or PEM) CRL, checks it is issued and signed by `issuer` and current at `now`. */
+const cache = new Map<string, CheckedCrl>();
+
+/** Parses a DER (or PEM) CRL, checks it is issued and signed by `issuer` and current at `now`. Signature results are cached by content. */
 export function checkCrl(input: Uint8Array, issuer: X509Certificate, now: Date): CheckedCrl {
+  const key = `${issuer.fingerprint256}:${Buffer.from(input).toString('base64')}`;
+  let checked = cache.get(key);
+  if (!checked) {
+    checked = parseAndVerify(input, issuer);
+    if (cache.size >= 64) cache.delete(cache.keys().next().value!);
+    cache.set(key, checked);
+  }
+  if (checked.thisUpdate.getTime() > now.getTime()) fail(`the CRL is not valid until ${checked.thisUpdate.toISOString()}`);
+  if (checked.nextUpdate && checked.nextUpdate.getTime() < now.getTime()) fail(`the CRL expired at ${checked.nextUpdate.toISOString()}: fetch a fresh one`);
+  return checked;
+}
+
+function parseAndVerify(input: Uint8Array, issuer: X509Certificate): CheckedCrl {
   let crl: x509.X509Crl;
   let der: Buffer;
   try {
@@ -47,8 +62,6 @@ export function checkCrl(input: Uint8Array, issuer: X509Certificate, now: Date):
   }
   const { tbs, signature } = tbsAndSignature(der);
   if (!verifySignedBy(tbs, signature, issuer)) fail('the CRL is not signed by the product\'s ARK');
-  if (crl.thisUpdate.getTime() > now.getTime()) fail(`the CRL is not valid until ${crl.thisUpdate.toISOString()}`);
-  if (crl.nextUpdate && crl.nextUpdate.getTime() < now.getTime()) fail(`the CRL expired at ${crl.nextUpdate.toISOString()}: fetch a fresh one`);
   return {
     revokedSerials: new Set(crl.entries.map((e) => normSerial(e.serialNumber))),
     thisUpdate: crl.thisUpdate,

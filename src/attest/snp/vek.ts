@@ -49,8 +49,21 @@ function ia5(value: ArrayBuffer, oid: string): string {
   return v.valueBlock.value;
 }
 
-/** Parses a VEK certificate (DER or PEM) and its AMD extensions. */
+const cache = new Map<string, Vek>();
+const CACHE_SIZE = 256;
+
+/** Parses a VEK certificate (DER or PEM) and its AMD extensions; parsed certificates are kept (a few hundred, by content). */
 export function parseVek(input: Uint8Array | string): Vek {
+  const key = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64');
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const vek = parseVekUncached(input);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, vek);
+  return vek;
+}
+
+function parseVekUncached(input: Uint8Array | string): Vek {
   let cert: X509Certificate;
   let ext: x509.X509Certificate;
   let key: KeyObject;
