@@ -245,3 +245,53 @@ test('SELF-MADE chain: appraisal policy table', async (t) => {
     });
   }
 });
+
+test('SELF-MADE Turin chain (FMC SPL, 8-byte hwID) and SELF-MADE VLEK chain (no hwID, CSP id)', async (t) => {
+  const turin = await makeSelfMadeChain({ product: 'Turin' });
+  await t.test('Turin genuine, FMC decoded', async () => {
+    const v = await snpVerifier.verify(makeSelfMadeReport(turin), selfCtx(turin));
+    assert.equal(v.claims.product, 'Turin');
+    assert.equal((v.claims.reported_tcb as { fmc: number }).fmc, 1);
+  });
+  await t.test('Turin FMC SPL mismatch', async () => {
+    await rejects(snpVerifier.verify(makeSelfMadeReport(turin, { tcb: { ...turin.tcb, fmc: 2 } }), selfCtx(turin)), 'SNP_TCB_MISMATCH');
+  });
+  await t.test('Turin KDS URL: 8-byte hwID and fmcSPL', () => {
+    const r = parseReport(makeSelfMadeReport(turin));
+    assert.equal(vcekUrl('Turin', r, decodeTcb(r.reportedTcbRaw, true)),
+      `https://kdsintf.amd.com/vcek/v1/Turin/${turin.chipId.subarray(0, 8).toString('hex')}?fmcSPL=1&blSPL=3&teeSPL=0&snpSPL=8&ucodeSPL=115`);
+    assert.equal(crlUrl('Turin', 'VLEK'), 'https://kdsintf.amd.com/vlek/v1/Turin/crl');
+  });
+  const vlek = await makeSelfMadeChain({ product: 'Genoa', vlek: true });
+  await t.test('VLEK genuine (chip ID not checked: VLEKs have no hwID)', async () => {
+    const v = await snpVerifier.verify(makeSelfMadeReport(vlek, { chipId: Buffer.alloc(64) }), selfCtx(vlek));
+    assert.equal(v.claims.vek, 'VLEK');
+    assert.equal(v.claims.signing_key, 'VLEK');
+  });
+  await t.test('VLEK-signed report with a VCEK supplied', async () => {
+    const vcekChain = await chain();
+    await rejects(snpVerifier.verify(makeSelfMadeReport(vlek), selfCtx(vlek, { vek: vcekChain.vcekDer })), 'SNP_VEK_KIND_MISMATCH');
+  });
+  await t.test('VLEK from CoCo cert_chain type VLEK', async () => {
+    const r = parseReport(makeSelfMadeReport(vlek));
+    const json = {
+      attestation_report: {
+        version: r.version, guest_svn: r.guestSvn, policy: Number(r.policy), family_id: [...r.familyId], image_id: [...r.imageId], vmpl: r.vmpl, sig_algo: r.sigAlgo,
+        current_tcb: { fmc: null, ...tcbJson(r.currentTcbRaw) }, plat_info: Number(r.platformInfo), key_info: r.keyInfo, report_data: [...r.reportData],
+        measurement: [...r.measurement], host_data: [...r.hostData], id_key_digest: [...r.idKeyDigest], author_key_digest: [...r.authorKeyDigest],
+        report_id: [...r.reportId], report_id_ma: [...r.reportIdMa], reported_tcb: tcbJson(r.reportedTcbRaw), cpuid_fam_id: r.cpuid!.family,
+        cpuid_mod_id: r.cpuid!.model, cpuid_step: r.cpuid!.stepping, chip_id: [...r.chipId], committed_tcb: tcbJson(r.committedTcbRaw),
+        current: r.currentVersion, committed: r.committedVersion, launch_tcb: tcbJson(r.launchTcbRaw),
+        signature: { r: [...r.signatureR], s: [...r.signatureS] },
+      },
+      cert_chain: [{ cert_type: 'VLEK', data: [...vlek.vcekDer] }],
+    };
+    const v = await snpVerifier.verify(json, ctx({ roots: vlek.roots }));
+    assert.equal(v.claims.vek, 'VLEK');
+  });
+});
+
+const tcbJson = (raw: bigint): Record<string, number> => {
+  const t = decodeTcb(raw, false);
+  return { bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode };
+};

@@ -19,7 +19,7 @@ const der = (hex: string): Uint8Array => Buffer.from(hex, 'hex');
 const int = (n: number): Uint8Array => der(n >= 0x80 ? `020200${n.toString(16).padStart(2, '0')}` : `0201${n.toString(16).padStart(2, '0')}`);
 const ia5 = (s: string): Uint8Array => Buffer.concat([Buffer.from([0x16, s.length]), Buffer.from(s, 'ascii')]);
 
-export interface SelfMadeTcb { bootloader: number; tee: number; snp: number; microcode: number }
+export interface SelfMadeTcb { bootloader: number; tee: number; snp: number; microcode: number; fmc?: number }
 
 export interface SelfMadeChain {
   roots: Record<string, ProductRoots>;
@@ -30,13 +30,16 @@ export interface SelfMadeChain {
   vcekPrivatePem: string;
   chipId: Buffer;
   tcb: SelfMadeTcb;
+  product: string;
+  kind: 'VCEK' | 'VLEK';
   notBefore: Date;
   notAfter: Date;
 }
 
-export async function makeSelfMadeChain(opts: { product?: string; tcb?: SelfMadeTcb; notBefore?: Date; notAfter?: Date } = {}): Promise<SelfMadeChain> {
+export async function makeSelfMadeChain(opts: { product?: string; tcb?: SelfMadeTcb; vlek?: boolean; notBefore?: Date; notAfter?: Date } = {}): Promise<SelfMadeChain> {
   const product = opts.product ?? 'Milan';
-  const tcb = opts.tcb ?? { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
+  const tcb = opts.tcb ?? (product === 'Turin' ? { fmc: 1, bootloader: 3, tee: 0, snp: 8, microcode: 115 } : { bootloader: 3, tee: 0, snp: 8, microcode: 115 });
+  const kind = opts.vlek ? 'VLEK' : 'VCEK';
   const notBefore = opts.notBefore ?? new Date('2024-01-01T00:00:00Z');
   const notAfter = opts.notAfter ?? new Date('2030-01-01T00:00:00Z');
   const arkKeys = await rsaKeys();
@@ -55,12 +58,14 @@ export async function makeSelfMadeChain(opts: { product?: string; tcb?: SelfMade
   webcrypto.getRandomValues(chipId);
   const ext = (oid: string, value: Uint8Array): x509.Extension => new x509.Extension(oid, false, new Uint8Array(value));
   const vcek = await x509.X509CertificateGenerator.create({
-    serialNumber: '03', subject: 'CN=SELF-MADE SEV-VCEK', issuer: ask.subject, notBefore, notAfter,
+    serialNumber: '03', subject: `CN=SELF-MADE SEV-${kind}`, issuer: ask.subject, notBefore, notAfter,
     publicKey: vcekKeys.publicKey, signingKey: askKeys.privateKey, signingAlgorithm: PSS,
     extensions: [
       ext(VEK_OIDS.structVersion, int(0)), ext(VEK_OIDS.productName, ia5(`${product}-B0`)),
       ext(VEK_OIDS.blSpl, int(tcb.bootloader)), ext(VEK_OIDS.teeSpl, int(tcb.tee)), ext(VEK_OIDS.snpSpl, int(tcb.snp)),
-      ext(VEK_OIDS.ucodeSpl, int(tcb.microcode)), ext(VEK_OIDS.hwId, chipId),
+      ext(VEK_OIDS.ucodeSpl, int(tcb.microcode)),
+      ...(tcb.fmc !== undefined ? [ext(VEK_OIDS.fmcSpl, int(tcb.fmc))] : []),
+      ...(kind === 'VLEK' ? [ext(VEK_OIDS.cspId, ia5('SELF-MADE CSP'))] : [ext(VEK_OIDS.hwId, product === 'Turin' ? chipId.subarray(0, 8) : chipId)]),
     ],
   });
   const pkcs8 = Buffer.from(await subtle.exportKey('pkcs8', vcekKeys.privateKey));
@@ -72,7 +77,7 @@ export async function makeSelfMadeChain(opts: { product?: string; tcb?: SelfMade
   return {
     roots: { [product]: roots }, ark, ask, arkKeys, vcekDer: Buffer.from(vcek.rawData),
     vcekPrivatePem: createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }) as string,
-    chipId, tcb, notBefore, notAfter,
+    chipId: product === 'Turin' ? Buffer.concat([chipId.subarray(0, 8), Buffer.alloc(56)]) : chipId, tcb, product, kind, notBefore, notAfter,
   };
 }
 
@@ -90,7 +95,7 @@ export interface SelfMadeReportFields {
   guestSvn?: number; tcb?: SelfMadeTcb; chipId?: Buffer; cpuid?: [number, number, number];
 }
 
-/** A SELF-MADE v3 (Milan CPUID) report signed with the self-made VCEK's key. */
+/** A SELF-MADE report (v3 by default, CPUID of the chain's product) signed with the self-made VEK's key. */
 export function makeSelfMadeReport(chain: SelfMadeChain, f: SelfMadeReportFields = {}): Buffer {
   const b = Buffer.alloc(REPORT_SIZE);
   const O = OFFSETS;
@@ -100,12 +105,14 @@ export function makeSelfMadeReport(chain: SelfMadeChain, f: SelfMadeReportFields
   b.writeBigUInt64LE(f.policy ?? 0x30000n, O.policy);
   b.writeUInt32LE(f.vmpl ?? 0, O.vmpl);
   b.writeUInt32LE(1, O.sigAlgo);
-  const tcb = encodeTcb(f.tcb ?? chain.tcb, false);
+  if (chain.kind === 'VLEK') b.writeUInt32LE(1 << 2, O.keyInfo);
+  const turin = chain.product === 'Turin';
+  const tcb = encodeTcb(f.tcb ?? chain.tcb, turin);
   for (const off of [O.currentTcb, O.reportedTcb, O.committedTcb, O.launchTcb]) b.writeBigUInt64LE(tcb, off);
   (f.reportData ?? Buffer.alloc(64, 0xaa)).copy(b, O.reportData);
   (f.measurement ?? Buffer.alloc(48, 0x11)).copy(b, O.measurement);
   (f.hostData ?? Buffer.alloc(32)).copy(b, O.hostData);
-  if (version >= 3) Buffer.from(f.cpuid ?? [0x19, 0x01, 0x01]).copy(b, O.cpuidFamId);
+  if (version >= 3) Buffer.from(f.cpuid ?? (turin ? [0x1a, 0x02, 0x00] : chain.product === 'Genoa' ? [0x19, 0x11, 0x01] : [0x19, 0x01, 0x01])).copy(b, O.cpuidFamId);
   (f.chipId ?? chain.chipId).copy(b, O.chipId);
   Buffer.from([7, 55, 1]).copy(b, O.currentBuild);
   Buffer.from([7, 55, 1]).copy(b, O.committedBuild);
