@@ -8,7 +8,7 @@ import { isCloakError } from '../../lib/index.ts';
 import { directoryCollateral } from '../collateral/index.ts';
 import type { VerifyContext } from '../types.ts';
 import {
-  AMD_ROOTS, crlUrl, decodeTcb, parsedRoots, parseReport, parseVek, snpVerifier, SNP_OFFSETS, SIGNED_LENGTH, vcekUrl,
+  AMD_ROOTS, crlUrl, decodeTcb, parsedRoots, parseReport, parseVek, reportFromJson, snpVerifier, SNP_OFFSETS, SIGNED_LENGTH, vcekUrl,
   type SnpPolicy, type SnpTrust,
 } from './index.ts';
 import { makeSelfMadeChain, makeSelfMadeCrl, makeSelfMadeReport, type SelfMadeChain } from './testdata/self-made.ts';
@@ -273,22 +273,36 @@ test('SELF-MADE Turin chain (FMC SPL, 8-byte hwID) and SELF-MADE VLEK chain (no 
     await rejects(snpVerifier.verify(makeSelfMadeReport(vlek), selfCtx(vlek, { vek: vcekChain.vcekDer })), 'SNP_VEK_KIND_MISMATCH');
   });
   await t.test('VLEK from CoCo cert_chain type VLEK', async () => {
-    const r = parseReport(makeSelfMadeReport(vlek));
-    const json = {
-      attestation_report: {
-        version: r.version, guest_svn: r.guestSvn, policy: Number(r.policy), family_id: [...r.familyId], image_id: [...r.imageId], vmpl: r.vmpl, sig_algo: r.sigAlgo,
-        current_tcb: { fmc: null, ...tcbJson(r.currentTcbRaw) }, plat_info: Number(r.platformInfo), key_info: r.keyInfo, report_data: [...r.reportData],
-        measurement: [...r.measurement], host_data: [...r.hostData], id_key_digest: [...r.idKeyDigest], author_key_digest: [...r.authorKeyDigest],
-        report_id: [...r.reportId], report_id_ma: [...r.reportIdMa], reported_tcb: tcbJson(r.reportedTcbRaw), cpuid_fam_id: r.cpuid!.family,
-        cpuid_mod_id: r.cpuid!.model, cpuid_step: r.cpuid!.stepping, chip_id: [...r.chipId], committed_tcb: tcbJson(r.committedTcbRaw),
-        current: r.currentVersion, committed: r.committedVersion, launch_tcb: tcbJson(r.launchTcbRaw),
-        signature: { r: [...r.signatureR], s: [...r.signatureS] },
-      },
-      cert_chain: [{ cert_type: 'VLEK', data: [...vlek.vcekDer] }],
-    };
+    const json = { attestation_report: reportJson(parseReport(makeSelfMadeReport(vlek))), cert_chain: [{ cert_type: 'VLEK', data: [...vlek.vcekDer] }] };
     const v = await snpVerifier.verify(json, ctx({ roots: vlek.roots }));
     assert.equal(v.claims.vek, 'VLEK');
   });
+});
+
+/** The sev crate's JSON form of a report (as CoCo attesters send it), built from a parsed report. */
+function reportJson(r: ReturnType<typeof parseReport>): Record<string, unknown> {
+  return {
+    version: r.version, guest_svn: r.guestSvn, policy: Number(r.policy), family_id: [...r.familyId], image_id: [...r.imageId], vmpl: r.vmpl, sig_algo: r.sigAlgo,
+    current_tcb: { fmc: null, ...tcbJson(r.currentTcbRaw) }, plat_info: Number(r.platformInfo), key_info: r.keyInfo, report_data: [...r.reportData],
+    measurement: [...r.measurement], host_data: [...r.hostData], id_key_digest: [...r.idKeyDigest], author_key_digest: [...r.authorKeyDigest],
+    report_id: [...r.reportId], report_id_ma: [...r.reportIdMa], reported_tcb: tcbJson(r.reportedTcbRaw),
+    ...(r.cpuid ? { cpuid_fam_id: r.cpuid.family, cpuid_mod_id: r.cpuid.model, cpuid_step: r.cpuid.stepping } : {}),
+    chip_id: [...r.chipId], committed_tcb: tcbJson(r.committedTcbRaw), current: r.currentVersion, committed: r.committedVersion, launch_tcb: tcbJson(r.launchTcbRaw),
+    ...(r.launchMitVector !== undefined ? { launch_mit_vector: Number(r.launchMitVector), current_mit_vector: Number(r.currentMitVector) } : {}),
+    signature: { r: [...r.signatureR], s: [...r.signatureS] },
+  };
+}
+
+test('CoCo JSON round trip: v2, v3 and v5 reports (v5 mitigation vectors) rebuild byte for byte', async () => {
+  const c = await chain();
+  for (const version of [2, 3, 5]) {
+    const raw = makeSelfMadeReport(c, { version, mitVectors: version === 5 ? [0x1234n, 0x5678n] : undefined });
+    assert.ok(reportFromJson(reportJson(parseReport(raw))).equals(raw), `v${version}`);
+    const v = await snpVerifier.verify({ attestation_report: reportJson(parseReport(raw)), cert_chain: null }, selfCtx(c));
+    assert.equal(v.claims.version, version);
+    if (version === 5) assert.deepEqual([v.claims.launch_mit_vector, v.claims.current_mit_vector], ['0000000000001234', '0000000000005678']);
+  }
+  assert.ok(reportFromJson(reportJson(parseReport(MILAN_REPORT))).equals(MILAN_REPORT));
 });
 
 const tcbJson = (raw: bigint): Record<string, number> => {

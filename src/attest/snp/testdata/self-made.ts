@@ -92,7 +92,7 @@ export async function makeSelfMadeCrl(chain: SelfMadeChain, serials: string[], t
 
 export interface SelfMadeReportFields {
   version?: number; policy?: bigint; vmpl?: number; reportData?: Buffer; hostData?: Buffer; measurement?: Buffer;
-  guestSvn?: number; tcb?: SelfMadeTcb; chipId?: Buffer; cpuid?: [number, number, number];
+  guestSvn?: number; tcb?: SelfMadeTcb; chipId?: Buffer; cpuid?: [number, number, number]; mitVectors?: [bigint, bigint];
 }
 
 /** A SELF-MADE report (v3 by default, CPUID of the chain's product) signed with the self-made VEK's key. */
@@ -116,6 +116,7 @@ export function makeSelfMadeReport(chain: SelfMadeChain, f: SelfMadeReportFields
   (f.chipId ?? chain.chipId).copy(b, O.chipId);
   Buffer.from([7, 55, 1]).copy(b, O.currentBuild);
   Buffer.from([7, 55, 1]).copy(b, O.committedBuild);
+  if (f.mitVectors) { b.writeBigUInt64LE(f.mitVectors[0], O.launchMitVector); b.writeBigUInt64LE(f.mitVectors[1], O.currentMitVector); }
   const sig = sign('sha384', b.subarray(0, SIGNED_LENGTH), { key: chain.vcekPrivatePem, dsaEncoding: 'ieee-p1363' });
   Buffer.from(sig.subarray(0, 48)).reverse().copy(b, O.signatureR);
   Buffer.from(sig.subarray(48)).reverse().copy(b, O.signatureS);
