@@ -6,7 +6,10 @@ import { encodeTcb, OFFSETS, REPORT_SIZE } from './report.ts';
  * AttestationReport serialised field by field>, "cert_chain": [{"cert_type":
  * "VCEK"|"VLEK"|"ASK"|"ARK"|..., "data": [bytes]}] | null}`. The report is
  * rebuilt into its binary form (reserved bytes zero) so one parser and one
- * signature check serve both forms.
+ * signature check serve both forms. Both the current sev crate form
+ * (`key_info`, `current: {major, minor, build}`) and the older one
+ * (`_author_key_en`, `current_build`/`current_minor`/`current_major`,
+ * `_reserved_*`) are read.
  */
 export interface SnpEvidence {
   report: Buffer;
@@ -45,7 +48,8 @@ function tcbValue(o: Json, key: string, turin: boolean): bigint {
 }
 
 function version3(o: Json, key: string): [number, number, number] {
-  const v = o[key];
+  // Older sev crates serialise the versions flat: current_build, current_minor, current_major.
+  const v = o[key] ?? (o[`${key}_build`] !== undefined ? { build: o[`${key}_build`], minor: o[`${key}_minor`], major: o[`${key}_major`] } : undefined);
   if (!isObj(v)) return fail(`attestation_report.${key} must be {major, minor, build}`);
   const n = (k: string): number => { const x = v[k]; if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 255) fail(`attestation_report.${key}.${k} must be 0..255`); return x as number; };
   return [n('build'), n('minor'), n('major')];
@@ -65,7 +69,13 @@ export function reportFromJson(r: unknown): Buffer {
   b.writeUInt32LE(Number(uint(r, 'vmpl', 0xffffffff)), O.vmpl);
   b.writeUInt32LE(Number(uint(r, 'sig_algo', 0xffffffff)), O.sigAlgo);
   b.writeBigUInt64LE(uint(r, 'plat_info', Number.MAX_SAFE_INTEGER), O.platformInfo);
-  b.writeUInt32LE(Number(uint(r, 'key_info', 0xffffffff)), O.keyInfo);
+  // Older sev crates name the key-info word `_author_key_en`.
+  b.writeUInt32LE(Number(uint(r, r.key_info === undefined && r._author_key_en !== undefined ? '_author_key_en' : 'key_info', 0xffffffff)), O.keyInfo);
+  for (const k of Object.keys(r).filter((k) => k.startsWith('_reserved'))) {
+    const v = r[k];
+    const zero = v === 0 || (Array.isArray(v) && v.every((x) => x === 0));
+    if (!zero) fail(`attestation_report.${k} must be zero`);
+  }
   byteArray(r.report_data, 64, 'attestation_report.report_data').copy(b, O.reportData);
   byteArray(r.measurement, 48, 'attestation_report.measurement').copy(b, O.measurement);
   byteArray(r.host_data, 32, 'attestation_report.host_data').copy(b, O.hostData);

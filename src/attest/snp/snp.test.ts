@@ -303,6 +303,14 @@ test('CoCo JSON round trip: v2, v3 and v5 reports (v5 mitigation vectors) rebuil
     if (version === 5) assert.deepEqual([v.claims.launch_mit_vector, v.claims.current_mit_vector], ['0000000000001234', '0000000000005678']);
   }
   assert.ok(reportFromJson(reportJson(parseReport(MILAN_REPORT))).equals(MILAN_REPORT));
+  const { key_info: keyInfo, current, committed, ...rest } = reportJson(parseReport(MILAN_REPORT)) as Record<string, { major: number; minor: number; build: number }>;
+  const older = {
+    ...rest, _author_key_en: keyInfo, _reserved_0: 0, _reserved_1: Array(24).fill(0), _reserved_4: Array(168).fill(0),
+    current_build: current!.build, current_minor: current!.minor, current_major: current!.major, _reserved_2: 0,
+    committed_build: committed!.build, committed_minor: committed!.minor, committed_major: committed!.major, _reserved_3: 0,
+  };
+  assert.ok(reportFromJson(older).equals(MILAN_REPORT), 'older sev crate form');
+  assert.throws(() => reportFromJson({ ...older, _reserved_1: [1, ...Array(23).fill(0)] }), /_reserved_1 must be zero/);
 });
 
 const tcbJson = (raw: bigint): Record<string, number> => {
