@@ -1,0 +1,63 @@
+import { Command } from 'commander';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { CloakError, toHex } from '../lib/index.ts';
+import { directoryCollateral } from '../attest/collateral/index.ts';
+import { snpVerifier, type SnpPolicy, type SnpTrust } from '../attest/snp/index.ts';
+import { action, printJson, say } from './output.ts';
+
+interface VerifySnpOpts {
+  vek?: string; collateral?: string; at?: string; reportData?: string; hostData?: string;
+  allowDebug?: boolean; measurement?: string[]; json?: boolean;
+}
+
+function readFile(file: string, flag: string): Buffer {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new CloakError('USAGE_FILE', `${flag}${file} does not exist or is not a file`);
+  return readFileSync(file);
+}
+
+const HELP = `
+FILE is a raw SEV-SNP attestation report (1184 bytes) or CoCo's evidence JSON
+({"attestation_report": …, "cert_chain": …}). The VCEK/VLEK comes from --vek,
+else the evidence's cert_chain, else --collateral (an offline mirror of AMD KDS:
+DIR/kdsintf.amd.com/vcek/v1/Milan/<hwid>, DIR/vcek/v1/Milan/crl, …). The AMD
+roots (Milan, Genoa, Turin) are built in. A guest launched with debugging
+allowed is refused unless --allow-debug.
+
+Examples:
+  cloak verify snp attestation.bin --vek vcek.der --at 2026-01-01T00:00:00Z --allow-debug
+  cloak verify snp snp-evidence.json --report-data 7e7320… --host-data 00… --json`;
+
+/** `cloak verify snp FILE`: verifies SEV-SNP evidence against AMD's pinned roots. */
+export function verifySnpCommand(): Command {
+  return new Command('snp')
+    .description('Verify AMD SEV-SNP evidence: report signature, VCEK/VLEK chain to AMD, TCB, CRL and policy')
+    .argument('<file>', 'raw SEV-SNP report or CoCo SNP evidence JSON')
+    .option('--vek <file>', 'the VCEK or VLEK certificate (DER or PEM)')
+    .option('--collateral <dir>', 'offline AMD KDS collateral directory (VCEKs, CRLs)')
+    .option('--at <time>', 'verify as of this RFC 3339 time instead of now')
+    .option('--report-data <hex>', 'expected report-data (zero-padded to 64 bytes)')
+    .option('--host-data <hex>', 'expected host-data / init-data digest (zero-padded to 32 bytes)')
+    .option('--measurement <hex...>', 'allowed launch measurements (repeatable)')
+    .option('--allow-debug', 'accept guests launched with debugging allowed')
+    .option('--json', 'print the verified claims as JSON')
+    .addHelpText('after', HELP)
+    .action(action(async (file: string, o: VerifySnpOpts) => {
+      const now = o.at ? new Date(o.at) : new Date();
+      if (o.at !== undefined && (Number.isNaN(now.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(o.at))) {
+        throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)`);
+      }
+      if (o.collateral && !(existsSync(o.collateral) && statSync(o.collateral).isDirectory())) {
+        throw new CloakError('USAGE_COLLATERAL', `--collateral ${o.collateral} is not a directory`);
+      }
+      const policy: SnpPolicy = {
+        allowDebug: o.allowDebug === true,
+        reportData: o.reportData, hostData: o.hostData, measurements: o.measurement,
+      };
+      const snp: SnpTrust = { policy, vek: o.vek ? readFile(o.vek, '--vek ') : undefined };
+      const v = await snpVerifier.verify(readFile(file, ''), {
+        now, collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust: { snp },
+      });
+      if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });
+      say(`snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`);
+    }));
+}
