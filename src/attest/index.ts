@@ -7,3 +7,5 @@ export * from './azure/index.ts';
 export * as dcap from './dcap/index.ts';
 export * from './tdx/index.ts';
 export * from './sgx/index.ts';
+export * from './snp/index.ts';
+export * from './collateral/index.ts';

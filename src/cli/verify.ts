@@ -1,7 +1,8 @@
 import { Command } from 'commander';
 import { verifyTpmCommand, verifyAzSnpVtpmCommand, verifyAzTdxVtpmCommand } from './verify-tpm.ts';
 import { verifyTdxCommand, verifySgxCommand } from './verify-dcap.ts';
-import { azTdxHardware } from '../server/verifiers.ts';
+import { verifySnpCommand } from './verify-snp.ts';
+import { azTdxHardware, azSnpHardware } from '../server/verifiers.ts';
 
 /** `cloak verify <tee> FILE …`: one subcommand per evidence format, each from its own file. */
 export function verifyCommand(): Command {
@@ -10,4 +11,4 @@ export function verifyCommand(): Command {
   return verify;
 }
 
-const verifiers: Array<() => Command> = [verifyTdxCommand, verifySgxCommand, verifyTpmCommand, () => verifyAzSnpVtpmCommand(), () => verifyAzTdxVtpmCommand(azTdxHardware)];
+const verifiers: Array<() => Command> = [verifySnpCommand, verifyTdxCommand, verifySgxCommand, verifyTpmCommand, () => verifyAzSnpVtpmCommand(azSnpHardware), () => verifyAzTdxVtpmCommand(azTdxHardware)];

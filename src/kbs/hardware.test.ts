@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isCloakError } from '../lib/index.ts';
-import { tdxVerifier, sgxVerifier } from '../attest/index.ts';
+import { tdxVerifier, sgxVerifier, snpVerifier } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
 import { KeyBroker, TokenIssuer } from './index.ts';
 
@@ -42,3 +42,20 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
     await store.close();
   });
 }
+
+test('KBS with tee snp: the real CoCo SNP evidence (Genoa, VCEK in cert_chain) verifies, then the binding is enforced; a tampered report is refused', async () => {
+  const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+  const tokens = await TokenIssuer.load(store, 'test');
+  const broker = new KeyBroker({ store, tokens, verifiers: [snpVerifier], clock: () => new Date('2025-06-01T00:00:00Z') });
+  const evidence = JSON.parse(readFileSync(shared('coco/snp-evidence.json'), 'utf8'));
+  const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
+  const attest = async (e: unknown) => {
+    const s = await broker.auth({ version: '0.4.0', tee: 'snp' });
+    return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: e, additional_evidence: '' } });
+  };
+  await assert.rejects(attest(evidence), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH'));
+  const tampered = structuredClone(evidence);
+  tampered.attestation_report.guest_svn = 1;
+  await assert.rejects(attest(tampered), (e) => isCloakError(e, 'SNP_SIGNATURE_INVALID') && (e as { status: number }).status === 401);
+  await store.close();
+});
