@@ -14,7 +14,11 @@ export function registryResolver(opts: { tlsVerify: boolean }): (image: string) 
   return async (image: string) => {
     let ref;
     try { ref = parseDockerReference(kubernetesImageRef(image)); } catch { throw new CloakError('K8S_IMAGE_INVALID', `image "${image}" is not a valid image reference`); }
-    const client = new RegistryClient(ref, { tlsVerify: opts.tlsVerify });
-    return (await client.getManifest(ref.tag ?? 'latest')).digest;
+    const client = new RegistryClient(ref, { tlsVerify: opts.tlsVerify, retries: 1 });
+    try {
+      return (await client.getManifest(ref.tag ?? 'latest')).digest;
+    } catch (e) {
+      throw new CloakError('K8S_UNPINNED', `cannot pin ${image} to a digest: ${(e as Error).message} (pin it as repo@sha256:… or make the registry reachable)`, { cause: e });
+    }
   };
 }

@@ -68,7 +68,7 @@ export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: 
   if (!isEncrypted(layer)) return layout.openBlob(layer);
   const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
   const priv = await layerOptions(layer, keys);
-  return chain(layout.openBlob(layer), decryptLayerStream(priv, pub));
+  return chain(layout.openBlob(layer), decryptLayerStream(priv, pub, { gzip: /gzip/.test(layer.mediaType) }));
 }
 
 /** The uncompressed tar of a layer, for unpacking. */

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
 import { CloakError, fromBase64 } from '../lib/index.ts';
 
@@ -67,20 +68,29 @@ export function encryptLayerStream(): { stream: Transform; result: Promise<{ pri
 
 /**
  * Decrypts a layer blob stream. The HMAC over the ciphertext and the digest
- * of the plaintext are checked when the stream ends; on a mismatch the
+ * named by the options are checked when the stream ends; on a mismatch the
  * stream errors, so a consumer that writes to a staging place and commits
- * only on success never keeps tampered plaintext.
+ * only on success never keeps tampered plaintext. The options' digest is
+ * usually the plain blob's; skopeo, when it gzips an uncompressed layer
+ * before encrypting, names the uncompressed digest instead, so for gzip
+ * layers the digest of the decompressed plaintext is accepted too.
  */
-export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions): Transform {
+export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opts: { gzip?: boolean } = {}): Transform {
   const symkey = fromBase64(priv.symkey);
   const decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
   const hmac = createHmac('sha256', symkey);
   const plain = createHash('sha256');
+  const inflated = opts.gzip ? createHash('sha256') : undefined;
+  const gunzip = opts.gzip ? createGunzip() : undefined;
+  let gunzipFailed = false;
+  gunzip?.on('data', (c: Buffer) => inflated!.update(c));
+  gunzip?.on('error', () => { gunzipFailed = true; });
   return new Transform({
     transform(chunk: Buffer, _e, cb: TransformCallback) {
       hmac.update(chunk);
       const out = decipher.update(chunk);
       plain.update(out);
+      if (gunzip && !gunzipFailed && !gunzip.write(out)) return gunzip.once('drain', () => cb(null, out));
       cb(null, out);
     },
     flush(cb: TransformCallback) {
@@ -89,8 +99,16 @@ export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions): Tr
       const expected = fromBase64(pub.hmac);
       const actual = hmac.digest();
       if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return cb(new CloakError('OCI_HMAC_MISMATCH', 'layer HMAC does not match: the encrypted layer was altered or the key is wrong'));
-      if ('sha256:' + plain.digest('hex') !== priv.digest) return cb(new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name'));
-      cb(null, out);
+      const finish = () => {
+        if ('sha256:' + plain.digest('hex') === priv.digest) return cb(null, out);
+        if (inflated && !gunzipFailed && 'sha256:' + inflated.digest('hex') === priv.digest) return cb(null, out);
+        cb(new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name'));
+      };
+      if (!gunzip || gunzipFailed) return finish();
+      gunzip.once('end', finish);
+      gunzip.once('error', finish);
+      gunzip.end(out);
+      gunzip.resume();
     },
   });
 }
