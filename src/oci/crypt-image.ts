@@ -27,6 +27,8 @@ export interface EncryptOptions {
 export async function encryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, opts: EncryptOptions): Promise<{ manifest: Descriptor; encrypted: number }> {
   if (!opts.recipients?.length && !opts.attestationAgent) throw new CloakError('OCI_ENC_NO_RECIPIENT', 'give at least one recipient (jwe:PUBKEY.pem) or a Cloak server for the attestation-agent key');
   const { manifest } = src.resolve(srcTag);
+  const outOfRange = Array.isArray(opts.layers) ? opts.layers.filter((i) => i >= manifest.layers.length) : [];
+  if (outOfRange.length) throw new CloakError('OCI_LAYER_INDEX_INVALID', `the image has ${manifest.layers.length} layer(s); there is no layer ${outOfRange.join(', ')}`);
   const layers: Descriptor[] = [];
   let encrypted = 0;
   for (const [i, layer] of manifest.layers.entries()) {
