@@ -12,7 +12,10 @@ const ENC = '+encrypted';
 const DOCKER_TO_OCI: Record<string, string> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.docker.container.image.v1+json': 'application/vnd.oci.image.config.v1+json',
 };
+/** The manifest written is an OCI one, so Docker media types become their OCI equivalents (as skopeo does). */
+const toOci = (d: Descriptor): Descriptor => (DOCKER_TO_OCI[d.mediaType] ? { ...d, mediaType: DOCKER_TO_OCI[d.mediaType]! } : d);
 
 export const isEncrypted = (d: Descriptor): boolean => d.mediaType.endsWith(ENC);
 
@@ -35,7 +38,7 @@ export async function encryptImage(src: OciLayout, srcTag: string | undefined, d
     const want = opts.layers === undefined || opts.layers === 'all' || opts.layers.includes(i);
     if (!want || isEncrypted(layer)) {
       await copyBlob(src, dst, layer);
-      layers.push(layer);
+      layers.push(toOci(layer));
       continue;
     }
     const enc = encryptLayerStream();
@@ -48,7 +51,7 @@ export async function encryptImage(src: OciLayout, srcTag: string | undefined, d
     encrypted++;
   }
   await copyBlob(src, dst, manifest.config);
-  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: manifest.config, layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
+  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: toOci(manifest.config), layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
   return { manifest: dst.tag(dstTag, out), encrypted };
 }
 
@@ -94,14 +97,14 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
   const layers: Descriptor[] = [];
   let decrypted = 0;
   for (const layer of manifest.layers) {
-    if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(layer); continue; }
+    if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(toOci(layer)); continue; }
     const written = await dst.writeBlob(await openPlainBlob(src, layer, keys));
     const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
     layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });
     decrypted++;
   }
   await copyBlob(src, dst, manifest.config);
-  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: manifest.config, layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
+  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: toOci(manifest.config), layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
   return { manifest: dst.tag(dstTag, out), decrypted };
 }
 
