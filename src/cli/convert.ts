@@ -3,9 +3,22 @@ import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/index.ts';
 import { encryptImage, parseImageRef, openImage, imageTarget, parsePlatform } from '../oci/index.ts';
-import { clientFrom } from './client.ts';
+import { clientFrom, type AdminClient } from './client.ts';
 import { action, printJson, say } from './output.ts';
 import { progress } from './progress.ts';
+
+/** What the server records for policies: the converted image's manifest, config and layer digests. */
+export interface ReferenceValues { image: string; manifestDigest: string; configDigest: string; layers: string[] }
+
+/** Stores the key-encryption key as KBS resource default/key/<id> (admin API). */
+export async function storeKeyEncryptionKey(client: AdminClient, keyId: string, kek: Buffer): Promise<void> {
+  await client.request('PUT', `/api/v1/resources/default/key/${encodeURIComponent(keyId)}`, { value: kek.toString('base64') });
+}
+
+/** Records the image's reference values under `name` (admin API). */
+export async function recordReferenceValues(client: AdminClient, name: string, refs: ReferenceValues): Promise<void> {
+  await client.request('PUT', `/api/v1/reference-values/${encodeURIComponent(name)}`, refs);
+}
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -57,11 +70,12 @@ export function convertCommand(): Command {
       const server = o.server ?? process.env.CLOAK_SERVER;
       const client = server ? clientFrom({ server, token: o.token }) : undefined;
       const keyId = o.keyId ?? defaultKeyId(d);
+      if (!/^[A-Za-z0-9._-]{1,128}$/.test(keyId)) throw new CloakError('USAGE_KEY_ID', `--key-id "${keyId.slice(0, 80)}" may hold only letters, digits, '.', '_' and '-'`);
       const kek = client ? randomBytes(32) : undefined;
       const recipients = o.recipient.map(recipientKey);
       if (!kek && recipients.length === 0 && layers !== 'all' && layers.length === 0) say('note: --encrypt-layers none: the image is copied unencrypted');
       // The KEK is stored before any layer is written under it, so no image can exist whose key is lost.
-      if (client && kek) await client.request('PUT', `/api/v1/resources/default/key/${keyId}`, { value: kek.toString('base64') });
+      if (client && kek) await storeKeyEncryptionKey(client, keyId, kek);
       const pull = progress(`pull ${src}`, 0, !o.json);
       const source = await openImage(s, { ...reg, onBlob: (b) => pull.step(b.size, `${b.digest.slice(0, 19)} ${b.size} bytes`) });
       pull.end();
@@ -82,9 +96,9 @@ export function convertCommand(): Command {
         source.cleanup();
         target.cleanup();
       }
-      const refs = { image: dst, manifestDigest: result.manifest.digest, configDigest: out.manifest.config.digest, layers: out.manifest.layers.map((l) => l.digest), diffIds: out.config.rootfs?.diff_ids ?? [] };
-      if (client) await client.request('PUT', `/api/v1/reference-values/${encodeURIComponent(keyId)}`, refs);
-      const summary = { ...refs, encryptedLayers: result.encrypted, keyResource: kek ? `default/key/${keyId}` : null };
+      const refs: ReferenceValues = { image: dst, manifestDigest: result.manifest.digest, configDigest: out.manifest.config.digest, layers: out.manifest.layers.map((l) => l.digest) };
+      if (client) await recordReferenceValues(client, keyId, refs);
+      const summary = { ...refs, diffIds: out.config.rootfs?.diff_ids ?? [], encryptedLayers: result.encrypted, keyResource: kek ? `default/key/${keyId}` : null };
       if (o.json) printJson(summary);
       say(`${dst}: ${result.encrypted} of ${out.manifest.layers.length} layer(s) encrypted; manifest ${result.manifest.digest}${kek ? `; key in default/key/${keyId}` : ''}`);
     }));

@@ -13,8 +13,10 @@ export function imageCommand(): Command {
     .requiredOption('--key <pem>', 'private key of a jwe recipient')
     .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
     .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
+    .option('--platform <os/arch>', 'which image of a multi-platform index (default: this machine\'s)')
+    .option('--json', 'print a summary as JSON')
     .addHelpText('after', '\nExample:\n  cloak image decrypt oci:./app-enc:v1 oci:./app-plain:v1 --key priv.pem\n  cloak image decrypt docker://localhost:5000/app:enc oci:./app:v1 --key priv.pem --tls-verify=false')
-    .action(action(async (src: string, dst: string, o: { key: string; tlsVerify: string; creds?: string }) => {
+    .action(action(async (src: string, dst: string, o: { key: string; tlsVerify: string; creds?: string; platform?: string; json?: boolean }) => {
       let privateKey;
       try { privateKey = createPrivateKey(readFileSync(o.key)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${o.key}`); }
       const reg = registryOptions(o);
@@ -22,7 +24,8 @@ export function imageCommand(): Command {
       const target = imageTarget(parseImageRef(dst), reg);
       try {
         const r = await decryptImage(source.layout, source.tag, target.layout, target.tag, { privateKey });
-        await target.commit();
+        const pushed = await target.commit();
+        if (o.json) printJson({ image: dst, manifestDigest: pushed ?? r.manifest.digest, decryptedLayers: r.decrypted });
         say(`${dst}: ${r.decrypted} layer(s) decrypted; manifest ${r.manifest.digest}`);
       } finally {
         source.cleanup();

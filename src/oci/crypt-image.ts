@@ -12,7 +12,10 @@ const ENC = '+encrypted';
 const DOCKER_TO_OCI: Record<string, string> = {
   'application/vnd.docker.image.rootfs.diff.tar.gzip': 'application/vnd.oci.image.layer.v1.tar+gzip',
   'application/vnd.docker.image.rootfs.diff.tar': 'application/vnd.oci.image.layer.v1.tar',
+  'application/vnd.docker.container.image.v1+json': 'application/vnd.oci.image.config.v1+json',
 };
+/** The manifest written is an OCI one, so Docker media types become their OCI equivalents (as skopeo does). */
+const toOci = (d: Descriptor): Descriptor => (DOCKER_TO_OCI[d.mediaType] ? { ...d, mediaType: DOCKER_TO_OCI[d.mediaType]! } : d);
 
 export const isEncrypted = (d: Descriptor): boolean => d.mediaType.endsWith(ENC);
 
@@ -27,13 +30,15 @@ export interface EncryptOptions {
 export async function encryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, opts: EncryptOptions): Promise<{ manifest: Descriptor; encrypted: number }> {
   if (!opts.recipients?.length && !opts.attestationAgent) throw new CloakError('OCI_ENC_NO_RECIPIENT', 'give at least one recipient (jwe:PUBKEY.pem) or a Cloak server for the attestation-agent key');
   const { manifest } = src.resolve(srcTag);
+  const outOfRange = Array.isArray(opts.layers) ? opts.layers.filter((i) => i >= manifest.layers.length) : [];
+  if (outOfRange.length) throw new CloakError('OCI_LAYER_INDEX_INVALID', `the image has ${manifest.layers.length} layer(s); there is no layer ${outOfRange.join(', ')}`);
   const layers: Descriptor[] = [];
   let encrypted = 0;
   for (const [i, layer] of manifest.layers.entries()) {
     const want = opts.layers === undefined || opts.layers === 'all' || opts.layers.includes(i);
     if (!want || isEncrypted(layer)) {
       await copyBlob(src, dst, layer);
-      layers.push(layer);
+      layers.push(toOci(layer));
       continue;
     }
     const enc = encryptLayerStream();
@@ -46,7 +51,7 @@ export async function encryptImage(src: OciLayout, srcTag: string | undefined, d
     encrypted++;
   }
   await copyBlob(src, dst, manifest.config);
-  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: manifest.config, layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
+  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: toOci(manifest.config), layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
   return { manifest: dst.tag(dstTag, out), encrypted };
 }
 
@@ -92,14 +97,14 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
   const layers: Descriptor[] = [];
   let decrypted = 0;
   for (const layer of manifest.layers) {
-    if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(layer); continue; }
+    if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(toOci(layer)); continue; }
     const written = await dst.writeBlob(await openPlainBlob(src, layer, keys));
     const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
     layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });
     decrypted++;
   }
   await copyBlob(src, dst, manifest.config);
-  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: manifest.config, layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
+  const out: ImageManifest = { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: toOci(manifest.config), layers, ...(manifest.annotations ? { annotations: manifest.annotations } : {}) };
   return { manifest: dst.tag(dstTag, out), decrypted };
 }
 

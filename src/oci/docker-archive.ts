@@ -17,6 +17,26 @@ export function parseDockerArchiveReference(ref: string): { file: string; ref?: 
   return { file: m[1]!, ref: m[2] };
 }
 
+export interface DockerArchiveEntry { Config: string; RepoTags: string[]; Layers: string[] }
+
+/** The `manifest.json` of a docker-archive: a non-empty list of {Config, RepoTags?, Layers}. */
+export function parseDockerArchiveManifest(text: string): DockerArchiveEntry[] {
+  const bad = (why: string): never => { throw new CloakError('OCI_ARCHIVE_INVALID', `archive manifest.json: ${why}`); };
+  let v: unknown;
+  try { v = JSON.parse(text); } catch { return bad('not JSON'); }
+  if (!Array.isArray(v) || v.length === 0) return bad('lists no image');
+  if (v.length > 10_000) bad('lists too many images');
+  const strings = (x: unknown) => Array.isArray(x) && x.length <= 10_000 && x.every((s) => typeof s === 'string');
+  return v.map((e: unknown, i) => {
+    const o = e as Record<string, unknown> | null;
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) return bad(`entry ${i} is not an object`);
+    if (typeof o.Config !== 'string') bad(`entry ${i} has no Config`);
+    if (!strings(o.Layers)) bad(`entry ${i} has no Layers list`);
+    if (o.RepoTags !== undefined && o.RepoTags !== null && !strings(o.RepoTags)) bad(`entry ${i}: RepoTags must be strings`);
+    return { Config: o.Config as string, RepoTags: (o.RepoTags as string[] | null) ?? [], Layers: o.Layers as string[] };
+  });
+}
+
 /**
  * Reads a `docker save` / skopeo docker-archive tar into an OCI layout as a
  * Docker schema-2 image. The archive is unpacked with the same safe
@@ -29,16 +49,16 @@ export async function importDockerArchive(file: string, ref: string | undefined,
     await applyLayer(createReadStream(file), root, { chown: false, limits: { maxEntries: 100_000, maxBytes: 64 * 1024 ** 3 } });
     const inside = (name: unknown): string => {
       if (typeof name !== 'string' || name.includes('..') || name.startsWith('/')) throw new CloakError('OCI_ARCHIVE_INVALID', `archive names an unsafe path "${String(name).slice(0, 100)}"`);
-      const real = realpathSync(join(root, name));
+      let real = '';
+      try { real = realpathSync(join(root, name)); } catch { /* missing: refused below */ }
       if (!real.startsWith(realpathSync(root) + sep) || !lstatSync(real).isFile()) throw new CloakError('OCI_ARCHIVE_INVALID', `archive entry ${name} is not a file inside the archive`);
       return real;
     };
-    let entries: Array<{ Config?: unknown; RepoTags?: unknown; Layers?: unknown }>;
-    try { entries = JSON.parse(readFileSync(inside('manifest.json'), 'utf8')); } catch (e) { if (e instanceof CloakError) throw e; throw new CloakError('OCI_ARCHIVE_INVALID', `${file} has no valid manifest.json (is it a docker-archive?)`); }
-    if (!Array.isArray(entries) || entries.length === 0) throw new CloakError('OCI_ARCHIVE_INVALID', `${file}: manifest.json lists no image`);
-    const wanted = ref?.startsWith('@') ? entries[Number(ref.slice(1))] : ref ? entries.find((e) => Array.isArray(e.RepoTags) && e.RepoTags.some((t) => t === ref || t === `docker.io/library/${ref}` || t === `docker.io/${ref}`)) : entries.length === 1 ? entries[0] : undefined;
+    let text: string;
+    try { text = readFileSync(inside('manifest.json'), 'utf8'); } catch (e) { if (e instanceof CloakError) throw e; throw new CloakError('OCI_ARCHIVE_INVALID', `${file} has no manifest.json (is it a docker-archive?)`); }
+    const entries = parseDockerArchiveManifest(text);
+    const wanted = ref?.startsWith('@') ? entries[Number(ref.slice(1))] : ref ? entries.find((e) => e.RepoTags.some((t) => t === ref || t === `docker.io/library/${ref}` || t === `docker.io/${ref}`)) : entries.length === 1 ? entries[0] : undefined;
     if (!wanted) throw new CloakError('OCI_TAG_UNKNOWN', ref ? `no image ${ref} in ${file}` : `${file} holds ${entries.length} images: name one with docker-archive:FILE:REF`);
-    if (!Array.isArray(wanted.Layers)) throw new CloakError('OCI_ARCHIVE_INVALID', 'manifest.json entry has no Layers');
     const configBlob = await layout.writeBlob(createReadStream(inside(wanted.Config)));
     const layers: Descriptor[] = [];
     for (const name of wanted.Layers) {

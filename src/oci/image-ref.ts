@@ -1,10 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { CloakError } from '../lib/index.ts';
-import { OciLayout, parseOciReference, type Descriptor } from './layout.ts';
+import { OciLayout, parseOciReference, REF_NAME, type Descriptor } from './layout.ts';
+import { parseDescriptor } from './manifest.ts';
 import { parseDockerReference, type RegistryOptions, type RegistryRef } from './registry.ts';
-import { pullToLayout, pushFromLayout, type Platform } from './transfer.ts';
+import { pullToLayout, pushFromLayout } from './transfer.ts';
+import type { Platform } from './manifest.ts';
 import { importDockerArchive, parseDockerArchiveReference } from './docker-archive.ts';
 
 /** skopeo's transport syntax: `oci:DIR[:TAG]` or `docker://HOST[:PORT]/REPO[:TAG|@DIGEST]`. */
@@ -21,7 +23,7 @@ export interface TransferOptions extends RegistryOptions { platform?: Platform; 
 
 /** The image as a local OCI layout (pulled into a temp dir for docker://); call cleanup() when done. */
 export async function openImage(ref: ImageRef, opts: TransferOptions = {}): Promise<{ layout: OciLayout; tag?: string; cleanup(): void }> {
-  if (ref.kind === 'oci') return { layout: OciLayout.open(ref.dir), tag: ref.tag, cleanup: () => {} };
+  if (ref.kind === 'oci') return { layout: OciLayout.open(ref.dir, opts.platform), tag: ref.tag, cleanup: () => {} };
   const dir = mkdtempSync(join(tmpdir(), 'cloak-pull-'));
   try {
     if (ref.kind === 'docker-archive') await importDockerArchive(ref.file, ref.ref, OciLayout.create(dir), 'pulled');
@@ -38,7 +40,17 @@ export function imageTarget(ref: ImageRef, opts: TransferOptions & { mountFrom?:
   if (ref.kind === 'docker-archive') throw new CloakError('OCI_TRANSPORT_UNSUPPORTED', 'docker-archive: is supported as a source only; write to oci:DIR:TAG or docker://');
   if (ref.kind === 'oci') {
     if (!ref.tag) throw new CloakError('USAGE_DST', 'the destination needs a tag: oci:DIR:TAG');
-    return { layout: OciLayout.create(ref.dir), tag: ref.tag, onBlob: () => {}, commit: async () => undefined, cleanup: () => {} };
+    // Staged beside the destination (same filesystem) and moved in by commit(): a failure leaves the destination as it was.
+    const final = resolve(ref.dir);
+    mkdirSync(dirname(final), { recursive: true });
+    const staging = mkdtempSync(`${final}.cloak-staging-`);
+    const layout = OciLayout.create(staging);
+    const tag = ref.tag;
+    return {
+      layout, tag, onBlob: () => {},
+      commit: async () => { commitStaged(layout, tag, final); return undefined; },
+      cleanup: () => rmSync(staging, { recursive: true, force: true }),
+    };
   }
   const dir = mkdtempSync(join(tmpdir(), 'cloak-push-'));
   const layout = OciLayout.create(dir);
@@ -49,4 +61,18 @@ export function imageTarget(ref: ImageRef, opts: TransferOptions & { mountFrom?:
     commit: () => pushFromLayout(layout, 'out', ref.ref, { ...opts, onBlob }),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Moves a staged layout's image into `final`: the whole directory when it is new, else its missing blobs, then the tag. */
+function commitStaged(staged: OciLayout, tag: string, final: string): void {
+  if (!existsSync(final)) { renameSync(staged.dir, final); return; }
+  const target = existsSync(join(final, 'oci-layout')) ? OciLayout.open(final) : OciLayout.create(final);
+  const index = JSON.parse(readFileSync(join(staged.dir, 'index.json'), 'utf8')) as { manifests: unknown[] };
+  const d = index.manifests.map((m) => parseDescriptor(m)).find((m) => m.annotations?.[REF_NAME] === tag);
+  if (!d) throw new CloakError('OCI_TAG_UNKNOWN', `staged image has no tag ${tag}`);
+  for (const name of readdirSync(join(staged.dir, 'blobs', 'sha256'))) {
+    const to = target.blobPath(`sha256:${name}`);
+    if (!existsSync(to)) renameSync(join(staged.dir, 'blobs', 'sha256', name), to);
+  }
+  target.tagBytes(tag, target.readBytes(d), d.mediaType);
 }

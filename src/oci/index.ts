@@ -9,3 +9,5 @@ export * from './registry-client.ts';
 export * from './transfer.ts';
 export * from './image-ref.ts';
 export * from './docker-archive.ts';
+export * from './manifest.ts';
+export * from './platform.ts';

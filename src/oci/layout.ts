@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { Transform, pipeline as pipelineCb, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CloakError } from '../lib/index.ts';
+import { parseDescriptor, parseImageConfig, parseManifest, selectPlatform, type Platform } from './manifest.ts';
+import { hostPlatform } from './platform.ts';
 
 export interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }
 export interface ImageManifest { schemaVersion: 2; mediaType?: string; config: Descriptor; layers: Descriptor[]; annotations?: Record<string, string> }
@@ -35,7 +37,8 @@ export function verifyingStream(digest: string, size?: number): Transform {
 
 /** An OCI image layout directory (`oci:DIR:TAG`): blobs by digest, index.json naming tags. */
 export class OciLayout {
-  constructor(readonly dir: string) {}
+  /** `platform` picks the image of a multi-platform index (default: this machine's). */
+  constructor(readonly dir: string, readonly platform?: Platform) {}
 
   static create(dir: string): OciLayout {
     mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
@@ -44,11 +47,11 @@ export class OciLayout {
     return new OciLayout(dir);
   }
 
-  static open(dir: string): OciLayout {
+  static open(dir: string, platform?: Platform): OciLayout {
     let v: unknown;
     try { v = JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8')).imageLayoutVersion; } catch { throw new CloakError('OCI_LAYOUT_INVALID', `${dir} is not an OCI image layout (no oci-layout file)`); }
     if (v !== '1.0.0') throw new CloakError('OCI_LAYOUT_INVALID', `${dir}: unsupported imageLayoutVersion ${String(v)}`);
-    return new OciLayout(dir);
+    return new OciLayout(dir, platform);
   }
 
   blobPath(digest: string): string {
@@ -104,18 +107,24 @@ export class OciLayout {
     }
   }
 
-  /** The manifest of `tag` (or the only image when no tag is given). */
+  /** The manifest of `tag` (or the only image when no tag is given); an index is resolved by platform. */
   resolve(tag?: string): { descriptor: Descriptor; manifest: ImageManifest; config: ImageConfig } {
-    let index: { manifests?: Descriptor[] };
+    let index: unknown;
     try { index = JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')); } catch { throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json is missing or not JSON`); }
-    const all = Array.isArray(index.manifests) ? index.manifests : [];
+    const list = (index as { manifests?: unknown })?.manifests;
+    if (!Array.isArray(list)) throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json has no manifests list`);
+    const all = list.map((m, i) => parseDescriptor(m, `index.json manifests[${i}]`));
     const matches = tag ? all.filter((m) => m.annotations?.[REF_NAME] === tag) : all;
     if (matches.length !== 1) throw new CloakError('OCI_TAG_UNKNOWN', tag ? `no image tagged "${tag}" in ${this.dir}` : `${this.dir} holds ${all.length} images: name one with oci:DIR:TAG`);
-    const descriptor = matches[0]!;
-    const manifest = this.readJson<ImageManifest & { manifests?: unknown }>(descriptor);
-    if (manifest.manifests) throw new CloakError('OCI_INDEX_UNSUPPORTED', 'this image is a multi-platform index: choose a platform image');
-    if (!manifest.config || !Array.isArray(manifest.layers)) throw new CloakError('OCI_MANIFEST_INVALID', `manifest ${descriptor.digest} lacks config or layers`);
-    return { descriptor, manifest, config: this.readJson<ImageConfig>(manifest.config) };
+    let descriptor = matches[0]!;
+    let parsed = parseManifest(this.readBytes(descriptor), `manifest ${descriptor.digest}`);
+    if (parsed.kind === 'index') {
+      descriptor = selectPlatform(parsed.manifests, this.platform ?? hostPlatform());
+      parsed = parseManifest(this.readBytes(descriptor), `manifest ${descriptor.digest}`);
+      if (parsed.kind === 'index') throw new CloakError('OCI_MANIFEST_INVALID', 'an index inside an index is not supported');
+    }
+    const manifest = parsed.manifest;
+    return { descriptor, manifest, config: parseImageConfig(this.readBytes(manifest.config), `config ${manifest.config.digest}`) };
   }
 
   /** Records `manifest` under `tag` (replacing an older image of that tag). */

@@ -1,35 +1,21 @@
-import { arch } from 'node:os';
 import { CloakError } from '../lib/index.ts';
-import { OciLayout, type Descriptor, type ImageManifest } from './layout.ts';
+import { OciLayout, type Descriptor } from './layout.ts';
+import { parseManifest, selectPlatform, type Platform } from './manifest.ts';
+import { hostPlatform } from './platform.ts';
 import { RegistryClient } from './registry-client.ts';
 import type { RegistryOptions, RegistryRef } from './registry.ts';
-
-export interface Platform { os: string; architecture: string }
-
-export function hostPlatform(): Platform {
-  const a = arch();
-  return { os: 'linux', architecture: a === 'x64' ? 'amd64' : a === 'ia32' ? '386' : a };
-}
-
-export function parsePlatform(s: string): Platform {
-  const m = /^([a-z0-9]+)\/([a-z0-9]+)$/.exec(s);
-  if (!m) throw new CloakError('USAGE_PLATFORM', `--platform "${s}" must be OS/ARCH, e.g. linux/amd64`);
-  return { os: m[1]!, architecture: m[2]! };
-}
 
 /** Pulls an image (resolving an index by platform) into an OCI layout, keeping its manifest bytes and digest. */
 export async function pullToLayout(ref: RegistryRef, layout: OciLayout, tag: string, opts: RegistryOptions & { platform?: Platform; onBlob?: (d: Descriptor) => void } = {}): Promise<Descriptor> {
   const client = new RegistryClient(ref, opts);
   let m = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
-  const parsed = JSON.parse(m.body.toString('utf8')) as ImageManifest & { manifests?: Descriptor[] };
-  if (parsed.manifests) {
-    const p = opts.platform ?? hostPlatform();
-    const chosen = parsed.manifests.find((d) => d.platform?.os === p.os && d.platform?.architecture === p.architecture);
-    if (!chosen) throw new CloakError('OCI_PLATFORM_UNAVAILABLE', `the image has no ${p.os}/${p.architecture} variant (it has ${parsed.manifests.map((d) => `${d.platform?.os}/${d.platform?.architecture}`).join(', ')})`);
-    m = await client.getManifest(chosen.digest);
+  let parsed = parseManifest(m.body, `manifest of ${ref.repository}`);
+  if (parsed.kind === 'index') {
+    m = await client.getManifest(selectPlatform(parsed.manifests, opts.platform ?? hostPlatform()).digest);
+    parsed = parseManifest(m.body, `manifest of ${ref.repository}`);
+    if (parsed.kind === 'index') throw new CloakError('OCI_MANIFEST_INVALID', 'an index inside an index is not supported');
   }
-  const manifest = JSON.parse(m.body.toString('utf8')) as ImageManifest;
-  if (!manifest.config || !Array.isArray(manifest.layers)) throw new CloakError('OCI_MANIFEST_INVALID', 'the registry manifest lacks config or layers (schema 1 images are not supported)');
+  const manifest = parsed.manifest;
   for (const d of [manifest.config, ...manifest.layers]) {
     if (layout.hasBlob(d)) continue;
     await layout.writeBlob(await client.getBlob(d.digest, d.size));
