@@ -90,7 +90,13 @@ export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opt
       hmac.update(chunk);
       const out = decipher.update(chunk);
       plain.update(out);
-      if (gunzip && !gunzipFailed && !gunzip.write(out)) return gunzip.once('drain', () => cb(null, out));
+      if (gunzip && !gunzipFailed && !gunzip.write(out)) {
+        // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
+        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); cb(null, out); };
+        gunzip.on('drain', go);
+        gunzip.on('error', go);
+        return;
+      }
       cb(null, out);
     },
     flush(cb: TransformCallback) {
