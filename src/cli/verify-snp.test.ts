@@ -4,26 +4,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { runVerifySubcommand } from './testing/run-command.ts';
 import { verifySnpCommand } from './verify-snp.ts';
 
 const EV = fileURLToPath(new URL('../../../shared/testdata/evidence/', import.meta.url));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []; const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout); const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => { out.push(String(s)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err.push(String(s)); return true; }) as typeof process.stderr.write;
-  process.exitCode = 0;
-  try {
-    const cmd = verifySnpCommand();
-    await new Command('verify').exitOverride().addCommand(cmd).parseAsync(['node', 'cloak', 'snp', ...args]);
-  } finally {
-    process.stdout.write = ow; process.stderr.write = ew;
-  }
-  const code = Number(process.exitCode ?? 0); process.exitCode = 0;
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = (args: string[]) => runVerifySubcommand(verifySnpCommand(), args);
 
 test('cloak verify snp: real captures verify; each refusal exits 1 with its code and a sentence', async (t) => {
   const raw = join(EV, 'snp/attestation.bin');

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { runVerifySubcommand } from './testing/run-command.ts';
 import { readAkPublic } from '../attest/tpm/index.ts';
 import { HCL_SNP_OFFSETS, type SnpHardwareInput } from '../attest/azure/index.ts';
 import type { VerifiedEvidence } from '../attest/index.ts';
@@ -12,20 +12,7 @@ import { verifyAzSnpVtpmCommand, verifyAzTdxVtpmCommand, verifyTpmCommand } from
 
 const EV = fileURLToPath(new URL('../../../shared/testdata/evidence/', import.meta.url));
 
-async function run(cmd: Command, args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = []; const err: string[] = [];
-  const ow = process.stdout.write.bind(process.stdout); const ew = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string) => { out.push(String(s)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err.push(String(s)); return true; }) as typeof process.stderr.write;
-  process.exitCode = 0;
-  try {
-    await new Command('verify').exitOverride().addCommand(cmd).parseAsync(['node', 'cloak', cmd.name(), ...args]);
-  } finally {
-    process.stdout.write = ow; process.stderr.write = ew;
-  }
-  const code = Number(process.exitCode ?? 0); process.exitCode = 0;
-  return { code, out: out.join(''), err: err.join('') };
-}
+const run = runVerifySubcommand;
 
 /** DELEGATED: a stand-in that does NOT check the SNP signature; it hands back the report-data field only. */
 const snpReportDataNotSignatureChecked = async (i: SnpHardwareInput): Promise<VerifiedEvidence> =>
