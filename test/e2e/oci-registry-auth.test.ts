@@ -11,6 +11,7 @@ import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { runCloak, tempDir } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { registryAvailable, REGISTRY_BIN } from '../support/registry.ts';
+import { freePort } from '../support/net.ts';
 
 // Asynchronous: the token service runs in this process, so a blocking spawnSync would deadlock skopeo's token request.
 function skopeo(...args: string[]): Promise<{ status: number | null; stderr: string }> {
@@ -40,13 +41,6 @@ const tokenRequests: Array<{ user?: string; scope: string[] }> = [];
 let plain: OciLayout;
 let pub: string;
 let priv: string;
-
-async function freePort(): Promise<number> {
-  const s = Fastify();
-  const url = await s.listen({ host: '127.0.0.1', port: 0 });
-  await s.close();
-  return Number(new URL(url).port);
-}
 
 before(async () => {
   if (skip) return;

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from '../support/net.ts';
 import { join } from 'node:path';
 import { AgentKbsClient } from '../../src/agent/index.ts';
 import { tpmAttester } from '../../src/agent/evidence/tpm-evidence.ts';
@@ -13,10 +14,6 @@ import { createHash } from 'node:crypto';
 
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 const skip = ['swtpm', 'tpm2_createak', 'tpm2_evictcontrol'].every(has) ? false : 'needs swtpm and tpm2-tools';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); }); });
-}
 
 test('KBS handshake with tee "tpm": a software TPM (swtpm) quotes over the KBS binding; the server releases only with the AK enrolled', { skip, timeout: 120_000 }, async () => {
   const dir = tempDir('cloak-tpm-kbs-');

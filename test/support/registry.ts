@@ -1,19 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './net.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 export const registryAvailable = () => existsSync(REGISTRY_BIN);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => resolve(p)); });
-  });
-}
 
 /** Starts Debian's docker-registry (the CNCF distribution server) on a loopback port with storage in a temp dir. */
 export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
