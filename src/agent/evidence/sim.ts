@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloakError } from '../../lib/index.ts';
-import { simAttest, fitDigest, initDataDigest } from '../../attest/index.ts';
+import { simAttest, fitDigest } from '../../attest/index.ts';
+import { parseInitData } from '../../kbs/index.ts';
 import type { Attester } from '../kbs-client.ts';
 
 export interface SimAttesterOptions {
@@ -22,16 +23,12 @@ export function simAttester(opts: SimAttesterOptions): Attester {
   } catch {
     throw new CloakError('AGENT_NO_SIM', `no simulated TEE in ${opts.dir}: run \`cloak sim init --dir ${opts.dir}\``);
   }
-  const hostData = opts.initData ? fitDigest(initDataDigest(opts.initData, initDataAlgorithm(opts.initData)), 32) : Buffer.alloc(32);
+  // The simulated hardware holds the init-data digest exactly as the KBS computes it.
+  const hostData = opts.initData ? fitDigest(parseInitData({ format: 'toml', body: opts.initData }).digest, 32) : Buffer.alloc(32);
   return {
     tee: 'sim',
     async evidence(binding: Buffer) {
       return simAttest({ version: 1, debug: opts.debug ?? false, tcb: 1n, measurement: opts.measurement, hostData, reportData: fitDigest(binding, 64) }, device);
     },
   };
-}
-
-/** The `algorithm = "…"` line of a CoCo init-data TOML (sha256 when absent). */
-export function initDataAlgorithm(text: string): string {
-  return /^\s*algorithm\s*=\s*"([a-z0-9]+)"/m.exec(text)?.[1] ?? 'sha256';
 }
