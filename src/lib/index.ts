@@ -3,4 +3,4 @@ export * from './bytes.ts';
 export * from './reader.ts';
 export * from './canonical.ts';
 export * from './x509.ts';
-export * from './initdata-encoding.ts';
+export * from './initdata.ts';

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { CloakError } from '../lib/index.ts';
+import { CloakError, workloadInitData } from '../lib/index.ts';
 import { unpackLayers } from '../oci/index.ts';
 import { AgentKbsClient, parseWorkloadInitData, simAttester, shellQuote, ENV_FILE, type Attester, type WorkloadSpec } from '../agent/index.ts';
 import { runtimeSpec, type ImageRunConfig } from './spec.ts';
@@ -47,9 +47,7 @@ export function defaultWorkloadName(reference: string): string {
 
 /** The init-data `cloak run` presents when none is given: the image it runs and the secrets asked for. */
 export function runInitData(name: string, server: string, imageDigest: string, secrets: NonNullable<RunOptions['secrets']>): string {
-  const lines = [`name = "${name}"`, `server = "${server}"`, `images = ["${imageDigest}"]`];
-  for (const s of secrets) lines.push('', '[[secrets]]', `resource = "${s.resource}"`, s.file ? `file = "${s.file}"` : `env = "${s.env}"`);
-  return ['version = "0.1.0"', 'algorithm = "sha256"', '', '[data]', `"cloak.toml" = '''`, ...lines, `'''`, ''].join('\n');
+  return workloadInitData({ name, server, images: [imageDigest], secrets });
 }
 
 /**
