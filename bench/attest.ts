@@ -7,7 +7,7 @@ import { benchDcap } from '../src/attest/dcap/testing/bench.ts';
 
 const ms = Number(process.env.BENCH_MS ?? 3000);
 const d = await benchDcap(ms);
-console.log(`ECDSA P-256 verify: ${d.ecdsaP256VerifyPerSec.toFixed(0)}/s → limit ${d.limitPerSec.toFixed(0)} quotes/s (two verifications per quote)`);
+console.log(`ECDSA P-256 verify: ${d.ecdsaP256VerifyPerSec.toFixed(0)}/s → limit ${d.limitPerSec.toFixed(0)} quotes/s (two verifications per quote; medians of ${d.rounds} interleaved rounds)`);
 console.log(`TDX (dcap-qvl v4 quote, warm collateral): ${d.tdxPerSec.toFixed(0)}/s = ${d.tdxOfLimit.toFixed(2)} of the limit`);
 console.log(`SGX (dcap-qvl v3 quote, warm collateral): ${d.sgxPerSec.toFixed(0)}/s = ${d.sgxOfLimit.toFixed(2)} of the limit`);
 

@@ -11,8 +11,16 @@ export function fromHex(s: string, code = 'BAD_HEX', what = 'value'): Buffer {
 
 /** Decodes standard or URL-safe base64, with or without padding; rejects other characters. */
 export function fromBase64(s: string, code = 'BAD_BASE64', what = 'value'): Buffer {
-  if (typeof s !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(s)) throw new CloakError(code, `${what} is not valid base64`);
-  return Buffer.from(s.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  // Node decodes both alphabets and silently skips anything else, so a skipped
+  // character (whitespace, stray '=', other symbols) shows up as a short result.
+  if (typeof s !== 'string') throw new CloakError(code, `${what} is not valid base64`);
+  let end = s.length;
+  if (s.endsWith('==')) end -= 2; else if (s.endsWith('=')) end -= 1;
+  const out = Buffer.from(s, 'base64');
+  if (end % 4 === 1 || (end < s.length && s.length % 4 !== 0) || out.length !== Math.floor((end * 3) / 4)) {
+    throw new CloakError(code, `${what} is not valid base64`);
+  }
+  return out;
 }
 
 export const toBase64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');

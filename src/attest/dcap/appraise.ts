@@ -35,7 +35,11 @@ function isvLevel(levels: IsvLevel[], isvSvn: number, code: string, what: string
   return levels.find((l) => isvSvn >= l.isvSvn) ?? fail(code, `${what} ISVSVN ${isvSvn} is below every level Intel lists`);
 }
 
-const masked = (value: Buffer, mask: Buffer): Buffer => Buffer.from(value.map((b, i) => b & (mask[i] ?? 0)));
+function masked(value: Buffer, mask: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(value.length);
+  for (let i = 0; i < value.length; i++) out[i] = value[i]! & (mask[i] ?? 0);
+  return out;
+}
 
 /** Checks the QE report against the QE identity and returns its level. */
 export function appraiseQe(identity: QeIdentity, qe: SgxReportBody): IsvLevel {

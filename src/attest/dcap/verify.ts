@@ -1,4 +1,4 @@
-import { createPublicKey, createHash, createVerify, type KeyObject, type X509Certificate } from 'node:crypto';
+import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { CloakError, x509 } from '../../lib/index.ts';
 import { intelRoot, isRevoked, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
@@ -21,7 +21,7 @@ export interface SignedQuote {
 const akCache = new Map<string, KeyObject>();
 
 function attestationKey(raw: Buffer): KeyObject {
-  const id = raw.toString('hex');
+  const id = raw.toString('latin1');
   const hit = akCache.get(id);
   if (hit) return hit;
   const key = importAttestationKey(raw);
@@ -39,7 +39,7 @@ function importAttestationKey(raw: Buffer): KeyObject {
 }
 
 const verifyP1363 = (data: Buffer, key: KeyObject, sig: Buffer): boolean =>
-  createVerify('sha256').update(data).verify({ key, dsaEncoding: 'ieee-p1363' }, sig);
+  verify('sha256', data, { key, dsaEncoding: 'ieee-p1363' }, sig);
 
 function pckExtensionsOf(cert: X509Certificate): PckExtensions {
   const ext = new x509.X509Certificate(cert.raw).getExtension(SGX_EXTENSIONS_OID);
@@ -47,17 +47,26 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
   return parsePckExtensions(Buffer.from(ext!.value));
 }
 
-interface VerifiedPck { pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
-const pckCache = new Map<string, VerifiedPck>();
+interface VerifiedPck { pemData: Buffer; pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
+const PCK_KEY_PREFIX = 1536;
+const pckCaches = new WeakMap<X509Certificate, Map<string, VerifiedPck>>();
+function pckCacheOf(root: X509Certificate): Map<string, VerifiedPck> {
+  let m = pckCaches.get(root);
+  if (!m) { m = new Map(); pckCaches.set(root, m); }
+  return m;
+}
 
 /** The quote's PCK chain verified to the root, its SGX extensions parsed; reused while `now` is inside every certificate's validity. */
 function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): VerifiedPck {
-  const key = createHash('sha256').update(root.raw).update(pemData).digest('hex');
+  // Keyed by a hash of the leaf's end of the data (serial, key, SGX extensions), confirmed by comparing all of it.
+  const key = `${pemData.length}:${hash('sha256', pemData.subarray(0, PCK_KEY_PREFIX), 'base64')}`;
+  const pckCache = pckCacheOf(root);
   const hit = pckCache.get(key);
-  if (hit && now >= hit.from && now <= hit.until) return hit;
+  if (hit && hit.pemData.equals(pemData) && now >= hit.from && now <= hit.until) return hit;
   const chain = splitPemChain(pemData.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
   const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
   const v: VerifiedPck = {
+    pemData: Buffer.from(pemData),
     pckChain,
     pck: pckExtensionsOf(pckChain[0]!),
     pckCa: pckChain[1]!.subject.includes('Platform') ? 'platform' : 'processor',
@@ -83,7 +92,7 @@ export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date
   if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
   const { pckChain, pck, pckCa, pckKey } = verifiedPck(qe.certification.data, now, root);
   if (!verifyP1363(qe.qeReport, pckKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
-  const binding = createHash('sha256').update(akRaw).update(qe.qeAuthData).digest();
+  const binding = hash('sha256', Buffer.concat([akRaw, qe.qeAuthData]), 'buffer');
   const rd = qe.qeReportParsed.reportData;
   if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0)) fail('DCAP_QE_REPORT_DATA_MISMATCH', 'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))');
   if (!verifyP1363(quote.signedBytes, attestationKey(akRaw), signature)) fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
