@@ -4,3 +4,4 @@ export * from './reader.ts';
 export * from './canonical.ts';
 export * from './x509.ts';
 export * from './initdata.ts';
+export * from './offloaded-hash.ts';

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { CloakError } from '../lib/index.ts';
 import { OciLayout, chain, type Descriptor, type ImageManifest } from './layout.ts';
 import {
-  ANNOTATION_AA, ANNOTATION_JWE, ANNOTATION_PUBOPTS, decryptLayerStream, encryptLayerStream, parsePublicOptions,
+  ANNOTATION_AA, ANNOTATION_JWE, ANNOTATION_PUBOPTS, decryptLayerStream, LayerDecryptor, LayerEncryptor, parsePublicOptions,
   unwrapJwe, wrapJwe, wrapForAttestationAgent, attestationAgentKid, unwrapForAttestationAgent, type PrivateOptions,
 } from './ocicrypt.ts';
 
@@ -41,8 +41,8 @@ export async function encryptImage(src: OciLayout, srcTag: string | undefined, d
       layers.push(toOci(layer));
       continue;
     }
-    const enc = encryptLayerStream();
-    const written = await dst.writeBlob(chain(src.openBlob(layer), enc.stream));
+    const enc = new LayerEncryptor(layer.digest); // writeBlobThrough verifies the plaintext against it
+    const written = await dst.writeBlobThrough(src, layer, enc);
     const { priv, pub } = await enc.result;
     const annotations: Record<string, string> = { ...(layer.annotations ?? {}), [ANNOTATION_PUBOPTS]: Buffer.from(JSON.stringify(pub)).toString('base64') };
     if (opts.recipients?.length) annotations[ANNOTATION_JWE] = (await Promise.all(opts.recipients.map((k) => wrapJwe(priv, k)))).join(',');
@@ -71,9 +71,12 @@ export async function layerOptions(layer: Descriptor, keys: { privateKey?: KeyOb
 /** The plain blob of a layer (decrypted when encrypted); the stream errors on HMAC or digest mismatch. */
 export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<Readable> {
   if (!isEncrypted(layer)) return layout.openBlob(layer);
+  return chain(layout.openBlob(layer), decryptLayerStream(...(await decryptorArgs(layer, keys))));
+}
+
+async function decryptorArgs(layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<ConstructorParameters<typeof LayerDecryptor>> {
   const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
-  const priv = await layerOptions(layer, keys);
-  return chain(layout.openBlob(layer), decryptLayerStream(priv, pub, { gzip: /gzip/.test(layer.mediaType) }));
+  return [await layerOptions(layer, keys), pub, { gzip: /gzip/.test(layer.mediaType) }];
 }
 
 /** The uncompressed tar of a layer, for unpacking. */
@@ -98,7 +101,8 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
   let decrypted = 0;
   for (const layer of manifest.layers) {
     if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(toOci(layer)); continue; }
-    const written = await dst.writeBlob(await openPlainBlob(src, layer, keys));
+    const decryptor = new LayerDecryptor(...(await decryptorArgs(layer, keys)));
+    const written = await dst.writeBlobThrough(src, layer, decryptor, decryptor.plainDigest);
     const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
     layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });
     decrypted++;
@@ -111,7 +115,7 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
 async function copyBlob(src: OciLayout, dst: OciLayout, d: Descriptor): Promise<void> {
   if (src.dir === dst.dir) return;
   if (dst.hasBlob(d)) return;
-  const written = await dst.writeBlob(src.openBlob(d));
+  const written = await dst.writeBlob(src.openBlob(d), d.digest);
   if (written.digest !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `copy of ${d.digest} changed its digest`);
 }
 

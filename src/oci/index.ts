@@ -11,3 +11,4 @@ export * from './image-ref.ts';
 export * from './docker-archive.ts';
 export * from './manifest.ts';
 export * from './platform.ts';
+export * from './blob-step.ts';

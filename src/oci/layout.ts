@@ -3,7 +3,9 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSyn
 import { join } from 'node:path';
 import { Transform, pipeline as pipelineCb, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CloakError } from '../lib/index.ts';
+import { open, type FileHandle } from 'node:fs/promises';
+import { CloakError, OffloadedHash } from '../lib/index.ts';
+import { STAGE_BUFFER, type BlobStep } from './blob-step.ts';
 import { parseDescriptor, parseImageConfig, parseManifest, selectPlatform, type Platform } from './manifest.ts';
 import { hostPlatform } from './platform.ts';
 
@@ -16,21 +18,43 @@ export const MT_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const MAX_JSON = 4 * 1024 * 1024;
+/** Large enough to keep per-chunk stream costs small, small enough for the cipher's output allocations to stay cheap. */
+const READ_CHUNK = 256 * 1024;
+/** Read size of `writeBlobThrough`'s loop (each iteration waits on a read and a write, so not too small). */
+const STEP_CHUNK = 1024 * 1024;
+/** The cipher is fed slices of this size: its output buffers then come from the allocator's reused memory instead of fresh pages. */
+const CIPHER_SLICE = 64 * 1024;
 
 /** Chains streams so that an error anywhere reaches the last one (unlike .pipe()). */
 export function chain(first: Readable, ...rest: Transform[]): Readable {
   return (pipelineCb as (...s: unknown[]) => Readable)(first, ...rest, () => { /* errors surface on the returned stream */ });
 }
 
-/** A stream that passes bytes through and fails at the end unless they had `digest` and `size`. */
+async function writeAll(fh: FileHandle, bs: Buffer[]): Promise<void> {
+  const total = bs.reduce((n, b) => n + b.length, 0);
+  const { bytesWritten } = await fh.writev(bs);
+  if (bytesWritten < total) for (let off = bytesWritten; off < total;) off += (await fh.write(Buffer.concat(bs).subarray(off))).bytesWritten;
+}
+
+/** Hashes a chunk and passes it on, waiting while the digest worker is behind. */
+function feed(h: OffloadedHash, chunk: Buffer, cb: TransformCallback): void {
+  try { if (!h.update(chunk)) return void h.drained().then(() => cb(null, chunk), cb); } catch (e) { return cb(e as Error); }
+  cb(null, chunk);
+}
+
+/** A stream that passes bytes through and fails at the end unless they had `digest` and `size` (hashed on a worker thread). */
 export function verifyingStream(digest: string, size?: number): Transform {
-  const h = createHash('sha256');
+  const h = new OffloadedHash();
   let n = 0;
   return new Transform({
-    transform(chunk: Buffer, _e, cb: TransformCallback) { h.update(chunk); n += chunk.length; cb(null, chunk); },
+    highWaterMark: STAGE_BUFFER,
+    transform(chunk: Buffer, _e, cb: TransformCallback) { n += chunk.length; feed(h, chunk, cb); },
+    destroy(err, cb) { h.abandon(); cb(err); },
     flush(cb: TransformCallback) {
-      if ('sha256:' + h.digest('hex') !== digest || (size !== undefined && n !== size)) return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
-      cb();
+      h.hex().then((hex) => {
+        if ('sha256:' + hex !== digest || (size !== undefined && n !== size)) return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
+        cb();
+      }, cb);
     },
   });
 }
@@ -80,7 +104,7 @@ export class OciLayout {
   openBlob(d: Descriptor): Readable {
     const path = this.blobPath(d.digest);
     if (statSync(path, { throwIfNoEntry: false })?.size !== d.size) throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
-    return chain(createReadStream(path), verifyingStream(d.digest, d.size));
+    return chain(createReadStream(path, { highWaterMark: READ_CHUNK }), verifyingStream(d.digest, d.size));
   }
 
   writeJson(mediaType: string, value: unknown): Descriptor {
@@ -91,19 +115,93 @@ export class OciLayout {
     return { mediaType, digest, size: buf.length };
   }
 
-  /** Streams a blob in; it lands under its digest only when complete. */
-  async writeBlob(source: Readable): Promise<{ digest: string; size: number }> {
+  /**
+   * Streams a blob in; it lands under its digest only when complete.
+   * `verified` is the digest the source is already checked against (its
+   * stream fails otherwise), sparing a second pass over the bytes; it may
+   * be a promise that settles once the source has ended.
+   */
+  async writeBlob(source: Readable, verified?: string | Promise<string>): Promise<{ digest: string; size: number }> {
     const tmp = join(this.dir, 'blobs', `.tmp-${randomBytes(8).toString('hex')}`);
-    const h = createHash('sha256');
+    const h = verified === undefined ? new OffloadedHash() : undefined;
     let size = 0;
     try {
-      await pipeline(source, new Transform({ transform(c: Buffer, _e, cb) { h.update(c); size += c.length; cb(null, c); } }), createWriteStream(tmp, { flags: 'wx' }));
-      const digest = 'sha256:' + h.digest('hex');
+      await pipeline(source, new Transform({ highWaterMark: STAGE_BUFFER, transform(c: Buffer, _e, cb) { size += c.length; if (h) feed(h, c, cb); else cb(null, c); } }), createWriteStream(tmp, { flags: 'wx', highWaterMark: STAGE_BUFFER }));
+      const digest = h ? 'sha256:' + (await h.hex()) : await verified!;
       renameSync(tmp, this.blobPath(digest));
       return { digest, size };
     } catch (e) {
+      h?.abandon();
       rmSync(tmp, { force: true });
       throw e;
+    }
+  }
+
+  /**
+   * Reads blob `d` from `src` through `step` (a layer cipher) into this
+   * layout, in one loop: reused read buffers, the next read and the last
+   * write in flight while a chunk is processed, digests on worker threads.
+   * The input is checked against `d` and the step's own checks must pass
+   * before the blob lands; otherwise nothing is left behind. `verified` as
+   * for `writeBlob`.
+   */
+  async writeBlobThrough(src: OciLayout, d: Descriptor, step: BlobStep, verified?: string | Promise<string>): Promise<{ digest: string; size: number }> {
+    const path = src.blobPath(d.digest);
+    if (statSync(path, { throwIfNoEntry: false })?.size !== d.size) throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
+    const tmp = join(this.dir, 'blobs', `.tmp-${randomBytes(8).toString('hex')}`);
+    const input = new OffloadedHash();
+    const output = verified === undefined ? new OffloadedHash() : undefined;
+    let inFh: FileHandle | undefined;
+    let outFh: FileHandle | undefined;
+    let writing: Promise<unknown> = Promise.resolve();
+    let reading: Promise<{ bytesRead: number }> | undefined;
+    try {
+      inFh = await open(path, 'r');
+      outFh = await open(tmp, 'wx');
+      const out = outFh;
+      let size = 0;
+      const write = (bs: Buffer[]) => {
+        for (const b of bs) { output?.update(b); size += b.length; }
+        const prev = writing;
+        writing = prev.then(() => writeAll(out, bs));
+        return prev;
+      };
+      const bufs = [Buffer.allocUnsafeSlow(STEP_CHUNK), Buffer.allocUnsafeSlow(STEP_CHUNK)];
+      let pos = 0;
+      reading = inFh.read(bufs[0]!, 0, STEP_CHUNK, 0);
+      for (let i = 0; ; i ^= 1) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        const chunk = bufs[i]!.subarray(0, bytesRead);
+        pos += bytesRead;
+        if (pos > d.size) break;
+        reading = inFh.read(bufs[i ^ 1]!, 0, STEP_CHUNK, pos);
+        input.update(chunk);
+        const outs: Buffer[] = [];
+        for (let off = 0; off < chunk.length; off += CIPHER_SLICE) outs.push(step.update(chunk.subarray(off, off + CIPHER_SLICE)));
+        await write(outs); // at most one write queued behind the one in flight
+        await step.drained();
+        if (input.behind()) await input.drained();
+        if (output?.behind()) await output.drained();
+      }
+      if (pos !== d.size || 'sha256:' + (await input.hex()) !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
+      await write([await step.final()]);
+      await writing;
+      await outFh.close();
+      outFh = undefined;
+      const digest = output ? 'sha256:' + (await output.hex()) : await verified!;
+      renameSync(tmp, this.blobPath(digest));
+      return { digest, size };
+    } catch (e) {
+      input.abandon();
+      output?.abandon();
+      step.abandon();
+      await Promise.all([writing, reading].map((p) => p?.catch(() => undefined)));
+      await outFh?.close().catch(() => undefined);
+      rmSync(tmp, { force: true });
+      throw e;
+    } finally {
+      await inFh?.close().catch(() => undefined);
     }
   }
 

@@ -1,8 +1,9 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
+import type { Transform } from 'node:stream';
+import { createGunzip, type Gunzip } from 'node:zlib';
 import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
-import { CloakError, fromBase64 } from '../lib/index.ts';
+import { CloakError, drainedAll, fromBase64, OffloadedHash } from '../lib/index.ts';
+import { stepStream, type BlobStep } from './blob-step.ts';
 
 /** containers/ocicrypt's layer cipher and annotations. */
 export const CIPHER = 'AES_256_CTR_HMAC_SHA256';
@@ -34,89 +35,136 @@ export function parsePrivateOptions(json: Uint8Array): PrivateOptions {
   return p;
 }
 
+export interface LayerOptions { priv: PrivateOptions; pub: PublicOptions }
+
 /**
- * Encrypts a layer blob stream with a fresh key. The HMAC (public options)
- * and the plain digest (private options) are known when the stream ends.
+ * Encrypts a layer blob with a fresh key, chunk by chunk. The HMAC (public
+ * options) and the plain digest (private options) are known after `final`.
+ * Pass `plainDigest` when the input is already verified against it (its
+ * reader fails otherwise), which spares hashing the plaintext a second time.
+ * The digest passes run on worker threads beside the cipher.
  */
-export function encryptLayerStream(): { stream: Transform; result: Promise<{ priv: PrivateOptions; pub: PublicOptions }> } {
-  const symkey = randomBytes(32);
-  const nonce = randomBytes(16);
-  const cipher = createCipheriv('aes-256-ctr', symkey, nonce);
-  const hmac = createHmac('sha256', symkey);
-  const plain = createHash('sha256');
-  let done!: (v: { priv: PrivateOptions; pub: PublicOptions }) => void;
-  const result = new Promise<{ priv: PrivateOptions; pub: PublicOptions }>((r) => (done = r));
-  const stream = new Transform({
-    transform(chunk: Buffer, _e, cb: TransformCallback) {
-      plain.update(chunk);
-      const out = cipher.update(chunk);
-      hmac.update(out);
-      cb(null, out);
-    },
-    flush(cb: TransformCallback) {
-      const out = cipher.final();
-      hmac.update(out);
-      done({
-        priv: { symkey: symkey.toString('base64'), digest: 'sha256:' + plain.digest('hex'), cipheroptions: { nonce: nonce.toString('base64') } },
-        pub: { cipher: CIPHER, hmac: hmac.digest('base64'), cipheroptions: {} },
-      });
-      cb(null, out);
-    },
-  });
-  return { stream, result };
+export class LayerEncryptor implements BlobStep {
+  private readonly symkey = randomBytes(32);
+  private readonly nonce = randomBytes(16);
+  private readonly cipher = createCipheriv('aes-256-ctr', this.symkey, this.nonce);
+  private readonly hmac = new OffloadedHash(this.symkey);
+  private readonly plain: OffloadedHash | undefined;
+  private settle!: (v: LayerOptions) => void;
+  /** The options, once `final` has run. */
+  readonly result = new Promise<LayerOptions>((r) => (this.settle = r));
+
+  constructor(private readonly plainDigest?: string) {
+    this.plain = plainDigest === undefined ? new OffloadedHash() : undefined;
+  }
+
+  update(chunk: Buffer): Buffer {
+    this.plain?.update(chunk);
+    const out = this.cipher.update(chunk);
+    this.hmac.update(out);
+    return out;
+  }
+
+  drained(): Promise<void> | undefined { return drainedAll([this.plain, this.hmac]); }
+
+  async final(): Promise<Buffer> {
+    const out = this.cipher.final();
+    this.hmac.update(out);
+    const [mac, digest] = await Promise.all([this.hmac.digest(), this.plain ? this.plain.hex().then((h) => 'sha256:' + h) : this.plainDigest!]);
+    this.settle({
+      priv: { symkey: this.symkey.toString('base64'), digest, cipheroptions: { nonce: this.nonce.toString('base64') } },
+      pub: { cipher: CIPHER, hmac: mac.toString('base64'), cipheroptions: {} },
+    });
+    return out;
+  }
+
+  abandon(): void { this.hmac.abandon(); this.plain?.abandon(); }
+}
+
+/** `LayerEncryptor` as a Transform; `result` settles when the stream ends. */
+export function encryptLayerStream(plainDigest?: string): { stream: Transform; result: Promise<LayerOptions> } {
+  const enc = new LayerEncryptor(plainDigest);
+  return { stream: stepStream(enc), result: enc.result };
 }
 
 /**
- * Decrypts a layer blob stream. The HMAC over the ciphertext and the digest
- * named by the options are checked when the stream ends; on a mismatch the
- * stream errors, so a consumer that writes to a staging place and commits
- * only on success never keeps tampered plaintext. The options' digest is
- * usually the plain blob's; skopeo, when it gzips an uncompressed layer
- * before encrypting, names the uncompressed digest instead, so for gzip
- * layers the digest of the decompressed plaintext is accepted too.
+ * Decrypts a layer blob chunk by chunk. The HMAC over the ciphertext and the
+ * digest named by the options are checked in `final`, which rejects on a
+ * mismatch, so a consumer that writes to a staging place and commits only
+ * on success never keeps tampered plaintext. The options' digest is usually
+ * the plain blob's; skopeo, when it gzips an uncompressed layer before
+ * encrypting, names the uncompressed digest instead, so for gzip layers the
+ * digest of the decompressed plaintext is accepted too. `plainDigest`
+ * settles with the plain blob's digest once the checks have passed (it
+ * never rejects; it stays pending on failure).
  */
-export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opts: { gzip?: boolean } = {}): Transform {
-  const symkey = fromBase64(priv.symkey);
-  const decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
-  const hmac = createHmac('sha256', symkey);
-  const plain = createHash('sha256');
-  const inflated = opts.gzip ? createHash('sha256') : undefined;
-  const gunzip = opts.gzip ? createGunzip() : undefined;
-  let gunzipFailed = false;
-  gunzip?.on('data', (c: Buffer) => inflated!.update(c));
-  gunzip?.on('error', () => { gunzipFailed = true; });
-  return new Transform({
-    transform(chunk: Buffer, _e, cb: TransformCallback) {
-      hmac.update(chunk);
-      const out = decipher.update(chunk);
-      plain.update(out);
-      if (gunzip && !gunzipFailed && !gunzip.write(out)) {
-        // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
-        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); cb(null, out); };
+export class LayerDecryptor implements BlobStep {
+  private readonly decipher: Decipher;
+  private readonly hmac: OffloadedHash;
+  private readonly plain = new OffloadedHash();
+  private readonly inflated: OffloadedHash | undefined;
+  private readonly gunzip: Gunzip | undefined;
+  private gunzipFailed = false;
+  private gunzipDrain: Promise<void> | undefined;
+  private settle!: (d: string) => void;
+  readonly plainDigest = new Promise<string>((r) => (this.settle = r));
+
+  constructor(private readonly priv: PrivateOptions, private readonly pub: PublicOptions, opts: { gzip?: boolean } = {}) {
+    const symkey = fromBase64(priv.symkey);
+    this.decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
+    this.hmac = new OffloadedHash(symkey);
+    if (opts.gzip) {
+      const inflated = (this.inflated = new OffloadedHash());
+      const gunzip = (this.gunzip = createGunzip());
+      gunzip.on('data', (c: Buffer) => { if (!inflated.update(c)) { gunzip.pause(); inflated.drained().then(() => gunzip.resume(), () => gunzip.resume()); } });
+      gunzip.on('error', () => { this.gunzipFailed = true; });
+    }
+  }
+
+  update(chunk: Buffer): Buffer {
+    this.hmac.update(chunk);
+    const out = this.decipher.update(chunk);
+    this.plain.update(out);
+    if (this.gunzip && !this.gunzipFailed && !this.gunzip.write(out)) {
+      // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
+      const gunzip = this.gunzip;
+      this.gunzipDrain = new Promise((resolve) => {
+        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); resolve(); };
         gunzip.on('drain', go);
         gunzip.on('error', go);
-        return;
-      }
-      cb(null, out);
-    },
-    flush(cb: TransformCallback) {
-      const out = decipher.final();
-      plain.update(out);
-      const expected = fromBase64(pub.hmac);
-      const actual = hmac.digest();
-      if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return cb(new CloakError('OCI_HMAC_MISMATCH', 'layer HMAC does not match: the encrypted layer was altered or the key is wrong'));
-      const finish = () => {
-        if ('sha256:' + plain.digest('hex') === priv.digest) return cb(null, out);
-        if (inflated && !gunzipFailed && 'sha256:' + inflated.digest('hex') === priv.digest) return cb(null, out);
-        cb(new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name'));
-      };
-      if (!gunzip || gunzipFailed) return finish();
-      gunzip.once('end', finish);
-      gunzip.once('error', finish);
-      gunzip.end(out);
-      gunzip.resume();
-    },
-  });
+      });
+    }
+    return out;
+  }
+
+  drained(): Promise<void> | undefined {
+    const wait = this.gunzipDrain;
+    this.gunzipDrain = undefined;
+    const hashes = drainedAll([this.hmac, this.plain]);
+    return wait && hashes ? Promise.all([wait, hashes]).then(() => undefined) : wait ?? hashes;
+  }
+
+  async final(): Promise<Buffer> {
+    const out = this.decipher.final();
+    this.plain.update(out);
+    if (this.gunzip && !this.gunzipFailed) {
+      const gunzip = this.gunzip;
+      await new Promise<void>((resolve) => { gunzip.once('end', resolve); gunzip.once('error', () => resolve()); gunzip.end(out); gunzip.resume(); });
+    }
+    const [actual, plainHex, inflatedHex] = await Promise.all([this.hmac.digest(), this.plain.hex(), this.inflated && !this.gunzipFailed ? this.inflated.hex() : undefined]);
+    const expected = fromBase64(this.pub.hmac);
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new CloakError('OCI_HMAC_MISMATCH', 'layer HMAC does not match: the encrypted layer was altered or the key is wrong');
+    if ('sha256:' + plainHex !== this.priv.digest && 'sha256:' + inflatedHex !== this.priv.digest) throw new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name');
+    this.settle('sha256:' + plainHex);
+    return out;
+  }
+
+  abandon(): void { this.hmac.abandon(); this.plain.abandon(); this.inflated?.abandon(); this.gunzip?.destroy(); }
+}
+
+/** `LayerDecryptor` as a Transform that errors on HMAC or digest mismatch. */
+export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opts: { gzip?: boolean } = {}): Transform {
+  return stepStream(new LayerDecryptor(priv, pub, opts));
 }
 
 /** JWE recipient (skopeo's `jwe:`): RSA-OAEP for RSA keys, ECDH-ES+A256KW for EC keys, A256GCM. */

@@ -18,7 +18,7 @@ export async function pullToLayout(ref: RegistryRef, layout: OciLayout, tag: str
   const manifest = parsed.manifest;
   for (const d of [manifest.config, ...manifest.layers]) {
     if (layout.hasBlob(d)) continue;
-    await layout.writeBlob(await client.getBlob(d.digest, d.size));
+    await layout.writeBlob(await client.getBlob(d.digest, d.size), d.digest); // getBlob verifies it
     opts.onBlob?.(d);
   }
   return layout.tagBytes(tag, m.body, m.mediaType);
