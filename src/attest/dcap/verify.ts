@@ -48,7 +48,7 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
 }
 
 interface VerifiedPck { pemData: Buffer; pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
-const PCK_KEY_PREFIX = 1536;
+const PCK_KEY_PREFIX = 128;
 const pckCaches = new WeakMap<X509Certificate, Map<string, VerifiedPck>>();
 function pckCacheOf(root: X509Certificate): Map<string, VerifiedPck> {
   let m = pckCaches.get(root);
@@ -58,8 +58,8 @@ function pckCacheOf(root: X509Certificate): Map<string, VerifiedPck> {
 
 /** The quote's PCK chain verified to the root, its SGX extensions parsed; reused while `now` is inside every certificate's validity. */
 function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): VerifiedPck {
-  // Keyed by a hash of the leaf's end of the data (serial, key, SGX extensions), confirmed by comparing all of it.
-  const key = `${pemData.length}:${hash('sha256', pemData.subarray(0, PCK_KEY_PREFIX), 'base64')}`;
+  // Keyed by the PEM text of the leaf's first bytes (its serial number is there), confirmed by comparing all of it.
+  const key = `${pemData.length}:${pemData.toString('latin1', 0, PCK_KEY_PREFIX)}`;
   const pckCache = pckCacheOf(root);
   const hit = pckCache.get(key);
   if (hit && hit.pemData.equals(pemData) && now >= hit.from && now <= hit.until) return hit;

@@ -24,7 +24,19 @@ async function rate(fn: () => unknown, ms: number): Promise<number> {
   return n / ((performance.now() - start) / 1000);
 }
 
-const median = (xs: number[]): number => {
+/**
+ * Rates (per second) of each function, measured in `rounds` interleaved
+ * rounds of `ms / rounds` each, so that a slow spell of the machine hits all
+ * of them; compare them round by round (ratios), then take the median.
+ */
+export async function interleaved(fns: Record<string, () => unknown>, ms: number, rounds: number): Promise<Record<string, number[]>> {
+  for (const fn of Object.values(fns)) await rate(fn, 200);
+  const out: Record<string, number[]> = {};
+  for (let i = 0; i < rounds; i++) for (const [k, fn] of Object.entries(fns)) (out[k] ??= []).push(await rate(fn, ms / rounds));
+  return out;
+}
+
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
@@ -43,17 +55,8 @@ export async function benchDcap(ms = 2000, rounds = 10): Promise<DcapBench> {
   };
   const tdx = quoteVerify(tdxVerifier, 'tdx/dcap-qvl_tdx_quote.dat', 'tdx/dcap-qvl_tdx_quote_collateral.json');
   const sgx = quoteVerify(sgxVerifier, 'sgx/dcap-qvl_sgx_quote.dat', 'sgx/dcap-qvl_sgx_quote_collateral.json');
-  for (const warm of [raw, tdx, sgx]) await rate(warm, 200);
-
-  const slice = ms / rounds;
-  const r = { raw: [] as number[], tdx: [] as number[], sgx: [] as number[], tdxRatio: [] as number[], sgxRatio: [] as number[] };
-  for (let i = 0; i < rounds; i++) {
-    const limit = (await rate(raw, slice)) / 2;
-    const t = await rate(tdx, slice);
-    const s = await rate(sgx, slice);
-    r.raw.push(limit * 2); r.tdx.push(t); r.sgx.push(s);
-    r.tdxRatio.push(t / limit); r.sgxRatio.push(s / limit);
-  }
+  const m = await interleaved({ raw, tdx, sgx }, ms, rounds);
+  const r = { raw: m.raw!, tdx: m.tdx!, sgx: m.sgx!, tdxRatio: m.tdx!.map((t, i) => (2 * t) / m.raw![i]!), sgxRatio: m.sgx!.map((t, i) => (2 * t) / m.raw![i]!) };
   const rawRate = median(r.raw);
   return {
     ecdsaP256VerifyPerSec: Math.round(rawRate), limitPerSec: Math.round(rawRate / 2),
