@@ -74,9 +74,16 @@ export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: 
   return chain(layout.openBlob(layer), decryptLayerStream(...(await decryptorArgs(layer, keys))));
 }
 
-async function decryptorArgs(layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<ConstructorParameters<typeof LayerDecryptor>> {
+/**
+ * The decryptor for a layer. For a gzip layer the options may name the
+ * uncompressed digest (skopeo's images), checked by inflating; when the
+ * image config is at hand and its diff IDs do not hold that digest, the
+ * options name the blob itself and inflating would be wasted.
+ */
+async function decryptorArgs(layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, diffIds?: string[]): Promise<ConstructorParameters<typeof LayerDecryptor>> {
   const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
-  return [await layerOptions(layer, keys), pub, { gzip: /gzip/.test(layer.mediaType) }];
+  const priv = await layerOptions(layer, keys);
+  return [priv, pub, { gzip: /gzip/.test(layer.mediaType) && (diffIds === undefined || diffIds.includes(priv.digest)) }];
 }
 
 /** The uncompressed tar of a layer, for unpacking. */
@@ -96,12 +103,13 @@ export function layerKeyResources(layer: Descriptor): string[] {
 
 /** Decrypts every encrypted layer into `dst` (like skopeo's --decryption-key); nothing is tagged unless all succeed. */
 export async function decryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<{ manifest: Descriptor; decrypted: number }> {
-  const { manifest } = src.resolve(srcTag);
+  const { manifest, config } = src.resolve(srcTag);
+  const diffIds = config.rootfs?.diff_ids ?? [];
   const layers: Descriptor[] = [];
   let decrypted = 0;
   for (const layer of manifest.layers) {
     if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(toOci(layer)); continue; }
-    const decryptor = new LayerDecryptor(...(await decryptorArgs(layer, keys)));
+    const decryptor = new LayerDecryptor(...(await decryptorArgs(layer, keys, diffIds)));
     const written = await dst.writeBlobThrough(src, layer, decryptor, decryptor.plainDigest);
     const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
     layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });
