@@ -68,3 +68,37 @@ test('writeBlobThrough leaves nothing behind when the source or the ciphertext i
     assert.deepEqual(blobNames(dec), before);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('decryptImage of gzip layers: options naming the blob (Cloak) or the diff ID (skopeo) both come back exactly', async () => {
+  const { buildImage } = await import('./build.ts');
+  const { decryptImage, encryptImage } = await import('./crypt-image.ts');
+  const { ANNOTATION_JWE, ANNOTATION_PUBOPTS, wrapJwe } = await import('./ocicrypt.ts');
+  const { generateKeyPairSync } = await import('node:crypto');
+  const dir = mkdtempSync(join(tmpdir(), 'cloak-gzip-'));
+  try {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const plain = OciLayout.create(join(dir, 'plain'));
+    await buildImage(plain, 'v1', [randomBytes(3 * MiB)], { Cmd: ['/x'] });
+    const { manifest, config } = plain.resolve('v1');
+    const layer = manifest.layers[0]!;
+
+    // Cloak's way: the options name the gzip blob.
+    const enc = OciLayout.create(join(dir, 'enc'));
+    await encryptImage(plain, 'v1', enc, 'v1', { recipients: [publicKey] });
+    const dec = OciLayout.create(join(dir, 'dec'));
+    await decryptImage(enc, 'v1', dec, 'v1', { privateKey });
+    assert.equal(dec.resolve('v1').manifest.layers[0]!.digest, layer.digest);
+
+    // skopeo's way: the options name the uncompressed diff ID, checked by inflating.
+    const e = new LayerEncryptor(config.rootfs!.diff_ids[0]!);
+    const skopeoLike = OciLayout.create(join(dir, 'skopeo'));
+    const ct = await skopeoLike.writeBlobThrough(plain, layer, e);
+    const { priv, pub } = await e.result;
+    const annotations = { [ANNOTATION_PUBOPTS]: Buffer.from(JSON.stringify(pub)).toString('base64'), [ANNOTATION_JWE]: await wrapJwe(priv, publicKey) };
+    const cfg = skopeoLike.writeJson(manifest.config.mediaType, config);
+    skopeoLike.tag('v1', { ...manifest, config: cfg, layers: [{ mediaType: layer.mediaType + '+encrypted', ...ct, annotations }] });
+    const dec2 = OciLayout.create(join(dir, 'dec2'));
+    await decryptImage(skopeoLike, 'v1', dec2, 'v1', { privateKey });
+    assert.equal(dec2.resolve('v1').manifest.layers[0]!.digest, layer.digest);
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

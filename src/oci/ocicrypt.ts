@@ -125,7 +125,7 @@ export class LayerDecryptor implements BlobStep {
     this.hmac.update(chunk);
     const out = this.decipher.update(chunk);
     this.plain.update(out);
-    if (this.gunzip && !this.gunzipFailed && !this.gunzip.write(out)) {
+    if (this.gunzip && !this.gunzipFailed && !this.gunzip.write(out) && !this.gunzipDrain) {
       // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
       const gunzip = this.gunzip;
       this.gunzipDrain = new Promise((resolve) => {
