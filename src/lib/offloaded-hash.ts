@@ -92,6 +92,8 @@ export class OffloadedHash {
   private resolveDigest!: (d: Buffer) => void;
   private rejectDigest!: (e: Error) => void;
   private error: Error | undefined;
+  /** 1 MiB buffers back from the worker, for the next batches. */
+  private readonly spare: ArrayBuffer[] = [];
 
   /** `hmacKey` makes it HMAC-SHA256 under that key instead of SHA-256. */
   constructor(private readonly hmacKey?: Uint8Array) {}
@@ -150,6 +152,7 @@ export class OffloadedHash {
   }
 
   private post(end: boolean): void {
+    const first = !this.worker; // the worker learns the HMAC key with the first batch
     if (!this.worker) {
       this.worker = pickWorker();
       this.worker.active.set(this.id, {
@@ -167,8 +170,7 @@ export class OffloadedHash {
       });
     }
     const data = this.batch!.buffer as ArrayBuffer;
-    const key = this.sentAny || !this.hmacKey ? {} : { key: Uint8Array.from(this.hmacKey) };
-    this.sentAny = true;
+    const key = first && this.hmacKey ? { key: Uint8Array.from(this.hmacKey) } : {};
     this.inFlight += this.filled;
     send(this.worker, { id: this.id, data, length: this.filled, end, ...key }, [data]);
     this.filled = 0;
@@ -176,9 +178,6 @@ export class OffloadedHash {
     const spare = this.spare.pop();
     this.batch = end ? undefined : spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(BATCH);
   }
-
-  private sentAny = false;
-  private readonly spare: ArrayBuffer[] = [];
 }
 
 /** Resolves when every hash can take more bytes; undefined when none is behind. */

@@ -123,7 +123,6 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
 async function copyBlob(src: OciLayout, dst: OciLayout, d: Descriptor): Promise<void> {
   if (src.dir === dst.dir) return;
   if (dst.hasBlob(d)) return;
-  const written = await dst.writeBlob(src.openBlob(d), d.digest);
-  if (written.digest !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `copy of ${d.digest} changed its digest`);
+  await dst.writeBlob(src.openBlob(d), d.digest); // openBlob fails unless the bytes have d.digest
 }
 

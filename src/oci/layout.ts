@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Transform, pipeline as pipelineCb, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { open, type FileHandle } from 'node:fs/promises';
-import { CloakError, OffloadedHash } from '../lib/index.ts';
+import { CloakError, drainedAll, OffloadedHash } from '../lib/index.ts';
 import { STAGE_BUFFER, type BlobStep } from './blob-step.ts';
 import { parseDescriptor, parseImageConfig, parseManifest, selectPlatform, type Platform } from './manifest.ts';
 import { hostPlatform } from './platform.ts';
@@ -18,7 +18,7 @@ export const MT_CONFIG = 'application/vnd.oci.image.config.v1+json';
 export const REF_NAME = 'org.opencontainers.image.ref.name';
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const MAX_JSON = 4 * 1024 * 1024;
-/** Large enough to keep per-chunk stream costs small, small enough for the cipher's output allocations to stay cheap. */
+/** Read size of `openBlob`: Node's 64 KiB default makes the per-chunk stream costs dominate on large blobs. */
 const READ_CHUNK = 256 * 1024;
 /** Read size of `writeBlobThrough`'s loop (each iteration waits on a read and a write, so not too small). */
 const STEP_CHUNK = 1024 * 1024;
@@ -33,7 +33,9 @@ export function chain(first: Readable, ...rest: Transform[]): Readable {
 async function writeAll(fh: FileHandle, bs: Buffer[]): Promise<void> {
   const total = bs.reduce((n, b) => n + b.length, 0);
   const { bytesWritten } = await fh.writev(bs);
-  if (bytesWritten < total) for (let off = bytesWritten; off < total;) off += (await fh.write(Buffer.concat(bs).subarray(off))).bytesWritten;
+  if (bytesWritten === total) return;
+  const all = Buffer.concat(bs);
+  for (let off = bytesWritten; off < total;) off += (await fh.write(all, off, total - off)).bytesWritten;
 }
 
 /** Hashes a chunk and passes it on, waiting while the digest worker is behind. */
@@ -181,8 +183,7 @@ export class OciLayout {
         for (let off = 0; off < chunk.length; off += CIPHER_SLICE) outs.push(step.update(chunk.subarray(off, off + CIPHER_SLICE)));
         await write(outs); // at most one write queued behind the one in flight
         await step.drained();
-        if (input.behind()) await input.drained();
-        if (output?.behind()) await output.drained();
+        await drainedAll([input, output]);
       }
       if (pos !== d.size || 'sha256:' + (await input.hex()) !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
       await write([await step.final()]);
