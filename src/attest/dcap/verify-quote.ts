@@ -4,7 +4,7 @@ import type { CollateralSource, VerifyContext } from '../types.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
 import { fetchQuoteCollateral, loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
 import type { TcbStatus } from './tcb-info.ts';
-import { verifyCollateral, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
+import { applyCollateral, collateralDocuments, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
 
 /** Trust settings read from `ctx.trust.dcap`. */
 export interface DcapTrust {
@@ -40,15 +40,16 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
   let collateral = opts.collateral;
   if (!collateral && opts.source) collateral = await fetchQuoteCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa);
   if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`, { status: 401 });
-  const verified = await verifyCollateral(signed, collateral, tee, opts.now, opts.root);
+  const pending = collateralDocuments(collateral, tee, opts.now, opts.root);
+  const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);
   const q = signed.quote;
-  const tcb = appraiseTcb(verified.tcbInfo, verified.qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
+  const tcb = appraiseTcb(tcbInfo, qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
   const accepted = opts.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
   if (!accepted.includes(tcb.status)) {
     throw new CloakError('DCAP_TCB_STATUS_REJECTED', `the platform TCB status is ${tcb.status}${tcb.advisoryIds.length ? ` (${tcb.advisoryIds.join(', ')})` : ''}, not one of ${accepted.join(', ')}: update the platform, or accept this status in policy`, { status: 401, details: { tcbStatus: tcb.status, advisoryIds: tcb.advisoryIds } });
   }
   const warnings = tcb.status === 'UpToDate' ? [] : [`TCB status ${tcb.status}${tcb.advisoryIds.length ? `: ${tcb.advisoryIds.join(', ')}` : ''}`];
-  return { ...signed, ...verified, tcb, warnings };
+  return { quote: q, pckChain: signed.pckChain, pck: signed.pck, pckCa: signed.pckCa, tcbInfo, qeIdentity, tcb, warnings };
 }
 
 const loaded = new WeakMap<object, QuoteCollateral>();

@@ -105,7 +105,7 @@ function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
   if (now < issue || now > next) fail('DCAP_COLLATERAL_EXPIRED', `the ${what} is not valid at ${now.toISOString()} (issued ${issue.toISOString()}, next update ${next.toISOString()}); fetch fresh collateral`);
 }
 
-interface CollateralDocs extends VerifiedCollateral {
+export interface CollateralDocs extends VerifiedCollateral {
   pckCrlIssuer: X509Certificate;
   pckCrlSerials: Set<string>;
   rootCrlSerials: Set<string>;
@@ -142,13 +142,27 @@ function contentHash(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): s
  * already verified are reused while `now` stays inside their validity window.
  */
 export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): Promise<VerifiedCollateral> {
+  return applyCollateral(signed, await collateralDocuments(c, tee, now, root));
+}
+
+/**
+ * The verified documents of `c` at `now`: synchronously when they were
+ * verified before and `now` is inside their window (the per-quote path, which
+ * then costs no promise), else a promise of verifying them.
+ */
+export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): CollateralDocs | Promise<CollateralDocs> {
   const key = cacheKey(c, tee, root);
-  let docs = docsCache.get(key);
-  if (!docs || now < docs.from || now > docs.until) {
-    docs = await verifyDocuments(c, tee, now, root);
+  const docs = docsCache.get(key);
+  if (docs && now >= docs.from && now <= docs.until) return docs;
+  return verifyDocuments(c, tee, now, root).then((fresh) => {
     if (docsCache.size >= 64) docsCache.clear();
-    docsCache.set(key, docs);
-  }
+    docsCache.set(key, fresh);
+    return fresh;
+  });
+}
+
+/** Revocation of the quote's PCK chain by the verified CRLs; returns the TCB info and QE identity to appraise against. */
+export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): VerifiedCollateral {
   const [pckCert, pckCa] = signed.pckChain;
   if (!docs.pckCrlIssuer.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
   if (docs.rootCrlSerials.has(normSerial(pckCa!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
