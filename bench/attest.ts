@@ -8,8 +8,8 @@ import { benchDcap, interleaved, median } from '../src/attest/dcap/testing/bench
 const ms = Number(process.env.BENCH_MS ?? 3000);
 const d = await benchDcap(ms);
 console.log(`ECDSA P-256 verify: ${d.ecdsaP256VerifyPerSec.toFixed(0)}/s → limit ${d.limitPerSec.toFixed(0)} quotes/s (two verifications per quote; medians of ${d.rounds} interleaved rounds)`);
-console.log(`TDX (dcap-qvl v4 quote, warm collateral): ${d.tdxPerSec.toFixed(0)}/s = ${d.tdxOfLimit.toFixed(2)} of the limit`);
-console.log(`SGX (dcap-qvl v3 quote, warm collateral): ${d.sgxPerSec.toFixed(0)}/s = ${d.sgxOfLimit.toFixed(2)} of the limit`);
+console.log(`TDX (dcap-qvl v4 quote as CoCo JSON, warm collateral from an offline PCS directory): ${d.tdxPerSec.toFixed(0)}/s = ${d.tdxOfLimit.toFixed(2)} of the limit`);
+console.log(`SGX (dcap-qvl v3 quote as CoCo JSON, warm collateral from an offline PCS directory): ${d.sgxPerSec.toFixed(0)}/s = ${d.sgxOfLimit.toFixed(2)} of the limit`);
 
 // SEV-SNP: one ECDSA P-384 verification per report once the VCEK chain is cached.
 const { createSign, generateKeyPairSync, verify } = await import('node:crypto');

@@ -10,7 +10,7 @@ export function serveCommand(): Command {
     .option('--db <url>', 'sqlite:PATH (default DATA/cloak.db) or postgres://user@host/db')
     .option('--config <file>', 'cloak.yaml with the same settings (flags win, then CLOAK_* variables)')
     .option('--sim-root <pem...>', 'trust this simulated-TEE root (from `cloak sim init`; development only)')
-    .option('--collateral <dir>', 'offline vendor collateral (Intel PCS / AMD KDS responses); default: fetched and cached')
+    .option('--collateral <dir>', 'offline vendor collateral (Intel PCS / AMD KDS responses; Intel collateral is re-read every 10 minutes); default: fetched and cached')
     .option('--tpm-ak <pem...>', 'enrolled TPM attestation key (public PEM) for the "tpm" TEE')
     .option('--log-level <level>', 'pino log level (default info)')
     .addHelpText('after', '\nExample:\n  cloak serve --data ./.cloak --listen 127.0.0.1:8080\n  CLOAK_DB=postgres://cloak@db/cloak cloak serve --listen 0.0.0.0:8080')

@@ -4,6 +4,7 @@ export * from './roots.ts';
 export * from './chain.ts';
 export * from './collateral.ts';
 export * from './collateral-dir.ts';
+export * from './collateral-cache.ts';
 export * from './tcb-info.ts';
 export * from './appraise.ts';
 export * from './verify.ts';

@@ -1,8 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { CloakError, fromBase64 } from '../../lib/index.ts';
 import type { CollateralSource, VerifyContext } from '../types.ts';
+import { gatheredCollateral } from './collateral-cache.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
-import { fetchQuoteCollateral, loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
+import { loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
 import type { TcbStatus } from './tcb-info.ts';
 import { applyCollateral, collateralDocuments, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
 
@@ -38,7 +39,10 @@ export interface DcapVerified extends SignedQuote, VerifiedCollateral {
 export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: DcapVerifyOptions): Promise<DcapVerified> {
   const signed = verifyQuoteSignatures(bytes, tee, opts.now, opts.root);
   let collateral = opts.collateral;
-  if (!collateral && opts.source) collateral = await fetchQuoteCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa);
+  if (!collateral && opts.source) {
+    const gathered = gatheredCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa, opts.now);
+    collateral = gathered instanceof Promise ? await gathered : gathered;
+  }
   if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`, { status: 401 });
   const pending = collateralDocuments(collateral, tee, opts.now, opts.root);
   const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);

@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCloakError } from '../../lib/index.ts';
-import { collateralFileName, directoryCollateralSource, loadQuoteCollateral, pcsUrls } from '../dcap/index.ts';
+import { directoryCollateralSource, loadQuoteCollateral } from '../dcap/index.ts';
 import { readEvidence, selfMadeDcap } from '../dcap/testing/self-made.ts';
+import { writeOfflineCollateralDir } from '../dcap/testing/offline-dir.ts';
 import { tdxVerifier } from './verifier.ts';
 
 const QUOTE = 'tdx/dcap-qvl_tdx_quote.dat';
@@ -13,23 +14,7 @@ const COLLATERAL = 'tdx/dcap-qvl_tdx_quote_collateral.json';
 const AT = new Date('2025-07-01T00:00:00Z');
 const qvlJson = () => JSON.parse(readEvidence(COLLATERAL).toString('utf8')) as Record<string, string>;
 
-/** Writes the dcap-qvl collateral as an offline directory of PCS v4 responses. */
-function offlineDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'cloak-dcap-'));
-  const c = qvlJson();
-  const u = pcsUrls('tdx', 'B0C06F000000', 'platform');
-  const files: [string, string | Buffer][] = [
-    [u.tcb, `{"tcbInfo":${c.tcb_info},"signature":"${c.tcb_info_signature}"}`],
-    [u.tcbIssuerChain, encodeURIComponent(c.tcb_info_issuer_chain!)],
-    [u.qe, `{"enclaveIdentity":${c.qe_identity},"signature":"${c.qe_identity_signature}"}`],
-    [u.qeIssuerChain, c.qe_identity_issuer_chain!],
-    [u.pckCrl, Buffer.from(c.pck_crl!, 'hex')],
-    [u.pckCrlIssuerChain, c.pck_crl_issuer_chain!],
-    [u.rootCaCrl, Buffer.from(c.root_ca_crl!, 'hex')],
-  ];
-  for (const [url, body] of files) writeFileSync(join(dir, collateralFileName(url)), body);
-  return dir;
-}
+const offlineDir = (): string => writeOfflineCollateralDir(qvlJson(), 'tdx', 'B0C06F000000', 'platform');
 
 describe('tdxVerifier on the real TDX quote', () => {
   const quoteB64 = readEvidence(QUOTE).toString('base64');

@@ -1,6 +1,7 @@
 /**
  * TDX and SGX verifications per second with warm collateral (the real
- * dcap-qvl captures at a time inside their collateral window), beside the
+ * dcap-qvl captures at a time inside their collateral window, the collateral
+ * read from an offline PCS directory as the key broker does), beside the
  * raw ECDSA-P256 verify rate measured in the same run. A quote needs two
  * ECDSA verifications (QE report by the PCK, quote by the attestation key),
  * so the limit is half the raw rate. For `npm run bench:attest`.
@@ -10,9 +11,13 @@
  * ratios: a slow spell then hits the limit and the verifier alike.
  */
 import { createSign, generateKeyPairSync, verify } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import type { EvidenceVerifier } from '../../types.ts';
 import { sgxVerifier } from '../../sgx/index.ts';
 import { tdxVerifier } from '../../tdx/index.ts';
+import { directoryCollateralSource } from '../collateral-dir.ts';
+import type { DcapTee, PckCa } from '../collateral.ts';
+import { writeOfflineCollateralDir } from './offline-dir.ts';
 import { readEvidence } from './self-made.ts';
 
 export interface DcapBench { ecdsaP256VerifyPerSec: number; limitPerSec: number; tdxPerSec: number; sgxPerSec: number; tdxOfLimit: number; sgxOfLimit: number; rounds: number }
@@ -48,14 +53,18 @@ export async function benchDcap(ms = 2000, rounds = 10): Promise<DcapBench> {
   const sig = createSign('sha256').update(msg).sign({ key: privateKey, dsaEncoding: 'ieee-p1363' });
   const raw = () => verify('sha256', msg, { key: publicKey, dsaEncoding: 'ieee-p1363' }, sig);
   const now = new Date('2025-07-01T00:00:00Z');
-  const quoteVerify = (v: EvidenceVerifier, quote: string, collateral: string) => {
-    const evidence = { quote: readEvidence(quote).toString('base64') };
-    const ctx = { now, trust: { dcap: { collateral: JSON.parse(readEvidence(collateral).toString('utf8')) as Record<string, unknown>, acceptedTcbStatuses: ['UpToDate', 'ConfigurationAndSWHardeningNeeded'] } } };
+  const dirs: string[] = [];
+  // As `cloak serve --collateral DIR` does: CoCo evidence JSON, collateral from an offline PCS directory.
+  const quoteVerify = (v: EvidenceVerifier, tee: DcapTee, fmspc: string, ca: PckCa) => {
+    const evidence = { quote: readEvidence(`${tee}/dcap-qvl_${tee}_quote.dat`).toString('base64') };
+    const dir = writeOfflineCollateralDir(JSON.parse(readEvidence(`${tee}/dcap-qvl_${tee}_quote_collateral.json`).toString('utf8')) as Record<string, string>, tee, fmspc, ca);
+    dirs.push(dir);
+    const ctx = { now, collateral: directoryCollateralSource(dir), trust: { dcap: { acceptedTcbStatuses: ['UpToDate', 'ConfigurationAndSWHardeningNeeded'] } } };
     return () => v.verify(evidence, ctx);
   };
-  const tdx = quoteVerify(tdxVerifier, 'tdx/dcap-qvl_tdx_quote.dat', 'tdx/dcap-qvl_tdx_quote_collateral.json');
-  const sgx = quoteVerify(sgxVerifier, 'sgx/dcap-qvl_sgx_quote.dat', 'sgx/dcap-qvl_sgx_quote_collateral.json');
-  const m = await interleaved({ raw, tdx, sgx }, ms, rounds);
+  const tdx = quoteVerify(tdxVerifier, 'tdx', 'B0C06F000000', 'platform');
+  const sgx = quoteVerify(sgxVerifier, 'sgx', '00A067110000', 'processor');
+  const m = await interleaved({ raw, tdx, sgx }, ms, rounds).finally(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
   const ofLimit = (rates: number[]) => +median(rates.map((t, i) => (2 * t) / m.raw![i]!)).toFixed(2);
   const rawRate = median(m.raw!);
   return {

@@ -1,0 +1,66 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { isCloakError } from '../../lib/index.ts';
+import type { CollateralSource } from '../types.ts';
+import { COLLATERAL_REUSE_MS, gatheredCollateral } from './collateral-cache.ts';
+import { directoryCollateralSource } from './collateral-dir.ts';
+import { writeOfflineCollateralDir } from './testing/offline-dir.ts';
+import { readEvidence } from './testing/self-made.ts';
+import { verifyDcapQuote } from './verify-quote.ts';
+
+const AT = new Date('2025-07-01T00:00:00Z');
+const later = (ms: number) => new Date(AT.getTime() + ms);
+const qvl = () => JSON.parse(readEvidence('tdx/dcap-qvl_tdx_quote_collateral.json').toString('utf8')) as Record<string, string>;
+
+/** The real TDX collateral as an offline directory, with every read counted. */
+function countedDir(): { source: CollateralSource; reads: () => number; dir: string } {
+  const dir = writeOfflineCollateralDir(qvl(), 'tdx', 'B0C06F000000', 'platform');
+  const inner = directoryCollateralSource(dir);
+  let n = 0;
+  return { source: { get: (url) => { n++; return inner.get(url); } }, reads: () => n, dir };
+}
+
+describe('gatheredCollateral: collateral from a source reused across quotes', () => {
+  it('gathers once, serves the same object synchronously within the reuse time, gathers again after it', async () => {
+    const d = countedDir();
+    try {
+      const first = await gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', AT);
+      assert.equal(d.reads(), 7);
+      const again = gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', later(COLLATERAL_REUSE_MS - 1));
+      assert.ok(!(again instanceof Promise));
+      assert.equal(again, first);
+      assert.equal(d.reads(), 7);
+      const fresh = await gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', later(COLLATERAL_REUSE_MS));
+      assert.notEqual(fresh, first);
+      assert.equal(d.reads(), 14);
+      // Another platform is its own entry; an earlier `now` than the gathering never reuses it.
+      await gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'processor', AT).catch(() => undefined);
+      const earlier = gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', AT);
+      assert.ok(earlier instanceof Promise);
+      await earlier;
+    } finally { rmSync(d.dir, { recursive: true }); }
+  });
+
+  it('concurrent quotes share one gathering', async () => {
+    const d = countedDir();
+    try {
+      const all = await Promise.all(Array.from({ length: 5 }, () => gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', AT)));
+      assert.equal(d.reads(), 7);
+      assert.ok(all.every((c) => c === all[0]));
+    } finally { rmSync(d.dir, { recursive: true }); }
+  });
+
+  it('a failed gathering is not kept: the next quote asks the source again', async () => {
+    let available = false;
+    const d = countedDir();
+    const source: CollateralSource = { get: (url) => (available ? d.source.get(url) : Promise.resolve(undefined)) };
+    const quote = readEvidence('tdx/dcap-qvl_tdx_quote.dat');
+    try {
+      await assert.rejects(verifyDcapQuote(quote, 'tdx', { now: AT, source }), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE'));
+      available = true;
+      const v = await verifyDcapQuote(quote, 'tdx', { now: AT, source });
+      assert.equal(v.tcb.status, 'UpToDate');
+    } finally { rmSync(d.dir, { recursive: true }); }
+  });
+});

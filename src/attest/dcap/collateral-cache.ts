@@ -1,0 +1,36 @@
+import type { CollateralSource } from '../types.ts';
+import { fetchQuoteCollateral, type DcapTee, type PckCa, type QuoteCollateral } from './collateral.ts';
+
+/**
+ * How long collateral gathered from a source serves quotes before it is
+ * gathered again (new TCB info or CRLs show up within this time). Each
+ * document still has to be valid at the quote's `now` on every use.
+ */
+export const COLLATERAL_REUSE_MS = 10 * 60_000;
+
+interface Gathered { at: number; value?: QuoteCollateral; pending?: Promise<QuoteCollateral> }
+const bySource = new WeakMap<CollateralSource, Map<string, Gathered>>();
+
+/**
+ * `fetchQuoteCollateral`, reused per source, platform and TEE for
+ * COLLATERAL_REUSE_MS of verification time: synchronously once gathered (the
+ * per-quote path of a server; the same object also keeps the verified
+ * documents' cache hot), one gathering shared by concurrent quotes, and a
+ * failed gathering is not kept.
+ */
+export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc: string, ca: PckCa, now: Date): QuoteCollateral | Promise<QuoteCollateral> {
+  let entries = bySource.get(source);
+  if (!entries) { entries = new Map(); bySource.set(source, entries); }
+  const key = `${tee}:${fmspc}:${ca}`;
+  const t = now.getTime();
+  const hit = entries.get(key);
+  if (hit && t >= hit.at && t - hit.at < COLLATERAL_REUSE_MS) return hit.value ?? hit.pending!;
+  const entry: Gathered = { at: t };
+  entry.pending = fetchQuoteCollateral(source, tee, fmspc, ca).then(
+    (value) => { entry.value = value; entry.pending = undefined; return value; },
+    (e: unknown) => { if (entries.get(key) === entry) entries.delete(key); throw e; },
+  );
+  if (entries.size >= 256) entries.clear();
+  entries.set(key, entry);
+  return entry.pending;
+}
