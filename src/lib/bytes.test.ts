@@ -18,3 +18,18 @@ test('fromBase64 refuses anything that is not base64', () => {
   }
   assert.throws(() => fromBase64(42 as unknown as string, 'X'), { code: 'X' });
 });
+
+test('fromBase64 values of every size keep their own bytes (the 4–16 KiB ones share a slab) and are refused alike when broken', () => {
+  const kept: [Buffer, Buffer][] = [];
+  for (const n of [4095, 4096, 4097, 5006, 8191, 16384, 16385, 70000]) {
+    for (let i = 0; i < 20; i++) {
+      const b = randomBytes(n);
+      kept.push([b, fromBase64(b.toString('base64'))]);
+    }
+    const text = randomBytes(n).toString('base64');
+    for (const at of [0, Math.floor(text.length / 2), text.length - 3]) {
+      assert.throws(() => fromBase64(text.slice(0, at) + '*' + text.slice(at + 1), 'X'), { code: 'X' }, `${n} bytes, '*' at ${at}`);
+    }
+  }
+  for (const [b, decoded] of kept) assert.deepEqual(decoded, b);
+});

@@ -16,10 +16,27 @@ export function fromBase64(s: string, code = 'BAD_BASE64', what = 'value'): Buff
   if (typeof s !== 'string') throw new CloakError(code, `${what} is not valid base64`);
   let end = s.length;
   if (s.endsWith('==')) end -= 2; else if (s.endsWith('=')) end -= 1;
-  const out = Buffer.from(s, 'base64');
-  if (end % 4 === 1 || (end < s.length && s.length % 4 !== 0) || out.length !== Math.floor((end * 3) / 4)) {
-    throw new CloakError(code, `${what} is not valid base64`);
-  }
+  const size = Math.floor((end * 3) / 4);
+  if (end % 4 === 1 || (end < s.length && s.length % 4 !== 0)) throw new CloakError(code, `${what} is not valid base64`);
+  const out = decodeTarget(size);
+  if (out.write(s, 0, size, 'base64') !== size) throw new CloakError(code, `${what} is not valid base64`);
+  return out;
+}
+
+/**
+ * Room for a decoded value. Between 4 and 16 KiB (CoCo evidence: a DCAP quote
+ * with its PCK chain) it is cut from a shared 64 KiB slab, as Node's own pool
+ * does below 4 KiB: a fresh ArrayBuffer per value costs more than decoding
+ * it. The caller writes every byte.
+ */
+const SLAB_SIZE = 64 * 1024;
+let slab = Buffer.alloc(0);
+let slabUsed = 0;
+function decodeTarget(size: number): Buffer {
+  if (size < 4096 || size > SLAB_SIZE / 4) return Buffer.allocUnsafe(size);
+  if (slabUsed + size > slab.length) { slab = Buffer.allocUnsafeSlow(SLAB_SIZE); slabUsed = 0; }
+  const out = slab.subarray(slabUsed, slabUsed + size);
+  slabUsed += (size + 7) & ~7;
   return out;
 }
 
