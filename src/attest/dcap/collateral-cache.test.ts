@@ -34,11 +34,11 @@ describe('gatheredCollateral: collateral from a source reused across quotes', ()
       const fresh = await gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', later(COLLATERAL_REUSE_MS));
       assert.notEqual(fresh, first);
       assert.equal(d.reads(), 14);
-      // Another platform is its own entry; an earlier `now` than the gathering never reuses it.
+      // Requests a little out of order still share it; another platform is its own entry.
+      assert.equal(gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', later(COLLATERAL_REUSE_MS - 5)), fresh);
+      const reads = d.reads();
       await gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'processor', AT).catch(() => undefined);
-      const earlier = gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', AT);
-      assert.ok(earlier instanceof Promise);
-      await earlier;
+      assert.ok(d.reads() > reads);
     } finally { rmSync(d.dir, { recursive: true }); }
   });
 

@@ -12,11 +12,11 @@ interface Gathered { at: number; value?: QuoteCollateral; pending?: Promise<Quot
 const bySource = new WeakMap<CollateralSource, Map<string, Gathered>>();
 
 /**
- * `fetchQuoteCollateral`, reused per source, platform and TEE for
- * COLLATERAL_REUSE_MS of verification time: synchronously once gathered (the
- * per-quote path of a server; the same object also keeps the verified
- * documents' cache hot), one gathering shared by concurrent quotes, and a
- * failed gathering is not kept.
+ * `fetchQuoteCollateral`, reused per source, platform and TEE while the
+ * verification time is within COLLATERAL_REUSE_MS of the gathering's:
+ * synchronously once gathered (the per-quote path of a server; the same
+ * object also keeps the verified documents' cache hot), one gathering shared
+ * by concurrent quotes, and a failed gathering is not kept.
  */
 export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc: string, ca: PckCa, now: Date): QuoteCollateral | Promise<QuoteCollateral> {
   let entries = bySource.get(source);
@@ -24,7 +24,7 @@ export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc
   const key = `${tee}:${fmspc}:${ca}`;
   const t = now.getTime();
   const hit = entries.get(key);
-  if (hit && t >= hit.at && t - hit.at < COLLATERAL_REUSE_MS) return hit.value ?? hit.pending!;
+  if (hit && Math.abs(t - hit.at) < COLLATERAL_REUSE_MS) return hit.value ?? hit.pending!;
   const entry: Gathered = { at: t };
   entry.pending = fetchQuoteCollateral(source, tee, fmspc, ca).then(
     (value) => { entry.value = value; entry.pending = undefined; return value; },
