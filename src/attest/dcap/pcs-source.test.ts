@@ -36,4 +36,18 @@ describe('pcsCollateralSource (injected fetch, in-memory PCS)', () => {
     await verifyDcapQuote(readEvidence('tdx/dcap-qvl_tdx_quote.dat'), 'tdx', { now, source });
     assert.equal(pcs.calls.length, 4);
   });
+
+  it('a response is fetched again once it is older than ttlMs', async () => {
+    const pcs = fakePcs();
+    let clock = 1_000;
+    const source = pcsCollateralSource(pcs.fetch, { ttlMs: 60_000, clock: () => clock });
+    const u = pcsUrls('tdx', 'B0C06F000000', 'platform');
+    await source.get(u.tcb);
+    clock += 59_999;
+    await source.get(u.tcbIssuerChain);
+    assert.equal(pcs.calls.length, 1);
+    clock += 1;
+    await source.get(u.tcb);
+    assert.equal(pcs.calls.length, 2);
+  });
 });

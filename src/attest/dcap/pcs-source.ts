@@ -7,11 +7,12 @@ export type FetchLike = (url: string) => Promise<{ ok: boolean; status: number; 
  * A CollateralSource over Intel PCS v4 through an injected `fetch` (nothing
  * here opens a connection by itself). `URL#Header-Name` answers with that
  * header of URL's response, URL-decoded. Responses are cached for `ttlMs`
- * (clock injected); verification still checks each document's own dates.
+ * (clock injectable, default the wall clock); verification still checks
+ * each document's own dates.
  */
 export function pcsCollateralSource(fetchFn: FetchLike, opts: { ttlMs?: number; clock?: () => number } = {}): CollateralSource {
   const ttl = opts.ttlMs ?? 3600_000;
-  const clock = opts.clock ?? (() => 0);
+  const clock = opts.clock ?? Date.now;
   const cache = new Map<string, { at: number; body: Uint8Array; headers: Map<string, string> }>();
   async function load(url: string) {
     const hit = cache.get(url);
