@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CloakError, decodeInitData } from '../lib/index.ts';
-import { chooseAttester, parseWorkloadInitData, runAgentInit } from '../agent/index.ts';
+import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
 
 export function agentCommand(): Command {
@@ -18,6 +17,8 @@ export function agentCommand(): Command {
     .option('--json', 'print what was written as JSON')
     .addHelpText('after', '\nExample:\n  cloak agent init --server http://kbs:8080 --out /run/cloak/secrets --init-data /run/cloak/init-data.toml\n  cloak agent init --tee sim --sim-dir .cloak/sim --server http://127.0.0.1:8080 --out /tmp/s --init-data init.toml')
     .action(action(async (o: { out: string; server?: string; initData?: string; tee: string; tpm?: string; simDir?: string; measurement?: string; json?: boolean }) => {
+      const { decodeInitData } = await import('../lib/initdata.ts');
+      const { chooseAttester, parseWorkloadInitData, runAgentInit } = await import('../agent/index.ts');
       const initData = o.initData ? readFileSync(o.initData, 'utf8') : process.env.CLOAK_INIT_DATA ? decodeInitData(process.env.CLOAK_INIT_DATA) : undefined;
       if (!initData) throw new CloakError('USAGE_NO_INITDATA', 'give the workload: --init-data FILE (or CLOAK_INIT_DATA)');
       const workload = parseWorkloadInitData(initData);

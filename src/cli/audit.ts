@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { verifyAuditChain, type AuditRecord } from '../store/index.ts';
+import type { AuditRecord } from '../store/index.ts';
 import { clientFrom, type AdminClient } from './client.ts';
 import { action, printJson, say, EXIT_FAILURE } from './output.ts';
 
@@ -49,6 +49,7 @@ export function auditCommand(): Command {
       const records = await fetchAll(client, new URLSearchParams());
       const head = await client.request<{ seq: number; hash: string; authentic: boolean }>('GET', '/api/v1/audit/head');
       const last = records[records.length - 1];
+      const { verifyAuditChain } = await import('../store/index.ts');
       let result = verifyAuditChain(records);
       if (result.ok && !head.authentic) result = { ok: false, seq: head.seq, reason: 'the recorded head of the log does not carry the server\'s MAC (tampered)' };
       else if (result.ok && (head.seq !== (last?.seq ?? 0) || (last && head.hash !== last.hash))) {

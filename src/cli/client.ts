@@ -1,4 +1,4 @@
-import { CloakError } from '../lib/index.ts';
+import { CloakError } from '../lib/errors.ts';
 
 export interface ClientOptions { server?: string; token?: string }
 

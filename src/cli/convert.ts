@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CloakError } from '../lib/index.ts';
-import { encryptImage, parseImageRef, openImage, imageTarget, parsePlatform } from '../oci/index.ts';
+import { CloakError } from '../lib/errors.ts';
+import type { ImageRef } from '../oci/index.ts';
 import { clientFrom, type AdminClient } from './client.ts';
 import { action, printJson, say } from './output.ts';
 import { progress } from './progress.ts';
@@ -29,7 +29,8 @@ function recipientKey(spec: string): KeyObject {
 }
 
 /** Registry settings shared by the image commands. */
-export function registryOptions(o: { tlsVerify?: string; creds?: string; platform?: string }) {
+export async function registryOptions(o: { tlsVerify?: string; creds?: string; platform?: string }) {
+  const { parsePlatform } = await import('../oci/index.ts');
   const i = o.creds?.indexOf(':') ?? -1;
   return {
     tlsVerify: o.tlsVerify !== 'false',
@@ -38,7 +39,7 @@ export function registryOptions(o: { tlsVerify?: string; creds?: string; platfor
   };
 }
 
-function defaultKeyId(d: ReturnType<typeof parseImageRef>): string {
+function defaultKeyId(d: ImageRef): string {
   const name = d.kind === 'oci' ? `${d.dir.split('/').filter(Boolean).pop()}-${d.tag}` : d.kind === 'docker' ? `${d.ref.repository.split('/').pop()}-${d.ref.tag ?? 'latest'}` : 'archive';
   return name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-');
 }
@@ -59,9 +60,10 @@ export function convertCommand(): Command {
     .option('--json', 'print a summary as JSON')
     .addHelpText('after', '\nExample:\n  cloak convert oci:./app:v1 oci:./app-enc:v1 --server http://127.0.0.1:8080\n  cloak convert docker://registry.example/app:v1 docker://registry.example/app:v1-enc --server https://cloak.example\n  cloak convert oci:./app:v1 oci:./app-enc:v1 --recipient jwe:pub.pem --encrypt-layers 1,2')
     .action(action(async (src: string, dst: string, o: { encryptLayers: string; recipient: string[]; server?: string; token?: string; keyId?: string; platform?: string; tlsVerify: string; creds?: string; json?: boolean }) => {
+      const { encryptImage, parseImageRef, openImage, imageTarget } = await import('../oci/index.ts');
       const s = parseImageRef(src);
       const d = parseImageRef(dst);
-      const reg = registryOptions(o);
+      const reg = await registryOptions(o);
       const layers = o.encryptLayers === 'all' ? 'all' as const : o.encryptLayers === 'none' ? [] : o.encryptLayers.split(',').map((x) => {
         const n = Number(x);
         if (!Number.isInteger(n) || n < 0) throw new CloakError('USAGE_LAYERS', `--encrypt-layers: "${x}" is not a layer index`);

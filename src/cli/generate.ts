@@ -1,13 +1,17 @@
 import { Command } from 'commander';
 import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parseAllDocuments, parse as parseYaml, stringify } from 'yaml';
-import { CloakError } from '../lib/index.ts';
-import { generate, DEFAULT_RUNTIME_CLASS, DEFAULT_AGENT_IMAGE } from '../k8s/index.ts';
+import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
 import { registryResolver } from './resolver.ts';
 
-function readInputs(src: string): Array<{ name: string; docs: Record<string, any>[] }> {
+// The defaults of src/k8s/generate.ts, repeated here because importing that file
+// loads the whole lib barrel (x509, TOML) at start-up; generate.test.ts keeps them equal.
+export const DEFAULT_RUNTIME_CLASS = 'kata-cc-isolation';
+export const DEFAULT_AGENT_IMAGE = 'ghcr.io/cloak-project/cloak:0.1.0';
+
+async function readInputs(src: string): Promise<Array<{ name: string; docs: Record<string, any>[] }>> {
+  const { parseAllDocuments } = await import('yaml');
   const files = src === '-' ? ['-'] : statSync(src).isDirectory() ? readdirSync(src).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(src, f)) : [src];
   return files.map((f) => {
     const text = readFileSync(f === '-' ? 0 : f, 'utf8');
@@ -35,7 +39,9 @@ export function generateCommand(): Command {
     .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; json?: boolean }) => {
       const src = o.file ?? srcArg;
       if (!src) throw new CloakError('USAGE_NO_INPUT', 'give the Kubernetes YAML: cloak generate FILE|DIR|-');
-      const inputs = readInputs(src);
+      const { parse: parseYaml, stringify } = await import('yaml');
+      const { generate } = await import('../k8s/index.ts');
+      const inputs = await readInputs(src);
       let manifest = o.manifest ? (parseYaml(readFileSync(o.manifest, 'utf8')) ?? undefined) : undefined;
       const resolveDigest = registryResolver({ tlsVerify: o.tlsVerify !== 'false' });
       const changes: string[] = [];

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CloakError } from '../lib/index.ts';
-import { decryptImage, isEncrypted, layerKeyResources, parseImageRef, openImage, imageTarget } from '../oci/index.ts';
+import { CloakError } from '../lib/errors.ts';
 import { registryOptions } from './convert.ts';
 import { action, printJson, say } from './output.ts';
 
@@ -17,9 +16,10 @@ export function imageCommand(): Command {
     .option('--json', 'print a summary as JSON')
     .addHelpText('after', '\nExample:\n  cloak image decrypt oci:./app-enc:v1 oci:./app-plain:v1 --key priv.pem\n  cloak image decrypt docker://localhost:5000/app:enc oci:./app:v1 --key priv.pem --tls-verify=false')
     .action(action(async (src: string, dst: string, o: { key: string; tlsVerify: string; creds?: string; platform?: string; json?: boolean }) => {
+      const { decryptImage, parseImageRef, openImage, imageTarget } = await import('../oci/index.ts');
       let privateKey;
       try { privateKey = createPrivateKey(readFileSync(o.key)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${o.key}`); }
-      const reg = registryOptions(o);
+      const reg = await registryOptions(o);
       const source = await openImage(parseImageRef(src), reg);
       const target = imageTarget(parseImageRef(dst), reg);
       try {
@@ -40,7 +40,8 @@ export function imageCommand(): Command {
     .option('--platform <os/arch>', 'which image of a multi-platform index')
     .addHelpText('after', '\nExample:\n  cloak image inspect oci:./app-enc:v1 --json\n  cloak image inspect docker://localhost:5000/app:enc --tls-verify=false')
     .action(action(async (ref: string, o: { json?: boolean; tlsVerify: string; creds?: string; platform?: string }) => {
-      const source = await openImage(parseImageRef(ref), registryOptions(o));
+      const { isEncrypted, layerKeyResources, parseImageRef, openImage } = await import('../oci/index.ts');
+      const source = await openImage(parseImageRef(ref), await registryOptions(o));
       let resolved;
       try { resolved = source.layout.resolve(source.tag); } finally { source.cleanup(); }
       const { descriptor, manifest, config } = resolved;

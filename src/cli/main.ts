@@ -1,4 +1,8 @@
 import { Command, CommanderError } from 'commander';
+// Start-up rule: command files import only commander, node: modules and light
+// local code (../lib/errors.ts, ../lib/bytes.ts, ./output.ts) at the top, and
+// load the heavy layers (server, attest, oci, kbs, …) with `await import()`
+// inside their actions, so `cloak --version` or `--help` stays fast.
 import { commands } from './commands.ts';
 import { EXIT_USAGE } from './output.ts';
 

@@ -1,12 +1,13 @@
 import { Command } from 'commander';
 import { createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { CloakError } from '../lib/index.ts';
-import { parseManifest, signingInput, type ManifestSignature } from '../kbs/index.ts';
+import { CloakError } from '../lib/errors.ts';
+import type { ManifestSignature } from '../kbs/index.ts';
 import { clientFrom } from './client.ts';
 import { action, printJson, say } from './output.ts';
 
-function signManifest(text: string, user: string, keyFile: string): ManifestSignature {
+async function signManifest(text: string, user: string, keyFile: string): Promise<ManifestSignature> {
+  const { parseManifest, signingInput } = await import('../kbs/index.ts');
   const manifest = parseManifest(text);
   let key;
   try { key = createPrivateKey(readFileSync(keyFile)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${keyFile}`); }
@@ -32,7 +33,7 @@ export function manifestCommand(): Command {
     .requiredOption('--key <pem>', 'your private key')
     .addHelpText('after', '\nExample:\n  cloak manifest sign manifest.yaml --user bob --key bob.pem > bob.sig.json')
     .action(action(async (file: string, o: { user: string; key: string }) => {
-      printJson(signManifest(readFileSync(file, 'utf8'), o.user, o.key));
+      printJson(await signManifest(readFileSync(file, 'utf8'), o.user, o.key));
     }));
   cmd.command('set <file>')
     .description('Upload a manifest signed by enough owners (--key signs now, --sig adds collected signatures)')
@@ -48,7 +49,7 @@ export function manifestCommand(): Command {
       const signatures: ManifestSignature[] = (o.sig ?? []).map((f) => JSON.parse(readFileSync(f, 'utf8')));
       if (o.key) {
         if (!o.user) throw new CloakError('USAGE_USER', '--key needs --user (your name in owners.users)');
-        signatures.push(signManifest(text, o.user, o.key));
+        signatures.push(await signManifest(text, o.user, o.key));
       }
       const r = await clientFrom(o).request<{ version: number; digest: string; generated: string[] }>('PUT', '/api/v1/manifest', { manifest: text, signatures });
       if (o.json) printJson(r);

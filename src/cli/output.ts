@@ -1,4 +1,4 @@
-import { isCloakError } from '../lib/index.ts';
+import { isCloakError } from '../lib/errors.ts';
 
 /** Exit codes: 0 ok, 1 failure, 2 usage. */
 export const EXIT_FAILURE = 1;

@@ -1,5 +1,4 @@
-import { CloakError } from '../lib/index.ts';
-import { RegistryClient, parseDockerReference } from '../oci/index.ts';
+import { CloakError } from '../lib/errors.ts';
 
 /** A Kubernetes image string (`nginx:1.27`, `ghcr.io/x/y:tag`, `host:5000/app`) as a docker:// reference. */
 export function kubernetesImageRef(image: string): string {
@@ -12,6 +11,7 @@ export function kubernetesImageRef(image: string): string {
 /** Tag → digest through the registry (the digest of what the tag names: a manifest or an index). */
 export function registryResolver(opts: { tlsVerify: boolean }): (image: string) => Promise<string> {
   return async (image: string) => {
+    const { RegistryClient, parseDockerReference } = await import('../oci/index.ts');
     let ref;
     try { ref = parseDockerReference(kubernetesImageRef(image)); } catch { throw new CloakError('K8S_IMAGE_INVALID', `image "${image}" is not a valid image reference`); }
     const client = new RegistryClient(ref, { tlsVerify: opts.tlsVerify, retries: 1 });

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CloakError } from '../lib/index.ts';
+import { CloakError } from '../lib/errors.ts';
 import { clientFrom } from './client.ts';
 import { action, printJson, say } from './output.ts';
 

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CloakError } from '../lib/index.ts';
-import { openRunnableImage, runConfidential } from '../runtime/index.ts';
+import { CloakError } from '../lib/errors.ts';
 import { action, say } from './output.ts';
 import { registryOptions } from './convert.ts';
 
@@ -35,7 +34,8 @@ export function runCommand(): Command {
         return { resource: s.slice(0, i), [kind]: s.slice(i + 1) };
       };
       const log = o.quiet ? undefined : (m: string) => say(`cloak: ${m}`);
-      const runnable = await openRunnableImage(image, registryOptions(o));
+      const { openRunnableImage, runConfidential } = await import('../runtime/index.ts');
+      const runnable = await openRunnableImage(image, await registryOptions(o));
       try {
         const { exitCode } = await runConfidential({
           image: runnable, server, simDir: o.simDir, name: o.name,

@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { loadServerConfig, startServer } from '../server/index.ts';
 import { action, say } from './output.ts';
 
 export function serveCommand(): Command {
@@ -15,6 +14,7 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'pino log level (default info)')
     .addHelpText('after', '\nExample:\n  cloak serve --data ./.cloak --listen 127.0.0.1:8080\n  CLOAK_DB=postgres://cloak@db/cloak cloak serve --listen 0.0.0.0:8080')
     .action(action(async (o: { listen?: string; data?: string; db?: string; config?: string; simRoot?: string[]; tpmAk?: string[]; collateral?: string; logLevel?: string }) => {
+      const { loadServerConfig, startServer } = await import('../server/index.ts');
       const cfg = loadServerConfig({ listen: o.listen, data: o.data, db: o.db, config: o.config, simRoots: o.simRoot, tpmAks: o.tpmAk, collateral: o.collateral, logLevel: o.logLevel });
       const server = await startServer(cfg, say);
       say(`cloak serving on ${server.url} (data ${cfg.data}, db ${cfg.db.startsWith('sqlite:') ? cfg.db : 'postgres'})`);

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CloakError } from '../lib/index.ts';
-import { createSimHardware } from '../attest/index.ts';
+import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
 
 export function simCommand(): Command {
@@ -18,6 +17,7 @@ export function simCommand(): Command {
       const files = { root: join(dir, 'root.pem'), device: join(dir, 'device.pem'), key: join(dir, 'device.key') };
       if (!o.force && Object.values(files).some(existsSync)) throw new CloakError('SIM_EXISTS', `${dir} already holds a simulated TEE; pass --force to replace it`);
       mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const { createSimHardware } = await import('../attest/index.ts');
       const hw = await createSimHardware();
       writeFileSync(files.root, hw.rootCertPem);
       writeFileSync(files.device, hw.deviceCertPem);

@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import { readFileSync, statSync } from 'node:fs';
-import { CloakError, fromHex, padTo } from '../lib/index.ts';
+import { CloakError } from '../lib/errors.ts';
+import { fromHex, padTo } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
-import { directoryCollateralSource, loadQuoteCollateral, TCB_STATUSES, type DcapTrust, type TcbStatus } from '../attest/dcap/index.ts';
-import { tdxVerifier } from '../attest/tdx/index.ts';
-import { sgxVerifier } from '../attest/sgx/index.ts';
+import type { DcapTrust, TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
 
 interface VerifyDcapOptions { collateral?: string; at?: string; reportData?: string; acceptTcb?: string; allowDebug?: boolean; json?: boolean }
@@ -17,7 +16,8 @@ function readEvidence(file: string): unknown {
   return bytes;
 }
 
-function context(o: VerifyDcapOptions): VerifyContext {
+async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
+  const { directoryCollateralSource, loadQuoteCollateral, TCB_STATUSES } = await import('../attest/dcap/index.ts');
   const now = o.at === undefined ? new Date() : new Date(o.at);
   if (Number.isNaN(now.getTime())) throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2025-07-01T00:00:00Z)`);
   const dcap: DcapTrust = { allowDebug: o.allowDebug === true };
@@ -35,7 +35,8 @@ function context(o: VerifyDcapOptions): VerifyContext {
   return { now, collateral: source, trust: { dcap } };
 }
 
-function verifyCommand(name: 'tdx' | 'sgx', verifier: EvidenceVerifier, example: string): Command {
+/** `loadVerifier` imports the verifier when the command runs, so defining the command loads nothing heavy. */
+function verifyCommand(name: 'tdx' | 'sgx', loadVerifier: () => Promise<EvidenceVerifier>, example: string): Command {
   return new Command(name)
     .description(`Verify an Intel ${name.toUpperCase()} DCAP quote (signatures, PCK chain to the Intel SGX Root CA, CRLs, TCB status from Intel's collateral)`)
     .argument('<file>', `the quote: raw bytes, or CoCo evidence JSON {"quote": "<base64>"${name === 'tdx' ? ', "cc_eventlog": …' : ''}}`)
@@ -47,7 +48,8 @@ function verifyCommand(name: 'tdx' | 'sgx', verifier: EvidenceVerifier, example:
     .option('--json', 'print the claims as JSON')
     .addHelpText('after', `\nExample:\n  ${example}\n`)
     .action(action(async (file: string, o: VerifyDcapOptions) => {
-      const result = await verifier.verify(readEvidence(file), context(o));
+      const verifier = await loadVerifier();
+      const result = await verifier.verify(readEvidence(file), await context(o));
       if (o.reportData !== undefined) {
         const want = fromHex(o.reportData, 'USAGE_REPORT_DATA', '--report-data');
         if (want.length > 64) throw new CloakError('USAGE_REPORT_DATA', '--report-data is longer than 64 bytes');
@@ -62,9 +64,9 @@ function verifyCommand(name: 'tdx' | 'sgx', verifier: EvidenceVerifier, example:
 }
 
 export function verifyTdxCommand(): Command {
-  return verifyCommand('tdx', tdxVerifier, 'cloak verify tdx quote.dat --collateral collateral.json --at 2025-07-01T00:00:00Z --json');
+  return verifyCommand('tdx', async () => (await import('../attest/tdx/index.ts')).tdxVerifier, 'cloak verify tdx quote.dat --collateral collateral.json --at 2025-07-01T00:00:00Z --json');
 }
 
 export function verifySgxCommand(): Command {
-  return verifyCommand('sgx', sgxVerifier, 'cloak verify sgx quote.dat --collateral collateral.json --accept-tcb UpToDate,SWHardeningNeeded,ConfigurationAndSWHardeningNeeded');
+  return verifyCommand('sgx', async () => (await import('../attest/sgx/index.ts')).sgxVerifier, 'cloak verify sgx quote.dat --collateral collateral.json --accept-tcb UpToDate,SWHardeningNeeded,ConfigurationAndSWHardeningNeeded');
 }

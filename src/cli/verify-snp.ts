@@ -1,8 +1,8 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { CloakError, toHex } from '../lib/index.ts';
-import { directoryCollateral } from '../attest/collateral/index.ts';
-import { snpVerifier, type SnpPolicy, type SnpTrust } from '../attest/snp/index.ts';
+import { CloakError } from '../lib/errors.ts';
+import { toHex } from '../lib/bytes.ts';
+import type { SnpPolicy, SnpTrust } from '../attest/snp/index.ts';
 import { action, printJson, say } from './output.ts';
 
 interface VerifySnpOpts {
@@ -54,6 +54,8 @@ export function verifySnpCommand(): Command {
         reportData: o.reportData, hostData: o.hostData, measurements: o.measurement,
       };
       const snp: SnpTrust = { policy, vek: o.vek ? readFile(o.vek, '--vek ') : undefined };
+      const { directoryCollateral } = await import('../attest/collateral/index.ts');
+      const { snpVerifier } = await import('../attest/snp/index.ts');
       const v = await snpVerifier.verify(readFile(file, ''), {
         now, collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust: { snp },
       });

@@ -42,11 +42,11 @@ test('cloak verify az-snp-vtpm / az-tdx-vtpm: without a hardware verifier the vT
   assert.match(none.err, /vTPM half of v1 evidence verified/);
   const tdx = await run(verifyAzTdxVtpmCommand(), [join(EV, 'az-tdx-vtpm/evidence-v0.json')]);
   assert.match(tdx.err, /AZ_HARDWARE_NOT_VERIFIED/);
-  const ok = await run(verifyAzSnpVtpmCommand(snpReportDataNotSignatureChecked), [v1, '--at', '2025-02-01T00:00:00Z', '--nonce', Buffer.from('challenge').toString('hex'), '--json']);
+  const ok = await run(verifyAzSnpVtpmCommand(async () => snpReportDataNotSignatureChecked), [v1, '--at', '2025-02-01T00:00:00Z', '--nonce', Buffer.from('challenge').toString('hex'), '--json']);
   assert.equal(ok.code, 0, ok.err);
   assert.equal(JSON.parse(ok.out).claims.evidence_version, 1);
-  const bad = await run(verifyAzSnpVtpmCommand(snpReportDataNotSignatureChecked), [v1, '--nonce', 'abcd']);
+  const bad = await run(verifyAzSnpVtpmCommand(async () => snpReportDataNotSignatureChecked), [v1, '--nonce', 'abcd']);
   assert.match(bad.err, /AZ_NONCE_MISMATCH/);
-  const badAt = await run(verifyAzSnpVtpmCommand(snpReportDataNotSignatureChecked), [v1, '--at', 'yesterday']);
+  const badAt = await run(verifyAzSnpVtpmCommand(async () => snpReportDataNotSignatureChecked), [v1, '--at', 'yesterday']);
   assert.equal(badAt.code, 2); assert.match(badAt.err, /USAGE_AT/);
 });

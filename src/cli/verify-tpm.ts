@@ -1,13 +1,10 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { CloakError, constantTimeEqual, fromHex, padTo, toHex } from '../lib/index.ts';
+import { CloakError } from '../lib/errors.ts';
+import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { CollateralSource, EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
-import { makeTpmVerifier, TPM_REPORT_DATA_SIZE, evidenceAsJson } from '../attest/tpm/index.ts';
-import {
-  checkAzVtpm, makeAzSnpVtpmVerifier, makeAzTdxVtpmVerifier, parseAzSnpEvidence, parseAzTdxEvidence,
-  type HardwareVerifier, type SnpHardwareInput, type TdxHardwareInput,
-} from '../attest/azure/index.ts';
+import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
 
 interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
@@ -37,13 +34,13 @@ function readEvidence(file: string): Buffer {
   return readFileSync(file);
 }
 
-/** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to 64, as CoCo's TPM attester sends it). */
-function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: string, pad: boolean): void {
+/** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to `padSize`, 64, as CoCo's TPM attester sends it). */
+function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: string, padSize?: number): void {
   if (nonceHex === undefined) return;
   let want = fromHex(nonceHex, 'USAGE_NONCE', '--nonce');
-  if (pad) {
-    if (want.length > TPM_REPORT_DATA_SIZE) throw new CloakError('USAGE_NONCE', '--nonce is at most 64 bytes');
-    want = padTo(want, TPM_REPORT_DATA_SIZE);
+  if (padSize !== undefined) {
+    if (want.length > padSize) throw new CloakError('USAGE_NONCE', '--nonce is at most 64 bytes');
+    want = padTo(want, padSize);
   }
   if (!constantTimeEqual(v.reportData, want)) throw new CloakError(code, `the quote's nonce is ${toHex(v.reportData)}, not the expected ${toHex(want)}`, { status: 401 });
 }
@@ -69,37 +66,42 @@ export function verifyTpmCommand(): Command {
   return base('tpm', 'CoCo `tpm` evidence: a TPM 2.0 quote by an enrolled attestation key', 'cloak verify tpm evidence.json --trusted-ak ak.pem --nonce 00ab…')
     .option('--trusted-ak <pem...>', 'PEM public key(s) of trusted AKs (repeatable)')
     .action(action(async (file: string, o: VerifyOpts) => {
+      const { makeTpmVerifier, TPM_REPORT_DATA_SIZE } = await import('../attest/tpm/index.ts');
       const trustedAks = (o.trustedAk ?? []).map((p) => readFileSync(p, 'utf8'));
       const v = await makeTpmVerifier().verify(readEvidence(file), context(o, { tpm: { trustedAks } }));
-      checkNonce(v, o.nonce, 'TPM_NONCE_MISMATCH', true);
+      checkNonce(v, o.nonce, 'TPM_NONCE_MISMATCH', TPM_REPORT_DATA_SIZE);
       show(v, o);
     }));
 }
 
-function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => EvidenceVerifier, hardware: HardwareVerifier<I> | undefined): Command {
+/** `make` and `loadHardware` import their modules when the command runs, so defining the command loads nothing heavy. */
+function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => Promise<EvidenceVerifier>, loadHardware: (() => Promise<HardwareVerifier<I>>) | undefined): Command {
   const chip = kind === 'snp' ? 'SEV-SNP' : 'TDX';
   return base(`az-${kind}-vtpm`, `Azure confidential VM (${chip}) vTPM evidence: HCL report, runtime claims, vTPM quote, ${chip} report`,
     `cloak verify az-${kind}-vtpm evidence.json --at 2025-02-01T00:00:00Z --json`)
     .action(action(async (file: string, o: VerifyOpts) => {
       const ctx = context(o);
-      if (!hardware) {
+      if (!loadHardware) {
         // Without the hardware verifier everything else still runs, but the evidence is not accepted.
+        const { checkAzVtpm, parseAzSnpEvidence, parseAzTdxEvidence } = await import('../attest/azure/index.ts');
+        const { evidenceAsJson } = await import('../attest/tpm/index.ts');
         const json = evidenceAsJson(readEvidence(file), 'AZ_EVIDENCE_MALFORMED');
         const c = checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(json) : parseAzTdxEvidence(json));
         throw new CloakError('AZ_HARDWARE_NOT_VERIFIED', `the vTPM half of v${c.evidence.version} evidence verified (HCL, runtime claims, AK, quote nonce ${toHex(c.quote.extraData)}, PCRs), but this build has no ${chip} verifier to check the hardware report's signature`);
       }
-      const v = await make(hardware).verify(readEvidence(file), ctx);
-      checkNonce(v, o.nonce, 'AZ_NONCE_MISMATCH', false);
+      const verifier = await make(await loadHardware());
+      const v = await verifier.verify(readEvidence(file), ctx);
+      checkNonce(v, o.nonce, 'AZ_NONCE_MISMATCH');
       show(v, o);
     }));
 }
 
-/** `cloak verify az-snp-vtpm FILE`; pass the SEV-SNP report verifier (raw report + VCEK) as `hardware`. */
-export function verifyAzSnpVtpmCommand(hardware?: HardwareVerifier<SnpHardwareInput>): Command {
-  return azCommand('snp', (h) => makeAzSnpVtpmVerifier(h), hardware);
+/** `cloak verify az-snp-vtpm FILE`; `loadHardware` gives the SEV-SNP report verifier (raw report + VCEK). */
+export function verifyAzSnpVtpmCommand(loadHardware?: () => Promise<HardwareVerifier<SnpHardwareInput>>): Command {
+  return azCommand('snp', async (h) => (await import('../attest/azure/index.ts')).makeAzSnpVtpmVerifier(h), loadHardware);
 }
 
-/** `cloak verify az-tdx-vtpm FILE`; pass the TDX quote verifier as `hardware`. */
-export function verifyAzTdxVtpmCommand(hardware?: HardwareVerifier<TdxHardwareInput>): Command {
-  return azCommand('tdx', (h) => makeAzTdxVtpmVerifier(h), hardware);
+/** `cloak verify az-tdx-vtpm FILE`; `loadHardware` gives the TDX quote verifier. */
+export function verifyAzTdxVtpmCommand(loadHardware?: () => Promise<HardwareVerifier<TdxHardwareInput>>): Command {
+  return azCommand('tdx', async (h) => (await import('../attest/azure/index.ts')).makeAzTdxVtpmVerifier(h), loadHardware);
 }
