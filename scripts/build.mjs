@@ -1,11 +1,17 @@
 // Bundles the CLI into dist/cloak.js (native and large deps stay external).
+// Code splitting: each `await import()` in a command's action becomes a chunk
+// under dist/chunks/, loaded only when that command runs.
 import { build } from 'esbuild';
-import { readFileSync, chmodSync } from 'node:fs';
+import { readFileSync, chmodSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+rmSync('dist', { recursive: true, force: true }); // dist holds only this build's output; no stale chunks
 await build({
   entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cloak.js',
+  outdir: 'dist',
+  entryNames: 'cloak',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
