@@ -4,11 +4,8 @@ import { basename, join } from 'node:path';
 import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
 import { registryResolver } from './resolver.ts';
+import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from '../k8s/defaults.ts';
 
-// The defaults of src/k8s/generate.ts, repeated here because importing that file
-// loads the whole lib barrel (x509, TOML) at start-up; generate.test.ts keeps them equal.
-export const DEFAULT_RUNTIME_CLASS = 'kata-cc-isolation';
-export const DEFAULT_AGENT_IMAGE = 'ghcr.io/cloak-project/cloak:0.1.0';
 
 async function readInputs(src: string): Promise<Array<{ name: string; docs: Record<string, any>[] }>> {
   const { parseAllDocuments } = await import('yaml');

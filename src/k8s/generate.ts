@@ -1,11 +1,12 @@
 import { CloakError } from '../lib/index.ts';
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
+import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
+
+export { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS };
 
 export const AGENT_CONTAINER = 'cloak-agent';
 export const SECRETS_VOLUME = 'cloak-secrets';
 export const SECRETS_PATH = '/run/cloak/secrets';
-export const DEFAULT_RUNTIME_CLASS = 'kata-cc-isolation';
-export const DEFAULT_AGENT_IMAGE = 'ghcr.io/cloak-project/cloak:0.1.0';
 
 type Obj = Record<string, any>;
 

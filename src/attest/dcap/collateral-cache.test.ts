@@ -37,7 +37,7 @@ describe('gatheredCollateral: collateral from a source reused across quotes', ()
       // Requests a little out of order still share it; another platform is its own entry.
       assert.equal(gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'platform', later(COLLATERAL_REUSE_MS - 5)), fresh);
       const reads = d.reads();
-      await gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'processor', AT).catch(() => undefined);
+      await Promise.resolve(gatheredCollateral(d.source, 'tdx', 'b0c06f000000', 'processor', AT)).catch(() => undefined);
       assert.ok(d.reads() > reads);
     } finally { rmSync(d.dir, { recursive: true }); }
   });
