@@ -68,10 +68,14 @@ export async function layerOptions(layer: Descriptor, keys: { privateKey?: KeyOb
   throw new CloakError('OCI_ENC_NO_KEY', `layer ${layer.digest} has no recipient this key can open`);
 }
 
-/** The plain blob of a layer (decrypted when encrypted); the stream errors on HMAC or digest mismatch. */
-export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<Readable> {
+/**
+ * The plain blob of a layer (decrypted when encrypted); the stream errors on
+ * HMAC or digest mismatch. `diffIds` (the image config's) spare inflating a
+ * gzip layer whose options name the blob itself.
+ */
+export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, diffIds?: string[]): Promise<Readable> {
   if (!isEncrypted(layer)) return layout.openBlob(layer);
-  return chain(layout.openBlob(layer), decryptLayerStream(...(await decryptorArgs(layer, keys))));
+  return chain(layout.openBlob(layer), decryptLayerStream(...(await decryptorArgs(layer, keys, diffIds))));
 }
 
 /**
@@ -86,9 +90,9 @@ async function decryptorArgs(layer: Descriptor, keys: { privateKey?: KeyObject; 
   return [priv, pub, { gzip: /gzip/.test(layer.mediaType) && (diffIds === undefined || diffIds.includes(priv.digest)) }];
 }
 
-/** The uncompressed tar of a layer, for unpacking. */
-export async function openLayerTar(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<Readable> {
-  const blob = await openPlainBlob(layout, layer, keys);
+/** The uncompressed tar of a layer, for unpacking; pass the config's `diffIds` when at hand (see openPlainBlob). */
+export async function openLayerTar(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, diffIds?: string[]): Promise<Readable> {
+  const blob = await openPlainBlob(layout, layer, keys, diffIds);
   const mt = layer.mediaType.replace(ENC, '');
   if (/zstd/.test(mt)) throw new CloakError('OCI_COMPRESSION_UNSUPPORTED', 'zstd layers are not supported yet');
   if (!/gzip/.test(mt)) return blob;

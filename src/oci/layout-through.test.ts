@@ -69,9 +69,10 @@ test('writeBlobThrough leaves nothing behind when the source or the ciphertext i
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-test('decryptImage of gzip layers: options naming the blob (Cloak) or the diff ID (skopeo) both come back exactly', async () => {
+test('decryptImage and openLayerTar of gzip layers: options naming the blob (Cloak) or the diff ID (skopeo) both come back exactly', async () => {
   const { buildImage } = await import('./build.ts');
-  const { decryptImage, encryptImage } = await import('./crypt-image.ts');
+  const { decryptImage, encryptImage, openLayerTar } = await import('./crypt-image.ts');
+  const { gunzipSync } = await import('node:zlib');
   const { ANNOTATION_JWE, ANNOTATION_PUBOPTS, wrapJwe } = await import('./ocicrypt.ts');
   const { generateKeyPairSync } = await import('node:crypto');
   const dir = mkdtempSync(join(tmpdir(), 'cloak-gzip-'));
@@ -100,5 +101,15 @@ test('decryptImage of gzip layers: options naming the blob (Cloak) or the diff I
     const dec2 = OciLayout.create(join(dir, 'dec2'));
     await decryptImage(skopeoLike, 'v1', dec2, 'v1', { privateKey });
     assert.equal(dec2.resolve('v1').manifest.layers[0]!.digest, layer.digest);
+
+    // What `cloak run` unpacks: the tar, with or without the config's diff IDs at hand.
+    const tar = gunzipSync(readFileSync(join(plain.dir, 'blobs', 'sha256', layer.digest.slice(7))));
+    const read = async (s: Promise<Readable>) => Buffer.concat(await (await s).toArray());
+    for (const image of [enc, skopeoLike]) {
+      const encLayer = image.resolve('v1').manifest.layers[0]!;
+      for (const diffIds of [config.rootfs!.diff_ids, undefined]) assert.ok((await read(openLayerTar(image, encLayer, { privateKey }, diffIds))).equals(tar));
+      // The options' digest is still checked: with the wrong diff IDs a skopeo-style layer no longer passes.
+      if (image === skopeoLike) await assert.rejects(read(openLayerTar(image, encLayer, { privateKey }, [])), (e) => isCloakError(e, 'OCI_DIGEST_MISMATCH'));
+    }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

@@ -6,6 +6,7 @@ export async function openRunnableImage(reference: string, opts: TransferOptions
   const source = await openImage(parseImageRef(reference), opts);
   try {
     const { descriptor, manifest, config } = source.layout.resolve(source.tag);
+    const diffIds = config.rootfs?.diff_ids ?? [];
     return {
       reference,
       manifestDigest: descriptor.digest,
@@ -13,7 +14,7 @@ export async function openRunnableImage(reference: string, opts: TransferOptions
       layers: manifest.layers.map((layer) => ({
         digest: layer.digest,
         keyResources: layerKeyResources(layer),
-        open: (keys: Map<string, Buffer>) => openLayerTar(source.layout, layer, { keks: keys }),
+        open: (keys: Map<string, Buffer>) => openLayerTar(source.layout, layer, { keks: keys }, diffIds),
       })),
       cleanup: source.cleanup,
     };
