@@ -66,7 +66,7 @@ export async function http(method: string, url: string, opts: { body?: unknown; 
   let body: string | Buffer | undefined = opts.raw;
   if (opts.body !== undefined) { body = JSON.stringify(opts.body); headers['content-type'] ??= 'application/json'; }
   else if (opts.raw !== undefined) headers['content-type'] ??= 'application/json';
-  const res = await fetch(url, { method, headers, body: body as BodyInit | undefined });
+  const res = await fetch(url, { method, headers, body: body as BodyInit | undefined, signal: AbortSignal.timeout(60_000) });
   const text = await res.text();
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
