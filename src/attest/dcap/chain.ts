@@ -51,8 +51,6 @@ export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code
   return certs;
 }
 
-const normSerial = (s: string): string => s.toLowerCase().replace(/^0+/, '');
-
 /** Parses a CRL (DER, hex of DER, or PEM). */
 export function parseCrl(data: Uint8Array | string, code: string, what: string): x509.X509Crl {
   try {
@@ -77,9 +75,4 @@ export async function verifyCrl(crl: x509.X509Crl, issuer: X509Certificate, now:
   if (now < crl.thisUpdate || (crl.nextUpdate && now > crl.nextUpdate)) {
     fail('DCAP_COLLATERAL_EXPIRED', `${what} is not valid at ${now.toISOString()} (this update ${crl.thisUpdate.toISOString()}, next update ${crl.nextUpdate?.toISOString()}); fetch fresh collateral`);
   }
-}
-
-export function isRevoked(crl: x509.X509Crl, cert: X509Certificate): boolean {
-  const serial = normSerial(cert.serialNumber);
-  return crl.entries.some((e) => normSerial(e.serialNumber) === serial);
 }

@@ -1,6 +1,6 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
-import { CloakError, x509 } from '../../lib/index.ts';
-import { intelRoot, isRevoked, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
+import { CloakError, revokedSerials, serialKey, x509 } from '../../lib/index.ts';
+import { intelRoot, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
 import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
 import { parseQuote, type Quote } from './quote.ts';
@@ -114,7 +114,6 @@ export interface CollateralDocs extends VerifiedCollateral {
   until: Date;
 }
 
-const normSerial = (s: string): string => s.toLowerCase().replace(/^0+/, '');
 const docsCache = new Map<string, CollateralDocs>();
 
 const keyOfObject = new WeakMap<QuoteCollateral, string>();
@@ -165,8 +164,8 @@ export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date,
 export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): VerifiedCollateral {
   const [pckCert, pckCa] = signed.pckChain;
   if (!docs.pckCrlIssuer.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
-  if (docs.rootCrlSerials.has(normSerial(pckCa!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
-  if (docs.pckCrlSerials.has(normSerial(pckCert!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
+  if (docs.rootCrlSerials.has(serialKey(pckCa!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
+  if (docs.pckCrlSerials.has(serialKey(pckCert!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
   return { tcbInfo: docs.tcbInfo, qeIdentity: docs.qeIdentity };
 }
 
@@ -181,7 +180,8 @@ async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
   const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
-  if (isRevoked(rootCrl, tcbChain[0]!) || isRevoked(rootCrl, qeChain[0]!) || isRevoked(rootCrl, crlChain[0]!)) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
+  const rootCrlSerials = revokedSerials(rootCrl);
+  if ([tcbChain[0]!, qeChain[0]!, crlChain[0]!].some((signer) => rootCrlSerials.has(serialKey(signer.serialNumber)))) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);
@@ -196,7 +196,7 @@ async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root
   return {
     tcbInfo, qeIdentity, from, until,
     pckCrlIssuer: crlChain[0]!,
-    pckCrlSerials: new Set(pckCrl.entries.map((e) => normSerial(e.serialNumber))),
-    rootCrlSerials: new Set(rootCrl.entries.map((e) => normSerial(e.serialNumber))),
+    pckCrlSerials: revokedSerials(pckCrl),
+    rootCrlSerials,
   };
 }

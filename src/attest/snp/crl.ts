@@ -1,6 +1,6 @@
 import { constants, verify, type X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { CloakError, x509 } from '../../lib/index.ts';
+import { CloakError, revokedSerials, serialKey, x509 } from '../../lib/index.ts';
 
 const fail = (message: string, cause?: unknown): never => { throw new CloakError('SNP_CRL_INVALID', message, { status: 401, cause }); };
 
@@ -10,8 +10,6 @@ export interface CheckedCrl {
   thisUpdate: Date;
   nextUpdate?: Date;
 }
-
-const normSerial = (hex: string): string => hex.toLowerCase().replace(/^0+(?=.)/, '');
 
 /** The TBS bytes and signature of a CRL, split with asn1js (AMD signs CRLs with RSA-PSS, which WebCrypto can't take from a certificate key). */
 function tbsAndSignature(der: Buffer): { tbs: Buffer; signature: Buffer } {
@@ -63,10 +61,10 @@ function parseAndVerify(input: Uint8Array, issuer: X509Certificate): CheckedCrl 
   const { tbs, signature } = tbsAndSignature(der);
   if (!verifySignedBy(tbs, signature, issuer)) fail('the CRL is not signed by the product\'s ARK');
   return {
-    revokedSerials: new Set(crl.entries.map((e) => normSerial(e.serialNumber))),
+    revokedSerials: revokedSerials(crl),
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
   };
 }
 
-export const serialOf = (cert: X509Certificate): string => normSerial(cert.serialNumber);
+export const serialOf = (cert: X509Certificate): string => serialKey(cert.serialNumber);
