@@ -12,6 +12,7 @@ import { readJsonBytes, readPcrValues, verifyTpmQuote, type VerifiedTpmQuote } f
  * this list, matched by SHA-256 of the SPKI DER.
  */
 export interface TpmTrust {
+  /** Not changed in place once in use (its fingerprints are computed once). */
   trustedAks: string[];
 }
 
@@ -85,6 +86,16 @@ export function expectedInitDataPcr(digest: Buffer): Buffer | undefined {
  */
 export const VTPM_BINDING_BYTES = 48;
 
+const akFingerprint = (ak: ReturnType<typeof readAkPublic>): string => createHash('sha256').update(spkiDer(ak)).digest('hex');
+
+/** The enrolled AKs' fingerprints, computed once per list (the server's trust settings live as long as it does). */
+const fingerprintsOf = new WeakMap<string[], Set<string>>();
+function trustedFingerprints(trustedAks: string[]): Set<string> {
+  let set = fingerprintsOf.get(trustedAks);
+  if (!set) { set = new Set(trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))); fingerprintsOf.set(trustedAks, set); }
+  return set;
+}
+
 export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): EvidenceVerifier {
   const bindingBytes = opts.bindingBytes ?? VTPM_BINDING_BYTES;
   return {
@@ -93,9 +104,8 @@ export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): Evidence
     const e = parseTpmEvidence(evidenceAsJson(evidence, MALFORMED));
     const ak = readAkPublic(e.akPublic);
     const trust = ctx.trust?.tpm as TpmTrust | undefined;
-    const trusted = (trust?.trustedAks ?? []).map((pem) => createHash('sha256').update(spkiDer(readAkPublic(pem))).digest('hex'));
-    const fingerprint = createHash('sha256').update(spkiDer(ak)).digest('hex');
-    if (!trusted.includes(fingerprint)) {
+    const fingerprint = akFingerprint(ak);
+    if (!trust?.trustedAks || !trustedFingerprints(trust.trustedAks).has(fingerprint)) {
       throw new CloakError('TPM_AK_NOT_TRUSTED', `the attestation key (SPKI SHA-256 ${fingerprint}) is not an enrolled trusted AK; add its PEM to the TPM trusted-AK list`, { status: 401 });
     }
     const q = verifyTpmQuote(e, ak);
