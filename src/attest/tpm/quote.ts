@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { CloakError, constantTimeEqual, toHex } from '../../lib/index.ts';
+import { CloakError, constantTimeEqual, fromBase64, toHex } from '../../lib/index.ts';
 import { tpmHash, parseTpmQuote, type TpmQuoteInfo } from './attest.ts';
 import { TPM_ALG } from './constants.ts';
 import { readQuoteSignature, verifyTpmSignature, type TpmSignature } from './signature.ts';
@@ -71,6 +71,5 @@ export function readJsonBytes(v: unknown, code: string, what: string, encoding: 
     if (v.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(v)) throw new CloakError(code, `${what} is not valid hex`);
     return Buffer.from(v, 'hex');
   }
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(v)) throw new CloakError(code, `${what} is not valid base64`);
-  return Buffer.from(v.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  return fromBase64(v, code, what);
 }
