@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloakError, padTo, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../../attest/index.ts';
-import { VTPM_BINDING_BYTES, spkiDer, TPM_REPORT_DATA_SIZE } from '../../attest/tpm/index.ts';
+import { VTPM_BINDING_BYTES, makeTpmVerifier, spkiDer } from '../../attest/tpm/index.ts';
 import { parseHclReport } from '../../attest/azure/index.ts';
 import type { Attester } from '../kbs-client.ts';
 import { AZURE_AK_HANDLE, HCL_REPORT_NV_INDEX, HCL_USER_DATA_NV_INDEX, type TpmClient } from './tpm-client.ts';
@@ -9,9 +9,10 @@ import { AZURE_AK_HANDLE, HCL_REPORT_NV_INDEX, HCL_USER_DATA_NV_INDEX, type TpmC
 const ALL_PCRS = Array.from({ length: 24 }, (_, i) => i);
 
 /** CoCo `tpm` evidence: the AK (base64 DER SPKI), the quote (base64 TPMS_ATTEST and TPMT_SIGNATURE), PCRs 0..23 (hex). */
-export async function collectTpmEvidence(tpm: TpmClient, bindingDigest: Buffer, opts: { akHandle?: number; bindingBytes?: number } = {}): Promise<unknown> {
+export async function collectTpmEvidence(tpm: TpmClient, bindingDigest: Buffer, opts: { akHandle?: number; bindingBytes?: 32 | 48 } = {}): Promise<unknown> {
   const ak = await tpm.readPublic(opts.akHandle ?? AZURE_AK_HANDLE);
-  const nonce = padTo(fitDigest(bindingDigest, opts.bindingBytes ?? VTPM_BINDING_BYTES), TPM_REPORT_DATA_SIZE);
+  // The nonce the verifier will expect, from the verifier itself.
+  const nonce = makeTpmVerifier({ bindingBytes: opts.bindingBytes }).expectedReportData(bindingDigest);
   const q = await tpm.quote(opts.akHandle ?? AZURE_AK_HANDLE, nonce, ALL_PCRS);
   const pcrs = await tpm.pcrRead(ALL_PCRS);
   return {
