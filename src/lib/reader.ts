@@ -17,6 +17,12 @@ export class ByteReader {
     }
   }
   bytes(n: number, field = 'field'): Buffer { this.need(n, field); const b = this.buf.subarray(this.pos, this.pos + n); this.pos += n; return b; }
+  /** A big-endian u16 length of at most `max`, then that many bytes, copied (a TPM2B). */
+  u16Sized(max: number, field = 'field'): Buffer {
+    const n = this.u16be(`${field} size`);
+    if (n > max) throw new CloakError(this.code, `${this.what}: ${field} is ${n} bytes (at most ${max})`);
+    return Buffer.from(this.bytes(n, field));
+  }
   skip(n: number, field = 'field'): void { this.need(n, field); this.pos += n; }
   u8(field = 'u8'): number { this.need(1, field); return this.buf.readUInt8(this.pos++); }
   u16le(field = 'u16'): number { this.need(2, field); const v = this.buf.readUInt16LE(this.pos); this.pos += 2; return v; }

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { ByteReader, CloakError } from '../../lib/index.ts';
 import { encodePcrSelection, parseTpmPublic, parseTpmSignature, readPcrSelection, TPM_ALG, type TpmSignature } from '../../attest/tpm/index.ts';
 import type { TpmTransport } from './tpm-transport.ts';
-import { command, readTpm2b, responseReader, TPM_CC, TPM_RH_OWNER, tpm2b, u16, u32 } from './tpm-wire.ts';
+import { command, responseReader, TPM_CC, TPM_RH_OWNER, tpm2b, u16, u32 } from './tpm-wire.ts';
 
 export const AZURE_AK_HANDLE = 0x81000003;
 export const HCL_REPORT_NV_INDEX = 0x01400001;
@@ -39,12 +39,12 @@ export class TpmClient {
 
   async nvReadPublic(index: number): Promise<NvPublic> {
     const r = await this.run(TPM_CC.NV_ReadPublic, 'NV_ReadPublic', [index], Buffer.alloc(0), false);
-    const pub = readTpm2b(r, 'nvPublic', 256);
+    const pub = r.u16Sized(256, 'nvPublic');
     const p = new ByteReader(pub, 'AGENT_TPM_RESPONSE', 'TPMS_NV_PUBLIC');
     const got = p.u32be('nvIndex');
     const nameAlg = p.u16be('nameAlg');
     const attributes = p.u32be('attributes');
-    readTpm2b(p, 'authPolicy', 64);
+    p.u16Sized(64, 'authPolicy');
     const size = p.u16be('dataSize');
     if (got !== index) throw new CloakError('AGENT_TPM_RESPONSE', `NV_ReadPublic answered for index 0x${got.toString(16)}, not 0x${index.toString(16)}`);
     return { index, nameAlg, attributes, size };
@@ -74,7 +74,7 @@ export class TpmClient {
     for (let off = 0; off < size; off += chunk) {
       const n = Math.min(chunk, size - off);
       const r = await this.run(TPM_CC.NV_Read, 'NV_Read', [opts.authHandle ?? TPM_RH_OWNER, index], Buffer.concat([u16(n), u16(off)]), true);
-      const data = readTpm2b(r, 'NV data', chunk);
+      const data = r.u16Sized(chunk, 'NV data');
       if (data.length !== n) throw new CloakError('AGENT_TPM_RESPONSE', `NV_Read returned ${data.length} bytes, asked for ${n}`);
       parts.push(data);
     }
@@ -109,7 +109,7 @@ export class TpmClient {
       if (sel.length !== 1 || read.length !== count || count === 0) throw new CloakError('AGENT_TPM_RESPONSE', 'PCR_Read returned digests that do not match its selection (is the SHA-256 bank allocated?)');
       for (const i of read) {
         if (!remaining.includes(i)) throw new CloakError('AGENT_TPM_RESPONSE', `PCR_Read returned PCR ${i}, which was not asked for`);
-        const d = readTpm2b(r, 'PCR digest', 32);
+        const d = r.u16Sized(32, 'PCR digest');
         if (d.length !== 32) throw new CloakError('AGENT_TPM_RESPONSE', `PCR ${i} digest is ${d.length} bytes`);
         out[i] = d;
       }
@@ -121,7 +121,7 @@ export class TpmClient {
   /** The public area of a loaded or persistent key, as a Node key. */
   async readPublic(handle: number): Promise<{ key: KeyObject; tpmtPublic: Buffer }> {
     const r = await this.run(TPM_CC.ReadPublic, 'ReadPublic', [handle], Buffer.alloc(0), false);
-    const tpmtPublic = readTpm2b(r, 'outPublic', 1024);
+    const tpmtPublic = r.u16Sized(1024, 'outPublic');
     return { key: parseTpmPublic(tpmtPublic).key, tpmtPublic };
   }
 
@@ -130,7 +130,7 @@ export class TpmClient {
     if (nonce.length > 64) throw new CloakError('AGENT_TPM_NONCE', 'a TPM quote nonce is at most 64 bytes');
     const params = Buffer.concat([tpm2b(nonce), u16(TPM_ALG.NULL), encodePcrSelection([{ hashAlg: TPM_ALG.SHA256, pcrs }])]);
     const r = await this.run(TPM_CC.Quote, 'Quote', [akHandle], params, true);
-    const message = readTpm2b(r, 'quoted', 2048);
+    const message = r.u16Sized(2048, 'quoted');
     const signature = Buffer.from(r.bytes(r.remaining, 'signature'));
     return { message, signature, parsedSignature: parseTpmSignature(signature) };
   }

@@ -61,9 +61,3 @@ export function responseReader(resp: Buffer, what: string, handles = 0): ByteRea
   const params = r.bytes(paramSize, 'parameters');
   return new ByteReader(Buffer.concat([h, params]), 'AGENT_TPM_RESPONSE', `TPM ${what} parameters`);
 }
-
-export function readTpm2b(r: ByteReader, field: string, max: number): Buffer {
-  const n = r.u16be(`${field} size`);
-  if (n > max) throw new CloakError('AGENT_TPM_RESPONSE', `TPM ${field} is ${n} bytes (at most ${max})`);
-  return Buffer.from(r.bytes(n, field));
-}

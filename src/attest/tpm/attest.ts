@@ -23,12 +23,6 @@ export interface TpmQuoteInfo {
 
 const CODE = 'TPM_QUOTE_MALFORMED';
 
-function tpm2b(r: ByteReader, field: string, max: number): Buffer {
-  const n = r.u16be(`${field} size`);
-  if (n > max) throw new CloakError(CODE, `TPM quote ${field} is ${n} bytes (at most ${max})`);
-  return Buffer.from(r.bytes(n, field));
-}
-
 /** Reads a TPML_PCR_SELECTION (shared with the agent's PCR_Read and Quote). */
 export function readPcrSelection(r: ByteReader, code = CODE): PcrBankSelection[] {
   const count = r.u32be('pcrSelection count');
@@ -70,8 +64,8 @@ export function parseTpmQuote(message: Buffer): TpmQuoteInfo {
   if (magic !== TPM_GENERATED_VALUE) throw new CloakError('TPM_QUOTE_MAGIC', `TPM quote magic is 0x${magic.toString(16)}, not 0xff544347 (TPM_GENERATED_VALUE)`);
   const type = r.u16be('type');
   if (type !== TPM_ST_ATTEST_QUOTE) throw new CloakError('TPM_QUOTE_TYPE', `TPMS_ATTEST type is 0x${type.toString(16)}, not TPM_ST_ATTEST_QUOTE (0x8018)`);
-  const qualifiedSigner = tpm2b(r, 'qualifiedSigner', 2 + 64);
-  const extraData = tpm2b(r, 'extraData', 64);
+  const qualifiedSigner = r.u16Sized(2 + 64, 'qualifiedSigner');
+  const extraData = r.u16Sized(64, 'extraData');
   const clock = r.u64be('clock');
   const resetCount = r.u32be('resetCount');
   const restartCount = r.u32be('restartCount');
@@ -79,7 +73,7 @@ export function parseTpmQuote(message: Buffer): TpmQuoteInfo {
   if (safe > 1) throw new CloakError(CODE, `TPM quote clockInfo.safe is ${safe} (must be 0 or 1)`);
   const firmwareVersion = r.u64be('firmwareVersion');
   const pcrSelection = readPcrSelection(r);
-  const pcrDigest = tpm2b(r, 'pcrDigest', 64);
+  const pcrDigest = r.u16Sized(64, 'pcrDigest');
   if (r.remaining !== 0) throw new CloakError(CODE, `TPM quote has ${r.remaining} trailing bytes`);
   return { qualifiedSigner, extraData, clock, resetCount, restartCount, safe: safe === 1, firmwareVersion, pcrSelection, pcrDigest };
 }

@@ -4,12 +4,6 @@ import { TPM_ALG, TPM_ECC_NIST_P256 } from './constants.ts';
 
 const CODE = 'TPM_PUBLIC_MALFORMED';
 
-function tpm2b(r: ByteReader, field: string, max: number): Buffer {
-  const n = r.u16be(`${field} size`);
-  if (n > max) throw new CloakError(CODE, `TPMT_PUBLIC ${field} is ${n} bytes (at most ${max})`);
-  return Buffer.from(r.bytes(n, field));
-}
-
 /** Skips a scheme whose details are one hash algorithm unless the scheme is TPM_ALG_NULL. */
 function schemeWithHash(r: ByteReader, field: string): number {
   const scheme = r.u16be(field);
@@ -28,7 +22,7 @@ export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ec
   const type = r.u16be('type');
   const nameAlg = r.u16be('nameAlg');
   const attributes = r.u32be('objectAttributes');
-  tpm2b(r, 'authPolicy', 64);
+  r.u16Sized(64, 'authPolicy');
   const sym = r.u16be('symmetric');
   if (sym !== TPM_ALG.NULL) { r.u16be('symmetric keyBits'); r.u16be('symmetric mode'); }
   let key: KeyObject;
@@ -38,7 +32,7 @@ export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ec
       const bits = r.u16be('keyBits');
       if (![1024, 2048, 3072, 4096].includes(bits)) throw new CloakError(CODE, `RSA key size ${bits} is not supported`);
       const exp = r.u32be('exponent') || 65537;
-      const n = tpm2b(r, 'modulus', 512);
+      const n = r.u16Sized(512, 'modulus');
       if (n.length * 8 !== bits) throw new CloakError(CODE, `RSA modulus is ${n.length} bytes for a ${bits}-bit key`);
       const e = Buffer.alloc(4); e.writeUInt32BE(exp);
       let i = 0; while (i < 3 && e[i] === 0) i++;
@@ -51,8 +45,8 @@ export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ec
       const curve = r.u16be('curveID');
       if (curve !== TPM_ECC_NIST_P256) throw new CloakError('TPM_PUBLIC_UNSUPPORTED', `ECC curve 0x${curve.toString(16)} is not supported (NIST P-256 only)`);
       schemeWithHash(r, 'kdf');
-      const x = tpm2b(r, 'x', 32);
-      const y = tpm2b(r, 'y', 32);
+      const x = r.u16Sized(32, 'x');
+      const y = r.u16Sized(32, 'y');
       if (x.length !== 32 || y.length !== 32) throw new CloakError(CODE, 'P-256 point coordinates must be 32 bytes');
       if (r.remaining !== 0) throw new CloakError(CODE, `TPMT_PUBLIC has ${r.remaining} trailing bytes`);
       key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: toBase64Url(x), y: toBase64Url(y) }, format: 'jwk' });
