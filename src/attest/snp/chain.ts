@@ -51,6 +51,7 @@ export function verifyVekChain(
     const parsed = parsedRoots(roots);
     return signs(issuerOf(parsed), vek.cert) ? parsed : undefined;
   };
+  const named = productFromName(vek.productName);
   let product = reportProduct;
   let roots: ParsedRoots | undefined;
   if (product !== undefined) {
@@ -62,12 +63,10 @@ export function verifyVekChain(
       fail('SNP_VEK_SIGNATURE_INVALID', `the ${vek.kind} is not signed by AMD's ${product} ${vek.kind === 'VLEK' ? 'ASVK' : 'ASK'}: it was altered or is not AMD's`);
     }
   } else {
-    const hint = productFromName(vek.productName);
-    const order = [...(hint && trusted[hint] ? [hint] : []), ...Object.keys(trusted).filter((p) => p !== hint)];
+    const order = [...(named && trusted[named] ? [named] : []), ...Object.keys(trusted).filter((p) => p !== named)];
     product = order.find((p) => (roots = signer(p)) !== undefined);
     if (!product || !roots) return fail('SNP_VEK_SIGNATURE_INVALID', `the ${vek.kind} is not signed by any trusted AMD ${vek.kind === 'VLEK' ? 'ASVK' : 'ASK'}: it was altered or is not AMD's`);
   }
-  const named = productFromName(vek.productName);
   if (named !== undefined && named !== product) fail('SNP_PRODUCT_MISMATCH', `the ${vek.kind} names product ${vek.productName} but is used for ${product}`);
   const issuer = issuerOf(roots!);
   checkValidity(vek.cert, vek.kind, now);

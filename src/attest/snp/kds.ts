@@ -1,5 +1,4 @@
 import { toHex } from '../../lib/index.ts';
-import type { CollateralSource } from '../types.ts';
 import type { SnpReport, TcbVersion } from './report.ts';
 
 /** AMD Key Distribution Service. */
@@ -22,8 +21,3 @@ export const vlekUrl = (product: string, report: SnpReport, tcb: TcbVersion): st
 export const crlUrl = (product: string, kind: 'VCEK' | 'VLEK'): string => `${KDS_BASE}/${kind.toLowerCase()}/v1/${product}/crl`;
 
 export const certChainUrl = (product: string, kind: 'VCEK' | 'VLEK'): string => `${KDS_BASE}/${kind.toLowerCase()}/v1/${product}/cert_chain`;
-
-/** Fetches from the collateral source, or undefined without one. */
-export async function fetchCollateral(source: CollateralSource | undefined, url: string): Promise<Uint8Array | undefined> {
-  return source ? source.get(url) : undefined;
-}

@@ -4,8 +4,8 @@ import { appraiseSnp, type SnpPolicy } from './appraise.ts';
 import { verifyVekChain, type VerifiedChain } from './chain.ts';
 import { snpClaims } from './claims.ts';
 import { parseSnpEvidence } from './evidence.ts';
-import { crlUrl, fetchCollateral, vcekUrl, vlekUrl } from './kds.ts';
-import { productFromCpuid } from './product.ts';
+import { crlUrl, vcekUrl, vlekUrl } from './kds.ts';
+import { productFromCpuid, productFromName } from './product.ts';
 import { decodeTcb, parseReport, signingKey, type SnpReport } from './report.ts';
 import { AMD_ROOTS, type ProductRoots } from './roots/index.ts';
 import { verifyReportSignature } from './signature.ts';
@@ -45,7 +45,7 @@ async function findVek(report: SnpReport, certs: Map<string, Buffer>, trust: Snp
   const cpu = productFromCpuid(report);
   for (const product of cpu ? [cpu] : products) {
     const tcb = decodeTcb(report.reportedTcbRaw, product === 'Turin');
-    const body = await fetchCollateral(ctx.collateral, kind === 'VLEK' ? vlekUrl(product, report, tcb) : vcekUrl(product, report, tcb));
+    const body = await ctx.collateral?.get(kind === 'VLEK' ? vlekUrl(product, report, tcb) : vcekUrl(product, report, tcb));
     if (body) return parseVek(body);
   }
   throw new CloakError('SNP_VEK_MISSING', `no ${kind} for this report: pass it (--vek), include it in the evidence's cert_chain, or provide AMD KDS collateral`, { status: 401 });
@@ -66,9 +66,9 @@ export async function verifySnp(evidence: unknown, ctx: VerifyContext): Promise<
     throw new CloakError('SNP_VEK_KIND_MISMATCH', `the report is signed by a ${signingKey(report)} but a ${vek.kind} was supplied`, { status: 401 });
   }
   const reportProduct = productFromCpuid(report);
-  const hinted = reportProduct ?? vek.productName?.split('-')[0];
+  const hinted = reportProduct ?? productFromName(vek.productName);
   let crl = hinted ? trust.crls?.[hinted] : undefined;
-  if (!crl && hinted) crl = await fetchCollateral(ctx.collateral, crlUrl(hinted, vek.kind));
+  if (!crl && hinted) crl = await ctx.collateral?.get(crlUrl(hinted, vek.kind));
   const chain = verifyVekChain(vek, reportProduct, roots, ctx.now, crl);
   if (!chain.crlChecked && trust.requireCrl) {
     throw new CloakError('SNP_CRL_MISSING', `no AMD CRL for ${chain.product} is available and the policy requires one: provide collateral`, { status: 401 });
