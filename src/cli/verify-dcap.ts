@@ -5,11 +5,12 @@ import { fromHex, padTo } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
 import type { DcapTrust, TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
+import { readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifyDcapOptions { collateral?: string; at?: string; reportData?: string; acceptTcb?: string; allowDebug?: boolean; json?: boolean }
 
 function readEvidence(file: string): unknown {
-  const bytes = readFileSync(file);
+  const bytes = readInputFile(file);
   if (bytes[0] === 0x7b) {
     try { return JSON.parse(bytes.toString('utf8')); } catch { throw new CloakError('USAGE_EVIDENCE', `${file} starts with "{" but is not valid JSON`); }
   }
@@ -18,8 +19,7 @@ function readEvidence(file: string): unknown {
 
 async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
   const { directoryCollateralSource, loadQuoteCollateral, TCB_STATUSES } = await import('../attest/dcap/index.ts');
-  const now = o.at === undefined ? new Date() : new Date(o.at);
-  if (Number.isNaN(now.getTime())) throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2025-07-01T00:00:00Z)`);
+  const now = verifyTime(o.at);
   const dcap: DcapTrust = { allowDebug: o.allowDebug === true };
   if (o.acceptTcb) {
     const statuses = o.acceptTcb.split(',').map((s) => s.trim());

@@ -1,19 +1,16 @@
 import { Command } from 'commander';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { toHex } from '../lib/bytes.ts';
 import type { SnpPolicy, SnpTrust } from '../attest/snp/index.ts';
 import { action, printJson, say } from './output.ts';
+import { readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifySnpOpts {
   vek?: string; collateral?: string; at?: string; reportData?: string; hostData?: string;
   allowDebug?: boolean; measurement?: string[]; json?: boolean;
 }
 
-function readFile(file: string, flag: string): Buffer {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new CloakError('USAGE_FILE', `${flag}${file} does not exist or is not a file`);
-  return readFileSync(file);
-}
 
 const HELP = `
 FILE is a raw SEV-SNP attestation report (1184 bytes) or CoCo's evidence JSON
@@ -42,10 +39,7 @@ export function verifySnpCommand(): Command {
     .option('--json', 'print the verified claims as JSON')
     .addHelpText('after', HELP)
     .action(action(async (file: string, o: VerifySnpOpts) => {
-      const now = o.at ? new Date(o.at) : new Date();
-      if (o.at !== undefined && (Number.isNaN(now.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(o.at))) {
-        throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2026-01-01T00:00:00Z)`);
-      }
+      const now = verifyTime(o.at);
       if (o.collateral && !(existsSync(o.collateral) && statSync(o.collateral).isDirectory())) {
         throw new CloakError('USAGE_COLLATERAL', `--collateral ${o.collateral} is not a directory`);
       }
@@ -53,10 +47,10 @@ export function verifySnpCommand(): Command {
         allowDebug: o.allowDebug === true,
         reportData: o.reportData, hostData: o.hostData, measurements: o.measurement,
       };
-      const snp: SnpTrust = { policy, vek: o.vek ? readFile(o.vek, '--vek ') : undefined };
+      const snp: SnpTrust = { policy, vek: o.vek ? readInputFile(o.vek, '--vek ') : undefined };
       const { directoryCollateral } = await import('../attest/collateral/index.ts');
       const { snpVerifier } = await import('../attest/snp/index.ts');
-      const v = await snpVerifier.verify(readFile(file, ''), {
+      const v = await snpVerifier.verify(readInputFile(file), {
         now, collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust: { snp },
       });
       if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });

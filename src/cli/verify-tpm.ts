@@ -6,6 +6,7 @@ import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { CollateralSource, EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
+import { readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
 
@@ -24,14 +25,7 @@ function directoryCollateral(dir: string): CollateralSource {
 }
 
 function context(o: VerifyOpts, trust?: Record<string, unknown>): VerifyContext {
-  const now = o.at ? new Date(o.at) : new Date();
-  if (Number.isNaN(now.getTime())) throw new CloakError('USAGE_AT', `--at ${o.at} is not an RFC 3339 time (e.g. 2025-02-01T00:00:00Z)`);
-  return { now, collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust };
-}
-
-function readEvidence(file: string): Buffer {
-  if (!existsSync(file)) throw new CloakError('USAGE_FILE', `${file} does not exist`);
-  return readFileSync(file);
+  return { now: verifyTime(o.at), collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust };
 }
 
 /** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to `padSize`, 64, as CoCo's TPM attester sends it). */
@@ -68,7 +62,7 @@ export function verifyTpmCommand(): Command {
     .action(action(async (file: string, o: VerifyOpts) => {
       const { makeTpmVerifier, TPM_REPORT_DATA_SIZE } = await import('../attest/tpm/index.ts');
       const trustedAks = (o.trustedAk ?? []).map((p) => readFileSync(p, 'utf8'));
-      const v = await makeTpmVerifier().verify(readEvidence(file), context(o, { tpm: { trustedAks } }));
+      const v = await makeTpmVerifier().verify(readInputFile(file), context(o, { tpm: { trustedAks } }));
       checkNonce(v, o.nonce, 'TPM_NONCE_MISMATCH', TPM_REPORT_DATA_SIZE);
       show(v, o);
     }));
@@ -85,12 +79,12 @@ function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => Pro
         // Without the hardware verifier everything else still runs, but the evidence is not accepted.
         const { checkAzVtpm, parseAzSnpEvidence, parseAzTdxEvidence } = await import('../attest/azure/index.ts');
         const { evidenceAsJson } = await import('../attest/tpm/index.ts');
-        const json = evidenceAsJson(readEvidence(file), 'AZ_EVIDENCE_MALFORMED');
+        const json = evidenceAsJson(readInputFile(file), 'AZ_EVIDENCE_MALFORMED');
         const c = checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(json) : parseAzTdxEvidence(json));
         throw new CloakError('AZ_HARDWARE_NOT_VERIFIED', `the vTPM half of v${c.evidence.version} evidence verified (HCL, runtime claims, AK, quote nonce ${toHex(c.quote.extraData)}, PCRs), but this build has no ${chip} verifier to check the hardware report's signature`);
       }
       const verifier = await make(await loadHardware());
-      const v = await verifier.verify(readEvidence(file), ctx);
+      const v = await verifier.verify(readInputFile(file), ctx);
       checkNonce(v, o.nonce, 'AZ_NONCE_MISMATCH');
       show(v, o);
     }));
