@@ -18,7 +18,6 @@ export const VEK_OIDS = {
 /** A VCEK or VLEK certificate with AMD's extensions decoded. */
 export interface Vek {
   cert: X509Certificate;
-  der: Buffer;
   /** 'VLEK' when the certificate carries a CSP id (and no hwID), else 'VCEK'. */
   kind: 'VCEK' | 'VLEK';
   productName?: string;
@@ -81,7 +80,6 @@ function parseVekUncached(input: Uint8Array | string): Vek {
   const csp = get(VEK_OIDS.cspId);
   const vek: Vek = {
     cert,
-    der: cert.raw,
     kind: csp !== undefined ? 'VLEK' : 'VCEK',
     productName: name === undefined ? undefined : ia5(name, VEK_OIDS.productName),
     tcb: { bootloader: spl(VEK_OIDS.blSpl), tee: spl(VEK_OIDS.teeSpl), snp: spl(VEK_OIDS.snpSpl), microcode: spl(VEK_OIDS.ucodeSpl), fmc: spl(VEK_OIDS.fmcSpl) },
