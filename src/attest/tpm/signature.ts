@@ -46,17 +46,17 @@ export function readQuoteSignature(buf: Buffer, key: KeyObject): TpmSignature {
   return parseTpmSignature(buf);
 }
 
-function ecdsaDer(r: Buffer, s: Buffer): Buffer {
-  const int = (v: Buffer) => {
+/** r‖s at the key's field size, as `ieee-p1363` takes them (a TPM2B may carry or drop leading zeros); undefined when either does not fit. */
+function p1363(r: Buffer, s: Buffer, key: KeyObject): Buffer | undefined {
+  const size = Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url').length;
+  const out = Buffer.alloc(2 * size);
+  for (const [v, end] of [[r, size], [s, 2 * size]] as const) {
     let i = 0;
-    while (i < v.length - 1 && v[i] === 0) i++;
-    let t = v.subarray(i);
-    if (t.length === 0) t = Buffer.from([0]);
-    if (t[0]! & 0x80) t = Buffer.concat([Buffer.from([0]), t]);
-    return Buffer.concat([Buffer.from([0x02, t.length]), t]);
-  };
-  const body = Buffer.concat([int(r), int(s)]);
-  return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+    while (i < v.length && v[i] === 0) i++;
+    if (v.length - i > size) return undefined;
+    v.copy(out, end - (v.length - i), i);
+  }
+  return out;
 }
 
 /** Verifies `sig` over `message` with `key`; throws TPM_SIGNATURE_INVALID when it does not verify. */
@@ -67,7 +67,8 @@ export function verifyTpmSignature(message: Buffer, sig: TpmSignature, key: KeyO
   try {
     if (sig.alg === 'ecdsa') {
       if (type !== 'ec') throw new CloakError('TPM_SIGNATURE_KEY_MISMATCH', 'an ECDSA quote signature needs an EC attestation key');
-      ok = createVerify(hash).update(message).verify({ key, dsaEncoding: 'der' }, ecdsaDer(sig.r, sig.s));
+      const rs = p1363(sig.r, sig.s, key);
+      ok = rs !== undefined && createVerify(hash).update(message).verify({ key, dsaEncoding: 'ieee-p1363' }, rs);
     } else {
       if (type !== 'rsa') throw new CloakError('TPM_SIGNATURE_KEY_MISMATCH', 'an RSA quote signature needs an RSA attestation key');
       // TPM RSAPSS signatures use the largest salt the modulus allows (TPM 2.0 Part 1, B.7); AUTO accepts any length.
