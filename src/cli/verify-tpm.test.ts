@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runVerifySubcommand } from './testing/run-command.ts';
 import { readAkPublic } from '../attest/tpm/index.ts';
-import { HCL_SNP_OFFSETS, type SnpHardwareInput } from '../attest/azure/index.ts';
+import type { SnpHardwareInput } from '../attest/azure/index.ts';
+import { SNP_OFFSETS } from '../attest/snp/index.ts';
 import type { VerifiedEvidence } from '../attest/index.ts';
 import { verifyAzSnpVtpmCommand, verifyAzTdxVtpmCommand, verifyTpmCommand } from './verify-tpm.ts';
 
@@ -16,7 +17,7 @@ const run = runVerifySubcommand;
 
 /** DELEGATED: a stand-in that does NOT check the SNP signature; it hands back the report-data field only. */
 const snpReportDataNotSignatureChecked = async (i: SnpHardwareInput): Promise<VerifiedEvidence> =>
-  ({ tee: 'snp', insecure: false, claims: {}, reportData: Buffer.from(i.report.subarray(HCL_SNP_OFFSETS.reportData, HCL_SNP_OFFSETS.reportData + 64)) });
+  ({ tee: 'snp', insecure: false, claims: {}, reportData: Buffer.from(i.report.subarray(SNP_OFFSETS.reportData, SNP_OFFSETS.reportData + 64)) });
 
 test('cloak verify tpm: enrolled AK accepted, nonce checked, unenrolled AK refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-verify-tpm-'));

@@ -6,7 +6,6 @@ import type { TpmTransport } from './tpm-transport.ts';
 import { command, responseReader, TPM_CC, TPM_RH_OWNER, tpm2b, u16, u32 } from './tpm-wire.ts';
 
 export const AZURE_AK_HANDLE = 0x81000003;
-export const HCL_REPORT_NV_INDEX = 0x01400001;
 /** Azure's HCL refreshes the HCL report with the 64 bytes written here (they become the runtime claims' user-data). */
 export const HCL_USER_DATA_NV_INDEX = 0x01400002;
 const TPM_CAP_TPM_PROPERTIES = 6;

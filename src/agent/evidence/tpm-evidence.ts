@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CloakError, padTo, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../../attest/index.ts';
 import { VTPM_BINDING_BYTES, makeTpmVerifier, spkiDer } from '../../attest/tpm/index.ts';
-import { parseHclReport } from '../../attest/azure/index.ts';
+import { HCL_NV_INDEX, parseHclReport } from '../../attest/azure/index.ts';
 import type { Attester } from '../kbs-client.ts';
-import { AZURE_AK_HANDLE, HCL_REPORT_NV_INDEX, HCL_USER_DATA_NV_INDEX, type TpmClient } from './tpm-client.ts';
+import { AZURE_AK_HANDLE, HCL_USER_DATA_NV_INDEX, type TpmClient } from './tpm-client.ts';
 
 const ALL_PCRS = Array.from({ length: 24 }, (_, i) => i);
 
@@ -49,7 +49,7 @@ export async function collectAzVtpmEvidence(tpm: TpmClient, bindingDigest: Buffe
     await tpm.nvWrite(HCL_USER_DATA_NV_INDEX, padTo(nonce, 64));
     await sleep(opts.refreshDelayMs ?? 3000);
   }
-  const hcl = await tpm.nvReadAll(HCL_REPORT_NV_INDEX);
+  const hcl = await tpm.nvReadAll(HCL_NV_INDEX);
   const q = await tpm.quote(opts.akHandle ?? AZURE_AK_HANDLE, nonce, ALL_PCRS);
   if (q.parsedSignature.alg !== 'rsassa') throw new CloakError('AGENT_TPM_AK_SCHEME', `the vTPM AK signed with ${q.parsedSignature.alg}; Azure evidence carries RSASSA signatures`);
   const pcrs = await tpm.pcrRead(ALL_PCRS);

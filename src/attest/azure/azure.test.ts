@@ -4,9 +4,10 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { isCloakError } from '../../lib/index.ts';
 import type { VerifiedEvidence } from '../types.ts';
+import { OFFSETS as SNP_OFFSETS } from '../snp/report.ts';
 import {
   checkAzVtpm, hardwareReportData, makeAzSnpVtpmVerifier, makeAzTdxVtpmVerifier, parseAzSnpEvidence, parseAzTdxEvidence, parseHclReport,
-  parseRuntimeClaims, runtimeClaimsDigest, runtimeKey, HCL_SNP_OFFSETS, type SnpHardwareInput, type TdxHardwareInput,
+  parseRuntimeClaims, runtimeClaimsDigest, runtimeKey, type SnpHardwareInput, type TdxHardwareInput,
 } from './index.ts';
 
 const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
@@ -28,7 +29,7 @@ const parse = (kind: 'snp' | 'tdx', j: unknown) => (kind === 'snp' ? parseAzSnpE
 const calls: string[] = [];
 const snpReportDataNotSignatureChecked = async (i: SnpHardwareInput): Promise<VerifiedEvidence> => {
   calls.push(`snp report ${i.report.length} vcek ${i.vcek.length}`);
-  return { tee: 'snp', insecure: false, claims: { delegated: 'snp' }, reportData: Buffer.from(i.report.subarray(HCL_SNP_OFFSETS.reportData, HCL_SNP_OFFSETS.reportData + 64)) };
+  return { tee: 'snp', insecure: false, claims: { delegated: 'snp' }, reportData: Buffer.from(i.report.subarray(SNP_OFFSETS.reportData, SNP_OFFSETS.reportData + 64)) };
 };
 const tdxReportDataNotSignatureChecked = async (i: TdxHardwareInput): Promise<VerifiedEvidence> => {
   calls.push(`tdx quote ${i.quote.length}`);
@@ -124,7 +125,7 @@ test('each broken link in the real captures is refused with its own code', () =>
       ['unknown version', () => ({ ...ev, version: 3 }), 'AZ_EVIDENCE_VERSION'],
     ];
     if (kind === 'snp') {
-      table.push(['VMPL 1', () => { const h = Buffer.from(parse(kind, ev).hcl); h[32 + HCL_SNP_OFFSETS.vmpl] = 1; return setHcl(structuredClone(ev), h); }, 'AZ_VMPL']);
+      table.push(['VMPL 1', () => { const h = Buffer.from(parse(kind, ev).hcl); h[32 + SNP_OFFSETS.vmpl] = 1; return setHcl(structuredClone(ev), h); }, 'AZ_VMPL']);
     }
     if (version === 2) {
       table.push(['user-data not starting with the nonce', () => editClaims(ev, kind, (t) => t.replace('"user-data":"98', '"user-data":"99')), 'AZ_USER_DATA_MISMATCH']);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ByteReader, CloakError } from '../../lib/index.ts';
+import { OFFSETS as SNP_OFFSETS, REPORT_SIZE as SNP_REPORT_SIZE } from '../snp/report.ts';
 
 /**
  * The Azure HCL (paravisor) attestation report, as the vTPM exposes it in NV
@@ -10,7 +11,6 @@ import { ByteReader, CloakError } from '../../lib/index.ts';
 export const HCL_SIGNATURE = 0x414c4348; // "HCLA" little-endian
 export const HCL_HEADER_SIZE = 32;
 export const HCL_HW_REPORT_SIZE = 1184;
-export const HCL_SNP_REPORT_SIZE = 1184;
 export const HCL_TD_REPORT_SIZE = 1024;
 export const HCL_NV_INDEX = 0x01400001;
 
@@ -54,7 +54,7 @@ export function parseHclReport(buf: Buffer): HclReport {
   if (!HASH_TYPES[hashType]) throw new CloakError('AZ_HCL_UNSUPPORTED', `HCL report-data hash type ${hashType} is not supported (1 SHA-256, 2 SHA-384, 3 SHA-512)`);
   let kind: 'snp' | 'tdx';
   let hwReport: Buffer;
-  if (reportType === HCL_REPORT_TYPE.snp) { kind = 'snp'; hwReport = Buffer.from(slot.subarray(0, HCL_SNP_REPORT_SIZE)); }
+  if (reportType === HCL_REPORT_TYPE.snp) { kind = 'snp'; hwReport = Buffer.from(slot.subarray(0, SNP_REPORT_SIZE)); }
   else if (reportType === HCL_REPORT_TYPE.tdx) { kind = 'tdx'; hwReport = Buffer.from(slot.subarray(0, HCL_TD_REPORT_SIZE)); }
   else throw new CloakError('AZ_HCL_UNSUPPORTED', `HCL report type ${reportType} is not supported (2 SEV-SNP, 4 TDX)`);
   return { version, reportSize, requestType, status, kind, hwReport, hashType, runtimeClaimsBytes };
@@ -65,17 +65,15 @@ export function runtimeClaimsDigest(hcl: HclReport): Buffer {
   return createHash(HASH_TYPES[hcl.hashType]!.name).update(hcl.runtimeClaimsBytes).digest();
 }
 
-/** SEV-SNP report fields the HCL check needs (AMD SEV-SNP ABI, Table 21). */
-export const HCL_SNP_OFFSETS = { version: 0x00, vmpl: 0x30, reportData: 0x50 } as const;
 /** TDREPORT: REPORTMACSTRUCT (type at 0, report_data at 128). */
 export const HCL_TD_OFFSETS = { type: 0x00, reportData: 128 } as const;
 
 /** The 64-byte report-data field of the hardware report inside the HCL report. */
 export function hardwareReportData(hcl: HclReport): Buffer {
-  const off = hcl.kind === 'snp' ? HCL_SNP_OFFSETS.reportData : HCL_TD_OFFSETS.reportData;
+  const off = hcl.kind === 'snp' ? SNP_OFFSETS.reportData : HCL_TD_OFFSETS.reportData;
   return Buffer.from(hcl.hwReport.subarray(off, off + 64));
 }
 
 export function snpVmpl(hcl: HclReport): number {
-  return hcl.hwReport.readUInt32LE(HCL_SNP_OFFSETS.vmpl);
+  return hcl.hwReport.readUInt32LE(SNP_OFFSETS.vmpl);
 }
