@@ -8,20 +8,10 @@ import { parseQuote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo } from './tcb-info.ts';
 import { verifyQuoteSignatures } from './verify.ts';
 import { readEvidence } from './testing/self-made.ts';
+import { seededRandom } from '../testing/mutator.ts';
 
 /** Seeded fuzzing: only CloakError may escape, and no mutated signed byte may be accepted. DCAP_FUZZ_ITERATIONS raises the count. */
 const ITERATIONS = Number(process.env.DCAP_FUZZ_ITERATIONS ?? 2000);
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function onlyCloakErrors(fn: () => unknown): 'ok' | 'rejected' {
   try { fn(); return 'ok'; } catch (e) {
@@ -45,20 +35,20 @@ describe('dcap fuzz (seeded)', () => {
       const parsed = parseQuote(real);
       // The PEM text (its whitespace may vary) and the padding after the signature data are not covered by any signature.
       const pemStart = parsed.signatureData.qe.certification.data.byteOffset - real.byteOffset;
-      const rand = prng(0xdcab + n);
+      const rand = seededRandom(0xdcab + n);
       let rejected = 0;
       for (let i = 0; i < ITERATIONS; i++) {
         const mode = i % 4;
         let m: Buffer;
         const touched: number[] = [];
-        if (mode === 0) m = Buffer.from(real.subarray(0, Math.floor(rand() * real.length)));
-        else if (mode === 3) m = Buffer.from(Array.from({ length: Math.floor(rand() * 1200) }, () => Math.floor(rand() * 256)));
+        if (mode === 0) m = Buffer.from(real.subarray(0, rand(real.length)));
+        else if (mode === 3) m = Buffer.from(Array.from({ length: rand(1200) }, () => rand(256)));
         else {
           m = Buffer.from(real);
-          const flips = 1 + Math.floor(rand() * (mode === 1 ? 1 : 8));
+          const flips = 1 + rand(mode === 1 ? 1 : 8);
           for (let f = 0; f < flips; f++) {
-            const at = Math.floor(rand() * m.length);
-            m[at] = m[at]! ^ (1 + Math.floor(rand() * 255));
+            const at = rand(m.length);
+            m[at] = m[at]! ^ (1 + rand(255));
             touched.push(at);
           }
         }
@@ -77,20 +67,20 @@ describe('dcap fuzz (seeded)', () => {
     const pemChain = parseQuote(readEvidence('tdx/dcap-qvl_tdx_quote.dat')).signatureData.qe.certification.data.toString('latin1');
     const ext = Buffer.from(new x509.X509Certificate(new X509Certificate(pemChain).raw).getExtension(SGX_EXTENSIONS_OID)!.value);
     const response = `{"tcbInfo":${c.tcbInfo},"signature":"${c.tcbInfoSignature}"}`;
-    const rand = prng(0x5eed);
+    const rand = seededRandom(0x5eed);
     const mutateText = (s: string) => {
       const a = s.split('');
-      for (let k = 0, n = 1 + Math.floor(rand() * 4); k < n; k++) a[Math.floor(rand() * a.length)] = String.fromCharCode(32 + Math.floor(rand() * 95));
-      return rand() < 0.3 ? a.join('').slice(0, Math.floor(rand() * a.length)) : a.join('');
+      for (let k = 0, n = 1 + rand(4); k < n; k++) a[rand(a.length)] = String.fromCharCode(32 + rand(95));
+      return rand(10) < 3 ? a.join('').slice(0, rand(a.length)) : a.join('');
     };
     for (let i = 0; i < ITERATIONS; i++) {
       onlyCloakErrors(() => parseTcbInfo(mutateText(c.tcbInfo)));
       onlyCloakErrors(() => parseQeIdentity(mutateText(c.qeIdentity)));
       onlyCloakErrors(() => extractSignedBody(mutateText(response), 'tcbInfo'));
       const e = Buffer.from(ext);
-      const at = Math.floor(rand() * e.length);
-      e[at] = e[at]! ^ (1 + Math.floor(rand() * 255));
-      onlyCloakErrors(() => parsePckExtensions(rand() < 0.3 ? e.subarray(0, Math.floor(rand() * e.length)) : e));
+      const at = rand(e.length);
+      e[at] = e[at]! ^ (1 + rand(255));
+      onlyCloakErrors(() => parsePckExtensions(rand(10) < 3 ? e.subarray(0, rand(e.length)) : e));
     }
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCloakError } from '../../lib/index.ts';
 import { parseReport, parseSnpEvidence, parseVek, reportFromJson, snpVerifier } from './index.ts';
-import { snpMutator, SNP_FUZZ_ITERATIONS } from './testdata/mutator.ts';
+import { FUZZ_ITERATIONS, mutator } from '../testing/mutator.ts';
 
 const EV = fileURLToPath(new URL('../../../../shared/testdata/evidence/', import.meta.url));
 const MILAN = readFileSync(join(EV, 'snp/attestation.bin'));
@@ -22,9 +22,9 @@ async function onlyCloakErrors(fn: () => unknown, what: string): Promise<boolean
   }
 }
 
-test(`fuzz: ${SNP_FUZZ_ITERATIONS} mutations of the real reports: only CloakError, none accepted by the verifier`, async () => {
-  const { mutate, rand } = snpMutator(0x5e5);
-  for (let i = 0; i < SNP_FUZZ_ITERATIONS; i++) {
+test(`fuzz: ${FUZZ_ITERATIONS} mutations of the real reports: only CloakError, none accepted by the verifier`, async () => {
+  const { mutate, rand } = mutator(0x5e5, 1400);
+  for (let i = 0; i < FUZZ_ITERATIONS; i++) {
     const [orig, ctx] = rand(2) === 0
       ? [MILAN, { now: AT, trust: { snp: { vek: VCEK, policy: { allowDebug: true } } } }]
       : [GENOA, { now: AT, trust: { snp: { vek: Buffer.from(JSON.parse(COCO_TEXT).cert_chain[0].data) } } }];
@@ -35,12 +35,12 @@ test(`fuzz: ${SNP_FUZZ_ITERATIONS} mutations of the real reports: only CloakErro
   }
 });
 
-test(`fuzz: ${SNP_FUZZ_ITERATIONS} mutations of the CoCo evidence JSON and of the VCEK: only CloakError`, async () => {
-  const { mutate, rand } = snpMutator(0xc0c0);
+test(`fuzz: ${FUZZ_ITERATIONS} mutations of the CoCo evidence JSON and of the VCEK: only CloakError`, async () => {
+  const { mutate, rand } = mutator(0xc0c0, 1400);
   const doc = JSON.parse(COCO_TEXT) as Record<string, Record<string, unknown>>;
   const keys = Object.keys(doc.attestation_report!);
   const odd: unknown[] = [null, -1, 1.5, 2 ** 64, 'x', [], {}, [256], true, Array(64).fill(0)];
-  for (let i = 0; i < SNP_FUZZ_ITERATIONS; i++) {
+  for (let i = 0; i < FUZZ_ITERATIONS; i++) {
     const text = mutate(Buffer.from(COCO_TEXT));
     await onlyCloakErrors(() => parseSnpEvidence(text), `evidence text #${i}`);
     const structural = { ...doc, attestation_report: { ...doc.attestation_report, [keys[rand(keys.length)]!]: odd[rand(odd.length)] } };
