@@ -1,31 +1,19 @@
 import { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import { CloakError } from '../lib/errors.ts';
 import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
-import type { CollateralSource, EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
+import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
 import { readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
 
-/** Offline collateral: DIR/<url-encoded URL>, else DIR/<last path segment of the URL>. */
-function directoryCollateral(dir: string): CollateralSource {
-  if (!existsSync(dir)) throw new CloakError('USAGE_COLLATERAL', `--collateral ${dir} does not exist`);
-  return {
-    async get(url: string) {
-      for (const name of [encodeURIComponent(url), basename(new URL(url).pathname)]) {
-        const p = join(dir, name);
-        if (name && existsSync(p)) return readFileSync(p);
-      }
-      return undefined;
-    },
-  };
-}
-
-function context(o: VerifyOpts, trust?: Record<string, unknown>): VerifyContext {
-  return { now: verifyTime(o.at), collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust };
+/** --collateral DIR is read as `cloak serve --collateral DIR` reads it (AMD KDS and Intel PCS layouts). */
+async function context(o: VerifyOpts, trust?: Record<string, unknown>): Promise<VerifyContext> {
+  if (o.collateral && !existsSync(o.collateral)) throw new CloakError('USAGE_COLLATERAL', `--collateral ${o.collateral} does not exist`);
+  const collateral = o.collateral ? (await import('../server/verifiers.ts')).collateralSource(o.collateral) : undefined;
+  return { now: verifyTime(o.at), collateral, trust };
 }
 
 /** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to `padSize`, 64, as CoCo's TPM attester sends it). */
@@ -48,7 +36,7 @@ function base(name: string, what: string, example: string): Command {
   return new Command(name)
     .description(`Verify ${what}`)
     .argument('<file>', 'evidence JSON (CoCo attester shape)')
-    .option('--collateral <dir>', 'offline collateral directory (certificates, CRLs, TCB info)')
+    .option('--collateral <dir>', 'offline vendor collateral, laid out as for `cloak serve --collateral` (AMD KDS / Intel PCS responses)')
     .option('--at <time>', 'verify as of this RFC 3339 time instead of now')
     .option('--nonce <hex>', 'the nonce the quote must carry (the report-data / KBS binding)')
     .option('--json', 'print the verified claims as JSON')
@@ -62,7 +50,7 @@ export function verifyTpmCommand(): Command {
     .action(action(async (file: string, o: VerifyOpts) => {
       const { makeTpmVerifier, TPM_REPORT_DATA_SIZE } = await import('../attest/tpm/index.ts');
       const trustedAks = (o.trustedAk ?? []).map((p) => readFileSync(p, 'utf8'));
-      const v = await makeTpmVerifier().verify(readInputFile(file), context(o, { tpm: { trustedAks } }));
+      const v = await makeTpmVerifier().verify(readInputFile(file), await context(o, { tpm: { trustedAks } }));
       checkNonce(v, o.nonce, 'TPM_NONCE_MISMATCH', TPM_REPORT_DATA_SIZE);
       show(v, o);
     }));
@@ -74,7 +62,7 @@ function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => Pro
   return base(`az-${kind}-vtpm`, `Azure confidential VM (${chip}) vTPM evidence: HCL report, runtime claims, vTPM quote, ${chip} report`,
     `cloak verify az-${kind}-vtpm evidence.json --at 2025-02-01T00:00:00Z --json`)
     .action(action(async (file: string, o: VerifyOpts) => {
-      const ctx = context(o);
+      const ctx = await context(o);
       if (!loadHardware) {
         // Without the hardware verifier everything else still runs, but the evidence is not accepted.
         const { checkAzVtpm, parseAzSnpEvidence, parseAzTdxEvidence } = await import('../attest/azure/index.ts');
