@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson, CloakError, padTo } from '../lib/index.ts';
+import { canonicalJson, padTo } from '../lib/index.ts';
 
 /**
  * The KBS binding digest: SHA-384 of the RFC 8785 canonical JSON of
@@ -15,12 +15,4 @@ export function fitDigest(digest: Buffer, len: number): Buffer {
   return digest.length >= len ? Buffer.from(digest.subarray(0, len)) : padTo(digest, len);
 }
 
-export type InitDataAlgorithm = 'sha256' | 'sha384' | 'sha512';
-
-/** Digest of a CoCo init-data text with the algorithm it names (default sha256). */
-export function initDataDigest(text: string, algorithm: string = 'sha256'): Buffer {
-  if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) {
-    throw new CloakError('INITDATA_ALGORITHM', `init-data algorithm "${algorithm}" is not supported (use sha256, sha384 or sha512)`);
-  }
-  return createHash(algorithm).update(text, 'utf8').digest();
-}
+export { initDataDigest, type InitDataAlgorithm } from '../lib/initdata.ts';

@@ -51,5 +51,15 @@ export function workloadInitData(w: WorkloadInitData): string {
   return ['version = "0.1.0"', 'algorithm = "sha256"', '', '[data]', ...entries, ''].join('\n');
 }
 
-export const initDataDigestHex = (text: string): string => createHash('sha256').update(text).digest('hex');
+export type InitDataAlgorithm = 'sha256' | 'sha384' | 'sha512';
+
+/** Digest of a CoCo init-data text with the algorithm it names (default sha256). */
+export function initDataDigest(text: string, algorithm: string = 'sha256'): Buffer {
+  if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) {
+    throw new CloakError('INITDATA_ALGORITHM', `init-data algorithm "${algorithm}" is not supported (use sha256, sha384 or sha512)`);
+  }
+  return createHash(algorithm).update(text, 'utf8').digest();
+}
+
+export const initDataDigestHex = (text: string): string => initDataDigest(text).toString('hex');
 
