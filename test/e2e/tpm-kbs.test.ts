@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
-import { freePort } from '../support/net.ts';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { AgentKbsClient } from '../../src/agent/index.ts';
 import { tpmAttester } from '../../src/agent/evidence/tpm-evidence.ts';
 import { TpmClient } from '../../src/agent/evidence/tpm-client.ts';
 import { connectTcpTpm } from '../../src/agent/evidence/tpm-transport.ts';
+import { provisionAzureAk, startSwtpm, type Swtpm } from '../../src/agent/evidence/testing/swtpm.ts';
 import { startCloak, runCloak, http, tempDir } from './harness.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -17,23 +16,12 @@ const skip = ['swtpm', 'tpm2_createak', 'tpm2_evictcontrol'].every(has) ? false 
 
 test('KBS handshake with tee "tpm": a software TPM (swtpm) quotes over the KBS binding; the server releases only with the AK enrolled', { skip, timeout: 120_000 }, async () => {
   const dir = tempDir('cloak-tpm-kbs-');
-  let swtpm: ChildProcess | undefined;
+  let swtpm: Swtpm | undefined;
   let server;
   try {
-    let port = await freePort();
-    while (port >= 65535) port = await freePort();
-    swtpm = spawn('swtpm', ['socket', '--tpm2', '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`, '--tpmstate', `dir=${dir.path}`, '--flags', 'not-need-init,startup-clear'], { stdio: 'ignore' });
-    for (let i = 0; i < 100; i++) {
-      const up = await new Promise<boolean>((r) => { const s = connect({ host: '127.0.0.1', port }); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
-      if (up) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    const env = { ...process.env, TPM2TOOLS_TCTI: `swtpm:host=127.0.0.1,port=${port}` };
-    const tool = (...a: string[]) => execFileSync(a[0]!, a.slice(1), { env, cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
-    tool('tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub');
-    tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pem', '-f', 'pem', '-n', 'ak.name');
-    tool('tpm2_flushcontext', '-t');
-    tool('tpm2_evictcontrol', '-C', 'o', '-c', 'ak.ctx', '0x81000003');
+    swtpm = await startSwtpm(dir.path);
+    const { port, tool } = swtpm;
+    provisionAzureAk(swtpm);
 
     server = await startCloak({ args: ['--tpm-ak', join(dir.path, 'ak.pem')] });
     const admin = { authorization: `Bearer ${server.token}` };
@@ -57,7 +45,7 @@ test('KBS handshake with tee "tpm": a software TPM (swtpm) quotes over the KBS b
     } finally { await other.stop(); }
   } finally {
     await server?.stop();
-    swtpm?.kill('SIGTERM');
+    swtpm?.stop();
     dir.remove();
   }
 });

@@ -1,8 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -12,6 +11,7 @@ import { readAkPublic, tpmVerifier, verifyTpmQuote } from '../../attest/tpm/inde
 import { connectTcpTpm, openTpmDevice } from './tpm-transport.ts';
 import { HCL_USER_DATA_NV_INDEX, TpmClient } from './tpm-client.ts';
 import { collectAzVtpmEvidence, collectTpmEvidence } from './tpm-evidence.ts';
+import { freePortPair, provisionAzureAk, startSwtpm, type Swtpm } from './testing/swtpm.ts';
 
 const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
@@ -39,24 +39,6 @@ function tpm2ToolsPcrFile(pcrs: Buffer[]): Buffer {
   return Buffer.concat([sel, count, ...lists]);
 }
 
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const p: number = await new Promise((resolve) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const a = s.address() as { port: number }; s.close(() => resolve(a.port)); }); });
-    if (p >= 65535) continue;
-    const ok = await new Promise<boolean>((resolve) => { const s = createServer(); s.once('error', () => resolve(false)); s.listen(p + 1, '127.0.0.1', () => s.close(() => resolve(true))); });
-    if (ok) return p;
-  }
-}
-
-async function waitForPort(port: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => { const s = connect({ host: '127.0.0.1', port }); s.once('connect', () => { s.destroy(); resolve(true); }); s.once('error', () => resolve(false)); });
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('swtpm did not start');
-}
-
 test('no TPM: clear CloakError for a missing device and for a closed TCP port', async () => {
   assert.throws(() => openTpmDevice('/nonexistent/tpmrm0'), (e) => isCloakError(e, 'AGENT_NO_TPM') && /no TPM at/.test((e as Error).message));
   const port = await freePortPair();
@@ -65,22 +47,14 @@ test('no TPM: clear CloakError for a missing device and for a closed TCP port', 
 
 test('swtpm: Cloak\'s client collects tpm and az-snp-vtpm evidence; Cloak\'s verifier and tpm2_checkquote agree', { skip, timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-swtpm-'));
-  const port = await freePortPair();
-  let swtpm: ChildProcess | undefined;
+  let swtpm: Swtpm | undefined;
   try {
-    swtpm = spawn('swtpm', ['socket', '--tpm2', '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
-      '--tpmstate', `dir=${dir}`, '--flags', 'not-need-init,startup-clear'], { stdio: 'ignore' });
-    await waitForPort(port);
-    const env = { ...process.env, TPM2TOOLS_TCTI: `swtpm:host=127.0.0.1,port=${port}` };
-    const tool = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { env, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    swtpm = await startSwtpm(dir);
+    const { port, env, tool } = swtpm;
     // Provision as on Azure: an RSA AK (RSASSA-SHA256) persisted at 0x81000003, and NV 0x01400001 holding a test blob.
     // The blob is made here (not an HCL report: swtpm caps NV indices at 2048 bytes and has no HCL behind it);
     // 2000 bytes means two NV_Read chunks.
-    tool('tpm2_createek', '-c', 'ek.ctx', '-G', 'rsa', '-u', 'ek.pub');
-    tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'ak.ctx', '-G', 'rsa', '-g', 'sha256', '-s', 'rsassa', '-u', 'ak.pem', '-f', 'pem', '-n', 'ak.name');
-    tool('tpm2_flushcontext', '-t');
-    tool('tpm2_evictcontrol', '-C', 'o', '-c', 'ak.ctx', '0x81000003');
-    tool('tpm2_flushcontext', '-t');
+    provisionAzureAk(swtpm);
     // A second AK, ECC P-256 / ECDSA-SHA256, for the ECDSA form of the quote.
     tool('tpm2_createak', '-C', 'ek.ctx', '-c', 'akecc.ctx', '-G', 'ecc', '-g', 'sha256', '-s', 'ecdsa', '-u', 'akecc.pem', '-f', 'pem', '-n', 'akecc.name');
     tool('tpm2_flushcontext', '-t');
@@ -150,7 +124,7 @@ test('swtpm: Cloak\'s client collects tpm and az-snp-vtpm evidence; Cloak\'s ver
     await assert.rejects(tpmVerifier.verify({ ...tpmEvidence, tpm_quote: { ...tpmEvidence.tpm_quote, message: bad.toString('base64') } }, { now: new Date(), trust: { tpm: { trustedAks: [akPem] } } }),
       (e) => isCloakError(e, 'TPM_SIGNATURE_INVALID'));
   } finally {
-    if (swtpm?.pid) process.kill(swtpm.pid, 'SIGTERM');
+    swtpm?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
