@@ -56,6 +56,19 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
   return { quote: q, pckChain: signed.pckChain, pck: signed.pck, pckCa: signed.pckCa, tcbInfo, qeIdentity, tcb, warnings };
 }
 
+/** The claims every DCAP quote has, whatever its TEE: the platform, its TCB status by Intel's rules, the warnings. */
+export function dcapPlatformClaims(v: DcapVerified): Record<string, unknown> {
+  return {
+    fmspc: v.pck.fmspc.toString('hex').toUpperCase(),
+    tcb_status: v.tcb.status,
+    advisory_ids: v.tcb.advisoryIds,
+    tcb_date: v.tcb.tcbDate,
+    qe_tcb_status: v.tcb.qeStatus,
+    ...(v.tcb.tdxModuleStatus ? { tdx_module_tcb_status: v.tcb.tdxModuleStatus } : {}),
+    warnings: v.warnings,
+  };
+}
+
 const loaded = new WeakMap<object, QuoteCollateral>();
 function collateralFromTrust(c: QuoteCollateral | Record<string, unknown>): QuoteCollateral {
   let q = loaded.get(c);

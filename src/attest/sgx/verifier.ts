@@ -1,6 +1,6 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
-import { dcapOptionsFrom, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type SgxReportBody } from '../dcap/index.ts';
+import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type SgxReportBody } from '../dcap/index.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -22,12 +22,7 @@ export function sgxClaims(v: DcapVerified, e: SgxReportBody): Record<string, unk
     config_svn: e.configSvn,
     cpu_svn: hex(e.cpuSvn),
     report_data: hex(e.reportData),
-    fmspc: hex(v.pck.fmspc).toUpperCase(),
-    tcb_status: v.tcb.status,
-    advisory_ids: v.tcb.advisoryIds,
-    tcb_date: v.tcb.tcbDate,
-    qe_tcb_status: v.tcb.qeStatus,
-    warnings: v.warnings,
+    ...dcapPlatformClaims(v),
   };
 }
 

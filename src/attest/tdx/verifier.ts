@@ -1,6 +1,6 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
-import { dcapOptionsFrom, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type TdReportBody } from '../dcap/index.ts';
+import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type TdReportBody } from '../dcap/index.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -24,13 +24,7 @@ export function tdxClaims(v: DcapVerified, td: TdReportBody): Record<string, unk
     debug: tdIsDebug(td),
     xfam: hex(td.xfam),
     report_data: hex(td.reportData),
-    fmspc: hex(v.pck.fmspc).toUpperCase(),
-    tcb_status: v.tcb.status,
-    advisory_ids: v.tcb.advisoryIds,
-    tcb_date: v.tcb.tcbDate,
-    qe_tcb_status: v.tcb.qeStatus,
-    ...(v.tcb.tdxModuleStatus ? { tdx_module_tcb_status: v.tcb.tdxModuleStatus } : {}),
-    warnings: v.warnings,
+    ...dcapPlatformClaims(v),
   };
 }
 
