@@ -18,7 +18,7 @@ import { KbsClient, teeKey, bindingDigest, attestPayload } from '../test/e2e/kbs
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 8) * 1000;
 const LEVELS = [1, 16, 64];
-const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n';
+const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 
 async function cryptoOnlyPerSecond(hw: Awaited<ReturnType<typeof createSimHardware>>): Promise<number> {
   const key = teeKey('EC');

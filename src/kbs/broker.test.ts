@@ -9,7 +9,7 @@ import { KeyBroker, TokenIssuer, SESSION_TTL_MS } from './index.ts';
 
 async function setup() {
   const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
-  await store.setPolicy('attestation', INSECURE_DEV_ATTESTATION_POLICY);
+  await store.setPolicy('attestation', INSECURE_DEV_ATTESTATION_POLICY.replace('allowInsecure: [sim]', 'allowInsecure: [sample]'));
   await store.putResource('default/secret/x', Buffer.from('x'));
   let now = new Date('2026-03-01T00:00:00Z');
   const tokens = await TokenIssuer.load(store, 'cloak-test');

@@ -4,16 +4,20 @@ import { CloakError } from '../lib/index.ts';
 import { compileCel, runCel, type CelProgram } from './cel.ts';
 import { TRUST_CLAIMS, statusOf, type EarStatus, type TrustClaim, type TrustVector } from './ar4si.ts';
 
+/** The TEEs that prove nothing: Cloak's simulated TEE and CoCo's `sample` TEE (which needs no key at all). */
+export const INSECURE_TEES = ['sim', 'sample'] as const;
+
 /**
  * An attestation policy: YAML holding, per AR4SI claim, a CEL expression
- * that maps the verified evidence to a value (−128…127), plus the explicit
- * switch that admits insecure TEEs (sample, sim). Claims left out make no
- * statement (0).
+ * that maps the verified evidence to a value (−128…127), plus the list of
+ * insecure TEEs it admits by name (`allowInsecure: [sim]`). Claims left out
+ * make no statement (0).
  */
 export interface AttestationPolicy {
   id: string;
   text: string;
-  allowInsecure: boolean;
+  /** Insecure TEEs admitted, each named explicitly; empty admits none. */
+  allowInsecure: string[];
   /** TEE names accepted; empty means any TEE the server can verify. */
   tees: string[];
   rules: Array<{ claim: TrustClaim; program: CelProgram }>;
@@ -46,7 +50,7 @@ export function parseAttestationPolicy(text: string): AttestationPolicy {
   const unknown = Object.keys(d).filter((k) => !known.has(k));
   if (unknown.length) throw new CloakError('POLICY_INVALID', `attestation policy has unknown keys: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   if (d.version !== 1) throw new CloakError('POLICY_INVALID', 'attestation policy needs "version: 1"');
-  if (d.allowInsecure !== undefined && typeof d.allowInsecure !== 'boolean') throw new CloakError('POLICY_INVALID', '"allowInsecure" must be true or false');
+  const allowInsecure = parseAllowInsecure(d.allowInsecure);
   const tees = d.tees ?? [];
   if (!Array.isArray(tees) || !tees.every((t) => typeof t === 'string')) throw new CloakError('POLICY_INVALID', '"tees" must be a list of TEE names');
   const tv = d.trustVector ?? {};
@@ -61,13 +65,31 @@ export function parseAttestationPolicy(text: string): AttestationPolicy {
     rules.push({ claim: claim as TrustClaim, program: compileCel(source, `trustVector.${claim}`) });
   }
   const id = 'sha256:' + createHash('sha256').update(text).digest('hex');
-  return { id, text, allowInsecure: d.allowInsecure === true, tees: tees as string[], rules };
+  return { id, text, allowInsecure, tees: tees as string[], rules };
+}
+
+/**
+ * `allowInsecure` names the insecure TEEs it admits. The old boolean form is
+ * refused rather than guessed: `true` used to admit `sample` too, which lets
+ * anyone who reaches the server take secrets.
+ */
+function parseAllowInsecure(v: unknown): string[] {
+  const known = INSECURE_TEES.join(', ');
+  if (v === undefined || v === false) return [];
+  if (v === true) {
+    throw new CloakError('POLICY_INVALID', `"allowInsecure: true" is no longer accepted: list the insecure TEEs to admit, e.g. "allowInsecure: [sim]" for cloak run (known: ${known}; "sample" needs no key at all, name it only for tests)`);
+  }
+  if (!Array.isArray(v) || !v.every((t) => typeof t === 'string')) throw new CloakError('POLICY_INVALID', `"allowInsecure" must be a list of insecure TEE names (${known}), e.g. [sim]`);
+  const unknown = v.filter((t) => !(INSECURE_TEES as readonly string[]).includes(t));
+  if (unknown.length) throw new CloakError('POLICY_INVALID', `"allowInsecure" names ${unknown.map((t) => `"${t}"`).join(', ')}, which is not an insecure TEE (known: ${known})`);
+  return [...new Set(v as string[])];
 }
 
 /** Applies the policy to verified evidence. Refusals are CloakErrors (403). */
 export function appraise(policy: AttestationPolicy, input: AppraisalInput): Appraisal {
-  if (input.insecure && !policy.allowInsecure) {
-    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not set allowInsecure: true`, { status: 403 });
+  if (input.insecure && !policy.allowInsecure.includes(input.tee)) {
+    const admitted = policy.allowInsecure.length ? `it admits only ${policy.allowInsecure.join(', ')}` : 'it admits none';
+    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not name it in allowInsecure (${admitted})`, { status: 403 });
   }
   if (policy.tees.length > 0 && !policy.tees.includes(input.tee)) {
     throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`, { status: 403 });

@@ -5,8 +5,9 @@
  */
 export const DEFAULT_ATTESTATION_POLICY = `# Cloak attestation policy
 version: 1
-# sample and sim TEEs prove nothing: keep false outside development.
-allowInsecure: false
+# Insecure TEEs admitted by name (sim, sample): they prove nothing, keep
+# the list empty outside development ([sim] for cloak run).
+allowInsecure: []
 # AR4SI claim -> CEL over tee, insecure, claims, init_data, refs.
 # 2..31 affirming, 32..95 warning, 96..127 contraindicated, 0 no claim.
 trustVector:
@@ -19,5 +20,5 @@ trustVector:
 
 export const DEFAULT_RESOURCE_POLICY = 'status == "affirming"';
 
-/** For local development with `cloak run`: admits the simulated TEE. */
-export const INSECURE_DEV_ATTESTATION_POLICY = DEFAULT_ATTESTATION_POLICY.replace('allowInsecure: false', 'allowInsecure: true');
+/** For local development with `cloak run`: admits the simulated TEE, and only it (not `sample`). */
+export const INSECURE_DEV_ATTESTATION_POLICY = DEFAULT_ATTESTATION_POLICY.replace('allowInsecure: []', 'allowInsecure: [sim]');

@@ -30,6 +30,20 @@ test('default attestation policy: table of outcomes', () => {
   assert.equal(appraise(parseAttestationPolicy(INSECURE_DEV_ATTESTATION_POLICY), input({ tee: 'sim', insecure: true })).status, 'affirming');
 });
 
+test('allowInsecure names the insecure TEEs it admits: [sim] does not admit sample; the old boolean true is refused', () => {
+  const sim = parseAttestationPolicy(INSECURE_DEV_ATTESTATION_POLICY);
+  assert.deepEqual(sim.allowInsecure, ['sim']);
+  assert.equal(appraise(sim, input({ tee: 'sim', insecure: true })).status, 'affirming');
+  assert.throws(() => appraise(sim, input({ tee: 'sample', insecure: true })), (e) => isCloakError(e, 'POLICY_INSECURE_TEE') && /admits only sim/.test(e.message));
+  const both = parseAttestationPolicy('version: 1\nallowInsecure: [sim, sample]\ntrustVector:\n  hardware: "2"\n');
+  assert.equal(appraise(both, input({ tee: 'sample', insecure: true })).status, 'affirming');
+  assert.deepEqual(parseAttestationPolicy('version: 1\nallowInsecure: false\n').allowInsecure, []);
+  assert.throws(() => parseAttestationPolicy('version: 1\nallowInsecure: true\n'), (e) => isCloakError(e, 'POLICY_INVALID') && /allowInsecure: \[sim\]/.test(e.message));
+  for (const bad of ['[snp]', '[simm]', '"sim"', '[1]', '{sim: true}']) {
+    assert.throws(() => parseAttestationPolicy(`version: 1\nallowInsecure: ${bad}\n`), (e) => isCloakError(e, 'POLICY_INVALID'), bad);
+  }
+});
+
 test('attestation policy validation rejects what does not compile', () => {
   const bad = ['version: 2', 'version: 1\ntrustVector:\n  hardware: "1 +"', 'version: 1\ntrustVector:\n  nonsense: "2"', '[1,2]', 'version: 1\nextra: 1', ': : :'];
   for (const text of bad) assert.throws(() => parseAttestationPolicy(text), (e) => isCloakError(e, 'POLICY_INVALID'), text);

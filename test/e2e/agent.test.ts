@@ -4,7 +4,7 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 
-const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n';
+const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 const INIT_DATA = `version = "0.1.0"
 algorithm = "sha384"
 [data]

@@ -45,7 +45,7 @@ test('cloak convert --server stores the key and reference values; cloak run decr
   assert.doesNotMatch(refused.stdout, /the app read/);
   assert.deepEqual(leftovers(), []);
 
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
   const ok = await run();
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, 'the app read: only after attestation\n');

@@ -96,7 +96,7 @@ test('two replicas on one PostgreSQL share sessions, tokens and sealed secrets',
     const b = await startCloak({ data: dir.path, args: ['--db', cluster.url] });
     try {
       const admin = { authorization: `Bearer ${a.token}` };
-      await http('PUT', `${a.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: admin });
+      await http('PUT', `${a.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sample]\ntrustVector:\n  hardware: "2"\n' }, headers: admin });
       await http('PUT', `${b.url}/api/v1/resources/default/secret/shared`, { body: { value: Buffer.from('replicated').toString('base64') }, headers: admin });
       const key = teeKey('EC');
       const onA = new KbsClient(a.url);

@@ -46,7 +46,7 @@ test('generate → manifest → cloak run: a workload from the generated manifes
     assert.equal((await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem')], { env })).code, 0);
     await runCloak(['resource', 'set', 'default/secret/web-msg', '--value', 'for web only'], { env });
     await runCloak(['resource', 'set', 'default/secret/batch-msg', '--value', 'for batch only'], { env });
-    await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+    await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
 
     const [web] = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
     const pinned = web!.spec.template.spec.containers[0].image as string;

@@ -15,7 +15,7 @@ before(async () => {
   await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
   const admin = { authorization: `Bearer ${server.token}` };
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: admin });
+  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: admin });
   await http('PUT', `${server.url}/api/v1/resources/default/secret/x`, { body: { value: 'AA==' }, headers: admin });
 });
 after(async () => { await server?.stop(); dir?.remove(); });

@@ -9,7 +9,7 @@ import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness
 import { KbsClient, teeKey, bindingDigest, decryptJwe, attestPayload, type KeyKind, type TeeKey } from './kbs-client.ts';
 
 const INIT_DATA = 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"aa.toml" = \'\'\'\n[token_configs]\n\'\'\'\n';
-const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n  configuration: \'has(claims.debug) && claims.debug ? 96 : 2\'\n';
+const DEV_POLICY = 'version: 1\nallowInsecure: [sim, sample]\ntrustVector:\n  hardware: "2"\n  configuration: \'has(claims.debug) && claims.debug ? 96 : 2\'\n';
 
 let server: CloakServer;
 let simDir: ReturnType<typeof tempDir>;

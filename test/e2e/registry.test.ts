@@ -79,7 +79,7 @@ test('cloak run pulls an image converted for the KBS from the registry and runs 
   const conv = await runCloak(['convert', `docker://${registry.host}/app:v1`, `docker://${registry.host}/app:kbs`, '--tls-verify=false'], { env });
   assert.equal(conv.code, 0, conv.stderr);
   await runCloak(['resource', 'set', 'default/secret/msg', '--value', 'via the registry'], { env });
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
   const run = await runCloak(['run', `docker://${registry.host}/app:kbs`, '--tls-verify=false', '--sim-dir', join(dir.path, 'sim'), '--secret', 'default/secret/msg:msg', '-q'], { env });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, 'registry app read: via the registry\n');

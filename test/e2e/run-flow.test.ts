@@ -12,7 +12,7 @@ import { busyboxLayerTar, streamOf } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
 const skip = canRun ? false : 'needs root, runc and busybox-static';
-const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n';
+const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 
 let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
