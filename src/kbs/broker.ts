@@ -4,7 +4,7 @@ import { CloakError, constantTimeEqual, toHex } from '../lib/index.ts';
 import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource } from '../attest/index.ts';
 import {
   appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
-  DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy,
+  DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy, type AppraisalInput, type Appraisal,
 } from '../policy/index.ts';
 import type { Store, SessionRecord } from '../store/index.ts';
 import { KBS_PROTOCOL_VERSION, RESOURCE_SEGMENT, SESSION_TTL_MS } from './protocol.ts';
@@ -119,15 +119,7 @@ export class KeyBroker {
         throw refused('KBS_INITDATA_MISMATCH', `the init-data digest (${initData.algorithm}) does not match what the evidence holds`);
       }
     }
-    const policy = await this.attestationPolicy();
-    const refs = await referenceValuesForPolicy(this.opts.store);
-    const appraisal = appraise(policy, {
-      tee: verified.tee, insecure: verified.insecure, claims: verified.claims,
-      init_data: initData?.claims ?? {}, refs,
-    });
-    if (appraisal.status === 'contraindicated') {
-      throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`, 403);
-    }
+    const appraisal = await this.appraiseNow({ tee: verified.tee, insecure: verified.insecure, claims: verified.claims, init_data: initData?.claims ?? {} });
     return this.opts.tokens.sign(earClaims({
       verified, appraisal, runtime, initData, reportData: toHex(verified.reportData),
     }), now);
@@ -140,12 +132,15 @@ export class KeyBroker {
       const [repository, type, tag] = parseResourcePath(path);
       const payload = await this.authenticate(cred);
       const ear = readEar(payload);
+      // The token says what was verified; whether that still suffices is for the policy in force now,
+      // so tightening the attestation policy (or the reference values) revokes tokens already issued.
+      const appraisal = await this.appraiseNow({ tee: ear.tee, insecure: ear.insecure, claims: ear.claims, init_data: ear.initData });
       const policy = await this.resourcePolicy();
       const input = {
-        tee: ear.tee, insecure: ear.insecure, status: ear.status, trust_vector: ear.trustVector,
+        tee: ear.tee, insecure: ear.insecure, status: appraisal.status, trust_vector: appraisal.trustVector,
         claims: ear.claims, init_data: ear.initData, resource: { repository, type, tag, path: `${repository}/${type}/${tag}` },
       };
-      if (!allowsRelease(policy, input)) throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${ear.status})`, 403);
+      if (!allowsRelease(policy, input)) throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${appraisal.status})`, 403);
       const manifest = await this.currentManifest();
       if (manifest) releaseByManifest(manifest, ear, input);
       const value = await store.getResource(`${repository}/${type}/${tag}`);
@@ -157,6 +152,17 @@ export class KeyBroker {
       await this.auditRefusal('kbs.release', subject, e, { resource: path.slice(0, 400) });
       throw e;
     }
+  }
+
+  /** Appraises verified claims under the attestation policy and reference values in force now; contraindicated is refused. */
+  private async appraiseNow(input: Omit<AppraisalInput, 'refs'>): Promise<Appraisal> {
+    const policy = await this.attestationPolicy();
+    const refs = await referenceValuesForPolicy(this.opts.store);
+    const appraisal = appraise(policy, { ...input, refs });
+    if (appraisal.status === 'contraindicated') {
+      throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`, 403);
+    }
+    return appraisal;
   }
 
   private async authenticate(cred: Credential): Promise<JWTPayload> {
@@ -191,12 +197,12 @@ export class KeyBroker {
 
   async attestationPolicy(): Promise<AttestationPolicy> {
     const text = (await this.opts.store.getPolicy('attestation')) ?? DEFAULT_ATTESTATION_POLICY;
-    return this.cachedPolicy('a:' + text, () => parseAttestationPolicy(text)) as AttestationPolicy;
+    return this.cachedPolicy('a:' + text, () => inForce('attestation', () => parseAttestationPolicy(text))) as AttestationPolicy;
   }
 
   async resourcePolicy(): Promise<ResourcePolicy> {
     const text = (await this.opts.store.getPolicy('resource')) ?? DEFAULT_RESOURCE_POLICY;
-    return this.cachedPolicy('r:' + text, () => parseResourcePolicy(text)) as ResourcePolicy;
+    return this.cachedPolicy('r:' + text, () => inForce('resource', () => parseResourcePolicy(text))) as ResourcePolicy;
   }
 
   private cachedPolicy(key: string, make: () => AttestationPolicy | ResourcePolicy) {
@@ -217,6 +223,18 @@ export class KeyBroker {
     } catch {
       // The refusal stands even if the audit write fails; the caller sees the original error.
     }
+  }
+}
+
+/**
+ * A stored policy that no longer parses (e.g. the old `allowInsecure: true`)
+ * fails closed, as the server's fault: nothing is admitted until an admin sets it again.
+ */
+function inForce<T>(kind: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new CloakError('POLICY_IN_FORCE_INVALID', `the ${kind} policy in force is not valid (${(e as Error).message}): nothing is admitted until an admin sets it again (cloak policy set ${kind} FILE)`, { status: 500, cause: e });
   }
 }
 

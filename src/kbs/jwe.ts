@@ -21,10 +21,21 @@ export function wrapAlgorithm(key: TeePubkey): string {
   throw new CloakError('KBS_TEE_PUBKEY_INVALID', `tee-pubkey type "${key.kty}" is not supported (EC or RSA)`);
 }
 
-/** Checks that the TEE key is a usable public key; throws KBS_TEE_PUBKEY_INVALID otherwise. */
+/** The JWK members a CoCo guest sends per key type (`alg` may be left out); any other member is refused. */
+const MEMBERS: Record<string, { required: string[]; optional: string[] }> = {
+  EC: { required: ['kty', 'crv', 'x', 'y'], optional: ['alg'] },
+  RSA: { required: ['kty', 'n', 'e'], optional: ['alg'] },
+};
+
+/** Checks that the TEE key is a usable public key with exactly the members of its type; throws KBS_TEE_PUBKEY_INVALID otherwise. */
 export async function checkTeePubkey(key: TeePubkey): Promise<void> {
   const alg = wrapAlgorithm(key);
-  if ('d' in key || 'p' in key) throw new CloakError('KBS_TEE_PUBKEY_INVALID', 'tee-pubkey must be a public key (it carries private parts)');
+  const { required, optional } = MEMBERS[key.kty]!;
+  const missing = required.filter((m) => typeof (key as Record<string, unknown>)[m] !== 'string');
+  const extra = Object.keys(key).filter((m) => !required.includes(m) && !optional.includes(m));
+  if (missing.length || extra.length) {
+    throw new CloakError('KBS_TEE_PUBKEY_INVALID', `an ${key.kty} tee-pubkey has exactly the members ${[...required, ...optional.map((m) => m + '?')].join(', ')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not allowed ${extra.slice(0, 5).map((m) => JSON.stringify(m.slice(0, 32))).join(', ')}` : ''}`);
+  }
   let bits: number | undefined;
   try {
     const k = createPublicKey({ key: key as import('node:crypto').JsonWebKey, format: 'jwk' });

@@ -20,13 +20,25 @@ const VARIANTS: Record<string, string> = {
   ADMIN_UNAUTHORIZED: 'AdminAuth',
 };
 
+/**
+ * What a client is told of a failure on the server's side. The message itself
+ * (which may name database hosts, ports, files) goes to the server log only.
+ */
+const SERVER_SIDE_DETAIL: Record<string, string> = {
+  STORE_UNAVAILABLE: 'the database is unreachable; retry later',
+  STORE_BUSY: 'the database is busy; retry',
+  STORE_IO_FAILED: 'the database cannot write; retry later',
+};
+const INTERNAL_DETAIL = 'internal error (the server log has the details)';
+
 export interface ProblemBody { type: string; title: string; status: number; detail: string; code: string }
 
 /** Maps any error to an HTTP status and an RFC 7807 body (the KBS shape plus title/status/code). */
 export function toProblem(e: unknown): ProblemBody {
   if (e instanceof CloakError) {
     const variant = VARIANTS[e.code] ?? (e.status === 403 ? 'PolicyDeny' : e.status >= 500 ? 'InternalError' : e.status === 401 ? 'AttestationFailed' : 'InvalidRequest');
-    return { type: KBS_ERROR_PREFIX + variant, title: variant, status: e.status, detail: e.message, code: e.code };
+    const detail = e.status >= 500 ? SERVER_SIDE_DETAIL[e.code] ?? INTERNAL_DETAIL : e.message;
+    return { type: KBS_ERROR_PREFIX + variant, title: variant, status: e.status, detail, code: e.code };
   }
-  return { type: KBS_ERROR_PREFIX + 'InternalError', title: 'InternalError', status: 500, detail: 'internal error', code: 'INTERNAL' };
+  return { type: KBS_ERROR_PREFIX + 'InternalError', title: 'InternalError', status: 500, detail: INTERNAL_DETAIL, code: 'INTERNAL' };
 }

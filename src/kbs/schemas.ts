@@ -10,15 +10,21 @@ export type AuthRequest = Static<typeof AuthRequest>;
 
 export const AuthReply = Type.Object({ nonce: Type.String(), 'extra-params': Type.Unknown() });
 
+/**
+ * The TEE's public key as CoCo guests send it (kbs-types `TeePubKey`): RSA
+ * `kty, alg, n, e` or EC `kty, crv, alg, x, y`, and nothing else. It is
+ * copied into every token, so no other member and no long value gets in;
+ * which members go with which `kty` is checked in jwe.ts.
+ */
 export const TeePubkey = Type.Object({
-  kty: Type.String({ maxLength: 8 }),
+  kty: Type.Union([Type.Literal('EC'), Type.Literal('RSA')]),
   alg: Type.Optional(Type.String({ maxLength: 32 })),
   crv: Type.Optional(Type.String({ maxLength: 16 })),
-  x: Type.Optional(Type.String({ maxLength: 256 })),
-  y: Type.Optional(Type.String({ maxLength: 256 })),
-  n: Type.Optional(Type.String({ maxLength: 2048 })),
+  x: Type.Optional(Type.String({ maxLength: 128 })),
+  y: Type.Optional(Type.String({ maxLength: 128 })),
+  n: Type.Optional(Type.String({ maxLength: 1400 })), // base64url of up to 8192 bits
   e: Type.Optional(Type.String({ maxLength: 16 })),
-}, { additionalProperties: true });
+}, { additionalProperties: false });
 export type TeePubkey = Static<typeof TeePubkey>;
 
 export const AttestRequest = Type.Object({
