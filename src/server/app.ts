@@ -1,11 +1,14 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
+import { Value } from '@sinclair/typebox/value';
+import type { TSchema } from '@sinclair/typebox';
 import { CloakError } from '../lib/index.ts';
 import { toProblem, type Admin, type KeyBroker, type TokenIssuer } from '../kbs/index.ts';
 import { Metrics } from './metrics.ts';
 import { kbsRoutes } from './routes/kbs.ts';
 import { adminRoutes, cocoAdminRoutes } from './routes/admin.ts';
 import { publicRoutes } from './routes/public.ts';
+import { useDepthLimitedJson } from './json-body.ts';
 
 export interface AppDeps {
   broker: KeyBroker;
@@ -19,14 +22,23 @@ export interface AppDeps {
 /** Composes the HTTP server: KBS routes, admin API, OpenAPI, discovery, health, metrics. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: { level: deps.logLevel ?? 'info' },
+    logger: { level: deps.logLevel ?? 'info', serializers: { req: requestForLog } },
     bodyLimit: 256 * 1024,
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    // The longest path parameter a route takes (a reference value name); longer ones get a 414 problem.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // JSON bodies are taken as sent (no ["sim"] for "sim", no 5 for "5"); only URL parts are converted, in preValidation.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    frameworkErrors: (err, _req, reply) => sendProblem(reply, frameworkError(err)),
   });
   const metrics = new Metrics();
+  useDepthLimitedJson(app);
+  app.addHook('preValidation', async (req) => {
+    const schema = req.routeOptions.schema;
+    if (schema?.querystring) req.query = Value.Convert(schema.querystring as TSchema, req.query);
+  });
 
   app.addHook('onResponse', async (req, reply) => {
     metrics.inc('cloak_http_requests_total', 'HTTP requests by route and status.', { route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
@@ -34,13 +46,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     const e = normalize(err);
-    const problem = toProblem(e);
-    if (problem.status >= 500) req.log.error({ err }, 'request failed');
-    reply.code(problem.status).type('application/problem+json').send(problem);
+    if (toProblem(e).status >= 500) req.log.error({ err }, 'request failed');
+    sendProblem(reply, e);
   });
   app.setNotFoundHandler((req, reply) => {
-    const problem = toProblem(new CloakError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { status: 404 }));
-    reply.code(404).type('application/problem+json').send(problem);
+    sendProblem(reply, new CloakError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { status: 404 }));
   });
 
   await app.register(swagger, {
@@ -57,6 +67,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(publicRoutes, { tokens: deps.tokens, metrics, ready: deps.ready });
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   return app;
+}
+
+const MAX_PARAM_LENGTH = 256;
+
+function sendProblem(reply: FastifyReply, e: unknown): void {
+  const problem = toProblem(e);
+  reply.code(problem.status).type('application/problem+json').send(problem);
+}
+
+/** Errors the router raises before any route runs (the message would echo the path). */
+function frameworkError(err: { code?: string }): CloakError {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new CloakError('REQUEST_PATH_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`, { status: 414 });
+  if (err.code === 'FST_ERR_BAD_URL') return new CloakError('REQUEST_URL_INVALID', 'the URL is not valid percent-encoding', { status: 400 });
+  return new CloakError('REQUEST_INVALID', 'the request could not be routed', { status: 400 });
+}
+
+/**
+ * The request as logged: the query string is dropped (a client may put a
+ * token there; it is refused, but must not land in the log).
+ */
+function requestForLog(req: FastifyRequest) {
+  const q = req.url.indexOf('?');
+  return {
+    method: req.method,
+    url: q < 0 ? req.url : `${req.url.slice(0, q)}?[redacted]`,
+    host: req.host,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
 }
 
 /** Fastify's own errors (validation, body size, JSON syntax) as CloakErrors with the right status. */

@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import { parseListen, type ServerConfig } from './config.ts';
 import { defaultVerifiers, collateralSource } from './verifiers.ts';
 import { makeAdminAuth } from './admin-auth.ts';
+import { listeningUrl } from './url.ts';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -35,6 +36,7 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
     const trustedAks = readPems(cfg.tpmAks, 'TPM attestation key');
     const tokens = await TokenIssuer.load(store, cfg.issuer);
     const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), collateral: collateralSource(cfg.collateral), trust: { sim: { roots: simRoots }, tpm: { trustedAks } } });
+    for (const policy of [broker.attestationPolicy(), broker.resourcePolicy()]) await policy.catch((e: Error) => log(`warning: ${e.message}`));
     const admin = new Admin(store);
     const app = await buildApp({
       broker, admin, tokens, authorize: makeAdminAuth(adminToken), logLevel: cfg.logLevel,
@@ -44,8 +46,7 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
     sweeper.unref();
     const { host, port } = parseListen(cfg.listen);
     await app.listen({ host, port });
-    const a = app.server.address();
-    const url = a && typeof a === 'object' ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : `http://${cfg.listen}`;
+    const url = listeningUrl(app.server) ?? `http://${cfg.listen}`;
     return {
       app, store, url, adminTokenFile,
       async close() { clearInterval(sweeper); await app.close(); await store.close(); },

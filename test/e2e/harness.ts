@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -26,13 +27,17 @@ export interface CloakServer {
   data: string;
   token: string;
   proc: ChildProcess;
+  /** The server's pino log (stdout) so far; empty unless started with `captureLog`. */
+  log(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** Starts `cloak serve` as a process on a free loopback port and waits until it listens. */
-export async function startCloak(opts: { data?: string; args?: string[] } = {}): Promise<CloakServer> {
+export async function startCloak(opts: { data?: string; args?: string[]; captureLog?: boolean } = {}): Promise<CloakServer> {
   const data = opts.data ?? mkdtempSync(join(tmpdir(), 'cloak-e2e-'));
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--listen', '127.0.0.1:0', '--data', data, '--log-level', 'warn', ...(opts.args ?? [])], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--listen', '127.0.0.1:0', '--data', data, '--log-level', 'warn', ...(opts.args ?? [])], { cwd: repoRoot, stdio: ['ignore', opts.captureLog ? 'pipe' : 'ignore', 'pipe'] });
+  let log = '';
+  proc.stdout?.on('data', (d) => (log += d));
   let stderr = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`cloak serve did not start:\n${stderr}`)), 30_000);
@@ -47,6 +52,7 @@ export async function startCloak(opts: { data?: string; args?: string[] } = {}):
   const token = readFileSync(join(data, 'admin-token'), 'utf8').trim();
   return {
     url, data, token, proc,
+    log: () => log,
     stop: (signal = 'SIGTERM') => new Promise((resolve) => {
       if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
       proc.once('exit', () => resolve());
@@ -71,4 +77,24 @@ export async function http(method: string, url: string, opts: { body?: unknown; 
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/**
+ * Sends only the headers of a request announcing `size` bytes of JSON and
+ * waits for the answer without sending the body: the server must answer on
+ * the headers alone (a refused token, a declared length over the limit).
+ * (Sending the body raced the server's close: a reset could lose the reply
+ * and leave the request hanging.) Fails after 10 s without an answer.
+ */
+export function sendHeadersOnly(method: string, url: string, size: number): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { req.destroy(); reject(new Error(`no answer to ${method} ${url} before its body was sent`)); }, 10_000);
+    const req = request(url, { method, headers: { 'content-type': 'application/json', 'content-length': size } }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => { clearTimeout(timer); req.destroy(); resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }); });
+    });
+    req.on('error', (e) => { clearTimeout(timer); reject(e); });
+    req.flushHeaders();
+  });
 }

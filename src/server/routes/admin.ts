@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { CloakError, fromBase64 } from '../../lib/index.ts';
 import { Problem, type Admin } from '../../kbs/index.ts';
+import { requireAdmin, adminActor } from '../admin-auth.ts';
+import { jsonTooDeep, tooDeepError } from '../json-body.ts';
 
 const ResourcePath = Type.Object({ repository: Type.String(), type: Type.String(), tag: Type.String() });
 const ResourceInfo = Type.Object({ path: Type.String(), size: Type.Integer(), updatedAt: Type.String() });
@@ -24,18 +26,18 @@ const errors = { '4xx': Problem };
 
 /** Cloak's admin API under /api/v1 (bearer admin token). */
 export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; authorize: (h: string | undefined) => string }): Promise<void> {
-  const { admin, authorize } = opts;
-  const actor = (req: FastifyRequest) => authorize(req.headers.authorization);
+  const { admin } = opts;
+  requireAdmin(app, opts.authorize);
 
   app.get('/api/v1/resources', {
     schema: { tags: ['admin'], security, summary: 'List resources (names and sizes, never values)', response: { 200: Type.Array(ResourceInfo), ...errors } },
-  }, async (req) => { actor(req); return admin.listResources(); });
+  }, async () => admin.listResources());
 
   app.put('/api/v1/resources/:repository/:type/:tag', {
     bodyLimit: 2 * 1024 * 1024,
     schema: { tags: ['admin'], security, summary: 'Set a resource (value as standard base64)', params: ResourcePath, body: Type.Object({ value: Type.String({ maxLength: 1_500_000 }) }), response: { 204: Type.Null(), ...errors } },
   }, async (req, reply) => {
-    const who = actor(req);
+    const who = adminActor(req);
     const p = req.params as Record<string, string>;
     const value = fromBase64((req.body as { value: string }).value, 'ADMIN_VALUE_INVALID', 'value');
     await admin.setResource(who, `${p.repository}/${p.type}/${p.tag}`, value);
@@ -46,43 +48,43 @@ export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; au
     schema: { tags: ['admin'], security, summary: 'Delete a resource', params: ResourcePath, response: { 204: Type.Null(), ...errors } },
   }, async (req, reply) => {
     const p = req.params as Record<string, string>;
-    await admin.deleteResource(actor(req), `${p.repository}/${p.type}/${p.tag}`);
+    await admin.deleteResource(adminActor(req), `${p.repository}/${p.type}/${p.tag}`);
     reply.code(204).send();
   });
 
   app.get('/api/v1/policies/:kind', {
     schema: { tags: ['admin'], security, summary: 'Get the attestation or resource policy', params: PolicyKind, response: { 200: PolicyDoc, ...errors } },
-  }, async (req) => { actor(req); return admin.getPolicy((req.params as { kind: string }).kind); });
+  }, async (req) => admin.getPolicy((req.params as { kind: string }).kind));
 
   app.put('/api/v1/policies/:kind', {
     schema: { tags: ['admin'], security, summary: 'Set a policy; refused (400) when it does not compile', params: PolicyKind, body: Type.Object({ text: Type.String({ maxLength: 256 * 1024 }) }), response: { 204: Type.Null(), ...errors } },
   }, async (req, reply) => {
-    await admin.setPolicy(actor(req), (req.params as { kind: string }).kind, (req.body as { text: string }).text);
+    await admin.setPolicy(adminActor(req), (req.params as { kind: string }).kind, (req.body as { text: string }).text);
     reply.code(204).send();
   });
 
   app.get('/api/v1/reference-values', {
     schema: { tags: ['admin'], security, summary: 'List reference values', response: { 200: Type.Array(Type.Object({ name: Type.String(), value: Type.Unknown() })), ...errors } },
-  }, async (req) => { actor(req); return admin.listReferenceValues(); });
+  }, async () => admin.listReferenceValues());
 
   app.put('/api/v1/reference-values/:name', {
     schema: { tags: ['admin'], security, summary: 'Record reference values (image digests, measurements)', params: Type.Object({ name: Type.String() }), body: Type.Object({}, { additionalProperties: true }), response: { 204: Type.Null(), ...errors } },
   }, async (req, reply) => {
-    await admin.putReferenceValue(actor(req), (req.params as { name: string }).name, req.body);
+    await admin.putReferenceValue(adminActor(req), (req.params as { name: string }).name, req.body);
     reply.code(204).send();
   });
 
   app.delete('/api/v1/reference-values/:name', {
     schema: { tags: ['admin'], security, summary: 'Delete reference values', params: Type.Object({ name: Type.String() }), response: { 204: Type.Null(), ...errors } },
   }, async (req, reply) => {
-    await admin.deleteReferenceValue(actor(req), (req.params as { name: string }).name);
+    await admin.deleteReferenceValue(adminActor(req), (req.params as { name: string }).name);
     reply.code(204).send();
   });
 
   const ManifestDoc = Type.Object({ version: Type.Integer(), digest: Type.String(), text: Type.String(), history: Type.Array(Type.Object({ version: Type.Integer(), digest: Type.String(), createdAt: Type.String() })) });
   app.get('/api/v1/manifest', {
     schema: { tags: ['admin'], security, summary: 'The manifest in force (or ?version=N) with the digests of its history', querystring: Type.Object({ version: Type.Optional(Type.Integer({ minimum: 1 })) }), response: { 200: ManifestDoc, ...errors } },
-  }, async (req) => { actor(req); return admin.getManifest((req.query as { version?: number }).version); });
+  }, async (req) => admin.getManifest((req.query as { version?: number }).version));
 
   app.put('/api/v1/manifest', {
     bodyLimit: 1024 * 1024,
@@ -93,20 +95,18 @@ export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; au
     },
   }, async (req) => {
     const body = req.body as { manifest: string; signatures: Array<{ user: string; signature: string }> };
-    return admin.setManifest(actor(req), body.manifest, body.signatures);
+    return admin.setManifest(adminActor(req), body.manifest, body.signatures);
   });
 
   app.get('/api/v1/audit/head', {
     schema: { tags: ['admin'], security, summary: 'The newest audit record as last written, with whether its MAC holds (detects records removed from the end)', response: { 200: Type.Object({ seq: Type.Integer(), hash: Type.String(), authentic: Type.Boolean() }), ...errors } },
-  }, async (req) => {
-    actor(req);
+  }, async () => {
     return (await admin.auditHead()) ?? { seq: 0, hash: '0'.repeat(64), authentic: true };
   });
 
   app.get('/api/v1/audit', {
     schema: { tags: ['admin'], security, summary: 'Query the audit log (ascending)', querystring: AuditQuery, response: { 200: Type.Array(AuditRecord), ...errors } },
   }, async (req) => {
-    actor(req);
     const q = req.query as { afterSeq?: number; kind?: string; outcome?: string; since?: string; limit?: number };
     return admin.queryAudit({ ...q, since: q.since ? new Date(q.since) : undefined });
   });
@@ -114,7 +114,8 @@ export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; au
 
 /** CoCo's own admin endpoints, kept for kbs-client compatibility. */
 export async function cocoAdminRoutes(app: FastifyInstance, opts: { admin: Admin; authorize: (h: string | undefined) => string }): Promise<void> {
-  const { admin, authorize } = opts;
+  const { admin } = opts;
+  requireAdmin(app, opts.authorize);
   // The resource body is the raw secret, whatever its content type.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: 1024 * 1024 }, (_req, body, done) => done(null, body));
@@ -122,7 +123,7 @@ export async function cocoAdminRoutes(app: FastifyInstance, opts: { admin: Admin
   app.post('/kbs/v0/resource/:repository/:type/:tag', {
     schema: { tags: ['coco-admin'], security, params: ResourcePath },
   }, async (req, reply) => {
-    const who = authorize(req.headers.authorization);
+    const who = adminActor(req);
     const p = req.params as Record<string, string>;
     await admin.setResource(who, `${p.repository}/${p.type}/${p.tag}`, Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
     reply.code(200).send();
@@ -130,10 +131,12 @@ export async function cocoAdminRoutes(app: FastifyInstance, opts: { admin: Admin
 
   for (const kind of ['resource', 'attestation'] as const) {
     app.post(`/kbs/v0/${kind}-policy`, { schema: { tags: ['coco-admin'], security } }, async (req, reply) => {
-      const who = authorize(req.headers.authorization);
+      const who = adminActor(req);
       let doc: { policy?: unknown };
+      const text = (req.body as Buffer).toString('utf8');
+      if (jsonTooDeep(text)) throw tooDeepError();
       try {
-        doc = JSON.parse((req.body as Buffer).toString('utf8'));
+        doc = JSON.parse(text);
       } catch {
         throw new CloakError('ADMIN_BODY_INVALID', `body must be JSON {"policy": "<base64 of the ${kind} policy text>"}`);
       }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { CloakError } from '../../lib/index.ts';
 import { AttestReply, AttestRequest, AuthReply, AuthRequest, Problem, SESSION_COOKIE, type KeyBroker } from '../../kbs/index.ts';
 import { readCookie } from '../cookies.ts';
 
@@ -27,10 +28,17 @@ export async function kbsRoutes(app: FastifyInstance, opts: { broker: KeyBroker 
   });
 
   app.get('/kbs/v0/resource/:repository/:type/:tag', {
+    exposeHeadRoute: false,
     schema: { tags: ['kbs'], params: ResourceParams, response: { 200: Jwe, '4xx': Problem } },
   }, async (req) => {
     const { repository, type, tag } = req.params as { repository: string; type: string; tag: string };
     const m = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
     return broker.resource({ bearer: m?.[1], sessionId: readCookie(req.headers.cookie, SESSION_COOKIE) }, `${repository}/${type}/${tag}`);
+  });
+
+  // A release is a GET only: HEAD would run the release (and audit it) to send no body.
+  app.head('/kbs/v0/resource/:repository/:type/:tag', { schema: { hide: true } }, async (_req, reply) => {
+    reply.header('allow', 'GET');
+    throw new CloakError('REQUEST_METHOD_NOT_ALLOWED', 'resources are released to GET only', { status: 405 });
   });
 }

@@ -1,14 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import type { TokenIssuer } from '../../kbs/index.ts';
 import type { Metrics } from '../metrics.ts';
+import { publicBaseUrl } from '../url.ts';
 
 /** Unauthenticated endpoints: token keys, discovery, health, metrics. */
 export async function publicRoutes(app: FastifyInstance, opts: { tokens: TokenIssuer; metrics: Metrics; ready: () => Promise<boolean> }): Promise<void> {
   const { tokens, metrics } = opts;
   app.get('/.well-known/jwks.json', { schema: { tags: ['tokens'] } }, async () => tokens.jwks());
-  app.get('/.well-known/openid-configuration', { schema: { tags: ['tokens'] } }, async (req) => ({
+  app.get('/.well-known/openid-configuration', { schema: { tags: ['tokens'] } }, async () => ({
     issuer: tokens.issuer,
-    jwks_uri: `${req.protocol}://${req.host}/.well-known/jwks.json`,
+    jwks_uri: `${publicBaseUrl(tokens.issuer, app.server) ?? ''}/.well-known/jwks.json`,
     id_token_signing_alg_values_supported: ['ES256'],
     response_types_supported: ['token'],
     subject_types_supported: ['public'],
