@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   })();
   try {
     await server.store.setPolicy('attestation', INSECURE_DEV_ATTESTATION_POLICY);
-    note('attestation policy: allowInsecure: true (development only; the default refuses sim)');
+    note('attestation policy: allowInsecure: [sim] (development only: the simulated TEE and nothing else, not CoCo\'s keyless sample; the default admits neither)');
 
     step(2, 'Building a tiny image from busybox-static (an unmodified app: a shell script entrypoint)');
     const plain = OciLayout.create(join(work, 'app'));

@@ -29,3 +29,12 @@ test('unusable TEE keys are refused', async () => {
   const bad = [{ kty: 'oct', k: 'AAAA' }, { kty: 'EC', crv: 'secp256k1', x: 'AA', y: 'AA' }, { kty: 'EC', crv: 'P-256', x: 'AA', y: 'AA' }, priv, { kty: 'RSA', n: '!!', e: 'AQAB' }];
   for (const k of bad) await assert.rejects(checkTeePubkey(k), (e) => isCloakError(e, 'KBS_TEE_PUBKEY_INVALID'), JSON.stringify(k).slice(0, 60));
 });
+
+test('tee-pubkey members: what CoCo guests send is accepted, anything else refused', async () => {
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as any;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' }) as any;
+  for (const k of [{ ...ec, alg: 'ECDH-ES+A256KW' }, ec, { ...rsa, alg: 'RSA-OAEP-256' }]) await checkTeePubkey(k);
+  for (const k of [{ ...ec, use: 'enc' }, { ...ec, kid: '1' }, { ...ec, n: rsa.n }, { ...rsa, crv: 'P-256' }, { ...rsa, x5c: [] }, { kty: 'EC', crv: 'P-256', x: ec.x }]) {
+    await assert.rejects(checkTeePubkey(k), (e) => isCloakError(e, 'KBS_TEE_PUBKEY_INVALID'), JSON.stringify(Object.keys(k)));
+  }
+});
