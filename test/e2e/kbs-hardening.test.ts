@@ -5,12 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { simAttest } from '../../src/attest/sim/index.ts';
 import { startCloak, runCloak, http, tempDir, sendHeadersOnly, type CloakServer } from './harness.ts';
-import { KbsClient, teeKey, bindingDigest, attestPayload, decryptJwe, type TeeKey } from './kbs-client.ts';
+import { KbsClient, teeKey, attestPayload, decryptJwe, type TeeKey } from './kbs-client.ts';
+import { readSimDevice, teeEvidence, type SimDevice } from './tee-evidence.ts';
 
 const policy = (allowInsecure: string) => `version: 1\nallowInsecure: ${allowInsecure}\ntrustVector:\n  hardware: "2"\n`;
 /** The README's `cloak run` flow: the simulated TEE, and only it. */
@@ -19,13 +18,13 @@ const SECRET = 'default/secret/one';
 
 let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
-let device: { deviceKeyPem: string; deviceCertPem: string };
+let device: SimDevice;
 const admin = () => ({ authorization: `Bearer ${server.token}` });
 
 before(async () => {
   dir = tempDir('cloak-hardening-');
   assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
-  device = { deviceKeyPem: readFileSync(join(dir.path, 'sim', 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(dir.path, 'sim', 'device.pem'), 'utf8') };
+  device = readSimDevice(join(dir.path, 'sim'));
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem'), '--log-level', 'info'], captureLog: true });
   assert.equal((await http('PUT', `${server.url}/api/v1/resources/${SECRET}`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin() })).status, 204);
 });
@@ -36,13 +35,7 @@ async function setAttestationPolicy(text: string) {
   assert.equal(res.status, 204, res.text);
 }
 
-function evidence(tee: string, nonce: string, key: TeeKey) {
-  const digest = bindingDigest(nonce, key.jwk);
-  if (tee === 'sample') return { svn: '1', report_data: digest.toString('base64') };
-  const reportData = Buffer.alloc(64);
-  digest.copy(reportData);
-  return simAttest({ version: 1, debug: false, tcb: 1n, measurement: createHash('sha384').update('app').digest(), hostData: Buffer.alloc(32), reportData }, device);
-}
+const evidence = (tee: string, nonce: string, key: TeeKey) => teeEvidence(tee, nonce, key, device);
 
 async function attest(tee: string) {
   const client = new KbsClient(server.url);

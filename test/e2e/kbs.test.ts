@@ -1,26 +1,24 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeProtectedHeader, decodeJwt } from 'jose';
-import { simAttest } from '../../src/attest/sim/index.ts';
 import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
-import { KbsClient, teeKey, bindingDigest, decryptJwe, attestPayload, type KeyKind, type TeeKey } from './kbs-client.ts';
+import { KbsClient, teeKey, decryptJwe, attestPayload, type KeyKind } from './kbs-client.ts';
+import { readSimDevice, teeEvidence, type SimDevice } from './tee-evidence.ts';
 
 const INIT_DATA = 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"aa.toml" = \'\'\'\n[token_configs]\n\'\'\'\n';
 const DEV_POLICY = 'version: 1\nallowInsecure: [sim, sample]\ntrustVector:\n  hardware: "2"\n  configuration: \'has(claims.debug) && claims.debug ? 96 : 2\'\n';
 
 let server: CloakServer;
 let simDir: ReturnType<typeof tempDir>;
-let device: { deviceKeyPem: string; deviceCertPem: string };
+let device: SimDevice;
 const admin = () => ({ authorization: `Bearer ${server.token}` });
 
 before(async () => {
   simDir = tempDir('cloak-sim-');
   const init = await runCloak(['sim', 'init', '--dir', simDir.path]);
   assert.equal(init.code, 0, init.stderr);
-  device = { deviceKeyPem: readFileSync(join(simDir.path, 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(simDir.path, 'device.pem'), 'utf8') };
+  device = readSimDevice(simDir.path);
   server = await startCloak({ args: ['--sim-root', join(simDir.path, 'root.pem')] });
   const put = await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin() });
   assert.equal(put.status, 204, put.text);
@@ -31,21 +29,12 @@ after(async () => {
   simDir?.remove();
 });
 
-function evidenceFor(tee: string, nonce: string, key: TeeKey, opts: { debug?: boolean; initData?: string } = {}) {
-  const digest = bindingDigest(nonce, key.jwk);
-  if (tee === 'sample') return { svn: '1', report_data: digest.toString('base64') };
-  const reportData = Buffer.alloc(64);
-  digest.copy(reportData);
-  const hostData = opts.initData ? createHash('sha256').update(opts.initData).digest() : Buffer.alloc(32);
-  return simAttest({ version: 1, debug: opts.debug ?? false, tcb: 1n, measurement: createHash('sha384').update('app').digest(), hostData, reportData }, device);
-}
-
 async function handshake(tee: string, kind: KeyKind, opts: { initData?: string; debug?: boolean } = {}) {
   const client = new KbsClient(server.url);
   const key = teeKey(kind);
   const auth = await client.auth(tee);
   assert.equal(auth.status, 200, JSON.stringify(auth.body));
-  const attest = await client.attest(attestPayload(auth.nonce!, key, evidenceFor(tee, auth.nonce!, key, opts), opts.initData));
+  const attest = await client.attest(attestPayload(auth.nonce!, key, teeEvidence(tee, auth.nonce!, key, device, opts), opts.initData));
   return { client, key, attest };
 }
 
@@ -91,7 +80,7 @@ test('init-data that does not match what the sim hardware holds is refused', asy
   const client = new KbsClient(server.url);
   const key = teeKey('EC');
   const { nonce } = await client.auth('sim');
-  const evidence = evidenceFor('sim', nonce!, key, { initData: INIT_DATA });
+  const evidence = teeEvidence('sim', nonce!, key, device, { initData: INIT_DATA });
   const attest = await client.attest(attestPayload(nonce!, key, evidence, INIT_DATA.replace('0.1.0', '0.2.0')));
   assert.equal(attest.status, 401);
   assert.equal(attest.body.code, 'KBS_INITDATA_MISMATCH');
