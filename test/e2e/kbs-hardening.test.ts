@@ -28,7 +28,11 @@ before(async () => {
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem'), '--log-level', 'info'], captureLog: true });
   assert.equal((await http('PUT', `${server.url}/api/v1/resources/${SECRET}`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin() })).status, 204);
 });
-after(async () => { await server?.stop(); dir?.remove(); });
+after(async () => {
+  await server?.stop();
+  if (server) rmSync(server.data, { recursive: true, force: true });
+  dir?.remove();
+});
 
 async function setAttestationPolicy(text: string) {
   const res = await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text }, headers: admin() });
