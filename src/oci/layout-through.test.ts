@@ -101,6 +101,11 @@ test('decryptImage and openLayerTar of gzip layers: options naming the blob (Clo
     const dec2 = OciLayout.create(join(dir, 'dec2'));
     await decryptImage(skopeoLike, 'v1', dec2, 'v1', { privateKey });
     assert.equal(dec2.resolve('v1').manifest.layers[0]!.digest, layer.digest);
+    // That inflation is bounded like an unpack: past the limit, refused and nothing written.
+    const dec3 = OciLayout.create(join(dir, 'dec3'));
+    await assert.rejects(decryptImage(skopeoLike, 'v1', dec3, 'v1', { privateKey }, { maxSize: MiB, maxRatio: 0 }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
+    assert.deepEqual(readdirSync(join(dec3.dir, 'blobs', 'sha256')), []);
+    assert.deepEqual(readdirSync(join(dec3.dir, 'blobs')), ['sha256']);
 
     // What `cloak run` unpacks: the tar, checked against the config's diff ID as it streams.
     const tar = gunzipSync(readFileSync(join(plain.dir, 'blobs', 'sha256', layer.digest.slice(7))));

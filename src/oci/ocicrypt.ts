@@ -137,13 +137,14 @@ export class LayerDecryptor implements BlobStep {
     this.hmac.update(chunk);
     const out = this.decipher.update(chunk);
     this.plain.update(out);
-    if (this.gunzip && !this.gunzipFailed && !this.gunzip.write(out) && !this.gunzipDrain) {
+    if (this.gunzip && !this.gunzipFailed && !this.gunzip.destroyed && !this.gunzip.write(out) && !this.gunzipDrain) {
       // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
       const gunzip = this.gunzip;
       this.gunzipDrain = new Promise((resolve) => {
-        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); resolve(); };
+        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); gunzip.off('close', go); resolve(); };
         gunzip.on('drain', go);
         gunzip.on('error', go);
+        gunzip.on('close', go);
       });
     }
     return out;
@@ -160,7 +161,7 @@ export class LayerDecryptor implements BlobStep {
     if (this.tooLarge) throw this.tooLarge;
     const out = this.decipher.final();
     this.plain.update(out);
-    if (this.gunzip && !this.gunzipFailed) {
+    if (this.gunzip && !this.gunzipFailed && !this.gunzip.destroyed) {
       const gunzip = this.gunzip;
       await new Promise<void>((resolve) => { gunzip.once('end', resolve); gunzip.once('error', () => resolve()); gunzip.once('close', () => resolve()); gunzip.end(out); gunzip.resume(); });
     }
