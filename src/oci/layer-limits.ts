@@ -1,4 +1,4 @@
-import { CloakError } from '../lib/index.ts';
+import { CloakError } from '../lib/errors.ts'; // not lib/index.ts: the CLI imports this file for its help text
 
 /**
  * How far one layer may expand when it is decompressed: against
