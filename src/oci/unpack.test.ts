@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isCloakError } from '../lib/index.ts';
 import { unpackLayers, applyLayer } from './unpack.ts';
-import { tarOf, type TarEntry } from './testing/tar.ts';
+import { fixChecksum, tarOf, type TarEntry } from './testing/tar.ts';
 
 type Entry = TarEntry;
 
@@ -91,6 +91,25 @@ test('escapes and bombs are refused, nothing is written outside, and the rootfs 
       assert.equal(existsSync(s.rootfs), false, `${name}: rootfs removed`);
     } finally { s.remove(); }
   }
+});
+
+test('a layer cut off inside an entry the unpacker does not read (a symlink claiming a body) fails typed, with no uncaught error after it', async () => {
+  const s = sandbox();
+  try {
+    const t = await tarOf([{ name: 'l', body: Buffer.alloc(200_000) }]);
+    t.write('2', 156, 'latin1'); // typeflag: symlink
+    t.write('target', 157, 'latin1');
+    fixChecksum(t.subarray(0, 512));
+    const uncaught: unknown[] = [];
+    const record = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', record);
+    try {
+      await assert.rejects(unpackLayers([() => Readable.from([t.subarray(0, 100_000)])], s.rootfs), (e) => isCloakError(e, 'OCI_LAYER_CORRUPT'));
+      await new Promise((r) => setTimeout(r, 50));
+    } finally { process.off('uncaughtException', record); }
+    assert.deepEqual(uncaught, [], 'the extractor destroying the entry raised nothing uncaught');
+    assert.deepEqual(s.outside(), []);
+  } finally { s.remove(); }
 });
 
 test('tar bomb limits and corrupt streams', async () => {

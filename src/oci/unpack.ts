@@ -35,6 +35,8 @@ export async function applyLayer(layer: Readable, root: string, opts: { limits?:
   const extract = tar.extract();
 
   extract.on('entry', (header, stream, next) => {
+    // A failing extract destroys the current entry with its error, which the pipeline below reports: not an uncaught one.
+    stream.on('error', () => {});
     const done = (e?: unknown) => (e ? next(e as Error) : next());
     handle(header, stream as unknown as Readable).then(() => done(), (e) => { stream.resume(); done(e); });
   });

@@ -5,7 +5,8 @@
  * tars whose header blocks are then mutated (checksums fixed up so the
  * mutation reaches the unpacker). Each case unpacks two layers into a root
  * inside a sandbox; afterwards the sandbox outside the root must be exactly
- * as before (no write, no delete) and every failure must be a CloakError.
+ * as before (no write, no delete), every failure must be a CloakError, and
+ * nothing may surface later as an uncaught error.
  * CLOAK_FUZZ_ITERATIONS sets the number of cases (the seeded default keeps
  * `npm test` short); the entry count is printed as a diagnostic.
  */
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { isCloakError } from '../../src/lib/index.ts';
 import { unpackLayers } from '../../src/oci/index.ts';
-import { tarOf, type TarEntry } from '../../src/oci/testing/tar.ts';
+import { fixChecksum, tarOf, type TarEntry } from '../../src/oci/testing/tar.ts';
 import { FUZZ_ITERATIONS, mutator } from '../../src/attest/testing/mutator.ts';
 
 const CASES = Number(process.env.CLOAK_FUZZ_ITERATIONS ?? Math.ceil(FUZZ_ITERATIONS / 8));
@@ -34,14 +35,6 @@ function snapshot(dir: string, skip: string): string[] {
     out.push(`${rel} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : `${st.size} ${st.mtimeMs}`} ${what}`);
   }
   return out;
-}
-
-/** Overwrites a tar header's checksum field so a mutated header still parses. */
-function fixChecksum(block: Buffer): void {
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const b of block) sum += b;
-  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
 }
 
 /** Offsets of the header blocks of a tar written by tar-stream (octal sizes). */
@@ -110,6 +103,9 @@ test(`fuzz: hostile and mutated layer entries never write or delete outside the 
   let entries = 0;
   let refused = 0;
   const codes = new Map<string, number>();
+  const uncaught: unknown[] = []; // e.g. an entry stream destroyed with an error nobody listens for
+  const record = (e: unknown) => uncaught.push(e);
+  process.on('uncaughtException', record);
   try {
     for (let i = 0; i < CASES; i++) {
       const layers = [await layer(), await layer()];
@@ -124,7 +120,12 @@ test(`fuzz: hostile and mutated layer entries never write or delete outside the 
       }
       rmSync(root, { recursive: true, force: true });
       assert.deepEqual(snapshot(base, root), before, `case ${i}: something outside the root changed`);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(uncaught, [], `case ${i}: an uncaught error`);
     }
-  } finally { rmSync(base, { recursive: true, force: true }); }
+  } finally {
+    process.off('uncaughtException', record);
+    rmSync(base, { recursive: true, force: true });
+  }
   t.diagnostic(`${CASES} cases, ${entries} entries, ${refused} refused: ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
 });

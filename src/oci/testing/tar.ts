@@ -17,3 +17,11 @@ export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   await done;
   return Buffer.concat(chunks);
 }
+
+/** Overwrites a tar header block's checksum so a header edited by a test (or a fuzzer) still parses. */
+export function fixChecksum(block: Buffer): void {
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of block) sum += b;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+}
