@@ -134,7 +134,7 @@ export async function decryptImage(src: OciLayout, srcTag: string | undefined, d
     const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
     const priv = await layerOptions(layer, keys);
     // The options name the blob (Cloak) or, for gzip, maybe its inflated content (skopeo): inflate only when the diff IDs hold that digest.
-    const decryptor = new LayerDecryptor(priv, pub, { gzip: /gzip/.test(layer.mediaType) && diffIds.includes(priv.digest), limits, compressedSize: layer.size });
+    const decryptor = new LayerDecryptor(priv, pub, /gzip/.test(layer.mediaType) && diffIds.includes(priv.digest) ? { inflate: { compressedSize: layer.size, limits } } : {});
     const written = await dst.writeBlobThrough(src, layer, decryptor, decryptor.plainDigest);
     const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
     layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });

@@ -95,8 +95,8 @@ export function encryptLayerStream(plainDigest?: string): { stream: Transform; r
  * on success never keeps tampered plaintext. The options' digest is usually
  * the plain blob's; skopeo, when it gzips an uncompressed layer before
  * encrypting, names the uncompressed digest instead, so for gzip layers the
- * digest of the decompressed plaintext is accepted too (inflated within
- * `limits`, as `compressedSize` bytes of gzip). When the caller inflates
+ * digest of the decompressed plaintext is accepted too (`inflate`, within
+ * its limits). When the caller inflates
  * the plaintext itself and checks it against the options' digest
  * (`inflatedCheckedByCaller`), the decryptor does not inflate a second
  * time. `plainDigest` settles with the plain blob's digest once the checks
@@ -120,10 +120,10 @@ export class LayerDecryptor implements BlobStep {
     this.decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
     this.hmac = new OffloadedHash(symkey);
     this.inflatedCheckedByCaller = opts.inflatedCheckedByCaller === true;
-    if (opts.gzip && !this.inflatedCheckedByCaller) {
+    if (opts.inflate && !this.inflatedCheckedByCaller) {
       const inflated = (this.inflated = new OffloadedHash());
       const gunzip = (this.gunzip = createGunzip());
-      const budget = new ExpansionBudget(opts.compressedSize ?? 0, opts.limits ?? DEFAULT_LAYER_LIMITS, `layer ${priv.digest}`);
+      const budget = new ExpansionBudget(opts.inflate.compressedSize, opts.inflate.limits ?? DEFAULT_LAYER_LIMITS, `layer ${priv.digest}`);
       gunzip.on('data', (c: Buffer) => {
         try { budget.add(c.length); } catch (e) { this.tooLarge = e as Error; gunzip.destroy(); return; }
         if (!inflated.update(c)) { gunzip.pause(); inflated.drained().then(() => gunzip.resume(), () => gunzip.resume()); }
@@ -178,12 +178,9 @@ export class LayerDecryptor implements BlobStep {
 }
 
 export interface DecryptOptions {
-  /** The plaintext is gzip: the options' digest may name its inflated content (skopeo). */
-  gzip?: boolean;
-  /** Bounds that inflation; `compressedSize` is the layer's size. */
-  limits?: LayerLimits;
-  compressedSize?: number;
-  /** The caller inflates the plaintext and checks it against the options' digest: the decryptor checks the HMAC only. */
+  /** The plaintext is `compressedSize` bytes of gzip whose inflated content the options' digest may name (skopeo): inflated within `limits` to check it. */
+  inflate?: { compressedSize: number; limits?: LayerLimits };
+  /** The plaintext is gzip that the caller inflates and checks against the options' digest: the decryptor checks the HMAC only. */
   inflatedCheckedByCaller?: boolean;
 }
 
