@@ -3,6 +3,7 @@ import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import type { ImageRef } from '../oci/index.ts';
+import { DEFAULT_LAYER_LIMITS, ENV_MAX_LAYER_RATIO, ENV_MAX_LAYER_SIZE, RATIO_FLOOR } from '../oci/layer-limits.ts';
 import { clientFrom, type AdminClient } from './client.ts';
 import { action, printJson, say } from './output.ts';
 import { progress } from './progress.ts';
@@ -38,6 +39,12 @@ export async function registryOptions(o: { tlsVerify?: string; creds?: string; p
     platform: o.platform ? parsePlatform(o.platform) : undefined,
   };
 }
+
+const GiB = 1024 ** 3;
+
+/** The options of the commands that inflate layers (`run`, `image decrypt`): bounds against decompression bombs. */
+export const MAX_LAYER_SIZE_OPTION = ['--max-layer-size <size>', `refuse a layer that inflates beyond this many bytes (512MiB, 2GiB, …; default ${DEFAULT_LAYER_LIMITS.maxSize / GiB}GiB, or $${ENV_MAX_LAYER_SIZE})`] as const;
+export const MAX_LAYER_RATIO_OPTION = ['--max-layer-ratio <n>', `refuse a layer that inflates past ${RATIO_FLOOR / 1024 ** 2} MiB to more than n times its compressed size (default ${DEFAULT_LAYER_LIMITS.maxRatio}, 0 for no ratio limit, or $${ENV_MAX_LAYER_RATIO})`] as const;
 
 function defaultKeyId(d: ImageRef): string {
   const name = d.kind === 'oci' ? `${d.dir.split('/').filter(Boolean).pop()}-${d.tag}` : d.kind === 'docker' ? `${d.ref.repository.split('/').pop()}-${d.ref.tag ?? 'latest'}` : 'archive';

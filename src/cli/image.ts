@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
-import { registryOptions } from './convert.ts';
+import { MAX_LAYER_RATIO_OPTION, MAX_LAYER_SIZE_OPTION, registryOptions } from './convert.ts';
 import { action, printJson, say } from './output.ts';
 
 export function imageCommand(): Command {
@@ -13,17 +13,20 @@ export function imageCommand(): Command {
     .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
     .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
     .option('--platform <os/arch>', 'which image of a multi-platform index (default: this machine\'s)')
+    .option(...MAX_LAYER_SIZE_OPTION)
+    .option(...MAX_LAYER_RATIO_OPTION)
     .option('--json', 'print a summary as JSON')
     .addHelpText('after', '\nExample:\n  cloak image decrypt oci:./app-enc:v1 oci:./app-plain:v1 --key priv.pem\n  cloak image decrypt docker://localhost:5000/app:enc oci:./app:v1 --key priv.pem --tls-verify=false')
-    .action(action(async (src: string, dst: string, o: { key: string; tlsVerify: string; creds?: string; platform?: string; json?: boolean }) => {
-      const { decryptImage, parseImageRef, openImage, imageTarget } = await import('../oci/index.ts');
+    .action(action(async (src: string, dst: string, o: { key: string; tlsVerify: string; creds?: string; platform?: string; maxLayerSize?: string; maxLayerRatio?: string; json?: boolean }) => {
+      const { decryptImage, parseImageRef, openImage, imageTarget, layerLimitsFrom } = await import('../oci/index.ts');
+      const limits = layerLimitsFrom(o);
       let privateKey;
       try { privateKey = createPrivateKey(readFileSync(o.key)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${o.key}`); }
       const reg = await registryOptions(o);
       const source = await openImage(parseImageRef(src), reg);
       const target = imageTarget(parseImageRef(dst), reg);
       try {
-        const r = await decryptImage(source.layout, source.tag, target.layout, target.tag, { privateKey });
+        const r = await decryptImage(source.layout, source.tag, target.layout, target.tag, { privateKey }, limits);
         const pushed = await target.commit();
         if (o.json) printJson({ image: dst, manifestDigest: pushed ?? r.manifest.digest, decryptedLayers: r.decrypted });
         say(`${dst}: ${r.decrypted} layer(s) decrypted; manifest ${r.manifest.digest}`);

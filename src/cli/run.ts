@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { action, say } from './output.ts';
-import { registryOptions } from './convert.ts';
+import { MAX_LAYER_RATIO_OPTION, MAX_LAYER_SIZE_OPTION, registryOptions } from './convert.ts';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -23,8 +23,10 @@ export function runCommand(): Command {
     .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
     .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
     .option('--platform <os/arch>', 'which image of a multi-platform index')
+    .option(...MAX_LAYER_SIZE_OPTION)
+    .option(...MAX_LAYER_RATIO_OPTION)
     .addHelpText('after', '\nExample:\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 --secret default/secret/db-password:db-password\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 -- /bin/sh -c \'cat /run/cloak/secrets/*\'')
-    .action(action(async (image: string, cmd: string[], o: { server?: string; tee: string; simDir: string; secret: string[]; secretEnv: string[]; env: string[]; name?: string; initData?: string; quiet?: boolean; tlsVerify: string; creds?: string; platform?: string }) => {
+    .action(action(async (image: string, cmd: string[], o: { server?: string; tee: string; simDir: string; secret: string[]; secretEnv: string[]; env: string[]; name?: string; initData?: string; quiet?: boolean; tlsVerify: string; creds?: string; platform?: string; maxLayerSize?: string; maxLayerRatio?: string }) => {
       const server = o.server ?? process.env.CLOAK_SERVER;
       if (!server) throw new CloakError('USAGE_NO_SERVER', 'say which server: --server URL or CLOAK_SERVER');
       if (o.tee !== 'sim') throw new CloakError('USAGE_TEE', 'cloak run plays the node with the simulated TEE (--tee sim); on TEE hardware use the agent in Kubernetes');
@@ -35,7 +37,8 @@ export function runCommand(): Command {
       };
       const log = o.quiet ? undefined : (m: string) => say(`cloak: ${m}`);
       const { openRunnableImage, runConfidential } = await import('../runtime/index.ts');
-      const runnable = await openRunnableImage(image, await registryOptions(o));
+      const { layerLimitsFrom } = await import('../oci/index.ts');
+      const runnable = await openRunnableImage(image, { ...await registryOptions(o), layerLimits: layerLimitsFrom(o) });
       try {
         const { exitCode } = await runConfidential({
           image: runnable, server, simDir: o.simDir, name: o.name,

@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { CloakError } from '../lib/index.ts';
-import { OciLayout, chain, type Descriptor, type ImageManifest } from './layout.ts';
+import { OciLayout, chain, verifyingStream, type Descriptor, type ImageManifest } from './layout.ts';
+import { DEFAULT_LAYER_LIMITS, ExpansionBudget, type LayerLimits } from './layer-limits.ts';
 import {
   ANNOTATION_AA, ANNOTATION_JWE, ANNOTATION_PUBOPTS, decryptLayerStream, LayerDecryptor, LayerEncryptor, parsePublicOptions,
   unwrapJwe, wrapJwe, wrapForAttestationAgent, attestationAgentKid, unwrapForAttestationAgent, type PrivateOptions,
@@ -68,35 +69,49 @@ export async function layerOptions(layer: Descriptor, keys: { privateKey?: KeyOb
   throw new CloakError('OCI_ENC_NO_KEY', `layer ${layer.digest} has no recipient this key can open`);
 }
 
-/**
- * The plain blob of a layer (decrypted when encrypted); the stream errors on
- * HMAC or digest mismatch. `diffIds` (the image config's) spare inflating a
- * gzip layer whose options name the blob itself.
- */
-export async function openPlainBlob(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, diffIds?: string[]): Promise<Readable> {
-  if (!isEncrypted(layer)) return layout.openBlob(layer);
-  return chain(layout.openBlob(layer), decryptLayerStream(...(await decryptorArgs(layer, keys, diffIds))));
+export interface LayerTarCheck {
+  /** The image config's `rootfs.diff_ids` and the layer's position in the manifest. */
+  diffIds: string[];
+  index: number;
+  limits?: LayerLimits;
 }
 
 /**
- * The decryptor for a layer. For a gzip layer the options may name the
- * uncompressed digest (skopeo's images), checked by inflating; when the
- * image config is at hand and its diff IDs do not hold that digest, the
- * options name the blob itself and inflating would be wasted.
+ * The uncompressed tar of layer `index`, for unpacking: decrypted when
+ * encrypted (HMAC and digests checked), inflated within `limits`, and
+ * failing at its end unless it has the config's diff_id (hashed as it
+ * streams, no second read). The consumer must fail as a whole on a stream
+ * error (`unpackLayers` removes the rootfs), so nothing of a layer that
+ * fails a check stays usable.
  */
-async function decryptorArgs(layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, diffIds?: string[]): Promise<ConstructorParameters<typeof LayerDecryptor>> {
-  const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
-  const priv = await layerOptions(layer, keys);
-  return [priv, pub, { gzip: /gzip/.test(layer.mediaType) && (diffIds === undefined || diffIds.includes(priv.digest)) }];
-}
-
-/** The uncompressed tar of a layer, for unpacking; pass the config's `diffIds` when at hand (see openPlainBlob). */
-export async function openLayerTar(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, diffIds?: string[]): Promise<Readable> {
-  const blob = await openPlainBlob(layout, layer, keys, diffIds);
+export async function openLayerTar(layout: OciLayout, layer: Descriptor, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, check: LayerTarCheck): Promise<Readable> {
+  const limits = check.limits ?? DEFAULT_LAYER_LIMITS;
+  const what = `layer ${check.index} (${layer.digest})`;
+  const diffId = check.diffIds[check.index];
+  if (diffId === undefined) throw new CloakError('OCI_DIFF_ID_MISSING', `the image config lists no diff_id for ${what}: refusing a layer it cannot check`);
+  const mismatch = (actual: string) => new CloakError('OCI_DIFF_ID_MISMATCH', `${what} unpacks to ${actual}, but the image config's diff_id is ${diffId}: the layer or the config was altered`);
   const mt = layer.mediaType.replace(ENC, '');
   if (/zstd/.test(mt)) throw new CloakError('OCI_COMPRESSION_UNSUPPORTED', 'zstd layers are not supported yet');
-  if (!/gzip/.test(mt)) return blob;
-  return chain(blob, createGunzip());
+  const gzip = /gzip/.test(mt);
+  const budget = new ExpansionBudget(layer.size, limits, what);
+  const inflateChecked = (blob: Readable) => chain(blob, createGunzip(), verifyingStream(diffId, undefined, { count: (n) => budget.add(n), mismatch }));
+  if (!isEncrypted(layer)) {
+    if (gzip) return inflateChecked(layout.openBlob(layer));
+    // The blob is the tar, and openBlob checks it against its digest: that must be the diff_id.
+    if (layer.digest !== diffId) throw mismatch(layer.digest);
+    budget.add(layer.size);
+    return layout.openBlob(layer);
+  }
+  const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
+  const priv = await layerOptions(layer, keys);
+  if (gzip) {
+    // skopeo's options name the uncompressed digest, which the diff_id check covers: no second inflation in the decryptor.
+    return inflateChecked(chain(layout.openBlob(layer), decryptLayerStream(priv, pub, { inflatedCheckedByCaller: priv.digest === diffId })));
+  }
+  // The plaintext is the tar, and the decryptor checks it against the options' digest: that must be the diff_id.
+  if (priv.digest !== diffId) throw mismatch(priv.digest);
+  budget.add(layer.size);
+  return chain(layout.openBlob(layer), decryptLayerStream(priv, pub));
 }
 
 /** The KBS resources (repo/type/tag) holding the KEKs of an image's attestation-agent layers. */
@@ -105,15 +120,21 @@ export function layerKeyResources(layer: Descriptor): string[] {
   return a ? [attestationAgentKid(a)] : [];
 }
 
-/** Decrypts every encrypted layer into `dst` (like skopeo's --decryption-key); nothing is tagged unless all succeed. */
-export async function decryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }): Promise<{ manifest: Descriptor; decrypted: number }> {
+/**
+ * Decrypts every encrypted layer into `dst` (like skopeo's --decryption-key); nothing is tagged unless all succeed.
+ * A gzip layer whose options name its uncompressed digest (skopeo) is inflated to check it, within `limits`.
+ */
+export async function decryptImage(src: OciLayout, srcTag: string | undefined, dst: OciLayout, dstTag: string, keys: { privateKey?: KeyObject; keks?: Map<string, Buffer> }, limits: LayerLimits = DEFAULT_LAYER_LIMITS): Promise<{ manifest: Descriptor; decrypted: number }> {
   const { manifest, config } = src.resolve(srcTag);
   const diffIds = config.rootfs?.diff_ids ?? [];
   const layers: Descriptor[] = [];
   let decrypted = 0;
   for (const layer of manifest.layers) {
     if (!isEncrypted(layer)) { await copyBlob(src, dst, layer); layers.push(toOci(layer)); continue; }
-    const decryptor = new LayerDecryptor(...(await decryptorArgs(layer, keys, diffIds)));
+    const pub = parsePublicOptions(layer.annotations?.[ANNOTATION_PUBOPTS]);
+    const priv = await layerOptions(layer, keys);
+    // The options name the blob (Cloak) or, for gzip, maybe its inflated content (skopeo): inflate only when the diff IDs hold that digest.
+    const decryptor = new LayerDecryptor(priv, pub, /gzip/.test(layer.mediaType) && diffIds.includes(priv.digest) ? { inflate: { compressedSize: layer.size, limits } } : {});
     const written = await dst.writeBlobThrough(src, layer, decryptor, decryptor.plainDigest);
     const annotations = Object.fromEntries(Object.entries(layer.annotations ?? {}).filter(([k]) => !k.startsWith('org.opencontainers.image.enc.')));
     layers.push({ mediaType: layer.mediaType.slice(0, -ENC.length), digest: written.digest, size: written.size, ...(Object.keys(annotations).length ? { annotations } : {}) });

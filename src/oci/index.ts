@@ -12,3 +12,4 @@ export * from './docker-archive.ts';
 export * from './manifest.ts';
 export * from './platform.ts';
 export * from './blob-step.ts';
+export * from './layer-limits.ts';

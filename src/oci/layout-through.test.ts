@@ -101,15 +101,22 @@ test('decryptImage and openLayerTar of gzip layers: options naming the blob (Clo
     const dec2 = OciLayout.create(join(dir, 'dec2'));
     await decryptImage(skopeoLike, 'v1', dec2, 'v1', { privateKey });
     assert.equal(dec2.resolve('v1').manifest.layers[0]!.digest, layer.digest);
+    // That inflation is bounded like an unpack: past the limit, refused and nothing written.
+    const dec3 = OciLayout.create(join(dir, 'dec3'));
+    await assert.rejects(decryptImage(skopeoLike, 'v1', dec3, 'v1', { privateKey }, { maxSize: MiB, maxRatio: 0 }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
+    assert.deepEqual(readdirSync(join(dec3.dir, 'blobs', 'sha256')), []);
+    assert.deepEqual(readdirSync(join(dec3.dir, 'blobs')), ['sha256']);
 
-    // What `cloak run` unpacks: the tar, with or without the config's diff IDs at hand.
+    // What `cloak run` unpacks: the tar, checked against the config's diff ID as it streams.
     const tar = gunzipSync(readFileSync(join(plain.dir, 'blobs', 'sha256', layer.digest.slice(7))));
     const read = async (s: Promise<Readable>) => Buffer.concat(await (await s).toArray());
-    for (const image of [enc, skopeoLike]) {
-      const encLayer = image.resolve('v1').manifest.layers[0]!;
-      for (const diffIds of [config.rootfs!.diff_ids, undefined]) assert.ok((await read(openLayerTar(image, encLayer, { privateKey }, diffIds))).equals(tar));
-      // The options' digest is still checked: with the wrong diff IDs a skopeo-style layer no longer passes.
-      if (image === skopeoLike) await assert.rejects(read(openLayerTar(image, encLayer, { privateKey }, [])), (e) => isCloakError(e, 'OCI_DIGEST_MISMATCH'));
+    const diffIds = config.rootfs!.diff_ids;
+    for (const image of [plain, enc, skopeoLike]) {
+      const imageLayer = image.resolve('v1').manifest.layers[0]!;
+      assert.ok((await read(openLayerTar(image, imageLayer, { privateKey }, { diffIds, index: 0 }))).equals(tar));
+      // Another diff ID: refused when the stream ends.
+      await assert.rejects(read(openLayerTar(image, imageLayer, { privateKey }, { diffIds: ['sha256:' + '0'.repeat(64)], index: 0 })), (e) => isCloakError(e, 'OCI_DIFF_ID_MISMATCH') || (image === skopeoLike && isCloakError(e, 'OCI_DIGEST_MISMATCH')), image.dir);
+      await assert.rejects(read(openLayerTar(image, imageLayer, { privateKey }, { diffIds, index: 1 })), (e) => isCloakError(e, 'OCI_DIFF_ID_MISSING'));
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });

@@ -44,17 +44,28 @@ function feed(h: OffloadedHash, chunk: Buffer, cb: TransformCallback): void {
   cb(null, chunk);
 }
 
-/** A stream that passes bytes through and fails at the end unless they had `digest` and `size` (hashed on a worker thread). */
-export function verifyingStream(digest: string, size?: number): Transform {
+/**
+ * A stream that passes bytes through and fails at the end unless they had
+ * `digest` and `size` (hashed on a worker thread). `count` sees each chunk's
+ * length first (and may throw to stop the stream); `mismatch` makes the
+ * error for a wrong digest.
+ */
+export function verifyingStream(digest: string, size?: number, opts: { count?: (n: number) => void; mismatch?: (actual: string) => CloakError } = {}): Transform {
   const h = new OffloadedHash();
   let n = 0;
   return new Transform({
     highWaterMark: STAGE_BUFFER,
-    transform(chunk: Buffer, _e, cb: TransformCallback) { n += chunk.length; feed(h, chunk, cb); },
+    transform(chunk: Buffer, _e, cb: TransformCallback) {
+      n += chunk.length;
+      try { opts.count?.(chunk.length); } catch (e) { return cb(e as Error); }
+      feed(h, chunk, cb);
+    },
     destroy(err, cb) { h.abandon(); cb(err); },
     flush(cb: TransformCallback) {
       h.hex().then((hex) => {
-        if ('sha256:' + hex !== digest || (size !== undefined && n !== size)) return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
+        const actual = 'sha256:' + hex;
+        if (actual !== digest && opts.mismatch) return cb(opts.mismatch(actual));
+        if (actual !== digest || (size !== undefined && n !== size)) return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
         cb();
       }, cb);
     },

@@ -4,6 +4,7 @@ import { createGunzip, type Gunzip } from 'node:zlib';
 import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
 import { CloakError, drainedAll, fromBase64, OffloadedHash } from '../lib/index.ts';
 import { stepStream, type BlobStep } from './blob-step.ts';
+import { DEFAULT_LAYER_LIMITS, ExpansionBudget, type LayerLimits } from './layer-limits.ts';
 
 /** containers/ocicrypt's layer cipher and annotations. */
 export const CIPHER = 'AES_256_CTR_HMAC_SHA256';
@@ -94,9 +95,12 @@ export function encryptLayerStream(plainDigest?: string): { stream: Transform; r
  * on success never keeps tampered plaintext. The options' digest is usually
  * the plain blob's; skopeo, when it gzips an uncompressed layer before
  * encrypting, names the uncompressed digest instead, so for gzip layers the
- * digest of the decompressed plaintext is accepted too. `plainDigest`
- * settles with the plain blob's digest once the checks have passed (it
- * never rejects; it stays pending on failure).
+ * digest of the decompressed plaintext is accepted too (`inflate`, within
+ * its limits). When the caller inflates
+ * the plaintext itself and checks it against the options' digest
+ * (`inflatedCheckedByCaller`), the decryptor does not inflate a second
+ * time. `plainDigest` settles with the plain blob's digest once the checks
+ * have passed (it never rejects; it stays pending on failure).
  */
 export class LayerDecryptor implements BlobStep {
   private readonly decipher: Decipher;
@@ -106,32 +110,41 @@ export class LayerDecryptor implements BlobStep {
   private readonly gunzip: Gunzip | undefined;
   private gunzipFailed = false;
   private gunzipDrain: Promise<void> | undefined;
+  private tooLarge: Error | undefined;
+  private readonly inflatedCheckedByCaller: boolean;
   private settle!: (d: string) => void;
   readonly plainDigest = new Promise<string>((r) => (this.settle = r));
 
-  constructor(private readonly priv: PrivateOptions, private readonly pub: PublicOptions, opts: { gzip?: boolean } = {}) {
+  constructor(private readonly priv: PrivateOptions, private readonly pub: PublicOptions, opts: DecryptOptions = {}) {
     const symkey = fromBase64(priv.symkey);
     this.decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
     this.hmac = new OffloadedHash(symkey);
-    if (opts.gzip) {
+    this.inflatedCheckedByCaller = opts.inflatedCheckedByCaller === true;
+    if (opts.inflate && !this.inflatedCheckedByCaller) {
       const inflated = (this.inflated = new OffloadedHash());
       const gunzip = (this.gunzip = createGunzip());
-      gunzip.on('data', (c: Buffer) => { if (!inflated.update(c)) { gunzip.pause(); inflated.drained().then(() => gunzip.resume(), () => gunzip.resume()); } });
+      const budget = new ExpansionBudget(opts.inflate.compressedSize, opts.inflate.limits ?? DEFAULT_LAYER_LIMITS, `layer ${priv.digest}`);
+      gunzip.on('data', (c: Buffer) => {
+        try { budget.add(c.length); } catch (e) { this.tooLarge = e as Error; gunzip.destroy(); return; }
+        if (!inflated.update(c)) { gunzip.pause(); inflated.drained().then(() => gunzip.resume(), () => gunzip.resume()); }
+      });
       gunzip.on('error', () => { this.gunzipFailed = true; });
     }
   }
 
   update(chunk: Buffer): Buffer {
+    if (this.tooLarge) throw this.tooLarge;
     this.hmac.update(chunk);
     const out = this.decipher.update(chunk);
     this.plain.update(out);
-    if (this.gunzip && !this.gunzipFailed && !this.gunzip.write(out) && !this.gunzipDrain) {
+    if (this.gunzip && !this.gunzipFailed && !this.gunzip.destroyed && !this.gunzip.write(out) && !this.gunzipDrain) {
       // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
       const gunzip = this.gunzip;
       this.gunzipDrain = new Promise((resolve) => {
-        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); resolve(); };
+        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); gunzip.off('close', go); resolve(); };
         gunzip.on('drain', go);
         gunzip.on('error', go);
+        gunzip.on('close', go);
       });
     }
     return out;
@@ -145,16 +158,18 @@ export class LayerDecryptor implements BlobStep {
   }
 
   async final(): Promise<Buffer> {
+    if (this.tooLarge) throw this.tooLarge;
     const out = this.decipher.final();
     this.plain.update(out);
-    if (this.gunzip && !this.gunzipFailed) {
+    if (this.gunzip && !this.gunzipFailed && !this.gunzip.destroyed) {
       const gunzip = this.gunzip;
-      await new Promise<void>((resolve) => { gunzip.once('end', resolve); gunzip.once('error', () => resolve()); gunzip.end(out); gunzip.resume(); });
+      await new Promise<void>((resolve) => { gunzip.once('end', resolve); gunzip.once('error', () => resolve()); gunzip.once('close', () => resolve()); gunzip.end(out); gunzip.resume(); });
     }
+    if (this.tooLarge) throw this.tooLarge;
     const [actual, plainHex, inflatedHex] = await Promise.all([this.hmac.digest(), this.plain.hex(), this.inflated && !this.gunzipFailed ? this.inflated.hex() : undefined]);
     const expected = fromBase64(this.pub.hmac);
     if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new CloakError('OCI_HMAC_MISMATCH', 'layer HMAC does not match: the encrypted layer was altered or the key is wrong');
-    if ('sha256:' + plainHex !== this.priv.digest && 'sha256:' + inflatedHex !== this.priv.digest) throw new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name');
+    if ('sha256:' + plainHex !== this.priv.digest && 'sha256:' + inflatedHex !== this.priv.digest && !this.inflatedCheckedByCaller) throw new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name');
     this.settle('sha256:' + plainHex);
     return out;
   }
@@ -162,8 +177,15 @@ export class LayerDecryptor implements BlobStep {
   abandon(): void { this.hmac.abandon(); this.plain.abandon(); this.inflated?.abandon(); this.gunzip?.destroy(); }
 }
 
+export interface DecryptOptions {
+  /** The plaintext is `compressedSize` bytes of gzip whose inflated content the options' digest may name (skopeo): inflated within `limits` to check it. */
+  inflate?: { compressedSize: number; limits?: LayerLimits };
+  /** The plaintext is gzip that the caller inflates and checks against the options' digest: the decryptor checks the HMAC only. */
+  inflatedCheckedByCaller?: boolean;
+}
+
 /** `LayerDecryptor` as a Transform that errors on HMAC or digest mismatch. */
-export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opts: { gzip?: boolean } = {}): Transform {
+export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opts: DecryptOptions = {}): Transform {
   return stepStream(new LayerDecryptor(priv, pub, opts));
 }
 

@@ -4,14 +4,24 @@ import { CloakError } from '../lib/index.ts';
 
 const MAX_LINK_HOPS = 40;
 
+/** An image-supplied name for an error message: cut to 200 characters, control characters escaped. */
+export const printable = (s: unknown): string => JSON.stringify(String(s).slice(0, 200)).slice(1, -1);
+
 /** Splits a tar entry name into components; refuses absolute paths, "..", NUL and oversized names. */
 export function entryComponents(name: string): string[] {
   if (name.length > 4096 || name.includes('\0')) throw new CloakError('OCI_LAYER_PATH_INVALID', `layer entry name is too long or holds NUL`);
   const trimmed = name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-  if (trimmed.startsWith('/')) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${name.slice(0, 200)}" is an absolute path`);
+  if (trimmed.startsWith('/')) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${printable(name)}" is an absolute path`);
   const parts = trimmed.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..')) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${name.slice(0, 200)}" climbs out with ".."`);
+  if (parts.some((p) => p === '..')) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${printable(name)}" climbs out with ".."`);
   return parts;
+}
+
+/** A symlink's target as stored: any text (it is resolved inside the root whenever a later entry goes through it), but no NUL and not oversized. */
+export function linkTarget(entry: string, linkname: string | null | undefined): string {
+  const target = linkname ?? '';
+  if (target === '' || target.length > 4096 || target.includes('\0')) throw new CloakError('OCI_LAYER_PATH_INVALID', `symlink "${printable(entry)}" has an empty, oversized or NUL-holding target`);
+  return target;
 }
 
 /**

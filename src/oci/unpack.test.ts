@@ -1,31 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, lstatSync, readFileSync, readlinkSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, lstatSync, readFileSync, readlinkSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import * as tar from 'tar-stream';
 import { isCloakError } from '../lib/index.ts';
 import { unpackLayers, applyLayer } from './unpack.ts';
+import { fixChecksum, tarOf, type TarEntry } from './testing/tar.ts';
 
-type Entry = { name: string; type?: tar.Header['type']; body?: string; linkname?: string; mode?: number };
+type Entry = TarEntry;
 
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
-  const done = new Promise<void>((r) => pack.on('end', () => r()));
-  for (const e of entries) {
-    await new Promise<void>((resolve, reject) => pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644) }, e.body ?? '', (err) => (err ? reject(err) : resolve())));
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
+/** A private directory holding the rootfs and, beside it, a sentinel that an escape would remove or overwrite. */
 function sandbox() {
   const base = mkdtempSync(join(tmpdir(), 'cloak-unpack-'));
-  return { base, rootfs: join(base, 'rootfs'), outside: () => readdirSync(base).filter((n) => n !== 'rootfs'), remove: () => rmSync(base, { recursive: true, force: true }) };
+  writeFileSync(join(base, 'sentinel'), 'untouched');
+  const outside = () => {
+    assert.equal(readFileSync(join(base, 'sentinel'), 'utf8'), 'untouched', 'the sentinel beside the rootfs is intact');
+    return readdirSync(base).filter((n) => n !== 'rootfs' && n !== 'sentinel');
+  };
+  return { base, rootfs: join(base, 'rootfs'), outside, remove: () => rmSync(base, { recursive: true, force: true }) };
 }
 
 test('unpacks files, dirs, symlinks, hard links; applies whiteouts and opaque dirs across layers', async () => {
@@ -48,6 +41,8 @@ test('unpacks files, dirs, symlinks, hard links; applies whiteouts and opaque di
       { name: 'lib/y', body: 'through merged-usr symlink' },
       { name: 'suid', body: 's', mode: 0o4755 },
       { name: 'dev/null', type: 'character-device' },
+      { name: 'etc/.wh..wh.orph' }, // AUFS metadata: never applied
+      { name: 'etc/.wh....' }, // whites out "...", a plain name
     ]);
     const stats = await unpackLayers([() => Readable.from(l1), () => Readable.from(l2)], s.rootfs);
     const r = s.rootfs;
@@ -59,6 +54,7 @@ test('unpacks files, dirs, symlinks, hard links; applies whiteouts and opaque di
     assert.equal(readFileSync(join(r, 'usr/lib/y'), 'utf8'), 'through merged-usr symlink');
     assert.equal(lstatSync(join(r, 'suid')).mode & 0o7777, 0o755);
     assert.equal(existsSync(join(r, 'dev/null')), false);
+    assert.deepEqual(readdirSync(join(r, 'etc')), []);
     assert.equal(stats.skippedDevices, 1);
     assert.equal(stats.strippedSetuid, 1);
     assert.deepEqual(s.outside(), []);
@@ -74,6 +70,18 @@ test('escapes and bombs are refused, nothing is written outside, and the rootfs 
     ['relative symlink climbing out', [{ name: 'd/', type: 'directory' }, { name: 'd/up', type: 'symlink', linkname: '../..' }, { name: 'd/up/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
     ['hard link outside', [{ name: 'h', type: 'link', linkname: '../outside-file' }], 'OCI_LAYER_PATH_ESCAPE'],
     ['hard link to nothing', [{ name: 'h', type: 'link', linkname: 'nope' }], 'OCI_LAYER_LINK_INVALID'],
+    // Issue #13: ".wh..." whited out "..", the directory above the rootfs.
+    ['whiteout of the parent (.wh...)', [{ name: '.wh...' }], 'OCI_LAYER_WHITEOUT_INVALID'],
+    ['whiteout of the root itself (.wh..)', [{ name: '.wh..' }], 'OCI_LAYER_WHITEOUT_INVALID'],
+    ['whiteout naming nothing (.wh.)', [{ name: './.wh.' }], 'OCI_LAYER_WHITEOUT_INVALID'],
+    ['nested whiteout of its own directory', [{ name: 'a/b/', type: 'directory' }, { name: 'a/b/.wh..' }], 'OCI_LAYER_WHITEOUT_INVALID'],
+    ['nested whiteout of the parent', [{ name: 'a/', type: 'directory' }, { name: 'a/.wh...' }], 'OCI_LAYER_WHITEOUT_INVALID'],
+    ['whiteout under a symlink to the parent', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/.wh.sentinel' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['whiteout under an absolute symlink out', [{ name: 'up', type: 'symlink', linkname: '/../..' }, { name: 'up/.wh.sentinel' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['opaque whiteout under a symlink to the parent', [{ name: 'up', type: 'symlink', linkname: '../rootfs/..' }, { name: 'up/.wh..wh..opq' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['hard link through a symlinked parent', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'h', type: 'link', linkname: 'up/sentinel' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['file over a symlink to the outside', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/sentinel', body: 'overwritten' }], 'OCI_LAYER_PATH_ESCAPE'],
+    ['dot-dot only', [{ name: '..', type: 'directory' }], 'OCI_LAYER_PATH_ESCAPE'],
   ];
   for (const [name, entries, code] of cases) {
     const s = sandbox();
@@ -83,6 +91,25 @@ test('escapes and bombs are refused, nothing is written outside, and the rootfs 
       assert.equal(existsSync(s.rootfs), false, `${name}: rootfs removed`);
     } finally { s.remove(); }
   }
+});
+
+test('a layer cut off inside an entry the unpacker does not read (a symlink claiming a body) fails typed, with no uncaught error after it', async () => {
+  const s = sandbox();
+  try {
+    const t = await tarOf([{ name: 'l', body: Buffer.alloc(200_000) }]);
+    t.write('2', 156, 'latin1'); // typeflag: symlink
+    t.write('target', 157, 'latin1');
+    fixChecksum(t.subarray(0, 512));
+    const uncaught: unknown[] = [];
+    const record = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', record);
+    try {
+      await assert.rejects(unpackLayers([() => Readable.from([t.subarray(0, 100_000)])], s.rootfs), (e) => isCloakError(e, 'OCI_LAYER_CORRUPT'));
+      await new Promise((r) => setTimeout(r, 50));
+    } finally { process.off('uncaughtException', record); }
+    assert.deepEqual(uncaught, [], 'the extractor destroying the entry raised nothing uncaught');
+    assert.deepEqual(s.outside(), []);
+  } finally { s.remove(); }
 });
 
 test('tar bomb limits and corrupt streams', async () => {

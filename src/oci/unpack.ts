@@ -1,10 +1,10 @@
 import { createWriteStream, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, linkSync, chmodSync, lchownSync, utimesSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 import { CloakError } from '../lib/index.ts';
-import { entryComponents, resolveInRoot } from './safe-path.ts';
+import { entryComponents, linkTarget, printable, resolveInRoot } from './safe-path.ts';
 
 export interface UnpackLimits {
   maxEntries: number;
@@ -16,6 +16,8 @@ export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxEntries: 1_000_000, maxB
 export interface UnpackStats { entries: number; bytes: number; skippedDevices: number; strippedSetuid: number }
 
 const WHITEOUT = '.wh.';
+/** AUFS metadata (`.wh..wh.plnk`, `.wh..wh.orph`, …) other than the opaque marker: never applied, as containerd does. */
+const WHITEOUT_META = '.wh..wh.';
 const OPAQUE = '.wh..wh..opq';
 
 /**
@@ -33,28 +35,39 @@ export async function applyLayer(layer: Readable, root: string, opts: { limits?:
   const extract = tar.extract();
 
   extract.on('entry', (header, stream, next) => {
+    // A failing extract destroys the current entry with its error, which the pipeline below reports: not an uncaught one.
+    stream.on('error', () => {});
     const done = (e?: unknown) => (e ? next(e as Error) : next());
     handle(header, stream as unknown as Readable).then(() => done(), (e) => { stream.resume(); done(e); });
   });
 
   async function handle(header: tar.Header, stream: Readable): Promise<void> {
+    try {
+      await apply(header, stream);
+    } catch (e) {
+      if (e instanceof CloakError) throw e;
+      throw new CloakError('OCI_LAYER_ENTRY_INVALID', `layer entry "${printable(header.name)}" cannot be unpacked: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async function apply(header: tar.Header, stream: Readable): Promise<void> {
     if (++stats.entries > limits.maxEntries) throw new CloakError('OCI_LAYER_TOO_LARGE', `layer has more than ${limits.maxEntries} entries`);
     stats.bytes += header.size ?? 0;
     if (stats.bytes > limits.maxBytes) throw new CloakError('OCI_LAYER_TOO_LARGE', `layer expands beyond ${limits.maxBytes} bytes`);
     const parts = entryComponents(header.name);
     if (parts.length === 0) { stream.resume(); return; } // the root itself
     const name = parts[parts.length - 1]!;
-    const target = resolveInRoot(root, parts);
+    const target = inside(root, resolveInRoot(root, parts));
 
-    if (name === OPAQUE) {
-      const dir = dirname(target);
-      for (const child of safeReaddir(dir)) if (!createdHere.has(join(dir, child))) rmSync(join(dir, child), { recursive: true, force: true });
-      stream.resume();
-      return;
-    }
     if (name.startsWith(WHITEOUT)) {
-      rmSync(join(dirname(target), name.slice(WHITEOUT.length)), { recursive: true, force: true });
       stream.resume();
+      const dir = dirname(target);
+      if (name === OPAQUE) {
+        for (const child of safeReaddir(dir)) if (!createdHere.has(join(dir, child))) rmSync(inside(root, join(dir, child)), { recursive: true, force: true });
+        return;
+      }
+      if (name.startsWith(WHITEOUT_META)) return;
+      rmSync(inside(root, join(dir, whiteoutTarget(header.name, name))), { recursive: true, force: true });
       return;
     }
 
@@ -80,15 +93,15 @@ export async function applyLayer(layer: Readable, root: string, opts: { limits?:
       }
       case 'symlink': {
         replace(target);
-        symlinkSync(header.linkname ?? '', target);
+        symlinkSync(linkTarget(header.name, header.linkname), target);
         stream.resume();
         break;
       }
       case 'link': {
         const linkParts = entryComponents(header.linkname ?? '');
-        const source = resolveInRoot(root, linkParts);
+        const source = inside(root, resolveInRoot(root, linkParts));
         const st = lstatOrUndefined(source);
-        if (!st || !st.isFile()) throw new CloakError('OCI_LAYER_LINK_INVALID', `hard link "${header.name.slice(0, 200)}" points at "${String(header.linkname).slice(0, 200)}", which is not a file in the rootfs`);
+        if (!st || !st.isFile()) throw new CloakError('OCI_LAYER_LINK_INVALID', `hard link "${printable(header.name)}" points at "${printable(header.linkname)}", which is not a file in the rootfs`);
         replace(target);
         linkSync(source, target);
         stream.resume();
@@ -117,6 +130,20 @@ export async function applyLayer(layer: Readable, root: string, opts: { limits?:
     throw new CloakError('OCI_LAYER_CORRUPT', `layer is not a valid tar stream: ${(e as Error).message}`, { cause: e });
   }
   return stats;
+}
+
+/** The name a whiteout `.wh.NAME` removes: one plain entry of its directory, never the directory itself or its parent. */
+function whiteoutTarget(entry: string, name: string): string {
+  const victim = name.slice(WHITEOUT.length);
+  if (victim === '' || victim === '.' || victim === '..') throw new CloakError('OCI_LAYER_WHITEOUT_INVALID', `whiteout "${printable(entry)}" names no file inside its directory (it would remove "${victim || '.'}")`);
+  return victim;
+}
+
+/** `p` when it lies strictly inside `root` (never the root itself); the last guard before anything is written or removed. */
+function inside(root: string, p: string): string {
+  const rel = relative(root, p);
+  if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel)) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `a layer entry resolves to "${printable(p)}", outside the rootfs`);
+  return p;
 }
 
 function lstatOrUndefined(p: string) {

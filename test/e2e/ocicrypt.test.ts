@@ -83,14 +83,16 @@ test('a tampered encrypted layer is refused with OCI_HMAC_MISMATCH and nothing i
     const enc = OciLayout.create(join(t.path, 'enc'));
     const kek = randomBytes(32);
     await encryptImage(plain, 'v1', enc, 'v1', { recipients: [createPublicKey(readFileSync(k.rsa!.pub))], attestationAgent: { kek, kid: 'kbs:///default/key/img' } });
-    const layer = enc.resolve('v1').manifest.layers[0]!;
+    const { manifest, config } = enc.resolve('v1');
+    const layer = manifest.layers[0]!;
+    const check = { diffIds: config.rootfs!.diff_ids, index: 0 };
     assert.deepEqual(layerKeyResources(layer), ['default/key/img']);
     // The attestation-agent packet opens with the KEK the KBS would release.
-    const tar = await openLayerTar(enc, layer, { keks: new Map([['default/key/img', kek]]) });
+    const tar = await openLayerTar(enc, layer, { keks: new Map([['default/key/img', kek]]) }, check);
     let n = 0;
     for await (const c of tar) n += (c as Buffer).length;
     assert.ok(n > 1000);
-    await assert.rejects(openLayerTar(enc, layer, { keks: new Map([['default/key/img', randomBytes(32)]]) }), (e) => isCloakError(e, 'OCI_ENC_AA_UNWRAP'));
+    await assert.rejects(openLayerTar(enc, layer, { keks: new Map([['default/key/img', randomBytes(32)]]) }, check), (e) => isCloakError(e, 'OCI_ENC_AA_UNWRAP'));
     await assert.rejects(decryptImage(enc, 'v1', OciLayout.create(join(t.path, 'x')), 'v1', { privateKey: createPrivateKey(readFileSync(k.ec!.priv)) }), (e) => isCloakError(e, 'OCI_ENC_NO_KEY'));
 
     // Flip one byte in the middle of the encrypted blob (same size, so only the HMAC can tell).
