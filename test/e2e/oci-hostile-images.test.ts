@@ -17,7 +17,7 @@ import { busyboxLayerTar } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
 const skipRun = canRun ? false : 'needs root, runc and busybox-static';
-const DEV_POLICY = 'version: 1\nallowInsecure: true\ntrustVector:\n  hardware: "2"\n';
+const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 const MiB = 1024 ** 2;
 
 let dir: ReturnType<typeof tempDir>;
