@@ -120,6 +120,7 @@ export async function runConfidential(opts: RunOptions): Promise<{ exitCode: num
     container = `cloak-${workload.name}-${randomBytes(4).toString('hex')}`;
     run.setContainer(container);
     const exitCode = await whileContainerRuns(container, opts.stopTimeoutMs ?? 10_000, warn, () => runBundle(run!.path, spec, { id: container!, stdio: opts.stdio, onOutput: opts.onOutput }));
+    container = undefined; // runBundle deleted it
     timings.runMs = performance.now() - t;
     const signal = interruptedBy();
     if (signal) exitInterrupted(signal);
