@@ -3,3 +3,6 @@ export * from './spec.ts';
 export * from './runc.ts';
 export * from './run.ts';
 export * from './image-source.ts';
+export * from './id-range.ts';
+export * from './run-dir.ts';
+export * from './interrupt.ts';

@@ -1,14 +1,16 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync, chownSync } from 'node:fs';
+import { writeFileSync, mkdirSync, chmodSync, chownSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CloakError, workloadInitData } from '../lib/index.ts';
 import { unpackLayers } from '../oci/index.ts';
 import { AgentKbsClient, parseWorkloadInitData, simAttester, shellQuote, ENV_FILE, type Attester, type WorkloadSpec } from '../agent/index.ts';
 import { runtimeSpec, type ImageRunConfig } from './spec.ts';
-import { runBundle, checkRunc } from './runc.ts';
+import { runBundle, checkRunc, killContainer, deleteContainer } from './runc.ts';
 import { resolveUser } from './user.ts';
+import { claimIdRange, shiftOwnership, checkMappable } from './id-range.ts';
+import { createRunDir, sweepDeadRuns, type RunDir } from './run-dir.ts';
+import { cleanupOnInterrupt, deferInterrupt, exitInterrupted, interruptedBy } from './interrupt.ts';
 
 /** An image as `cloak run` needs it: pulled, with layers that open (decrypting with the given keys) as plain tar streams. */
 export interface RunnableImage {
@@ -33,7 +35,12 @@ export interface RunOptions {
   stdio?: 'inherit' | 'pipe';
   onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void;
   log?: (msg: string) => void;
-  workDir?: string;
+  /** Messages that must be seen even when `log` is quiet (leftovers of killed runs removed, signals); default: `log`. */
+  warn?: (msg: string) => void;
+  /** Where run directories live (memory-backed); default /dev/shm/cloak-runs. */
+  runRoot?: string;
+  /** After TERM/INT/HUP reached the container, how long it may take to exit before it is killed; default 10 s. */
+  stopTimeoutMs?: number;
 }
 
 export interface RunTimings { attestMs: number; keysMs: number; unpackMs: number; runMs: number }
@@ -53,12 +60,15 @@ export function runInitData(name: string, server: string, imageDigest: string, s
 /**
  * The whole confidential flow on one machine: attest first (nothing is
  * decrypted before the KBS accepted the evidence), fetch layer keys and
- * secrets, unpack into a private rootfs, run with runc, and remove the
- * plaintext rootfs and secrets afterwards, whatever happened.
+ * secrets, unpack into a private run directory in memory, run with runc in
+ * a user namespace of its own, and remove the plaintext rootfs and secrets
+ * afterwards, whatever happened: on TERM/INT/HUP too (the process then
+ * exits with 128+signo), and a run killed outright is removed by the next.
  */
 export async function runConfidential(opts: RunOptions): Promise<{ exitCode: number; timings: RunTimings }> {
   checkRunc();
   const log = opts.log ?? (() => {});
+  const warn = opts.warn ?? log;
   const { image } = opts;
   const name = opts.name ?? defaultWorkloadName(image.reference);
   const initData = opts.initData ?? runInitData(name, opts.server, image.manifestDigest, opts.secrets ?? []);
@@ -66,59 +76,105 @@ export async function runConfidential(opts: RunOptions): Promise<{ exitCode: num
   if (workload.images.length && !workload.images.includes(image.manifestDigest)) {
     throw new CloakError('RUN_IMAGE_MISMATCH', `the init-data names image ${workload.images.join(', ')}, but ${image.reference} is ${image.manifestDigest}: refusing to run it`);
   }
-  const attester = opts.attester ?? simAttester({ dir: opts.simDir ?? '.cloak/sim', measurement: createHash('sha384').update(image.manifestDigest).digest(), initData });
-  const client = new AgentKbsClient({ url: opts.server, attester, initData });
-  const timings: RunTimings = { attestMs: 0, keysMs: 0, unpackMs: 0, runMs: 0 };
-
-  let t = performance.now();
-  log(`attesting as workload "${workload.name}" (${attester.tee}${attester.tee === 'sim' ? ', simulated: proves nothing' : ''}) to ${opts.server}`);
-  await client.attest();
-  timings.attestMs = performance.now() - t;
-
-  t = performance.now();
-  const keys = new Map<string, Buffer>();
-  for (const layer of image.layers) for (const r of layer.keyResources) if (!keys.has(r)) keys.set(r, await client.resource(r));
-  const values = new Map<string, Buffer>();
-  for (const s of workload.secrets) if (!values.has(s.resource)) values.set(s.resource, await client.resource(s.resource));
-  timings.keysMs = performance.now() - t;
-  log(`received ${keys.size} layer key(s) and ${values.size} secret(s) after attestation`);
-
-  const work = mkdtempSync(join(opts.workDir ?? tmpdir(), 'cloak-run-'));
-  // The bundle (config.json may hold secret variables) and the secrets live in memory.
-  const bundle = mkdtempSync(join('/dev/shm', 'cloak-bundle-'));
-  const secretsDir = join(bundle, 'secrets');
-  mkdirSync(secretsDir, { mode: 0o700 });
+  for (const m of sweepDeadRuns(opts.runRoot)) warn(m);
+  const ids = await claimIdRange();
+  let run: RunDir | undefined;
+  let container: string | undefined;
+  const cleanup = () => {
+    if (container) deleteContainer(container);
+    run?.remove();
+    ids.release();
+  };
+  const unregister = cleanupOnInterrupt(cleanup);
   try {
+    const attester = opts.attester ?? simAttester({ dir: opts.simDir ?? '.cloak/sim', measurement: createHash('sha384').update(image.manifestDigest).digest(), initData });
+    const client = new AgentKbsClient({ url: opts.server, attester, initData });
+    const timings: RunTimings = { attestMs: 0, keysMs: 0, unpackMs: 0, runMs: 0 };
+
+    let t = performance.now();
+    log(`attesting as workload "${workload.name}" (${attester.tee}${attester.tee === 'sim' ? ', simulated: proves nothing' : ''}) to ${opts.server}`);
+    await client.attest();
+    timings.attestMs = performance.now() - t;
+
     t = performance.now();
-    const rootfs = join(work, 'rootfs');
-    await unpackLayers(image.layers.map((l) => () => l.open(keys)), rootfs);
+    const keys = new Map<string, Buffer>();
+    for (const layer of image.layers) for (const r of layer.keyResources) if (!keys.has(r)) keys.set(r, await client.resource(r));
+    const values = new Map<string, Buffer>();
+    for (const s of workload.secrets) if (!values.has(s.resource)) values.set(s.resource, await client.resource(s.resource));
+    timings.keysMs = performance.now() - t;
+    log(`received ${keys.size} layer key(s) and ${values.size} secret(s) after attestation`);
+
+    t = performance.now();
+    run = createRunDir(ids.hostId, opts.runRoot);
+    await unpackLayers(image.layers.map((l) => () => l.open(keys)), run.rootfs);
+    shiftOwnership(run.rootfs, ids);
     timings.unpackMs = performance.now() - t;
     log(`decrypted and unpacked ${image.layers.length} layer(s)`);
 
-    const user = resolveUser(rootfs, image.config.User);
-    const env: string[] = [];
-    for (const s of workload.secrets) {
-      const value = values.get(s.resource)!;
-      if (s.file) {
-        const path = join(secretsDir, s.file);
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileSync(path, value, { mode: 0o400 });
-        chownSync(path, user.uid, user.gid);
-      } else if (s.env) {
-        env.push(`${s.env}=${value.toString('utf8')}`);
-      }
-    }
-    if (env.length) writeFileSync(join(secretsDir, ENV_FILE), env.map((e) => `${e.slice(0, e.indexOf('='))}=${shellQuote(e.slice(e.indexOf('=') + 1))}`).join('\n') + '\n', { mode: 0o400 });
-    chmodSync(secretsDir, 0o755);
-    chmodSync(bundle, 0o711);
+    const user = resolveUser(run.rootfs, image.config.User);
+    checkMappable(user, ids);
+    const env = writeSecrets(run.secrets, workload, values, { uid: ids.hostId + user.uid, gid: ids.hostId + user.gid });
 
     t = performance.now();
-    const spec = runtimeSpec({ rootfs, image: image.config, args: opts.args, env: [...env, ...(opts.env ?? [])], secretsDir, hostname: workload.name });
-    const exitCode = await runBundle(bundle, spec, { id: `cloak-${workload.name}-${randomBytes(4).toString('hex')}`, stdio: opts.stdio, onOutput: opts.onOutput });
+    const spec = runtimeSpec({ rootfs: run.rootfs, image: image.config, args: opts.args, env: [...env, ...(opts.env ?? [])], secretsDir: run.secrets, hostname: workload.name, user, idMap: ids });
+    container = `cloak-${workload.name}-${randomBytes(4).toString('hex')}`;
+    run.setContainer(container);
+    const exitCode = await whileContainerRuns(container, opts.stopTimeoutMs ?? 10_000, warn, () => runBundle(run!.path, spec, { id: container!, stdio: opts.stdio, onOutput: opts.onOutput }));
+    container = undefined; // runBundle deleted it
     timings.runMs = performance.now() - t;
+    const signal = interruptedBy();
+    if (signal) exitInterrupted(signal);
     return { exitCode, timings };
   } finally {
-    rmSync(work, { recursive: true, force: true });
-    rmSync(bundle, { recursive: true, force: true });
+    cleanup();
+    unregister();
   }
+}
+
+/** Passes the first TERM/INT/HUP to the container and kills it if it has not exited `stopTimeoutMs` later. */
+async function whileContainerRuns(container: string, stopTimeoutMs: number, warn: (m: string) => void, run: () => Promise<number>): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const release = deferInterrupt((signal) => {
+    warn(`${signal}: passed to the container, which is stopped in ${stopTimeoutMs / 1000} s unless it exits first (send it again to stop now)`);
+    killContainer(container, signal);
+    timer = setTimeout(() => exitInterrupted(signal), stopTimeoutMs);
+  });
+  try {
+    return await run();
+  } finally {
+    release();
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Writes the file secrets and cloak.env into `dir` for the workload's host
+ * ids only: files 0400, directories 0500, owned by `owner`. Returns the
+ * variables for the container's environment.
+ */
+function writeSecrets(dir: string, workload: WorkloadSpec, values: Map<string, Buffer>, owner: { uid: number; gid: number }): string[] {
+  const dirs = [dir];
+  mkdirSync(dir, { mode: 0o700 });
+  const write = (path: string, value: Buffer | string) => {
+    for (let d = dirname(path); d !== dir && !dirs.includes(d); d = dirname(d)) dirs.push(d);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, value, { mode: 0o400, flag: 'wx' });
+    chownSync(path, owner.uid, owner.gid);
+  };
+  const env: string[] = [];
+  for (const s of workload.secrets) {
+    const value = values.get(s.resource)!;
+    if (s.file) {
+      if (s.file === ENV_FILE && workload.secrets.some((x) => x.env)) throw new CloakError('RUN_SECRET_CONFLICT', `a secret file may not be named ${ENV_FILE}: cloak run writes the secret variables there`);
+      write(join(dir, s.file), value);
+    } else if (s.env) {
+      env.push(`${s.env}=${value.toString('utf8')}`);
+    }
+  }
+  if (env.length) write(join(dir, ENV_FILE), env.map((e) => `${e.slice(0, e.indexOf('='))}=${shellQuote(e.slice(e.indexOf('=') + 1))}`).join('\n') + '\n');
+  for (const d of dirs.reverse()) {
+    chownSync(d, owner.uid, owner.gid);
+    chmodSync(d, 0o500);
+  }
+  return env;
 }

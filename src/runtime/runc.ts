@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants } from 'node:os';
 import { CloakError } from '../lib/index.ts';
 
 export const RUNC = process.env.CLOAK_RUNC ?? 'runc';
@@ -13,29 +14,33 @@ export function checkRunc(): void {
 }
 
 /**
- * Runs the bundle with `runc run`, stdio inherited (or piped), signals
- * forwarded to the container; resolves with the container's exit code.
- * The container is deleted afterwards whatever happened.
+ * Runs the bundle with `runc run`, stdio inherited (or piped); resolves with
+ * the container's exit code. config.json is written readable by root only
+ * (it may hold secret variables). The container is deleted afterwards
+ * whatever happened. Signals are the caller's business (see interrupt.ts).
  */
 export function runBundle(bundle: string, spec: Record<string, unknown>, opts: { id: string; stdio?: 'inherit' | 'pipe'; onOutput?: (chunk: Buffer, stream: 'stdout' | 'stderr') => void }): Promise<number> {
-  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2));
+  writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
   return new Promise((resolve, reject) => {
     const child = spawn(RUNC, ['run', '--bundle', bundle, opts.id], { stdio: ['inherit', opts.stdio ?? 'inherit', opts.stdio ?? 'inherit'] });
     if (opts.stdio === 'pipe') {
       child.stdout!.on('data', (c: Buffer) => opts.onOutput?.(c, 'stdout'));
       child.stderr!.on('data', (c: Buffer) => opts.onOutput?.(c, 'stderr'));
     }
-    const forward = (signal: NodeJS.Signals) => { spawnSync(RUNC, ['kill', opts.id, signal]); };
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-    for (const s of signals) process.on(s, forward);
-    const cleanup = () => {
-      for (const s of signals) process.off(s, forward);
-      spawnSync(RUNC, ['delete', '--force', opts.id]);
-    };
-    child.on('error', (e) => { cleanup(); reject(new CloakError('RUNTIME_RUNC_FAILED', `runc did not start: ${e.message}`)); });
+    child.on('error', (e) => { deleteContainer(opts.id); reject(new CloakError('RUNTIME_RUNC_FAILED', `runc did not start: ${e.message}`)); });
     child.on('close', (code, signal) => {
-      cleanup();
-      resolve(code ?? (signal ? 128 + (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 } as Record<string, number>)[signal] ?? 1) : 1));
+      deleteContainer(opts.id);
+      resolve(code ?? (signal ? 128 + constants.signals[signal] : 1));
     });
   });
+}
+
+/** Sends a signal to the container's init process. */
+export function killContainer(id: string, signal: NodeJS.Signals): void {
+  spawnSync(RUNC, ['kill', id, signal], { stdio: 'ignore' });
+}
+
+/** Stops and deletes the container, if there is one (synchronous: safe in a signal handler). */
+export function deleteContainer(id: string): void {
+  spawnSync(RUNC, ['delete', '--force', id], { stdio: 'ignore' });
 }

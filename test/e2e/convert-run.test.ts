@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
@@ -14,6 +14,7 @@ let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
 const env = () => ({ CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token });
 
+const runsBefore = runLeftovers();
 before(async () => {
   if (skip) return;
   dir = tempDir('cloak-convert-run-');
@@ -25,7 +26,8 @@ before(async () => {
 });
 after(async () => { await server?.stop(); dir?.remove(); });
 
-const leftovers = () => [...readdirSync(tmpdir()).filter((n) => n.startsWith('cloak-run-')), ...readdirSync('/dev/shm').filter((n) => n.startsWith('cloak-bundle-'))];
+/** Plaintext that `cloak run` could leave behind: run directories that were not there before. */
+const leftovers = () => newLeftovers(runsBefore);
 
 test('cloak convert --server stores the key and reference values; cloak run decrypts and runs it only after attestation', { skip }, async () => {
   const conv = await runCloak(['convert', `oci:${join(dir.path, 'app')}:v1`, `oci:${join(dir.path, 'app-enc')}:v1`, '--json'], { env: env() });

@@ -10,16 +10,23 @@ const cli = join(repoRoot, 'src', 'cli', 'main.ts');
 
 /** Runs the cloak CLI to completion. */
 export function runCloak(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(opts.input ?? '');
+  return spawnCloak(args, opts).done;
+}
+
+/** Starts the cloak CLI as a process (to signal it, or to act while it runs); `done` resolves when it exits. */
+export function spawnCloak(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot });
+  const out = { stdout: '', stderr: '' };
+  proc.stdout.on('data', (d) => (out.stdout += d));
+  proc.stderr.on('data', (d) => (out.stderr += d));
+  const done = new Promise<{ code: number; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve, reject) => {
+    proc.on('error', reject);
+    proc.on('close', (code, signal) => resolve({ code: code ?? -1, signal, ...out }));
   });
+  // 'exit' comes before 'close' when a child of the CLI (runc) still holds its output open.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  proc.stdin.end(opts.input ?? '');
+  return { proc, pid: proc.pid!, out, done, exited };
 }
 
 export interface CloakServer {

@@ -1,13 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCloakError } from '../../src/lib/index.ts';
 import { runConfidential, runInitData, type RunnableImage } from '../../src/runtime/index.ts';
 import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar, streamOf } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
@@ -19,6 +19,7 @@ let dir: ReturnType<typeof tempDir>;
 let layer: Buffer;
 const admin = () => ({ authorization: `Bearer ${server.token}` });
 
+const runsBefore = runLeftovers();
 before(async () => {
   if (skip) return;
   dir = tempDir('cloak-runflow-');
@@ -38,8 +39,8 @@ function image(): RunnableImage {
   };
 }
 
-/** Plaintext that `cloak run` could leave behind: its rootfs and bundle directories. */
-const leftovers = () => [...readdirSync(tmpdir()).filter((n) => n.startsWith('cloak-run-')), ...readdirSync('/dev/shm').filter((n) => n.startsWith('cloak-bundle-'))];
+/** Plaintext that `cloak run` could leave behind: run directories that were not there before. */
+const leftovers = () => newLeftovers(runsBefore);
 
 test('refused under a policy that denies sim: nothing decrypted or started, nothing left on disk', { skip }, async () => {
   let opened = false;

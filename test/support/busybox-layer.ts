@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
 
-/** A one-layer rootfs built here from Debian's busybox-static: /bin/busybox plus applet links and /etc/passwd. */
-export async function busyboxLayerTar(extra: Array<{ name: string; body: string }> = []): Promise<Buffer> {
+/** A one-layer rootfs built here from Debian's busybox-static: /bin/busybox plus applet links and /etc/passwd; `extra` entries (files, or symlinks with `linkname`) come last. */
+export async function busyboxLayerTar(extra: Array<{ name: string; body?: string; linkname?: string }> = []): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
@@ -15,7 +15,7 @@ export async function busyboxLayerTar(extra: Array<{ name: string; body: string 
   for (const a of ['sh', 'cat', 'echo', 'id', 'ls', 'sleep', 'true']) await add({ name: `bin/${a}`, type: 'symlink', linkname: 'busybox' });
   await add({ name: 'etc/passwd', mode: 0o644 }, 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/:/bin/sh\n');
   await add({ name: 'etc/group', mode: 0o644 }, 'root:x:0:\napp:x:1000:\n');
-  for (const e of extra) await add({ name: e.name, mode: 0o644 }, e.body);
+  for (const e of extra) await add(e.linkname === undefined ? { name: e.name, mode: 0o644 } : { name: e.name, type: 'symlink', linkname: e.linkname }, e.body);
   pack.finalize();
   await done;
   return Buffer.concat(chunks);
