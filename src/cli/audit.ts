@@ -21,7 +21,7 @@ export function auditCommand(): Command {
     .description('List audit records')
     .option('--server <url>', 'Cloak server (default $CLOAK_SERVER)')
     .option('--token <token>', 'admin token (default $CLOAK_TOKEN)')
-    .option('--kind <kind>', 'only this kind (kbs.auth, kbs.attest, kbs.release, admin.*)')
+    .option('--kind <kind>', 'only this kind (kbs.attest, kbs.release, admin.*)')
     .option('--outcome <outcome>', 'ok, refused or error')
     .option('--since <rfc3339>', 'only records at or after this time')
     .option('--limit <n>', 'at most n records', '100')
