@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import type { AuditRecord } from '../store/index.ts';
+import type { AuditCount, AuditRecord } from '../store/index.ts';
 import { clientFrom, type AdminClient } from './client.ts';
 import { action, printJson, say, EXIT_FAILURE } from './output.ts';
 
@@ -21,12 +21,12 @@ export function auditCommand(): Command {
     .description('List audit records')
     .option('--server <url>', 'Cloak server (default $CLOAK_SERVER)')
     .option('--token <token>', 'admin token (default $CLOAK_TOKEN)')
-    .option('--kind <kind>', 'only this kind (kbs.auth, kbs.attest, kbs.release, admin.*)')
+    .option('--kind <kind>', 'only this kind (kbs.attest, kbs.release, admin.*)')
     .option('--outcome <outcome>', 'ok, refused or error')
     .option('--since <rfc3339>', 'only records at or after this time')
     .option('--limit <n>', 'at most n records', '100')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  cloak audit ls --outcome refused --limit 20')
+    .addHelpText('after', '\nKBS refusals and challenges are counted, not listed: see `cloak audit counts`.\n\nExample:\n  cloak audit ls --kind kbs.release --limit 20')
     .action(action(async (o: { server?: string; token?: string; kind?: string; outcome?: string; since?: string; limit: string; json?: boolean }) => {
       const q = new URLSearchParams({ limit: o.limit });
       if (o.kind) q.set('kind', o.kind);
@@ -36,6 +36,26 @@ export function auditCommand(): Command {
       if (o.json) return printJson(records);
       for (const r of records) {
         process.stdout.write(`${r.seq}\t${r.time}\t${r.kind}\t${r.outcome}\t${r.subject ?? ''}\t${r.reason ?? ''}\n`);
+      }
+    }));
+  cmd.command('counts')
+    .description('KBS refusals and challenges, counted per hour, client address, kind and code (newest hour first)')
+    .option('--server <url>', 'Cloak server (default $CLOAK_SERVER)')
+    .option('--token <token>', 'admin token (default $CLOAK_TOKEN)')
+    .option('--kind <kind>', 'only this kind (kbs.auth, kbs.attest, kbs.release)')
+    .option('--outcome <outcome>', 'ok (challenges issued), refused or error')
+    .option('--source <address>', 'only this client address ("*" counts the addresses beyond the per-hour cap)')
+    .option('--since <rfc3339>', 'only hours that end after this time')
+    .option('--limit <n>', 'at most n rows', '100')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  cloak audit counts --outcome refused --since 2026-01-01T00:00:00Z')
+    .action(action(async (o: { server?: string; token?: string; kind?: string; outcome?: string; source?: string; since?: string; limit: string; json?: boolean }) => {
+      const q = new URLSearchParams({ limit: o.limit });
+      for (const k of ['kind', 'outcome', 'source', 'since'] as const) if (o[k]) q.set(k, o[k]);
+      const counts = await clientFrom(o).request<AuditCount[]>('GET', `/api/v1/audit/counts?${q}`);
+      if (o.json) return printJson(counts);
+      for (const c of counts) {
+        process.stdout.write(`${c.hour}\t${c.source}\t${c.kind}\t${c.outcome}\t${c.code}\t${c.count}\t${c.lastTime}\t${c.sample ?? ''}\n`);
       }
     }));
   cmd.command('verify')

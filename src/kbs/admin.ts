@@ -2,33 +2,31 @@ import { CloakError } from '../lib/index.ts';
 import {
   parseAttestationPolicy, parseResourcePolicy, DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY,
 } from '../policy/index.ts';
-import type { Store, ResourceInfo, AuditRecord } from '../store/index.ts';
+import type { Store, ResourceInfo, AuditRecord, AuditCount, AuditCountQuery } from '../store/index.ts';
 import { parseResourcePath } from './broker.ts';
 import { parseManifest, checkUpdate, type ManifestSignature, type SecretEntry } from './manifest.ts';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 export type PolicyKind = 'attestation' | 'resource';
 export const POLICY_KINDS: PolicyKind[] = ['attestation', 'resource'];
 export const MAX_RESOURCE_BYTES = 1024 * 1024;
 
-/** Admin operations behind /api/v1 and the CoCo admin endpoints; every change is audited. */
+/** Admin operations behind /api/v1 and the CoCo admin endpoints; every change commits with its audit record, in one transaction. */
 export class Admin {
   constructor(private readonly store: Store) {}
 
   async setResource(actor: string, path: string, value: Buffer): Promise<void> {
     parseResourcePath(path);
     if (value.length > MAX_RESOURCE_BYTES) throw new CloakError('ADMIN_RESOURCE_TOO_LARGE', `a resource may hold at most ${MAX_RESOURCE_BYTES} bytes`, { status: 413 });
-    await this.store.putResource(path, value);
-    await this.store.appendAudit({ kind: 'admin.resource.set', outcome: 'ok', actor, subject: path, details: { size: value.length } });
+    await this.store.putResource(path, value, { kind: 'admin.resource.set', outcome: 'ok', actor, subject: path, details: { size: value.length } });
   }
 
   listResources(): Promise<ResourceInfo[]> { return this.store.listResources(); }
 
   async deleteResource(actor: string, path: string): Promise<void> {
     parseResourcePath(path);
-    const existed = await this.store.deleteResource(path);
+    const existed = await this.store.deleteResource(path, { kind: 'admin.resource.delete', outcome: 'ok', actor, subject: path });
     if (!existed) throw new CloakError('ADMIN_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, { status: 404 });
-    await this.store.appendAudit({ kind: 'admin.resource.delete', outcome: 'ok', actor, subject: path });
   }
 
   async getPolicy(kind: string): Promise<{ kind: PolicyKind; text: string; default: boolean }> {
@@ -47,21 +45,20 @@ export class Admin {
       await this.store.appendAudit({ kind: 'admin.policy.set', outcome: 'refused', actor, subject: k, reason: (e as Error).message });
       throw e;
     }
-    await this.store.setPolicy(k, text);
-    await this.store.appendAudit({ kind: 'admin.policy.set', outcome: 'ok', actor, subject: k });
+    await this.store.setPolicy(k, text, { kind: 'admin.policy.set', outcome: 'ok', actor, subject: k, details: { sha256: createHash('sha256').update(text).digest('hex') } });
   }
 
   async putReferenceValue(actor: string, name: string, value: unknown): Promise<void> {
     if (!/^[A-Za-z0-9._:@-]{1,256}$/.test(name)) throw new CloakError('ADMIN_NAME_INVALID', 'a reference value name is 1-256 of letters, digits and . _ : @ -');
-    await this.store.putReferenceValue(name, value);
-    await this.store.appendAudit({ kind: 'admin.refvalue.set', outcome: 'ok', actor, subject: name });
+    await this.store.putReferenceValue(name, value, { kind: 'admin.refvalue.set', outcome: 'ok', actor, subject: name });
   }
 
   listReferenceValues() { return this.store.listReferenceValues(); }
 
   async deleteReferenceValue(actor: string, name: string): Promise<void> {
-    if (!(await this.store.deleteReferenceValue(name))) throw new CloakError('ADMIN_REFVALUE_NOT_FOUND', `reference value ${name} does not exist`, { status: 404 });
-    await this.store.appendAudit({ kind: 'admin.refvalue.delete', outcome: 'ok', actor, subject: name });
+    if (!(await this.store.deleteReferenceValue(name, { kind: 'admin.refvalue.delete', outcome: 'ok', actor, subject: name }))) {
+      throw new CloakError('ADMIN_REFVALUE_NOT_FOUND', `reference value ${name} does not exist`, { status: 404 });
+    }
   }
 
   /** Applies a signed manifest update (monotonic, N of M owners) and generates the secrets it asks for. */
@@ -70,15 +67,16 @@ export class Admin {
       const next = parseManifest(text);
       const currentRecord = await this.store.getManifest();
       checkUpdate(currentRecord ? parseManifest(currentRecord.text) : undefined, next, signatures);
-      const generated: string[] = [];
+      const secrets: Array<{ path: string; value: Buffer }> = [];
       for (const s of next.secrets) {
-        if (s.generate && !(await this.store.getResource(s.resource))) {
-          await this.store.putResource(s.resource, generateSecret(s.generate));
-          generated.push(s.resource);
-        }
+        if (s.generate && !(await this.store.getResource(s.resource))) secrets.push({ path: s.resource, value: generateSecret(s.generate) });
       }
-      await this.store.putManifest({ version: next.version, digest: next.digest, text, signatures });
-      await this.store.appendAudit({ kind: 'admin.manifest.set', outcome: 'ok', actor, subject: `v${next.version}`, details: { digest: next.digest, signers: signatures.map((s) => s.user), generated } });
+      const generated = secrets.map((g) => g.path);
+      // The manifest, the secrets it generates and its audit record commit together: a crash leaves all or none.
+      await this.store.putManifest({ version: next.version, digest: next.digest, text, signatures }, {
+        generated: secrets,
+        audit: { kind: 'admin.manifest.set', outcome: 'ok', actor, subject: `v${next.version}`, details: { digest: next.digest, signers: signatures.map((s) => s.user), generated } },
+      });
       return { version: next.version, digest: next.digest, generated };
     } catch (e) {
       await this.store.appendAudit({ kind: 'admin.manifest.set', outcome: 'refused', actor, reason: `${(e as CloakError).code ?? 'ERROR'}: ${(e as Error).message}`.slice(0, 1000) });
@@ -96,6 +94,11 @@ export class Admin {
 
   queryAudit(q: { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }): Promise<AuditRecord[]> {
     return this.store.queryAudit({ ...q, limit: Math.min(q.limit ?? 100, 1000) });
+  }
+
+  /** Refusals and challenges of the KBS endpoints, counted per hour, source and reason (not in the hash chain). */
+  queryAuditCounts(q: AuditCountQuery): Promise<AuditCount[]> {
+    return this.store.queryAuditCounts({ ...q, limit: Math.min(q.limit ?? 100, 1000) });
   }
 }
 

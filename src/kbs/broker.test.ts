@@ -50,3 +50,22 @@ test('resource paths are validated before anything is read', async () => {
     await assert.rejects(broker.resource({ bearer: 'x' }, bad), (e) => isCloakError(e, 'KBS_RESOURCE_PATH_INVALID'), bad);
   }
 });
+
+test('an attested session gives its token again only to the tee-pubkey it bound; the audit chain holds the attest once', async () => {
+  const { store, broker, attestReq } = await setup();
+  const s = await broker.auth({ version: '0.4.0', tee: 'sample' }, '192.0.2.1');
+  const token = await broker.attest(s.sessionId, attestReq(s.nonce), '192.0.2.1');
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const other = { ...(publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
+  const otherReq = {
+    'runtime-data': { nonce: s.nonce, 'tee-pubkey': other as any },
+    'tee-evidence': { primary_evidence: { svn: '1', report_data: runtimeDataDigest(s.nonce, other).toString('base64') }, additional_evidence: '' },
+  };
+  await assert.rejects(broker.attest(s.sessionId, otherReq, '192.0.2.1'), (e) => isCloakError(e, 'KBS_SESSION_ATTESTED') && (e as { status: number }).status === 409);
+  assert.equal(await broker.attest(s.sessionId, attestReq(s.nonce)), token, 'the refusal did not burn the attested session');
+  const attests = await store.queryAudit({ kind: 'kbs.attest' });
+  assert.deepEqual(attests.map((r) => [r.outcome, r.subject, r.details?.source]), [['ok', s.sessionId, '192.0.2.1']]);
+  const counted = await store.queryAuditCounts({ source: '192.0.2.1' });
+  assert.deepEqual(counted.map((c) => [c.kind, c.outcome, c.code, c.count]).sort(), [['kbs.attest', 'refused', 'KBS_SESSION_ATTESTED', 1], ['kbs.auth', 'ok', 'OK', 1]]);
+  await store.close();
+});

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { CloakError, constantTimeEqual, toHex } from '../lib/index.ts';
+import { canonicalJson, CloakError, constantTimeEqual, toHex } from '../lib/index.ts';
 import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource } from '../attest/index.ts';
 import {
   appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
   DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy, type AppraisalInput, type Appraisal,
 } from '../policy/index.ts';
-import type { Store, SessionRecord } from '../store/index.ts';
+import type { Store, SessionRecord, CountInput } from '../store/index.ts';
 import { KBS_PROTOCOL_VERSION, RESOURCE_SEGMENT, SESSION_TTL_MS } from './protocol.ts';
 import type { AttestRequest, AuthRequest, TeePubkey } from './schemas.ts';
 import { checkTeePubkey, encryptToTee, type FlattenedJwe } from './jwe.ts';
@@ -27,6 +27,9 @@ export interface BrokerOptions {
   clock?: () => Date;
 }
 
+/** Where a request came from (the client address), for the counts of refusals and challenges. */
+export type Source = string | undefined;
+
 /** Who asks for a resource: the session cookie or a bearer token. */
 export type Credential = { sessionId?: string; bearer?: string };
 
@@ -34,8 +37,10 @@ const refused = (code: string, message: string, status = 401) => new CloakError(
 
 /**
  * The key broker: the CoCo KBS handshake (auth → attest → resource), one way:
- * evidence → verify → bind → appraise → token → release. Every outcome is
- * audited; nothing is released unless every step passed.
+ * evidence → verify → bind → appraise → token → release. Nothing is released
+ * unless every step passed. Accepted attestations and releases go to the hash
+ * chain before the client sees the token or the secret; challenges and refusals,
+ * which anyone can cause, are counted per source and reason instead.
  */
 export class KeyBroker {
   private readonly verifiers: Map<string, EvidenceVerifier>;
@@ -49,7 +54,7 @@ export class KeyBroker {
 
   get tees(): string[] { return [...this.verifiers.keys()]; }
 
-  async auth(req: AuthRequest): Promise<{ sessionId: string; nonce: string; expires: Date }> {
+  async auth(req: AuthRequest, source?: Source): Promise<{ sessionId: string; nonce: string; expires: Date }> {
     const { store } = this.opts;
     try {
       if (req.version !== KBS_PROTOCOL_VERSION) {
@@ -68,28 +73,34 @@ export class KeyBroker {
         attested: false,
       };
       await store.createSession(session);
-      await store.appendAudit({ kind: 'kbs.auth', outcome: 'ok', subject: session.id, details: { tee: req.tee } });
+      await this.count({ kind: 'kbs.auth', outcome: 'ok', source, code: 'OK', sample: `challenge for tee ${req.tee}` });
       return { sessionId: session.id, nonce: session.nonce, expires: session.expiresAt };
     } catch (e) {
-      await this.auditRefusal('kbs.auth', undefined, e, { tee: String(req.tee).slice(0, 64) });
+      await this.countRefusal('kbs.auth', source, e);
       throw e;
     }
   }
 
-  async attest(sessionId: string | undefined, req: AttestRequest): Promise<string> {
+  /**
+   * One nonce, one token: of attests racing on a session the first to commit wins (atomically, on every replica);
+   * the others get the winner's token if they bound the same tee-pubkey, a refusal otherwise.
+   */
+  async attest(sessionId: string | undefined, req: AttestRequest, source?: Source): Promise<string> {
     const { store } = this.opts;
     let session: SessionRecord | undefined;
     try {
       session = await this.liveSession(sessionId);
-      if (session.attested && session.token) return session.token;
+      const teePubkey = req['runtime-data']['tee-pubkey'];
+      if (session.attested) return tokenForSameKey(session, teePubkey);
       const token = await this.appraiseEvidence(session, req);
-      await store.updateSession(session.id, { attested: true, token, teePubkey: req['runtime-data']['tee-pubkey'] });
-      await store.appendAudit({ kind: 'kbs.attest', outcome: 'ok', subject: session.id, details: { tee: session.tee } });
-      return token;
+      const result = await store.attestSession(session.id, { token, teePubkey }, { kind: 'kbs.attest', outcome: 'ok', subject: session.id, details: { tee: session.tee, source } });
+      if (result.won) return token;
+      if (!result.session) throw refused('KBS_SESSION_UNKNOWN', 'the session ended while this attest ran (another attempt on it failed): start again with POST /kbs/v0/auth');
+      return tokenForSameKey(result.session, teePubkey);
     } catch (e) {
-      // A failed attempt burns the session and its nonce: the client starts over with /auth.
-      if (session && !session.attested) await store.deleteSession(session.id);
-      await this.auditRefusal('kbs.attest', sessionId, e, session ? { tee: session.tee } : undefined);
+      // A failed attempt burns the session and its nonce (the client starts over with /auth), unless an attest on it already won.
+      if (session) await store.abandonSession(session.id).catch(() => {});
+      await this.countRefusal('kbs.attest', source, e);
       throw e;
     }
   }
@@ -125,7 +136,7 @@ export class KeyBroker {
     }), now);
   }
 
-  async resource(cred: Credential, path: string): Promise<FlattenedJwe> {
+  async resource(cred: Credential, path: string, source?: Source): Promise<FlattenedJwe> {
     const { store } = this.opts;
     const subject = cred.sessionId ?? (cred.bearer ? 'bearer' : undefined);
     try {
@@ -146,10 +157,10 @@ export class KeyBroker {
       const value = await store.getResource(`${repository}/${type}/${tag}`);
       if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, 404);
       const jwe = await encryptToTee(ear.teePubkey, value);
-      await store.appendAudit({ kind: 'kbs.release', outcome: 'ok', subject, details: { resource: path, tee: ear.tee } });
+      await store.appendAudit({ kind: 'kbs.release', outcome: 'ok', subject, details: { resource: path, tee: ear.tee, source } });
       return jwe;
     } catch (e) {
-      await this.auditRefusal('kbs.release', subject, e, { resource: path.slice(0, 400) });
+      await this.countRefusal('kbs.release', source, e);
       throw e;
     }
   }
@@ -215,13 +226,17 @@ export class KeyBroker {
     return p;
   }
 
-  private async auditRefusal(kind: string, subject: string | undefined, e: unknown, details?: Record<string, unknown>) {
+  private countRefusal(kind: string, source: Source, e: unknown) {
     const code = e instanceof CloakError ? e.code : 'INTERNAL';
     const reason = e instanceof Error ? e.message : String(e);
+    return this.count({ kind, outcome: e instanceof CloakError ? 'refused' : 'error', source, code, sample: `${code}: ${reason}` });
+  }
+
+  private async count(entry: Omit<CountInput, 'source'> & { source: Source }) {
     try {
-      await this.opts.store.appendAudit({ kind, outcome: e instanceof CloakError ? 'refused' : 'error', subject, reason: `${code}: ${reason}`.slice(0, 1000), details });
+      await this.opts.store.countAudit({ ...entry, source: entry.source ?? 'unknown' }, this.clock());
     } catch {
-      // The refusal stands even if the audit write fails; the caller sees the original error.
+      // The answer stands even if counting fails; the caller sees the original outcome.
     }
   }
 }
@@ -236,6 +251,12 @@ function inForce<T>(kind: string, parse: () => T): T {
   } catch (e) {
     throw new CloakError('POLICY_IN_FORCE_INVALID', `the ${kind} policy in force is not valid (${(e as Error).message}): nothing is admitted until an admin sets it again (cloak policy set ${kind} FILE)`, { status: 500, cause: e });
   }
+}
+
+/** An attested session's token, for a repeated or losing attest that bound the same tee-pubkey; any other key is refused. */
+function tokenForSameKey(session: SessionRecord, teePubkey: unknown): string {
+  if (session.token && canonicalJson(session.teePubkey) === canonicalJson(teePubkey)) return session.token;
+  throw refused('KBS_SESSION_ATTESTED', 'this session already attested with another tee-pubkey: one challenge yields one token; start again with POST /kbs/v0/auth', 409);
 }
 
 function splitEvidence(te: AttestRequest['tee-evidence']): { primary: unknown; additional: string } {

@@ -37,8 +37,9 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
     const tampered = Buffer.from(quote);
     tampered[100]! ^= 1;
     await assert.rejects(attest(tampered), (e) => isCloakError(e, 'DCAP_QUOTE_SIGNATURE_INVALID') && (e as { status: number }).status === 401);
-    const audit = await store.queryAudit({ kind: 'kbs.attest' });
-    assert.deepEqual(audit.map((r) => r.reason?.split(':')[0]), ['KBS_REPORT_DATA_MISMATCH', 'DCAP_QUOTE_SIGNATURE_INVALID']);
+    const refusals = await store.queryAuditCounts({ kind: 'kbs.attest' });
+    assert.deepEqual(refusals.map((r) => r.code).sort(), ['DCAP_QUOTE_SIGNATURE_INVALID', 'KBS_REPORT_DATA_MISMATCH']);
+    assert.deepEqual(await store.queryAudit({ kind: 'kbs.attest' }), [], 'refusals are counted, not chained');
     await store.close();
   });
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCloakError } from '../lib/index.ts';
-import { loadServerConfig, parseListen } from './config.ts';
+import { loadServerConfig, parseListen, parseRetention } from './config.ts';
 
 test('config precedence: cloak.yaml < CLOAK_* < flags', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-cfg-'));
@@ -28,4 +28,14 @@ test('config precedence: cloak.yaml < CLOAK_* < flags', () => {
   assert.throws(() => loadServerConfig({ listen: 'nope' }, {}), (e) => isCloakError(e, 'CONFIG_INVALID'));
   assert.throws(() => loadServerConfig({ db: 'mysql://x' }, {}), (e) => isCloakError(e, 'CONFIG_INVALID'));
   assert.equal(loadServerConfig({}, {}).listen, '127.0.0.1:8080');
+});
+
+test('refusalRetention: 30 days by default, hours or days from cloak.yaml or CLOAK_REFUSAL_RETENTION, nonsense refused', () => {
+  const h = 3_600_000;
+  assert.equal(loadServerConfig({}, {}).refusalRetention, 30 * 24 * h);
+  assert.equal(loadServerConfig({}, { CLOAK_REFUSAL_RETENTION: '12h' }).refusalRetention, 12 * h);
+  assert.equal(parseRetention('7d'), 7 * 24 * h);
+  for (const bad of ['0h', '30', '1w', '-1d', '3651d', 'd', '']) {
+    assert.throws(() => parseRetention(bad), (e) => isCloakError(e, 'CONFIG_INVALID'), bad);
+  }
 });

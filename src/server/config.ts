@@ -16,6 +16,8 @@ export interface ServerConfig {
   /** Bearer token of the admin API; created on first start unless it exists (e.g. a mounted Secret). */
   adminTokenFile: string;
   logLevel: string;
+  /** How long KBS refusals and challenges stay counted (audit counts), in ms; `refusalRetention: 30d` (h, d). The hash chain is kept whole. */
+  refusalRetention: number;
 }
 
 type Partialish = Partial<Record<keyof ServerConfig, unknown>>;
@@ -23,6 +25,7 @@ type Partialish = Partial<Record<keyof ServerConfig, unknown>>;
 const ENV: Record<string, keyof ServerConfig> = {
   CLOAK_LISTEN: 'listen', CLOAK_DATA: 'data', CLOAK_DB: 'db', CLOAK_SIM_ROOT: 'simRoots', CLOAK_TPM_AK: 'tpmAks', CLOAK_COLLATERAL: 'collateral',
   CLOAK_ISSUER: 'issuer', CLOAK_SEALING_KEY_FILE: 'sealingKeyFile', CLOAK_ADMIN_TOKEN_FILE: 'adminTokenFile', CLOAK_LOG_LEVEL: 'logLevel',
+  CLOAK_REFUSAL_RETENTION: 'refusalRetention',
 };
 
 export function loadServerConfig(flags: Partialish & { config?: string }, env: NodeJS.ProcessEnv = process.env): ServerConfig {
@@ -35,7 +38,7 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
       throw new CloakError('CONFIG_INVALID', `cannot read config ${file}: ${(e as Error).message.split('\n')[0]}`);
     }
     if (typeof fromFile !== 'object' || Array.isArray(fromFile)) throw new CloakError('CONFIG_INVALID', `${file} must be a YAML mapping`);
-    const known = new Set(['listen', 'data', 'db', 'simRoots', 'tpmAks', 'collateral', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel']);
+    const known = new Set(['listen', 'data', 'db', 'simRoots', 'tpmAks', 'collateral', 'issuer', 'sealingKeyFile', 'adminTokenFile', 'logLevel', 'refusalRetention']);
     const unknown = Object.keys(fromFile).filter((k) => !known.has(k));
     if (unknown.length) throw new CloakError('CONFIG_INVALID', `${file}: unknown settings ${unknown.join(', ')}`);
   }
@@ -56,10 +59,21 @@ export function loadServerConfig(flags: Partialish & { config?: string }, env: N
     sealingKeyFile: String(merged.sealingKeyFile ?? join(data, 'sealing.key')),
     adminTokenFile: String(merged.adminTokenFile ?? join(data, 'admin-token')),
     logLevel: String(merged.logLevel ?? 'info'),
+    refusalRetention: parseRetention(String(merged.refusalRetention ?? '30d')),
   };
   parseListen(cfg.listen);
   if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(cfg.db)) throw new CloakError('CONFIG_INVALID', `--db must be sqlite:PATH or postgres://…, got "${cfg.db}"`);
   return cfg;
+}
+
+const HOUR_MS = 3_600_000;
+
+/** `12h` or `30d`, from one hour (counts are kept per hour) to ten years. */
+export function parseRetention(text: string): number {
+  const m = /^(\d{1,6})([hd])$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'd' ? 24 : 1) * HOUR_MS : NaN;
+  if (!(ms >= HOUR_MS && ms <= 3650 * 24 * HOUR_MS)) throw new CloakError('CONFIG_INVALID', `refusalRetention must be hours or days between 1h and 3650d (e.g. 30d, 12h), got "${text}"`);
+  return ms;
 }
 
 function toList(v: unknown): string[] {

@@ -42,7 +42,14 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
       broker, admin, tokens, authorize: makeAdminAuth(adminToken), logLevel: cfg.logLevel,
       ready: async () => { await store.listResources(); return true; },
     });
-    const sweeper = setInterval(() => { store.sweepSessions(new Date()).catch(() => {}); }, SWEEP_INTERVAL_MS);
+    // Expired sessions and refusal counts past their retention go at start and then every minute.
+    const sweep = async () => {
+      const now = new Date();
+      await store.sweepSessions(now).catch(() => {});
+      await store.pruneAuditCounts(new Date(now.getTime() - cfg.refusalRetention)).catch(() => {});
+    };
+    await sweep();
+    const sweeper = setInterval(() => { void sweep(); }, SWEEP_INTERVAL_MS);
     sweeper.unref();
     const { host, port } = parseListen(cfg.listen);
     await app.listen({ host, port });

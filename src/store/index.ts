@@ -4,3 +4,4 @@ export { loadOrCreateSealingKey, seal, unseal, SEALING_KEY_LENGTH } from './seal
 export { verifyAuditChain, auditHash, GENESIS_HASH, type AuditChainResult } from './audit-chain.ts';
 export { SCHEMA_VERSION } from './schema.ts';
 export type { AuditQuery } from './query.ts';
+export { MAX_COUNT_KEYS_PER_HOUR, OVERFLOW_SOURCE } from './audit-counts.ts';

@@ -54,6 +54,19 @@ export const MIGRATIONS: Array<{ version: number; sqlite: string; postgres: stri
     sqlite: `CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL, mac TEXT NOT NULL);`,
     postgres: `CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL, mac TEXT NOT NULL);`,
   },
+  {
+    // Refusals and challenges anyone can trigger are counted per hour, source, kind, outcome and code, outside the
+    // hash chain: retention can delete old hours without breaking it, and a flood grows a count, not the log.
+    version: 5,
+    sqlite: `
+      CREATE TABLE audit_counts (hour TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, code TEXT NOT NULL,
+        count INTEGER NOT NULL, first_time TEXT NOT NULL, last_time TEXT NOT NULL, sample TEXT, PRIMARY KEY (hour, source, kind, outcome, code));
+    `,
+    postgres: `
+      CREATE TABLE audit_counts (hour TEXT NOT NULL, source TEXT NOT NULL, kind TEXT NOT NULL, outcome TEXT NOT NULL, code TEXT NOT NULL,
+        count BIGINT NOT NULL, first_time TEXT NOT NULL, last_time TEXT NOT NULL, sample TEXT, PRIMARY KEY (hour, source, kind, outcome, code));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

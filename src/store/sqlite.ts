@@ -1,13 +1,16 @@
 import { chmodSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { CloakError } from '../lib/index.ts';
-import type { AuditInput, AuditRecord, ManifestRecord, ResourceInfo, SessionRecord, Store, AuditHeadRecord } from './types.ts';
+import type {
+  AttestedSession, AuditCount, AuditCountQuery, AuditHeadRecord, AuditInput, AuditRecord, CountInput, ManifestRecord, ResourceInfo, SessionRecord, Store,
+} from './types.ts';
 import { seal, unseal } from './sealing.ts';
 import { GENESIS_HASH, makeAuditRecord, auditHeadMac } from './audit-chain.ts';
 import { MIGRATIONS } from './schema.ts';
 import { storeError } from './db-errors.ts';
 import { patchSession, sealSession, unsealSession } from './session-codec.ts';
 import { auditLimit, checkAuditQuery, type AuditQuery } from './query.ts';
+import { countFromRow, countKey, countQuerySql, lastPrunableHour, MAX_COUNT_KEYS_PER_HOUR, OVERFLOW_SOURCE } from './audit-counts.ts';
 
 type Row = Record<string, any>;
 
@@ -59,11 +62,22 @@ export class SqliteStore implements Store {
     }
   }
 
-  putResource(path: string, value: Buffer): Promise<void> {
-    return this.guard(`cannot store resource ${path}`, () => {
-      this.db.prepare('INSERT INTO resources (path, sealed, size, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET sealed = excluded.sealed, size = excluded.size, updated_at = excluded.updated_at')
-        .run(path, seal(this.key, `resource:${path}`, value), value.length, new Date().toISOString());
-    });
+  /** Runs `change` and appends `audit` (when given and `change` says so) in one IMMEDIATE transaction. */
+  private audited<T>(what: string, audit: AuditInput | undefined, change: () => T, shouldAudit: (out: T) => boolean = () => true): Promise<T> {
+    return this.guard(what, () => this.db.transaction(() => {
+      const out = change();
+      if (audit && shouldAudit(out)) this.appendInTransaction(audit, new Date());
+      return out;
+    }).immediate());
+  }
+
+  putResource(path: string, value: Buffer, audit?: AuditInput): Promise<void> {
+    return this.audited(`cannot store resource ${path}`, audit, () => this.upsertResource(path, value));
+  }
+
+  private upsertResource(path: string, value: Buffer, onConflict = 'DO UPDATE SET sealed = excluded.sealed, size = excluded.size, updated_at = excluded.updated_at'): void {
+    this.db.prepare(`INSERT INTO resources (path, sealed, size, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(path) ${onConflict}`)
+      .run(path, seal(this.key, `resource:${path}`, value), value.length, new Date().toISOString());
   }
 
   getResource(path: string): Promise<Buffer | undefined> {
@@ -78,22 +92,22 @@ export class SqliteStore implements Store {
       (this.db.prepare('SELECT path, size, updated_at FROM resources ORDER BY path').all() as Row[]).map((r) => ({ path: r.path, size: r.size, updatedAt: r.updated_at })));
   }
 
-  deleteResource(path: string): Promise<boolean> {
-    return this.guard(`cannot delete resource ${path}`, () => this.db.prepare('DELETE FROM resources WHERE path = ?').run(path).changes > 0);
+  deleteResource(path: string, audit?: AuditInput): Promise<boolean> {
+    return this.audited(`cannot delete resource ${path}`, audit, () => this.db.prepare('DELETE FROM resources WHERE path = ?').run(path).changes > 0, (existed) => existed);
   }
 
   getPolicy(name: string): Promise<string | undefined> {
     return this.guard(`cannot read policy ${name}`, () => (this.db.prepare('SELECT text FROM policies WHERE name = ?').get(name) as Row | undefined)?.text);
   }
 
-  setPolicy(name: string, text: string): Promise<void> {
-    return this.guard(`cannot store policy ${name}`, () => {
+  setPolicy(name: string, text: string, audit?: AuditInput): Promise<void> {
+    return this.audited(`cannot store policy ${name}`, audit, () => {
       this.db.prepare('INSERT INTO policies (name, text, updated_at) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET text = excluded.text, updated_at = excluded.updated_at').run(name, text, new Date().toISOString());
     });
   }
 
-  putReferenceValue(name: string, value: unknown): Promise<void> {
-    return this.guard(`cannot store reference value ${name}`, () => {
+  putReferenceValue(name: string, value: unknown, audit?: AuditInput): Promise<void> {
+    return this.audited(`cannot store reference value ${name}`, audit, () => {
       this.db.prepare('INSERT INTO reference_values (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, JSON.stringify(value));
     });
   }
@@ -110,8 +124,8 @@ export class SqliteStore implements Store {
       (this.db.prepare('SELECT name, value FROM reference_values ORDER BY name').all() as Row[]).map((r) => ({ name: r.name, value: JSON.parse(r.value) })));
   }
 
-  deleteReferenceValue(name: string): Promise<boolean> {
-    return this.guard(`cannot delete reference value ${name}`, () => this.db.prepare('DELETE FROM reference_values WHERE name = ?').run(name).changes > 0);
+  deleteReferenceValue(name: string, audit?: AuditInput): Promise<boolean> {
+    return this.audited(`cannot delete reference value ${name}`, audit, () => this.db.prepare('DELETE FROM reference_values WHERE name = ?').run(name).changes > 0, (existed) => existed);
   }
 
   getSecretMeta(key: string): Promise<Buffer | undefined> {
@@ -136,21 +150,45 @@ export class SqliteStore implements Store {
   }
 
   getSession(id: string): Promise<SessionRecord | undefined> {
-    return this.guard(`cannot read session ${id}`, () => {
-      const row = this.sessionsDb.prepare('SELECT sealed FROM sessions WHERE id = ?').get(id) as Row | undefined;
-      return row ? unsealSession(this.key, id, row.sealed) : undefined;
-    });
+    return this.guard(`cannot read session ${id}`, () => this.readSession(this.sessionsDb, id));
   }
 
   updateSession(id: string, patch: Partial<Omit<SessionRecord, 'id'>>): Promise<void> {
     return this.guard(`cannot update session ${id}`, () => {
       this.sessionsDb.transaction(() => {
-        const row = this.sessionsDb.prepare('SELECT sealed FROM sessions WHERE id = ?').get(id) as Row | undefined;
-        if (!row) return;
-        const { sealed, expiresAt } = sealSession(this.key, patchSession(unsealSession(this.key, id, row.sealed), patch));
-        this.sessionsDb.prepare('UPDATE sessions SET sealed = ?, expires_at = ? WHERE id = ?').run(sealed, expiresAt, id);
+        const current = this.readSession(this.sessionsDb, id);
+        if (current) this.writeSession(this.sessionsDb, patchSession(current, patch));
       }).immediate();
     });
+  }
+
+  /** On the durable handle: the token is never handed out without its audit record on disk. */
+  attestSession(id: string, result: AttestedSession, audit: AuditInput): Promise<{ won: boolean; session?: SessionRecord }> {
+    return this.guard(`cannot record the attestation of session ${id}`, () => this.db.transaction(() => {
+      const current = this.readSession(this.db, id);
+      if (!current || current.attested) return { won: false, session: current };
+      const next = patchSession(current, { ...result, attested: true });
+      this.writeSession(this.db, next);
+      this.appendInTransaction(audit, new Date());
+      return { won: true, session: next };
+    }).immediate());
+  }
+
+  abandonSession(id: string): Promise<boolean> {
+    return this.guard(`cannot delete session ${id}`, () => this.sessionsDb.transaction(() => {
+      const current = this.readSession(this.sessionsDb, id);
+      return !!current && !current.attested && this.sessionsDb.prepare('DELETE FROM sessions WHERE id = ?').run(id).changes > 0;
+    }).immediate());
+  }
+
+  private readSession(db: Database.Database, id: string): SessionRecord | undefined {
+    const row = db.prepare('SELECT sealed FROM sessions WHERE id = ?').get(id) as Row | undefined;
+    return row ? unsealSession(this.key, id, row.sealed) : undefined;
+  }
+
+  private writeSession(db: Database.Database, s: SessionRecord): void {
+    const { sealed, expiresAt } = sealSession(this.key, s);
+    db.prepare('UPDATE sessions SET sealed = ?, expires_at = ? WHERE id = ?').run(sealed, expiresAt, s.id);
   }
 
   deleteSession(id: string): Promise<void> {
@@ -162,15 +200,18 @@ export class SqliteStore implements Store {
   }
 
   appendAudit(entry: AuditInput, now: Date = new Date()): Promise<AuditRecord> {
-    return this.guard(`cannot append audit record ${entry?.kind}`, () => this.db.transaction(() => {
-      const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as Row | undefined;
-      const record = makeAuditRecord(entry, (last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH, now);
-      this.db.prepare('INSERT INTO audit (seq, time, kind, outcome, record, hash) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(record.seq, record.time, record.kind, record.outcome, JSON.stringify(record), record.hash);
-      this.db.prepare('INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac')
-        .run(record.seq, record.hash, auditHeadMac(this.key, record.seq, record.hash));
-      return record;
-    }).immediate());
+    return this.guard(`cannot append audit record ${entry?.kind}`, () => this.db.transaction(() => this.appendInTransaction(entry, now)).immediate());
+  }
+
+  /** Inside an IMMEDIATE transaction on this.db, which serialises appends across processes. */
+  private appendInTransaction(entry: AuditInput, now: Date): AuditRecord {
+    const last = this.db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').get() as Row | undefined;
+    const record = makeAuditRecord(entry, (last?.seq ?? 0) + 1, last?.hash ?? GENESIS_HASH, now);
+    this.db.prepare('INSERT INTO audit (seq, time, kind, outcome, record, hash) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(record.seq, record.time, record.kind, record.outcome, JSON.stringify(record), record.hash);
+    this.db.prepare('INSERT INTO audit_head (id, seq, hash, mac) VALUES (1, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, mac = excluded.mac')
+      .run(record.seq, record.hash, auditHeadMac(this.key, record.seq, record.hash));
+    return record;
   }
 
   auditHead(): Promise<AuditHeadRecord | undefined> {
@@ -193,15 +234,43 @@ export class SqliteStore implements Store {
     });
   }
 
-  putManifest(m: Omit<ManifestRecord, 'createdAt'>): Promise<void> {
-    return this.guard(`cannot store manifest version ${m?.version}`, () => {
+  putManifest(m: Omit<ManifestRecord, 'createdAt'>, opts: { generated?: Array<{ path: string; value: Buffer }>; audit?: AuditInput } = {}): Promise<void> {
+    return this.audited(`cannot store manifest version ${m?.version}`, opts.audit, () => {
       try {
         this.db.prepare('INSERT INTO manifests (version, digest, text, signatures, created_at) VALUES (?, ?, ?, ?, ?)').run(m.version, m.digest, m.text, JSON.stringify(m.signatures), new Date().toISOString());
       } catch (e) {
         if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`, { status: 409 });
         throw e;
       }
+      for (const g of opts.generated ?? []) this.upsertResource(g.path, g.value, 'DO NOTHING');
     });
+  }
+
+  /** On the sessions handle (no fsync per count): a flood of refusals must not become a flood of fsyncs. */
+  countAudit(entry: CountInput, now: Date = new Date()): Promise<void> {
+    return this.guard(`cannot count audit event ${entry?.kind}`, () => this.sessionsDb.transaction(() => {
+      const k = countKey(entry, now);
+      const db = this.sessionsDb;
+      const bump = (source: string) => db.prepare('UPDATE audit_counts SET count = count + 1, first_time = MIN(first_time, ?), last_time = MAX(last_time, ?), sample = ? WHERE hour = ? AND source = ? AND kind = ? AND outcome = ? AND code = ?')
+        .run(k.time, k.time, k.sample, k.hour, source, k.kind, k.outcome, k.code).changes > 0;
+      if (bump(k.source)) return;
+      const keys = (db.prepare('SELECT COUNT(*) AS n FROM audit_counts WHERE hour = ?').get(k.hour) as Row).n;
+      const source = keys < MAX_COUNT_KEYS_PER_HOUR ? k.source : OVERFLOW_SOURCE;
+      if (source !== k.source && bump(source)) return;
+      db.prepare('INSERT INTO audit_counts (hour, source, kind, outcome, code, count, first_time, last_time, sample) VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)')
+        .run(k.hour, source, k.kind, k.outcome, k.code, k.time, k.time, k.sample);
+    }).immediate());
+  }
+
+  queryAuditCounts(q: AuditCountQuery): Promise<AuditCount[]> {
+    return this.guard('cannot query the audit counts', () => {
+      const { sql, args } = countQuerySql(q, () => '?');
+      return (this.db.prepare(sql).all(...args) as Row[]).map(countFromRow);
+    });
+  }
+
+  pruneAuditCounts(before: Date): Promise<number> {
+    return this.guard('cannot prune the audit counts', () => this.sessionsDb.prepare('DELETE FROM audit_counts WHERE hour <= ?').run(lastPrunableHour(before)).changes);
   }
 
   getManifest(version?: number): Promise<ManifestRecord | undefined> {

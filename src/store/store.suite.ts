@@ -10,7 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { canonicalJson, isCloakError } from '../lib/index.ts';
-import { GENESIS_HASH, SCHEMA_VERSION, verifyAuditChain, type Store } from './index.ts';
+import { GENESIS_HASH, SCHEMA_VERSION, verifyAuditChain, MAX_COUNT_KEYS_PER_HOUR, OVERFLOW_SOURCE, type Store } from './index.ts';
 
 export interface StoreBackend {
   /** The URL openStore takes, e.g. sqlite:/tmp/x/cloak.db or postgres://…. */
@@ -249,11 +249,151 @@ export function storeSuite(label: string, makeBackend: () => Promise<StoreBacken
 
     test('kill -9 of a writing process loses no acknowledged write', async () => {
       const acked = await runWriterAndKill(backend.url, key, 150);
-      const resources = new Set((await store.listResources()).map((r) => r.path));
+      const resources = new Set((await store.listResources()).map((r) => r.path).filter((p) => p.startsWith('default/stream/')));
       const lost = Array.from({ length: acked }, (_, i) => `default/stream/k${i}`).filter((p) => !resources.has(p));
       assert.deepEqual(lost, [], `acknowledged writes lost (${acked} acknowledged)`);
+      const audited = new Set((await store.queryAudit({ kind: 'admin.resource.set', limit: 10_000 })).map((r) => r.subject));
+      assert.deepEqual([...resources].filter((p) => !audited.has(p)), [], 'every stored resource has its audit record');
+      assert.deepEqual([...audited].filter((p) => p?.startsWith('default/stream/') && !resources.has(p)), [], 'and every record its resource');
       for (const i of [0, acked - 1]) assert.deepEqual(await store.getResource(`default/stream/k${i}`), Buffer.from(`value-${i}`));
       assert.deepEqual(verifyAuditChain(await store.queryAudit({ limit: 10_000 })), { ok: true });
+    });
+
+    test('every mutation commits with its audit record, or neither commits', async () => {
+      const bad = { kind: '', outcome: 'ok' } as const; // refused by the audit append, after the change ran in the transaction
+      const kinds = async () => (await store.queryAudit({ limit: 10_000 })).filter((r) => r.kind.startsWith('tx.')).map((r) => `${r.kind} ${r.subject}`);
+      const before = await kinds();
+      const audit = (kind: string, subject: string) => ({ kind, outcome: 'ok' as const, actor: 'admin', subject });
+
+      await store.putResource('default/tx/a', Buffer.from('a'), audit('tx.resource.set', 'default/tx/a'));
+      await assert.rejects(store.putResource('default/tx/b', Buffer.from('b'), bad), isCode('STORE_AUDIT_INVALID'));
+      assert.equal(await store.getResource('default/tx/b'), undefined, 'a resource whose audit record failed is not stored');
+      await assert.rejects(store.putResource('default/tx/a', Buffer.from('changed'), bad), isCode('STORE_AUDIT_INVALID'));
+      assert.deepEqual(await store.getResource('default/tx/a'), Buffer.from('a'), 'nor overwritten');
+
+      await assert.rejects(store.deleteResource('default/tx/a', bad), isCode('STORE_AUDIT_INVALID'));
+      assert.deepEqual(await store.getResource('default/tx/a'), Buffer.from('a'), 'nor deleted');
+      assert.equal(await store.deleteResource('default/tx/a', audit('tx.resource.delete', 'default/tx/a')), true);
+      assert.equal(await store.deleteResource('default/tx/a', audit('tx.resource.delete', 'again')), false, 'deleting nothing writes no record');
+
+      await store.setPolicy('tx-policy', 'one', audit('tx.policy.set', 'tx-policy'));
+      await assert.rejects(store.setPolicy('tx-policy', 'two', bad), isCode('STORE_AUDIT_INVALID'));
+      assert.equal(await store.getPolicy('tx-policy'), 'one');
+
+      await store.putReferenceValue('tx-ref', { v: 1 }, audit('tx.refvalue.set', 'tx-ref'));
+      await assert.rejects(store.putReferenceValue('tx-ref', { v: 2 }, bad), isCode('STORE_AUDIT_INVALID'));
+      assert.deepEqual(await store.getReferenceValue('tx-ref'), { v: 1 });
+      await assert.rejects(store.deleteReferenceValue('tx-ref', bad), isCode('STORE_AUDIT_INVALID'));
+      assert.equal(await store.deleteReferenceValue('tx-ref', audit('tx.refvalue.delete', 'tx-ref')), true);
+
+      const latest = (await store.getManifest())?.version ?? 0;
+      const generated = [{ path: 'default/tx/generated', value: Buffer.from('g1') }];
+      await assert.rejects(store.putManifest({ version: latest + 1, digest: 'sha256:tx', text: 't', signatures: [] }, { generated, audit: bad }), isCode('STORE_AUDIT_INVALID'));
+      assert.equal((await store.getManifest())?.version ?? 0, latest, 'a manifest whose audit record failed is not stored');
+      assert.equal(await store.getResource('default/tx/generated'), undefined, 'nor the secrets it generated');
+      await store.putResource('default/tx/kept', Buffer.from('set by hand'));
+      await store.putManifest({ version: latest + 1, digest: 'sha256:tx', text: 't', signatures: [] },
+        { generated: [...generated, { path: 'default/tx/kept', value: Buffer.from('generated') }], audit: audit('tx.manifest.set', `v${latest + 1}`) });
+      assert.deepEqual(await store.getResource('default/tx/generated'), Buffer.from('g1'));
+      assert.deepEqual(await store.getResource('default/tx/kept'), Buffer.from('set by hand'), 'a generated secret never overwrites one that exists');
+      await assert.rejects(store.putManifest({ version: latest + 1, digest: 'sha256:again', text: 't', signatures: [] }, { audit: audit('tx.manifest.set', 'conflict') }), isCode('STORE_CONFLICT'));
+
+      assert.deepEqual((await kinds()).slice(before.length), [
+        'tx.resource.set default/tx/a', 'tx.resource.delete default/tx/a', 'tx.policy.set tx-policy', 'tx.refvalue.set tx-ref', 'tx.refvalue.delete tx-ref', `tx.manifest.set v${latest + 1}`,
+      ]);
+      assert.deepEqual(verifyAuditChain(await store.queryAudit({ limit: 10_000 })), { ok: true });
+    });
+
+    test('attestSession: of racing attests on one session (from two replicas) exactly one wins, with its audit record', async () => {
+      const replica = await backend.open(key);
+      const auditsBefore = (await store.queryAudit({ kind: 'race.attest', limit: 10_000 })).length;
+      try {
+        const now = new Date();
+        for (let i = 0; i < 20; i++) {
+          const id = `race-${i}`;
+          await store.createSession({ id, tee: 'sim', nonce: 'n', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), attested: false });
+          const outcomes = await Promise.all(Array.from({ length: 4 }, (_, k) => (k % 2 ? replica : store).attestSession(id, { token: `token-${k}`, teePubkey: { k } }, { kind: 'race.attest', outcome: 'ok', subject: id })));
+          const winners = outcomes.filter((o) => o.won);
+          assert.equal(winners.length, 1, `session ${id}: ${winners.length} winners`);
+          const token = winners[0]!.session!.token;
+          for (const o of outcomes) assert.equal(o.session?.token, token, 'every loser sees the winner\'s token');
+          const stored = await store.getSession(id);
+          assert.equal(stored?.attested, true);
+          assert.equal(stored?.token, token);
+          assert.deepEqual(stored?.teePubkey, winners[0]!.session!.teePubkey);
+        }
+        assert.deepEqual(await store.attestSession('no-such-session', { token: 't' }, { kind: 'race.attest', outcome: 'ok' }), { won: false, session: undefined });
+      } finally { await replica.close(); }
+      assert.equal((await store.queryAudit({ kind: 'race.attest', limit: 10_000 })).length, auditsBefore + 20, 'one audit record per session: only the winner writes one');
+      // The winner's audit record commits with the session or not at all.
+      const now = new Date();
+      await store.createSession({ id: 'race-bad-audit', tee: 'sim', nonce: 'n', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), attested: false });
+      await assert.rejects(store.attestSession('race-bad-audit', { token: 't' }, { kind: '', outcome: 'ok' }), isCode('STORE_AUDIT_INVALID'));
+      assert.equal((await store.getSession('race-bad-audit'))?.attested, false);
+      for (let i = 0; i < 20; i++) await store.deleteSession(`race-${i}`);
+    });
+
+    test('abandonSession deletes a session that has not attested, never one that has', async () => {
+      const now = new Date();
+      const session = (id: string) => ({ id, tee: 'sim', nonce: 'n', createdAt: now, expiresAt: new Date(now.getTime() + 60_000), attested: false });
+      await store.createSession(session('fresh'));
+      await store.createSession(session('done'));
+      assert.equal((await store.attestSession('done', { token: 't' }, { kind: 'abandon.attest', outcome: 'ok' })).won, true);
+      assert.equal(await store.abandonSession('fresh'), true);
+      assert.equal(await store.getSession('fresh'), undefined);
+      assert.equal(await store.abandonSession('done'), false);
+      assert.equal((await store.getSession('done'))?.token, 't');
+      assert.equal(await store.abandonSession('missing'), false);
+      await store.deleteSession('done');
+    });
+
+    test('audit counts: a flood is one counted row per hour, source, kind, outcome and code; bounded; pruned; outside the chain', async () => {
+      const chainBefore = (await store.queryAudit({ limit: 10_000 })).length;
+      const hour = new Date('2026-05-01T10:00:00Z').getTime();
+      const at = (min: number) => new Date(hour + min * 60_000);
+      const refusal = (source: string, code = 'KBS_UNAUTHENTICATED') => ({ kind: 'kbs.release', outcome: 'refused' as const, source, code, sample: `${code}: no credentials` });
+      const second = await backend.open(key);
+      try {
+        await Promise.all(Array.from({ length: 400 }, (_, i) => (i % 2 ? store : second).countAudit(refusal('10.0.0.1'), at(i % 60))));
+      } finally { await second.close(); }
+      await store.countAudit(refusal('10.0.0.1', 'KBS_TOKEN_INVALID'), at(5));
+      await store.countAudit({ kind: 'kbs.auth', outcome: 'ok', source: '10.0.0.1', code: 'OK' }, at(6));
+      await store.countAudit(refusal('10.0.0.1'), at(61)); // the next hour
+      const rows = await store.queryAuditCounts({ since: at(0), source: '10.0.0.1' });
+      assert.deepEqual(rows.map((r) => [r.hour, r.kind, r.outcome, r.code, r.count]), [
+        ['2026-05-01T11:00:00.000Z', 'kbs.release', 'refused', 'KBS_UNAUTHENTICATED', 1],
+        ['2026-05-01T10:00:00.000Z', 'kbs.release', 'refused', 'KBS_UNAUTHENTICATED', 400],
+        ['2026-05-01T10:00:00.000Z', 'kbs.auth', 'ok', 'OK', 1],
+        ['2026-05-01T10:00:00.000Z', 'kbs.release', 'refused', 'KBS_TOKEN_INVALID', 1],
+      ]);
+      const flood = rows[1]!;
+      assert.equal(flood.firstTime, at(0).toISOString());
+      assert.equal(flood.lastTime, at(59).toISOString());
+      assert.equal(flood.sample, 'KBS_UNAUTHENTICATED: no credentials');
+      assert.deepEqual((await store.queryAuditCounts({ kind: 'kbs.auth' })).map((r) => r.count), [1]);
+      assert.deepEqual((await store.queryAuditCounts({ outcome: 'refused', source: '10.0.0.1', limit: 1 })).map((r) => r.hour), ['2026-05-01T11:00:00.000Z']);
+
+      // Many sources: an hour holds a bounded number of keys; the rest are still counted, under "*".
+      const h2 = new Date('2026-05-02T10:00:00Z');
+      for (let i = 0; i < MAX_COUNT_KEYS_PER_HOUR + 50; i++) await store.countAudit(refusal(`192.0.2.${i}`), h2);
+      const many = await store.queryAuditCounts({ since: h2, limit: 10_000 });
+      assert.equal(many.length, MAX_COUNT_KEYS_PER_HOUR + 1);
+      assert.equal(many.find((r) => r.source === OVERFLOW_SOURCE)?.count, 50);
+      assert.equal(many.reduce((n, r) => n + r.count, 0), MAX_COUNT_KEYS_PER_HOUR + 50, 'nothing goes uncounted');
+      await store.countAudit(refusal('192.0.2.0'), h2);
+      assert.equal((await store.queryAuditCounts({ since: h2, source: '192.0.2.0' }))[0]!.count, 2, 'a source already counted keeps its own row');
+
+      assert.equal((await store.queryAudit({ limit: 10_000 })).length, chainBefore, 'counting writes nothing to the hash chain');
+      // Pruning: hours that ended before the horizon go, the rest stay.
+      assert.equal(await store.pruneAuditCounts(at(60)), 3, 'the 10:00 hour ended at 11:00');
+      assert.deepEqual((await store.queryAuditCounts({ source: '10.0.0.1' })).map((r) => r.hour), ['2026-05-01T11:00:00.000Z']);
+      assert.equal(await store.pruneAuditCounts(new Date('2026-05-02T10:59:59Z')), 1, 'an hour still running is kept');
+      assert.equal(await store.pruneAuditCounts(new Date('2026-05-03T00:00:00Z')), MAX_COUNT_KEYS_PER_HOUR + 1);
+      assert.deepEqual(await store.queryAuditCounts({}), []);
+      await assert.rejects(store.countAudit({ kind: 'kbs.release', outcome: 'refused', source: 'x', code: '' }), isCode('STORE_AUDIT_INVALID'));
+      await assert.rejects(store.countAudit({ kind: 'kbs.release', outcome: 'maybe' as never, source: 'x', code: 'C' }), isCode('STORE_AUDIT_INVALID'));
+      await assert.rejects(store.queryAuditCounts({ since: new Date(NaN) }), isCode('STORE_QUERY_INVALID'));
+      await assert.rejects(store.pruneAuditCounts(new Date(NaN)), isCode('STORE_QUERY_INVALID'));
     });
 
     test('a closed store throws STORE_CLOSED', async () => {

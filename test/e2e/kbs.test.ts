@@ -43,8 +43,8 @@ test('insecure TEEs are refused under the default policy, with a problem body an
   assert.equal(attest.status, 403);
   assert.match(attest.body.type, /^https:\/\/github.com\/confidential-containers\/kbs\/errors\//);
   assert.equal(attest.body.code, 'POLICY_INSECURE_TEE');
-  const audit = await http('GET', `${server.url}/api/v1/audit?kind=kbs.attest&outcome=refused`, { headers: admin() });
-  assert.ok(audit.json.some((r: any) => r.reason?.startsWith('POLICY_INSECURE_TEE')));
+  const counts = await http('GET', `${server.url}/api/v1/audit/counts?kind=kbs.attest&outcome=refused`, { headers: admin() });
+  assert.ok(counts.json.some((r: any) => r.code === 'POLICY_INSECURE_TEE' && r.source === '127.0.0.1' && r.sample?.startsWith('POLICY_INSECURE_TEE: ')));
 });
 
 test('full handshake for sample and sim, EC and RSA keys, cookie and bearer', async () => {

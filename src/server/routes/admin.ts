@@ -21,6 +21,17 @@ const AuditQuery = Type.Object({
   since: Type.Optional(Type.String({ format: 'date-time' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 });
+const AuditCount = Type.Object({
+  hour: Type.String(), source: Type.String(), kind: Type.String(), outcome: Type.String(), code: Type.String(),
+  count: Type.Integer(), firstTime: Type.String(), lastTime: Type.String(), sample: Type.Optional(Type.String()),
+});
+const AuditCountQuery = Type.Object({
+  kind: Type.Optional(Type.String({ maxLength: 64 })),
+  outcome: Type.Optional(Type.Union([Type.Literal('ok'), Type.Literal('refused'), Type.Literal('error')])),
+  source: Type.Optional(Type.String({ maxLength: 64 })),
+  since: Type.Optional(Type.String({ format: 'date-time' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
 const security = [{ bearer: [] }];
 const errors = { '4xx': Problem };
 
@@ -109,6 +120,13 @@ export async function adminRoutes(app: FastifyInstance, opts: { admin: Admin; au
   }, async (req) => {
     const q = req.query as { afterSeq?: number; kind?: string; outcome?: string; since?: string; limit?: number };
     return admin.queryAudit({ ...q, since: q.since ? new Date(q.since) : undefined });
+  });
+
+  app.get('/api/v1/audit/counts', {
+    schema: { tags: ['admin'], security, summary: 'KBS refusals and challenges counted per hour, client address, kind and code (newest hour first; not in the hash chain)', querystring: AuditCountQuery, response: { 200: Type.Array(AuditCount), ...errors } },
+  }, async (req) => {
+    const q = req.query as { kind?: string; outcome?: string; source?: string; since?: string; limit?: number };
+    return admin.queryAuditCounts({ ...q, since: q.since ? new Date(q.since) : undefined });
   });
 }
 

@@ -14,7 +14,7 @@ export async function kbsRoutes(app: FastifyInstance, opts: { broker: KeyBroker 
   app.post('/kbs/v0/auth', {
     schema: { tags: ['kbs'], body: AuthRequest, response: { 200: AuthReply, '4xx': Problem } },
   }, async (req, reply) => {
-    const s = await broker.auth(req.body as AuthRequest);
+    const s = await broker.auth(req.body as AuthRequest, req.ip);
     reply.header('set-cookie', `${SESSION_COOKIE}=${s.sessionId}; Expires=${s.expires.toUTCString()}; Path=/kbs; HttpOnly; SameSite=Strict`);
     return { nonce: s.nonce, 'extra-params': '' };
   });
@@ -23,7 +23,7 @@ export async function kbsRoutes(app: FastifyInstance, opts: { broker: KeyBroker 
     bodyLimit: 1024 * 1024,
     schema: { tags: ['kbs'], body: AttestRequest, response: { 200: AttestReply, '4xx': Problem } },
   }, async (req) => {
-    const token = await broker.attest(readCookie(req.headers.cookie, SESSION_COOKIE), req.body as AttestRequest);
+    const token = await broker.attest(readCookie(req.headers.cookie, SESSION_COOKIE), req.body as AttestRequest, req.ip);
     return { token };
   });
 
@@ -33,7 +33,7 @@ export async function kbsRoutes(app: FastifyInstance, opts: { broker: KeyBroker 
   }, async (req) => {
     const { repository, type, tag } = req.params as { repository: string; type: string; tag: string };
     const m = /^Bearer (\S+)$/i.exec(req.headers.authorization ?? '');
-    return broker.resource({ bearer: m?.[1], sessionId: readCookie(req.headers.cookie, SESSION_COOKIE) }, `${repository}/${type}/${tag}`);
+    return broker.resource({ bearer: m?.[1], sessionId: readCookie(req.headers.cookie, SESSION_COOKIE) }, `${repository}/${type}/${tag}`, req.ip);
   });
 
   // A release is a GET only: HEAD would run the release (and audit it) to send no body.
