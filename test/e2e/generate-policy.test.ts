@@ -20,7 +20,7 @@ const skip = registryAvailable() && has('skopeo') ? false : 'needs docker-regist
 
 let registry: Awaited<ReturnType<typeof startRegistry>>;
 let dir: ReturnType<typeof tempDir>;
-const CONFIG = { Entrypoint: ['/bin/sh', '-c'], Cmd: ['exec httpd -f -p 8080'], Env: ['PATH=/bin', 'APP_MODE=prod'], User: '1000:1000', WorkingDir: '/www' };
+const CONFIG = { Entrypoint: ['/bin/sh', '-c'], Cmd: ['exec httpd -f -p 8080'], Env: ['PATH=/bin', 'APP_MODE=prod'], User: 'app', WorkingDir: '/www' };
 
 before(async () => {
   if (skip) return;
@@ -42,7 +42,7 @@ function podPolicy(file: string): { text: string; data: any; image: string } {
   return { text, data: JSON.parse(text.slice(text.indexOf('pod := ') + 'pod := '.length)), image: pod.spec.containers[0].image };
 }
 
-test('generate pins the image and reads its config from the registry; offline configs give the same policy', { skip }, async () => {
+test('generate pins the image and reads its config (and its user "app" from the layers\' /etc/passwd) from the registry; offline configs give the same policy', { skip }, async () => {
   writeFileSync(join(dir.path, 'app.yaml'), app(`${registry.host}/web:v1`));
   const online = await runCloak(['generate', join(dir.path, 'app.yaml'), '--tls-verify=false', '-o', join(dir.path, 'online')]);
   assert.equal(online.code, 0, online.stderr);
@@ -59,6 +59,12 @@ test('generate pins the image and reads its config from the registry; offline co
   const inspect = skopeo('inspect', '--tls-verify=false', '--config', `docker://${a.image}`);
   assert.equal(inspect.status, 0, inspect.stderr);
   writeFileSync(join(configs, `sha256-${digest.slice(7)}.json`), inspect.stdout);
+  // The user name needs the image's /etc/passwd (and /etc/group for its groups) beside the config.
+  const noUsers = await runCloak(['generate', '-', '--image-configs', configs, '--offline'], { input: app(a.image) });
+  assert.equal(noUsers.code, 1);
+  assert.match(noUsers.stderr, /K8S_POLICY_USER.*"app".*runAsUser/);
+  writeFileSync(join(configs, `sha256-${digest.slice(7)}.passwd`), 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/:/bin/sh\n');
+  writeFileSync(join(configs, `sha256-${digest.slice(7)}.group`), 'root:x:0:\napp:x:1000:\n');
   await registry.stop();
   registryStopped = true;
   writeFileSync(join(dir.path, 'pinned.yaml'), app(a.image));

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CloakError } from '../../lib/index.ts';
 import { parseImageConfig, parseManifest, selectPlatform, RegistryClient, parseDockerReference } from '../../oci/index.ts';
+import { readImageUsers, type ImageUsers } from './image-users.ts';
 
 /** The parts of an image config the agent policy pins (OCI image config `config` object). */
 export interface ImageConfig {
@@ -12,6 +13,8 @@ export interface ImageConfig {
   User?: string;
   WorkingDir?: string;
   Volumes?: Record<string, unknown> | null;
+  /** Not part of the OCI config: the image's /etc/passwd and /etc/group, when they could be read. */
+  users?: ImageUsers;
 }
 
 /** Finds the config of a pinned image: `image` as the pod names it, `digest` the manifest (or index) digest it is pinned to. */
@@ -30,7 +33,9 @@ function configOf(bytes: Buffer | string, what: string): ImageConfig {
 /**
  * Offline image configs for air-gapped use and tests: a directory with one
  * file per image, named after the digest the pod pins (`sha256-<hex>.json`),
- * holding the image's OCI config (the blob the manifest's `config` names).
+ * holding the image's OCI config (the blob the manifest's `config` names),
+ * and optionally its /etc/passwd and /etc/group as `sha256-<hex>.passwd`
+ * and `sha256-<hex>.group`.
  */
 export function directoryConfigSource(dir: string): ImageConfigSource {
   return async (_image, digest) => {
@@ -38,9 +43,21 @@ export function directoryConfigSource(dir: string): ImageConfigSource {
     if (!m) return undefined;
     const file = join(dir, `sha256-${m[1]}.json`);
     if (!existsSync(file)) return undefined;
-    return configOf(readFileSync(file), file);
+    const config = configOf(readFileSync(file), file);
+    const etc = (ext: string) => {
+      const f = join(dir, `sha256-${m[1]}.${ext}`);
+      if (!existsSync(f)) return undefined;
+      const b = readFileSync(f);
+      if (b.length > MAX_CONFIG) throw new CloakError('K8S_IMAGE_CONFIG', `${f} is larger than 1 MiB`);
+      return b.toString('utf8');
+    };
+    const [passwd, group] = [etc('passwd'), etc('group')];
+    return passwd !== undefined || group !== undefined ? { ...config, users: { passwd, group } } : config;
   };
 }
+
+/** Layers larger than this together are not scanned for /etc/passwd and /etc/group. */
+const MAX_SCANNED_LAYERS = 512 * 1024 * 1024;
 
 /** The config from the registry the image comes from (linux/amd64 when the digest names an index). */
 export function registryConfigSource(opts: { tlsVerify: boolean; toDockerRef: (image: string) => string }): ImageConfigSource {
@@ -56,7 +73,11 @@ export function registryConfigSource(opts: { tlsVerify: boolean; toDockerRef: (i
       if (parsed.kind !== 'manifest') throw new CloakError('K8S_IMAGE_CONFIG', `${image}: an index inside an index`);
       const d = parsed.manifest.config;
       if (d.size > MAX_CONFIG) throw new CloakError('K8S_IMAGE_CONFIG', `config of ${image} is larger than 1 MiB`);
-      return configOf(await text(await client.getBlob(d.digest, d.size)), `config of ${image}`);
+      const config = configOf(await text(await client.getBlob(d.digest, d.size)), `config of ${image}`);
+      const layers = parsed.manifest.layers;
+      if (layers.reduce((n, l) => n + l.size, 0) > MAX_SCANNED_LAYERS) return config;
+      const users = await readImageUsers(layers.map((l) => ({ mediaType: l.mediaType, open: () => client.getBlob(l.digest, l.size) })));
+      return users ? { ...config, users } : config;
     } catch (e) {
       throw new CloakError('K8S_IMAGE_CONFIG', `cannot read the image config of ${image}: ${(e as Error).message} (give --image-configs DIR for offline use)`, { cause: e });
     }

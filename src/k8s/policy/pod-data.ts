@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { CloakError } from '../../lib/index.ts';
 import type { ImageConfig } from './image-config.ts';
+import { imageGroupsOf, resolveImageUser } from './image-users.ts';
 import type { AgentPolicyOptIns } from './opt-ins.ts';
 
 type Obj = Record<string, any>;
@@ -96,13 +97,6 @@ export function imageNames(image: string, digest: string | undefined): string[] 
     names.add(`${long}@${digest}`);
   }
   return [...names].sort();
-}
-
-function numericUser(user: string | undefined, where: string): { uid?: number; gid?: number } {
-  if (!user) return {};
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) throw new CloakError('K8S_POLICY_USER', `${where}: the image runs as user "${user}", a name the policy cannot resolve offline; set securityContext.runAsUser and runAsGroup`);
-  return { uid: Number(m[1]), ...(m[2] !== undefined ? { gid: Number(m[2]) } : {}) };
 }
 
 /** `$(VAR)` references in command and args, expanded as the kubelet does (`$$` escapes). */
@@ -239,11 +233,13 @@ function appContainer(r: ResolvedContainer, pod: Obj, optIns: AgentPolicyOptIns,
   const entry = c.command ?? r.config.Entrypoint ?? [];
   const args = [...entry, ...(c.command ? c.args ?? [] : c.args ?? r.config.Cmd ?? [])].map((a: unknown) => expand(String(a), vars));
   if (args.length === 0) throw new CloakError('K8S_POLICY_COMMAND', `${at}: neither the pod nor the image config says what to run`);
-  const imageUser = (sc.runAsUser ?? psc.runAsUser) === undefined ? numericUser(r.config.User, at) : {};
-  const uid = sc.runAsUser ?? psc.runAsUser ?? imageUser.uid ?? 0;
-  const gid = sc.runAsGroup ?? psc.runAsGroup ?? imageUser.gid ?? 0;
+  const runAsUser = sc.runAsUser ?? psc.runAsUser;
+  const user = resolveImageUser(runAsUser !== undefined ? String(runAsUser) : r.config.User, r.config.users, at);
+  const uid = user.uid;
+  const gid = Number(sc.runAsGroup ?? psc.runAsGroup ?? user.gid);
   const fsGroup = psc.fsGroup;
-  const groups = [...new Set([gid, ...(psc.supplementalGroups ?? []), ...(fsGroup !== undefined ? [fsGroup] : [])].map(Number))].sort((a, b) => a - b);
+  // As containerd and the kubelet set them: the primary group, the user's groups in the image, supplementalGroups, fsGroup.
+  const groups = [...new Set([gid, ...imageGroupsOf(uid, r.config.users), ...(psc.supplementalGroups ?? []), ...(fsGroup !== undefined ? [fsGroup] : [])].map(Number))].sort((a, b) => a - b);
   const privileged = sc.privileged === true;
   const readonlyRoot = sc.readOnlyRootFilesystem === true;
   const { mounts, blocks } = volumeMounts(c, pod, r.config, readonlyRoot, at);
