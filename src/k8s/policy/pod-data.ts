@@ -123,17 +123,21 @@ function environment(c: Obj, config: ImageConfig, late: Record<string, string>, 
   }
   const patterns = new Map<string, string>();
   const required: string[] = [];
+  // The kubelet expands $(VAR) with the pod's own variables only, not the image's.
+  const declared = new Map<string, string>();
   for (const e of c.env ?? []) {
     const name = String(e.name);
     if (e.valueFrom) {
       vars.delete(name);
+      declared.delete(name);
       const field = e.valueFrom.fieldRef?.fieldPath as string | undefined;
       const value = field ? FIELD_PATTERNS[field] ?? '.*' : e.valueFrom.resourceFieldRef ? '[0-9]+' : '.*';
       patterns.set(name, `^${escapeRegex(name)}=${value}$`);
     } else {
       patterns.delete(name);
-      const value = expand(String(e.value ?? ''), vars);
+      const value = expand(String(e.value ?? ''), declared);
       vars.set(name, value);
+      declared.set(name, value);
       required.push(`${name}=${value}`);
     }
   }
@@ -143,7 +147,7 @@ function environment(c: Obj, config: ImageConfig, late: Record<string, string>, 
   }
   const lateNames = new Set(Object.keys(late));
   const env = [...vars].map(([k, v]) => `${k}=${v}`);
-  return { env, env_names: [...new Set([...vars.keys(), ...patterns.keys()])].sort(), env_patterns: [...patterns.values()], env_required: required.filter((e) => !lateNames.has(e.slice(0, e.indexOf('=')))), vars };
+  return { env, env_names: [...new Set([...vars.keys(), ...patterns.keys()])].sort(), env_patterns: [...patterns.values()], env_required: required.filter((e) => !lateNames.has(e.slice(0, e.indexOf('=')))), vars: declared };
 }
 
 function capabilities(sc: Obj | undefined): ContainerPolicy['capabilities'] {
@@ -216,7 +220,7 @@ function sandboxContainer(pod: Obj): ContainerPolicy {
   const gid = sc.runAsGroup ?? (sc.runAsUser !== undefined ? 0 : 65535);
   return {
     name: '', type: 'sandbox', args: ['/pause'], cwd: '/', terminal: false, stdin: false, no_new_privileges: true,
-    uid, gid, groups: [gid], env: PAUSE_ENV, env_names: ['PATH'], env_patterns: [], env_required: [],
+    uid, gid, groups: [...new Set([gid, ...(sc.supplementalGroups ?? []), ...(sc.fsGroup !== undefined ? [sc.fsGroup] : [])].map(Number))].sort((a, b) => a - b), env: PAUSE_ENV, env_names: ['PATH'], env_patterns: [], env_required: [],
     capabilities: capabilities(undefined), readonly_root: true, shared_pidns: false, sysfs: 'ro',
     mounts: [{ destination: '/etc/resolv.conf', shared: 'resolv\\.conf', options: [['rbind', 'ro', 'nosuid', 'nodev', 'noexec']] }],
     image_pulls: [0, 1], block_volumes: 0, gpus: 0, fs_group: null, namespaces: NAMESPACES,

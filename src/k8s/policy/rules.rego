@@ -18,7 +18,6 @@
 
 package agent_policy
 
-import future.keywords.contains
 import future.keywords.every
 import future.keywords.if
 import future.keywords.in
