@@ -77,3 +77,23 @@ test('generate pins the image and reads its config (and its user "app" from the 
   assert.equal(none.code, 1);
   assert.match(none.stderr, /K8S_IMAGE_CONFIG.*--image-configs/);
 });
+
+test('an opt-in annotation is printed by generate, recorded in the manifest and changes the init-data digest', async () => {
+  const d = tempDir('cloak-gen-optin-');
+  try {
+    const digest = `sha256:${'e'.repeat(64)}`;
+    mkdirSync(join(d.path, 'configs'));
+    writeFileSync(join(d.path, 'configs', `sha256-${'e'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['/app'], User: '1000:1000' } }));
+    const pod = (annotations: string) => `apiVersion: v1\nkind: Pod\nmetadata: { name: web${annotations} }\nspec:\n  containers:\n    - { name: web, image: "registry.example/web@${digest}" }\n`;
+    const gen = (yaml: string, out: string) => runCloak(['generate', '-', '--image-configs', join(d.path, 'configs'), '--offline', '-o', join(d.path, out)], { input: yaml });
+    const plain = await gen(pod(''), 'plain');
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.doesNotMatch(plain.stderr, /opt-in/);
+    const opted = await gen(pod(', annotations: { policy.cloak.dev/allow-logs: "true" }'), 'opted');
+    assert.equal(opted.code, 0, opted.stderr);
+    assert.match(opted.stderr, /note: Pod\/web: agent policy opt-in: the host may read container output \(logs\)/);
+    const manifest = (out: string) => parseYamlStream(readFileSync(join(d.path, out, 'cloak-manifest.yaml'), 'utf8'))[0]!.workloads[0];
+    assert.deepEqual(manifest('opted').agentPolicy, { logs: true });
+    assert.notDeepEqual(manifest('opted').referenceValues.initData, manifest('plain').referenceValues.initData);
+  } finally { d.remove(); }
+});
