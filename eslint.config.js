@@ -16,13 +16,18 @@ const layers = {
   cli: ['lib', 'attest', 'policy', 'oci', 'store', 'kbs', 'server', 'agent', 'runtime', 'k8s'],
 };
 const all = Object.keys(layers);
+// Subfolders of a layer named like another layer: src/k8s/policy is the Kata agent policy, not src/policy.
+const ownSubfolders = { k8s: ['policy'] };
 const layerConfigs = Object.entries(layers).map(([layer, allowed]) => ({
   files: [`src/${layer}/**/*.ts`],
   rules: {
     'no-restricted-imports': ['error', {
       patterns: all
         .filter((l) => l !== layer && !allowed.includes(l))
-        .map((l) => ({ group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`], message: `layer rule: src/${layer} may not import src/${l}` })),
+        .map((l) => (ownSubfolders[layer]?.includes(l)
+          // only the layer's parent folder's src/<l>, not its own ./<l>/ subfolder
+          ? { regex: `^(\\.\\./)+${l}(/|$)`, message: `layer rule: src/${layer} may not import src/${l}` }
+          : { group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`], message: `layer rule: src/${layer} may not import src/${l}` })),
     }],
   },
 }));

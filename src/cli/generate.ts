@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'n
 import { basename, join } from 'node:path';
 import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
-import { registryResolver } from './resolver.ts';
+import { kubernetesImageRef, registryResolver } from './resolver.ts';
 import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from '../k8s/defaults.ts';
 
 
@@ -22,7 +22,7 @@ async function readInputs(src: string): Promise<Array<{ name: string; docs: Reco
 
 export function generateCommand(): Command {
   return new Command('generate')
-    .description('Make Kubernetes workloads confidential: agent init container, memory volume for secrets, runtime class, pinned images, init-data; update the manifest')
+    .description('Make Kubernetes workloads confidential: agent init container, memory volume for secrets, runtime class, pinned images, Kata agent policy, init-data; update the manifest')
     .argument('[src]', 'a YAML file, a directory of them, or - for stdin')
     .option('-f, --file <src>', 'same as SRC')
     .option('--manifest <file>', 'the Cloak manifest to read workload secrets from and update in place')
@@ -30,21 +30,28 @@ export function generateCommand(): Command {
     .option('--server <url>', 'the Cloak server the agent attests to (written into the init-data)', process.env.CLOAK_SERVER)
     .option('--agent-image <ref>', 'the Cloak agent image', DEFAULT_AGENT_IMAGE)
     .option('-o, --out <dir>', 'write the generated files here (default: stdout)')
-    .option('--tls-verify <bool>', 'verify the registry TLS certificate when resolving tags', 'true')
+    .option('--tls-verify <bool>', 'verify the registry TLS certificate when resolving tags and reading image configs', 'true')
+    .option('--image-configs <dir>', 'offline image configs for the agent policy: sha256-<hex>.json per pinned digest (tried before the registry)')
+    .option('--offline', 'read image configs only from --image-configs, never from the registry')
     .option('--json', 'print the list of changes as JSON')
-    .addHelpText('after', '\nExample:\n  cloak generate deploy.yaml --manifest manifest.yaml --server https://cloak.example:8080 -o confidential/\n  kubectl kustomize app/ | cloak generate - --manifest manifest.yaml | kubectl apply -f -')
-    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; json?: boolean }) => {
+    .addHelpText('after', '\nExample:\n  cloak generate deploy.yaml --manifest manifest.yaml --server https://cloak.example:8080 -o confidential/\n  kubectl kustomize app/ | cloak generate - --manifest manifest.yaml | kubectl apply -f -\n  cloak generate app.yaml --image-configs configs/ --offline -o confidential/   # air-gapped\n\nThe Kata agent policy (init-data policy.rego) denies the host exec, logs, stdin and every\ncontainer the pod does not declare. Opt in per pod with the annotations\npolicy.cloak.dev/allow-logs: "true", policy.cloak.dev/allow-stdin: "true",\npolicy.cloak.dev/allow-exec: \'[{"container":"app","command":["cat","/tmp/ready"]}]\'\nor per workload in the manifest (agentPolicy: {logs, stdin, exec}).')
+    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; imageConfigs?: string; offline?: boolean; json?: boolean }) => {
       const src = o.file ?? srcArg;
       if (!src) throw new CloakError('USAGE_NO_INPUT', 'give the Kubernetes YAML: cloak generate FILE|DIR|-');
       const { parse: parseYaml, stringify } = await import('yaml');
-      const { generate } = await import('../k8s/index.ts');
+      const { generate, directoryConfigSource, registryConfigSource, firstConfigSource } = await import('../k8s/index.ts');
       const inputs = await readInputs(src);
       let manifest = o.manifest ? (parseYaml(readFileSync(o.manifest, 'utf8')) ?? undefined) : undefined;
       const resolveDigest = registryResolver({ tlsVerify: o.tlsVerify !== 'false' });
+      if (o.offline && !o.imageConfigs) throw new CloakError('USAGE_OFFLINE', '--offline needs --image-configs DIR');
+      const imageConfigs = firstConfigSource(
+        o.imageConfigs ? directoryConfigSource(o.imageConfigs) : undefined,
+        o.offline ? undefined : registryConfigSource({ tlsVerify: o.tlsVerify !== 'false', toDockerRef: kubernetesImageRef }),
+      );
       const changes: string[] = [];
       const outputs: Array<{ name: string; text: string }> = [];
       for (const input of inputs) {
-        const r = await generate(input.docs, { runtimeClass: o.runtimeClass, agentImage: o.agentImage, server: o.server, manifest, resolveDigest });
+        const r = await generate(input.docs, { runtimeClass: o.runtimeClass, agentImage: o.agentImage, server: o.server, manifest, resolveDigest, imageConfigs });
         manifest = r.manifest;
         changes.push(...r.changes.map((c) => `${input.name}: ${c}`));
         for (const n of r.notes) say(`note: ${n}`);

@@ -1,6 +1,9 @@
 import { CloakError } from '../lib/index.ts';
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
 import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
+import { pin } from './pin.ts';
+import { agentPolicy } from './agent-policy.ts';
+import { describeOptIns, optInsRecord, readOptIns, type ImageConfig, type ImageConfigSource } from './policy/index.ts';
 
 export { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS };
 
@@ -18,7 +21,26 @@ export interface GenerateOptions {
   resolveDigest?: (image: string) => Promise<string>;
   /** The manifest document to read workload secrets from and write workloads into. */
   manifest?: Obj;
+  /** Image configs (entrypoint, env, user, …) for the agent policy, by pinned digest. */
+  imageConfigs?: ImageConfigSource;
 }
+
+/**
+ * The config of Cloak's own agent image (Containerfile), for when no source
+ * has it: the versions its Node base image sets are matched by pattern.
+ */
+const AGENT_IMAGE_CONFIG: ImageConfig = {
+  Entrypoint: ['node', '/opt/cloak/dist/cloak.js'],
+  WorkingDir: '/opt/cloak',
+  User: '10001:10001',
+  Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+};
+const AGENT_ENV_PATTERNS = {
+  NODE_VERSION: '[0-9]+\\.[0-9]+\\.[0-9]+',
+  YARN_VERSION: '[0-9]+\\.[0-9]+\\.[0-9]+',
+  // The init-data holds this policy, so the policy cannot hold the init-data: matched by shape.
+  CLOAK_INIT_DATA: '[A-Za-z0-9+/]+={0,2}',
+};
 
 export interface GenerateResult { docs: Obj[]; manifest: Obj; changes: string[]; notes: string[] }
 
@@ -36,8 +58,9 @@ function podTemplate(doc: Obj): { meta: Obj; spec: Obj } | undefined {
 /**
  * Turns Kubernetes workloads into confidential ones: runtime class, the Cloak
  * agent init container, a memory-backed secrets volume mounted read-only
- * into every app container, images pinned to digests, and the pod's
- * init-data (whose digest becomes the workload's reference value in the
+ * into every app container, images pinned to digests, the Kata agent
+ * policy that locks the host out of the pod, and the pod's init-data
+ * carrying it (whose digest becomes the workload's reference value in the
  * manifest). Other kinds pass through untouched. Idempotent.
  */
 export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise<GenerateResult> {
@@ -58,11 +81,13 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     if (containers.length === 0) throw new CloakError('K8S_NO_CONTAINERS', `${where} has no containers`);
 
     const digests: string[] = [];
+    const pinnedDigest = new Map<Obj, string>();
     for (const c of [...containers, ...(spec.initContainers ?? []).filter((c: Obj) => c.name !== AGENT_CONTAINER)]) {
       const pinned = await pin(String(c.image ?? ''), opts.resolveDigest, where);
       if (pinned.image !== c.image) changes.push(`${where}: pinned ${c.image} → ${pinned.image}`);
       c.image = pinned.image;
       digests.push(pinned.digest);
+      pinnedDigest.set(c, pinned.digest);
     }
 
     let entry = manifest.workloads.find((w: Obj) => w.name === name);
@@ -77,28 +102,21 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       if (s.env) notes.push(`${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`);
       return { resource: def.resource, file: s.file, env: s.env };
     });
-    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets });
-    const digest = initDataDigestHex(initData);
-    entry.images = [...new Set(digests)].sort();
-    entry.referenceValues = { ...(entry.referenceValues ?? {}), initData: [digest] };
 
     if (spec.runtimeClassName !== (opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS)) {
       spec.runtimeClassName = opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS;
       changes.push(`${where}: runtimeClassName ${spec.runtimeClassName}`);
     }
     const annotations = (tpl.meta.annotations ??= {});
-    const encoded = encodeInitData(initData);
-    if (annotations[INITDATA_ANNOTATION] !== encoded) {
-      annotations[INITDATA_ANNOTATION] = encoded;
-      changes.push(`${where}: init-data annotation (sha256 ${digest.slice(0, 16)}…)`);
-    }
     spec.volumes = (spec.volumes ?? []).filter((v: Obj) => v.name !== SECRETS_VOLUME);
     spec.volumes.push({ name: SECRETS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
+    const agentImage = opts.agentImage ?? DEFAULT_AGENT_IMAGE;
+    const agentEnv = { name: 'CLOAK_INIT_DATA', value: '' };
     const agent = {
       name: AGENT_CONTAINER,
-      image: opts.agentImage ?? DEFAULT_AGENT_IMAGE,
+      image: agentImage,
       args: ['agent', 'init', '--out', SECRETS_PATH],
-      env: [{ name: 'CLOAK_INIT_DATA', value: encoded }],
+      env: [agentEnv],
       volumeMounts: [{ name: SECRETS_VOLUME, mountPath: SECRETS_PATH }],
       securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
     };
@@ -109,17 +127,38 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       c.volumeMounts = (c.volumeMounts ?? []).filter((m: Obj) => m.name !== SECRETS_VOLUME);
       c.volumeMounts.push({ name: SECRETS_VOLUME, mountPath: SECRETS_PATH, readOnly: true });
     }
+
+    // The Kata agent policy of the pod as it will run, with the workload's opt-ins.
+    const optIns = readOptIns(entry, annotations, [...spec.initContainers, ...containers].map((c: Obj) => String(c.name)), where);
+    const record = optInsRecord(optIns);
+    if (JSON.stringify(record) !== JSON.stringify(entry.agentPolicy)) {
+      if (record) entry.agentPolicy = record;
+      else delete entry.agentPolicy;
+      changes.push(`manifest: workload ${name} agent policy opt-ins ${record ? JSON.stringify(record) : 'none'}`);
+    }
+    notes.push(...describeOptIns(optIns, where));
+    const agentDigest = /@(sha256:[0-9a-f]{64})$/.exec(agentImage)?.[1];
+    if (!agentDigest) notes.push(`${where}: the agent policy pins the agent image by its tag ${agentImage}; give --agent-image …@sha256:… to pin it by digest`);
+    const agentConfig = (agentDigest && (await opts.imageConfigs?.(agentImage, agentDigest))) || AGENT_IMAGE_CONFIG;
+    const noConfigs: ImageConfigSource = async () => undefined;
+    const policy = await agentPolicy({
+      kind: doc.kind, meta: doc.metadata, pod: spec, where, optIns, configs: opts.imageConfigs ?? noConfigs,
+      containers: [
+        { spec: agent, image: agentImage, digest: agentDigest, config: agentConfig, envPatterns: AGENT_ENV_PATTERNS },
+        ...[...inits, ...containers].map((c: Obj) => ({ spec: c, image: String(c.image), digest: pinnedDigest.get(c) })),
+      ],
+    });
+
+    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets, policy: policy.text });
+    const digest = initDataDigestHex(initData);
+    entry.images = [...new Set(digests)].sort();
+    entry.referenceValues = { ...(entry.referenceValues ?? {}), initData: [digest] };
+    const encoded = encodeInitData(initData);
+    agentEnv.value = encoded;
+    if (annotations[INITDATA_ANNOTATION] !== encoded) {
+      annotations[INITDATA_ANNOTATION] = encoded;
+      changes.push(`${where}: init-data annotation with agent policy (sha256 ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
+    }
   }
   return { docs: out, manifest, changes, notes };
-}
-
-async function pin(image: string, resolve: GenerateOptions['resolveDigest'], where: string): Promise<{ image: string; digest: string }> {
-  if (!image) throw new CloakError('K8S_NO_IMAGE', `${where}: a container has no image`);
-  const m = /^(.+)@(sha256:[0-9a-f]{64})$/.exec(image);
-  if (m) return { image, digest: m[2]! };
-  if (!resolve) throw new CloakError('K8S_UNPINNED', `${where}: image ${image} is not pinned to a digest and no registry resolver is available`);
-  const digest = await resolve(image);
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new CloakError('K8S_DIGEST_INVALID', `registry returned "${digest}" for ${image}`);
-  const repo = image.replace(/:[^/:]+$/, '');
-  return { image: `${repo}@${digest}`, digest };
 }

@@ -22,6 +22,8 @@ export interface WorkloadInitData {
   server?: string;
   images: string[];
   secrets: Array<{ resource: string; file?: string; env?: string }>;
+  /** The Kata agent policy (Rego) for the pod, carried as `policy.rego`. */
+  policy?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export function workloadInitData(w: WorkloadInitData): string {
     data['aa.toml'] = aa;
     data['cdh.toml'] = `[kbc]\nname = "cc_kbc"\nurl = "${w.server}"\n`;
   }
+  if (w.policy !== undefined) data['policy.rego'] = w.policy;
   // Literal multi-line strings keep the entries readable, as CoCo's examples write them.
   const entries = Object.entries(data).map(([k, v]) => {
     if (v.includes("'''")) throw new CloakError('INITDATA_ENTRY', `init-data entry ${k} may not contain '''`);

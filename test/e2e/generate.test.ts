@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify, parse as parseYaml } from 'yaml';
 import { runCloak, startCloak, http, tempDir } from './harness.ts';
@@ -62,6 +62,16 @@ spec:
           containers: [{ name: report, image: "${NGINX}" }]
 `;
 
+/** Offline image configs for the sample's images (the agent policy pins entrypoint, environment and user). */
+function writeImageConfigs(dir: string): string {
+  const configs = join(dir, 'image-configs');
+  mkdirSync(configs);
+  const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  writeFileSync(join(configs, `sha256-${'1'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [PATH, 'NGINX_VERSION=1.27.3'] } }));
+  writeFileSync(join(configs, `sha256-${'2'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['docker-entrypoint.sh'], Cmd: ['redis-server'], Env: [PATH], WorkingDir: '/data', Volumes: { '/data': {} } } }));
+  return configs;
+}
+
 function ownerManifest(pubPem: string) {
   return {
     version: 1,
@@ -83,7 +93,8 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
     const alice = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
     writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(alice.publicKey.export({ type: 'spki', format: 'pem' }).toString())));
-    const r = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '-o', join(dir.path, 'out'), '--json']);
+    const configs = writeImageConfigs(dir.path);
+    const r = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '--image-configs', configs, '-o', join(dir.path, 'out'), '--json']);
     assert.equal(r.code, 0, r.stderr);
     const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
     assert.deepEqual(objects.map((o) => o.kind), ['Deployment', 'Service', 'StatefulSet', 'CronJob']);
@@ -105,7 +116,7 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
     }
     assert.match(decodeInitData(objects[2]!.spec.template.metadata.annotations[INITDATA_ANNOTATION]), /redis-password/);
 
-    const again = await runCloak(['generate', join(dir.path, 'out', 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '-o', join(dir.path, 'out2'), '--json']);
+    const again = await runCloak(['generate', join(dir.path, 'out', 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '--image-configs', configs, '-o', join(dir.path, 'out2'), '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout).changes, []);
     assert.equal(readFileSync(join(dir.path, 'out2', 'app.yaml'), 'utf8'), readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
@@ -127,7 +138,7 @@ test('a workload from a generated manifest gets its secrets through its generate
     assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);
     writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(readFileSync(join(dir.path, 'alice.pem.pub'), 'utf8'))));
     writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
-    assert.equal((await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '-o', join(dir.path, 'out')])).code, 0);
+    assert.equal((await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '--image-configs', writeImageConfigs(dir.path), '-o', join(dir.path, 'out')])).code, 0);
     const set = await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem'), '--json'], { env });
     assert.equal(set.code, 0, set.stderr);
     const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));

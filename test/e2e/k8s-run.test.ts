@@ -28,7 +28,8 @@ test('generate → manifest → cloak run: a workload from the generated manifes
     const conv = await runCloak(['convert', `docker://${registry.host}/app:v1`, `docker://${registry.host}/app:enc`, '--tls-verify=false', '--key-id', 'app'], { env });
     assert.equal(conv.code, 0, conv.stderr);
 
-    const deployment = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `${registry.host}/app:enc` }] } } } });
+    // The image runs as user "app" (1000:1000); its layers are encrypted, so the agent policy takes the ids from the pod.
+    const deployment = (name: string) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: `${registry.host}/app:enc`, securityContext: { runAsUser: 1000, runAsGroup: 1000 } }] } } } });
     writeFileSync(join(dir.path, 'app.yaml'), [deployment('web'), deployment('batch')].map((d) => stringify(d)).join('---\n'));
     assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);
     writeFileSync(join(dir.path, 'manifest.yaml'), stringify({
