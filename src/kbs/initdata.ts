@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
 import { CloakError } from '../lib/index.ts';
 import { initDataDigest } from '../attest/index.ts';
@@ -28,6 +29,9 @@ export function parseInitData(initData: { format: string; body: string }): InitD
   } catch (e) {
     throw new CloakError('KBS_INITDATA_INVALID', (e as Error).message);
   }
-  const data = doc.data && typeof doc.data === 'object' ? (doc.data as Record<string, unknown>) : {};
+  const data = doc.data && typeof doc.data === 'object' ? { ...(doc.data as Record<string, unknown>) } : {};
+  // The Kata agent policy is tens of KiB: claims (and so the token, sent back as a bearer header) carry its digest.
+  const policy = data['policy.rego'];
+  if (typeof policy === 'string') data['policy.rego'] = 'sha256:' + createHash('sha256').update(policy).digest('hex');
   return { digest, algorithm, claims: { version: doc.version ?? null, algorithm, data } };
 }
