@@ -139,3 +139,28 @@ test('fuzz: random byte flips in a layer only ever raise CloakError or unpack in
     } finally { s.remove(); }
   }
 });
+
+test('mapIds: every entry is created with its mapped owner; the root and implied directories get mapped 0, a hard link keeps its source\'s owner', { skip: process.getuid?.() === 0 ? false : 'needs root (chown)' }, async () => {
+  const s = sandbox();
+  try {
+    const l1 = await tarOf([
+      { name: 'etc/', type: 'directory', uid: 70000, gid: 70000 },
+      { name: 'etc/app', body: 'x', uid: 1000, gid: 50 },
+      { name: 'shadow', type: 'symlink', linkname: '/etc/shadow', uid: 1000, gid: 50 },
+      { name: 'var/lib/data', body: 'y', uid: 5, gid: 6 },
+    ]);
+    const l2 = await tarOf([{ name: 'etc/app-link', type: 'link', linkname: 'etc/app' }]);
+    const map = (id: number) => 1_000_000 + (id < 65536 ? id : 65534);
+    await unpackLayers([() => Readable.from(l1), () => Readable.from(l2)], s.rootfs, { mapIds: map });
+    const own = (p: string) => { const st = lstatSync(join(s.rootfs, p)); return [st.uid - 1_000_000, st.gid - 1_000_000]; };
+    assert.deepEqual(own('.'), [0, 0], 'the root');
+    assert.deepEqual(own('var'), [0, 0], 'a directory the layer only implies');
+    assert.deepEqual(own('var/lib'), [0, 0]);
+    assert.deepEqual(own('var/lib/data'), [5, 6]);
+    assert.deepEqual(own('etc/app'), [1000, 50]);
+    assert.deepEqual(own('etc/app-link'), [1000, 50], 'a hard link in a later layer: the source\'s owner');
+    assert.deepEqual(own('shadow'), [1000, 50], 'the symlink itself, not its target');
+    assert.deepEqual(own('etc'), [65534, 65534], 'what the mapping sends to nobody');
+    assert.equal(lstatSync('/etc/shadow').uid, 0);
+  } finally { s.remove(); }
+});

@@ -103,6 +103,12 @@ test('while the container runs, neither nobody nor the image\'s uid on the host 
     assert.equal(mode(join(runDir, 'secrets', f)), 0o400);
     assert.ok(lstatSync(join(runDir, 'secrets', f)).uid >= ID_RANGE_BASE + 1000, 'owned by the mapped uid, not host uid 1000');
   }
+  const containerRoot = lstatSync(runDir).gid;
+  assert.ok(containerRoot >= ID_RANGE_BASE, 'the run directory\'s group is the container root\'s host id');
+  const owner = (p: string) => { const st = lstatSync(join(runDir, p)); return [st.uid, st.gid]; };
+  for (const p of ['rootfs', 'rootfs/bin', 'rootfs/bin/busybox', 'rootfs/bin/sh', 'rootfs/etc/passwd']) {
+    assert.deepEqual(owner(p), [containerRoot, containerRoot], `${p} was unpacked owned by the container root's host id`);
+  }
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   assert.ok(Number(/^Uid:\s+(\d+)/m.exec(status)![1]) >= ID_RANGE_BASE + 1000, 'the container process runs as a mapped host uid');
 
