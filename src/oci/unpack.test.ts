@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { isCloakError } from '../lib/index.ts';
 import { unpackLayers, applyLayer } from './unpack.ts';
 import { fixChecksum, tarOf, type TarEntry } from './testing/tar.ts';
+import { seededRandom } from '../lib/testing/mutator.ts';
 
 type Entry = TarEntry;
 
@@ -126,13 +127,12 @@ test('tar bomb limits and corrupt streams', async () => {
 
 test('fuzz: random byte flips in a layer only ever raise CloakError or unpack inside the root', async () => {
   const good = await tarOf([{ name: 'a/b', body: 'hello' }, { name: 'l', type: 'symlink', linkname: 'a' }, { name: 'h', type: 'link', linkname: 'a/b' }]);
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const rand = seededRandom(7);
   for (let i = 0; i < 300; i++) {
     const s = sandbox();
     try {
-      const b = Buffer.from(good.subarray(0, rand() % good.length + 1));
-      for (let k = 0; k < 4; k++) b[rand() % b.length] = rand() & 0xff;
+      const b = Buffer.from(good.subarray(0, rand(good.length) + 1));
+      for (let k = 0; k < 4; k++) b[rand(b.length)] = rand(256);
       mkdirSync(s.rootfs);
       try { await applyLayer(Readable.from(b), s.rootfs); } catch (e) { assert.ok(isCloakError(e), String(e)); }
       assert.deepEqual(s.outside(), []);
