@@ -4,7 +4,7 @@ import { Command, CommanderError } from 'commander';
 // load the heavy layers (server, attest, oci, kbs, …) with `await import()`
 // inside their actions, so `cloak --version` or `--help` stays fast.
 import { commands } from './commands.ts';
-import { EXIT_USAGE } from './output.ts';
+import { EXIT_USAGE, dropOutputToClosedPipes } from './output.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cloak')
@@ -26,6 +26,7 @@ function configureAll(cmd: Command): void {
 }
 
 async function main(): Promise<void> {
+  dropOutputToClosedPipes();
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

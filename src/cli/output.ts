@@ -4,6 +4,20 @@ import { isCloakError } from '../lib/errors.ts';
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
+/**
+ * When the reader of stdout or stderr goes away early (`cloak … | head`), the
+ * rest of that output is dropped and the command finishes as it would, with
+ * its own exit status (0 for --help), instead of crashing on EPIPE; cleanup
+ * such as `cloak run`'s still happens. Any other write error stays fatal.
+ */
+export function dropOutputToClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
+  }
+}
+
 /** Data goes to stdout. */
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');

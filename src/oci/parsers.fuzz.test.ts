@@ -10,6 +10,7 @@ import { parseDockerReference } from './registry.ts';
 import { parseImageRef } from './image-ref.ts';
 import { parsePlatform } from './platform.ts';
 import { OciLayout } from './layout.ts';
+import { seededRandom } from '../lib/testing/mutator.ts';
 
 const d = (n: number) => 'sha256:' + n.toString(16).padStart(64, '0');
 const GOOD: Record<string, string> = {
@@ -18,10 +19,6 @@ const GOOD: Record<string, string> = {
   config: JSON.stringify({ os: 'linux', architecture: 'amd64', config: { Cmd: ['/bin/sh'], Env: ['A=b'], User: 'app' }, rootfs: { type: 'layers', diff_ids: [d(5)] } }),
   archive: JSON.stringify([{ Config: 'abc.json', RepoTags: ['app:v1'], Layers: ['l1/layer.tar', 'l2/layer.tar'] }]),
 };
-
-function rng(seed: number) {
-  return (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
-}
 
 /** Structural mutations (JSON-ish punctuation, numbers, nulls) plus truncations and raw byte flips. */
 function mutate(text: string, rand: (n: number) => number): string {
@@ -45,7 +42,7 @@ const onlyCloakErrors = (f: () => unknown, input: string) => {
 };
 
 test('fuzz: manifest, index, config, descriptor and docker-archive parsers throw only CloakError (seeded, 20k inputs)', () => {
-  const rand = rng(20261129);
+  const rand = seededRandom(20261129);
   for (const [name, good] of Object.entries(GOOD)) {
     assert.doesNotThrow(() => (name === 'archive' ? parseDockerArchiveManifest(good) : name === 'config' ? parseImageConfig(good) : parseManifest(good)), name);
   }
@@ -64,7 +61,7 @@ test('fuzz: manifest, index, config, descriptor and docker-archive parsers throw
 });
 
 test('fuzz: a layout with a mutated index.json or manifest blob only fails with CloakError', () => {
-  const rand = rng(7);
+  const rand = seededRandom(7);
   const dir = mkdtempSync(join(tmpdir(), 'cloak-fuzz-layout-'));
   try {
     const layout = OciLayout.create(dir);
@@ -87,7 +84,7 @@ test('fuzz: a layout with a mutated index.json or manifest blob only fails with 
 });
 
 test('fuzz: image references (oci:, docker://, docker-archive:) and --platform only fail with CloakError', () => {
-  const rand = rng(99);
+  const rand = seededRandom(99);
   const refs = ['oci:/tmp/app:v1', 'docker://127.0.0.1:5000/team/app:v1', `docker://reg.example/app@${d(9)}`, 'docker-archive:/tmp/a.tar:app:v1', 'docker://docker.io/busybox'];
   for (let i = 0; i < 5000; i++) {
     const input = mutate(refs[rand(refs.length)]!, rand);

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { isCloakError } from '../lib/index.ts';
 import { unpackLayers, applyLayer } from './unpack.ts';
 import { fixChecksum, tarOf, type TarEntry } from './testing/tar.ts';
+import { seededRandom } from '../lib/testing/mutator.ts';
 
 type Entry = TarEntry;
 
@@ -126,16 +127,40 @@ test('tar bomb limits and corrupt streams', async () => {
 
 test('fuzz: random byte flips in a layer only ever raise CloakError or unpack inside the root', async () => {
   const good = await tarOf([{ name: 'a/b', body: 'hello' }, { name: 'l', type: 'symlink', linkname: 'a' }, { name: 'h', type: 'link', linkname: 'a/b' }]);
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+  const rand = seededRandom(7);
   for (let i = 0; i < 300; i++) {
     const s = sandbox();
     try {
-      const b = Buffer.from(good.subarray(0, rand() % good.length + 1));
-      for (let k = 0; k < 4; k++) b[rand() % b.length] = rand() & 0xff;
+      const b = Buffer.from(good.subarray(0, rand(good.length) + 1));
+      for (let k = 0; k < 4; k++) b[rand(b.length)] = rand(256);
       mkdirSync(s.rootfs);
       try { await applyLayer(Readable.from(b), s.rootfs); } catch (e) { assert.ok(isCloakError(e), String(e)); }
       assert.deepEqual(s.outside(), []);
     } finally { s.remove(); }
   }
+});
+
+test('mapIds: every entry is created with its mapped owner; the root and implied directories get mapped 0, a hard link keeps its source\'s owner', { skip: process.getuid?.() === 0 ? false : 'needs root (chown)' }, async () => {
+  const s = sandbox();
+  try {
+    const l1 = await tarOf([
+      { name: 'etc/', type: 'directory', uid: 70000, gid: 70000 },
+      { name: 'etc/app', body: 'x', uid: 1000, gid: 50 },
+      { name: 'shadow', type: 'symlink', linkname: '/etc/shadow', uid: 1000, gid: 50 },
+      { name: 'var/lib/data', body: 'y', uid: 5, gid: 6 },
+    ]);
+    const l2 = await tarOf([{ name: 'etc/app-link', type: 'link', linkname: 'etc/app' }]);
+    const map = (id: number) => 1_000_000 + (id < 65536 ? id : 65534);
+    await unpackLayers([() => Readable.from(l1), () => Readable.from(l2)], s.rootfs, { mapIds: map });
+    const own = (p: string) => { const st = lstatSync(join(s.rootfs, p)); return [st.uid - 1_000_000, st.gid - 1_000_000]; };
+    assert.deepEqual(own('.'), [0, 0], 'the root');
+    assert.deepEqual(own('var'), [0, 0], 'a directory the layer only implies');
+    assert.deepEqual(own('var/lib'), [0, 0]);
+    assert.deepEqual(own('var/lib/data'), [5, 6]);
+    assert.deepEqual(own('etc/app'), [1000, 50]);
+    assert.deepEqual(own('etc/app-link'), [1000, 50], 'a hard link in a later layer: the source\'s owner');
+    assert.deepEqual(own('shadow'), [1000, 50], 'the symlink itself, not its target');
+    assert.deepEqual(own('etc'), [65534, 65534], 'what the mapping sends to nobody');
+    assert.equal(lstatSync('/etc/shadow').uid, 0);
+  } finally { s.remove(); }
 });

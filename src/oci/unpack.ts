@@ -13,6 +13,18 @@ export interface UnpackLimits {
 
 export const DEFAULT_UNPACK_LIMITS: UnpackLimits = { maxEntries: 1_000_000, maxBytes: 32 * 1024 ** 3 };
 
+export interface UnpackOptions {
+  limits?: UnpackLimits;
+  /** Give entries the owners the layer names; default: when running as root. */
+  chown?: boolean;
+  /**
+   * The host id that owns what the layer gives id `id` (uids and gids alike),
+   * e.g. a user namespace's range; implies `chown`. Directories the layer only
+   * implies, and the root itself, are owned by `mapIds(0)`.
+   */
+  mapIds?: (id: number) => number;
+}
+
 export interface UnpackStats { entries: number; bytes: number; skippedDevices: number; strippedSetuid: number }
 
 const WHITEOUT = '.wh.';
@@ -27,9 +39,9 @@ const OPAQUE = '.wh..wh..opq';
  * entry-count and size limits against tar bombs. The caller unpacks into a
  * fresh directory and removes it on failure, so nothing half-written stays.
  */
-export async function applyLayer(layer: Readable, root: string, opts: { limits?: UnpackLimits; chown?: boolean } = {}): Promise<UnpackStats> {
+export async function applyLayer(layer: Readable, root: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const limits = opts.limits ?? DEFAULT_UNPACK_LIMITS;
-  const chown = opts.chown ?? process.getuid?.() === 0;
+  const mapId = ownerMapping(opts);
   const stats: UnpackStats = { entries: 0, bytes: 0, skippedDevices: 0, strippedSetuid: 0 };
   const createdHere = new Set<string>();
   const extract = tar.extract();
@@ -73,7 +85,8 @@ export async function applyLayer(layer: Readable, root: string, opts: { limits?:
 
     let mode = (header.mode ?? 0o644) & 0o7777;
     if (mode & 0o6000) { stats.strippedSetuid++; mode &= ~0o6000; }
-    mkdirSync(dirname(target), { recursive: true });
+    const madeParent = mkdirSync(dirname(target), { recursive: true });
+    if (mapId && madeParent) ownImplied(madeParent, dirname(target), mapId(0));
 
     switch (header.type) {
       case 'directory': {
@@ -119,7 +132,8 @@ export async function applyLayer(layer: Readable, root: string, opts: { limits?:
         return;
     }
     createdHere.add(target);
-    if (chown && header.type !== 'link') lchownSync(target, header.uid ?? 0, header.gid ?? 0);
+    // A hard link shares its source's inode, which already has its (mapped) owner.
+    if (mapId && header.type !== 'link') lchownSync(target, mapId(header.uid ?? 0), mapId(header.gid ?? 0));
     if (header.type !== 'symlink' && header.type !== 'link' && header.mtime) utimesSync(target, header.mtime, header.mtime);
   }
 
@@ -154,6 +168,17 @@ function safeReaddir(dir: string): string[] {
   try { return readdirSync(dir); } catch { return []; }
 }
 
+/** How entry owners are set: mapped, kept as the layer names them, or (undefined) left to the unpacking process. */
+function ownerMapping(opts: UnpackOptions): ((id: number) => number) | undefined {
+  if (opts.mapIds) return opts.mapIds;
+  return opts.chown ?? process.getuid?.() === 0 ? (id) => id : undefined;
+}
+
+/** Owns the directories `mkdir -p` just made, from `first` down to `last`, by `id`. */
+function ownImplied(first: string, last: string, id: number): void {
+  for (let d = last; d.length >= first.length; d = dirname(d)) lchownSync(d, id, id);
+}
+
 /** Removes whatever is at `p` (never following a symlink there) so a new entry can take its place. */
 function replace(p: string): void {
   const st = lstatOrUndefined(p);
@@ -161,11 +186,13 @@ function replace(p: string): void {
   rmSync(p, { recursive: st.isDirectory(), force: true });
 }
 
-/** Unpacks layers in order into a fresh `rootfs`; on any failure the rootfs is removed. */
-export async function unpackLayers(layers: Array<() => Promise<Readable> | Readable>, rootfs: string, opts: { limits?: UnpackLimits } = {}): Promise<UnpackStats> {
+/** Unpacks layers in order into a fresh `rootfs` (owned by the mapped id 0 when owners are set); on any failure the rootfs is removed. */
+export async function unpackLayers(layers: Array<() => Promise<Readable> | Readable>, rootfs: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   mkdirSync(rootfs, { recursive: false, mode: 0o755 });
   const total: UnpackStats = { entries: 0, bytes: 0, skippedDevices: 0, strippedSetuid: 0 };
   try {
+    const rootOwner = ownerMapping(opts)?.(0);
+    if (rootOwner !== undefined) lchownSync(rootfs, rootOwner, rootOwner);
     for (const open of layers) {
       const s = await applyLayer(await open(), rootfs, opts);
       total.entries += s.entries; total.bytes += s.bytes; total.skippedDevices += s.skippedDevices; total.strippedSetuid += s.strippedSetuid;

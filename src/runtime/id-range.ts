@@ -1,6 +1,4 @@
 import { createServer, type Server } from 'node:net';
-import { lchownSync, lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CloakError } from '../lib/index.ts';
 
 /**
@@ -46,24 +44,12 @@ function bindAbstract(name: string): Promise<Server | undefined> {
 }
 
 /**
- * Shifts the ownership of everything under `root` (root included, links not
- * followed) into the range: container id n is owned by host id hostId + n.
- * Ids the range cannot hold become the container's nobody. Hard-linked files
- * are shifted once.
+ * The host id that owns what the image gives container id `id`: hostId + id;
+ * ids the range cannot hold become the container's nobody. `cloak run`
+ * unpacks with it, so every entry is created with its mapped owner.
  */
-export function shiftOwnership(root: string, range: Pick<IdRange, 'hostId' | 'size'>): void {
-  const shifted = new Set<number>();
-  const shift = (id: number) => range.hostId + (id < range.size ? id : OVERFLOW_ID);
-  const visit = (path: string, isDir: boolean) => {
-    const st = lstatSync(path);
-    if (st.nlink > 1 && !isDir) {
-      if (shifted.has(st.ino)) return;
-      shifted.add(st.ino);
-    }
-    lchownSync(path, shift(st.uid), shift(st.gid));
-    if (isDir) for (const e of readdirSync(path, { withFileTypes: true })) visit(join(path, e.name), e.isDirectory());
-  };
-  visit(root, true);
+export function hostIds(range: Pick<IdRange, 'hostId' | 'size'>): (id: number) => number {
+  return (id) => range.hostId + (id < range.size ? id : OVERFLOW_ID);
 }
 
 /** Refuses an image user the container's user namespace cannot hold. */

@@ -8,7 +8,7 @@ import { AgentKbsClient, parseWorkloadInitData, simAttester, shellQuote, ENV_FIL
 import { runtimeSpec, type ImageRunConfig } from './spec.ts';
 import { runBundle, checkRunc, killContainer, deleteContainer } from './runc.ts';
 import { resolveUser } from './user.ts';
-import { claimIdRange, shiftOwnership, checkMappable } from './id-range.ts';
+import { claimIdRange, hostIds, checkMappable } from './id-range.ts';
 import { createRunDir, sweepDeadRuns, type RunDir } from './run-dir.ts';
 import { cleanupOnInterrupt, deferInterrupt, exitInterrupted, interruptedBy } from './interrupt.ts';
 
@@ -106,8 +106,7 @@ export async function runConfidential(opts: RunOptions): Promise<{ exitCode: num
 
     t = performance.now();
     run = createRunDir(ids.hostId, opts.runRoot);
-    await unpackLayers(image.layers.map((l) => () => l.open(keys)), run.rootfs);
-    shiftOwnership(run.rootfs, ids);
+    await unpackLayers(image.layers.map((l) => () => l.open(keys)), run.rootfs, { mapIds: hostIds(ids) });
     timings.unpackMs = performance.now() - t;
     log(`decrypted and unpacked ${image.layers.length} layer(s)`);
 

@@ -2,9 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 
-const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 const INIT_DATA = `version = "0.1.0"
 algorithm = "sha384"
 [data]
@@ -45,7 +44,7 @@ test('refused under the default policy: non-zero exit with the reason, nothing w
 });
 
 test('attests with the simulated TEE and writes the secrets (files 0400, env file)', async () => {
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
+  await allowSim(server);
   const out = join(dir.path, 'secrets');
   const r = await agentInit(out);
   assert.equal(r.code, 0, r.stderr);

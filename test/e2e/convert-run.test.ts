@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 
@@ -47,7 +47,7 @@ test('cloak convert --server stores the key and reference values; cloak run decr
   assert.doesNotMatch(refused.stdout, /the app read/);
   assert.deepEqual(leftovers(), []);
 
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+  await allowSim(server);
   const ok = await run();
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(ok.stdout, 'the app read: only after attestation\n');

@@ -4,7 +4,7 @@ import { generateKeyPairSync, createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify, parse as parseYaml } from 'yaml';
-import { runCloak, startCloak, http, tempDir } from './harness.ts';
+import { runCloak, startCloak, allowSim, tempDir } from './harness.ts';
 import { validateK8s, parseYamlStream } from '../support/k8s-validate.ts';
 import { decodeInitData } from '../../src/lib/index.ts';
 import { INITDATA_ANNOTATION } from '../../src/k8s/index.ts';
@@ -134,7 +134,7 @@ test('a workload from a generated manifest gets its secrets through its generate
     assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
     server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
     const env = { CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token };
-    await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+    await allowSim(server);
     assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);
     writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(readFileSync(join(dir.path, 'alice.pem.pub'), 'utf8'))));
     writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);

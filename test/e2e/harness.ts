@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { INSECURE_DEV_ATTESTATION_POLICY } from '../../src/policy/index.ts';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = join(repoRoot, 'src', 'cli', 'main.ts');
@@ -84,6 +85,12 @@ export async function http(method: string, url: string, opts: { body?: unknown; 
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Sets the development attestation policy README tells `cloak run` users to set: the default, admitting sim (and only sim). */
+export async function allowSim(server: Pick<CloakServer, 'url' | 'token'>): Promise<void> {
+  const r = await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: INSECURE_DEV_ATTESTATION_POLICY }, headers: { authorization: `Bearer ${server.token}` } });
+  if (r.status >= 300) throw new Error(`setting the development attestation policy failed: ${r.status} ${r.text}`);
 }
 
 /**

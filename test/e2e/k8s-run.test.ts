@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { decodeInitData } from '../../src/lib/index.ts';
 import { INITDATA_ANNOTATION } from '../../src/k8s/index.ts';
-import { startCloak, runCloak, http, tempDir } from './harness.ts';
+import { startCloak, allowSim, runCloak, tempDir } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { startRegistry, registryAvailable, skopeo } from '../support/registry.ts';
 import { parseYamlStream } from '../support/k8s-validate.ts';
@@ -47,7 +47,7 @@ test('generate → manifest → cloak run: a workload from the generated manifes
     assert.equal((await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem')], { env })).code, 0);
     await runCloak(['resource', 'set', 'default/secret/web-msg', '--value', 'for web only'], { env });
     await runCloak(['resource', 'set', 'default/secret/batch-msg', '--value', 'for batch only'], { env });
-    await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+    await allowSim(server);
 
     const [web] = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
     const pinned = web!.spec.template.spec.containers[0].image as string;

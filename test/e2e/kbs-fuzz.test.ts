@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { simAttest } from '../../src/attest/sim/index.ts';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { KbsClient, teeKey, bindingDigest, attestPayload } from './kbs-client.ts';
 
 let server: CloakServer;
@@ -15,7 +15,7 @@ before(async () => {
   await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
   const admin = { authorization: `Bearer ${server.token}` };
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: admin });
+  await allowSim(server);
   await http('PUT', `${server.url}/api/v1/resources/default/secret/x`, { body: { value: 'AA==' }, headers: admin });
 });
 after(async () => { await server?.stop(); dir?.remove(); });

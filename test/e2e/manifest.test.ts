@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, createHash, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { AgentKbsClient, simAttester } from '../../src/agent/index.ts';
 import { manifestDigest } from '../../src/kbs/index.ts';
 import { parse as parseYaml } from 'yaml';
@@ -44,7 +44,7 @@ before(async () => {
   dir = tempDir('cloak-manifest-');
   assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: admin() });
+  await allowSim(server);
   await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('web-db-pw').toString('base64') }, headers: admin() });
 });
 after(async () => { await server?.stop(); dir?.remove(); });

@@ -12,12 +12,11 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { OciLayout, buildImage, type ImageConfig } from '../../src/oci/index.ts';
 import { tarOf, type TarEntry } from '../../src/oci/testing/tar.ts';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, tempDir, type CloakServer } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
 const skipRun = canRun ? false : 'needs root, runc and busybox-static';
-const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 const MiB = 1024 ** 2;
 
 let dir: ReturnType<typeof tempDir>;
@@ -30,8 +29,7 @@ before(async () => {
   if (skipRun) return;
   await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
-  const set = await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: { authorization: `Bearer ${server.token}` } });
-  assert.ok(set.status < 300, set.text);
+  await allowSim(server);
 });
 after(async () => { await server?.stop(); dir?.remove(); });
 

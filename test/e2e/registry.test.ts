@@ -5,7 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, tempDir, type CloakServer } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { startRegistry, registryAvailable, skopeo } from '../support/registry.ts';
 
@@ -79,7 +79,7 @@ test('cloak run pulls an image converted for the KBS from the registry and runs 
   const conv = await runCloak(['convert', `docker://${registry.host}/app:v1`, `docker://${registry.host}/app:kbs`, '--tls-verify=false'], { env });
   assert.equal(conv.code, 0, conv.stderr);
   await runCloak(['resource', 'set', 'default/secret/msg', '--value', 'via the registry'], { env });
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n' }, headers: { authorization: `Bearer ${server.token}` } });
+  await allowSim(server);
   const run = await runCloak(['run', `docker://${registry.host}/app:kbs`, '--tls-verify=false', '--sim-dir', join(dir.path, 'sim'), '--secret', 'default/secret/msg:msg', '-q'], { env });
   assert.equal(run.code, 0, run.stderr);
   assert.equal(run.stdout, 'registry app read: via the registry\n');

@@ -6,13 +6,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isCloakError } from '../../src/lib/index.ts';
 import { runConfidential, runInitData, type RunnableImage } from '../../src/runtime/index.ts';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar, streamOf } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
 const skip = canRun ? false : 'needs root, runc and busybox-static';
-const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 
 let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
@@ -57,7 +56,7 @@ test('refused under a policy that denies sim: nothing decrypted or started, noth
 });
 
 test('attests with the simulated TEE, receives the secret, runs the unchanged entrypoint with runc', { skip }, async () => {
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
+  await allowSim(server);
   let out = '';
   const r = await runConfidential({ image: image(), server: server.url, simDir: join(dir.path, 'sim'), secrets: [{ resource: 'default/secret/greeting', file: 'greeting' }], stdio: 'pipe', onOutput: (c) => (out += c) });
   assert.equal(r.exitCode, 0, out);

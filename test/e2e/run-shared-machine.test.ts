@@ -14,13 +14,12 @@ import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { DEFAULT_RUN_ROOT, ID_RANGE_BASE, RUNC } from '../../src/runtime/index.ts';
 import type { ImageRunConfig } from '../../src/runtime/index.ts';
-import { startCloak, runCloak, spawnCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startCloak, allowSim, runCloak, spawnCloak, tempDir, type CloakServer } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { runDirsOf } from '../support/run-leftovers.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox') && spawnSync('setpriv', ['--version']).status === 0;
 const skip = canRun ? false : 'needs root, runc, busybox-static and setpriv';
-const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 // Made here, so that no copy of them is in this file's source (or tsx's cache of it).
 const SECRET_FILE = randomBytes(12).toString('hex');
 const SECRET_ENV = randomBytes(12).toString('hex');
@@ -71,7 +70,7 @@ before(async () => {
   server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
   await runCloak(['resource', 'set', 'default/secret/msg', '--value', SECRET_FILE], { env: env() });
   await runCloak(['resource', 'set', 'default/secret/api', '--value', SECRET_ENV], { env: env() });
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: { authorization: `Bearer ${server.token}` } });
+  await allowSim(server);
 });
 after(async () => {
   // A failed test may leave a run waiting: stop it the way a user would (it cleans up after itself).
@@ -102,6 +101,12 @@ test('while the container runs, neither nobody nor the image\'s uid on the host 
   for (const f of ['msg', 'cloak.env']) {
     assert.equal(mode(join(runDir, 'secrets', f)), 0o400);
     assert.ok(lstatSync(join(runDir, 'secrets', f)).uid >= ID_RANGE_BASE + 1000, 'owned by the mapped uid, not host uid 1000');
+  }
+  const containerRoot = lstatSync(runDir).gid;
+  assert.ok(containerRoot >= ID_RANGE_BASE, 'the run directory\'s group is the container root\'s host id');
+  const owner = (p: string) => { const st = lstatSync(join(runDir, p)); return [st.uid, st.gid]; };
+  for (const p of ['rootfs', 'rootfs/bin', 'rootfs/bin/busybox', 'rootfs/bin/sh', 'rootfs/etc/passwd']) {
+    assert.deepEqual(owner(p), [containerRoot, containerRoot], `${p} was unpacked owned by the container root's host id`);
   }
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   assert.ok(Number(/^Uid:\s+(\d+)/m.exec(status)![1]) >= ID_RANGE_BASE + 1000, 'the container process runs as a mapped host uid');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isCloakError } from '../../lib/index.ts';
 import { readAkPublic } from '../../attest/tpm/index.ts';
-import { FUZZ_ITERATIONS, mutator } from '../../attest/testing/mutator.ts';
+import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
 import { TpmClient } from './tpm-client.ts';
 import type { TpmTransport } from './tpm-transport.ts';
 import { tpm2b, u16, u32 } from './tpm-wire.ts';

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isCloakError } from '../../lib/index.ts';
-import { FUZZ_ITERATIONS, mutator } from '../testing/mutator.ts';
+import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
 import { checkAzVtpm, parseAzSnpEvidence, parseAzTdxEvidence, parseHclReport, parseRuntimeClaims } from './index.ts';
 
 const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);

@@ -8,7 +8,7 @@ import { parseQuote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo } from './tcb-info.ts';
 import { verifyQuoteSignatures } from './verify.ts';
 import { readEvidence } from './testing/self-made.ts';
-import { seededRandom } from '../testing/mutator.ts';
+import { seededRandom } from '../../lib/testing/mutator.ts';
 
 /** Seeded fuzzing: only CloakError may escape, and no mutated signed byte may be accepted. DCAP_FUZZ_ITERATIONS raises the count. */
 const ITERATIONS = Number(process.env.DCAP_FUZZ_ITERATIONS ?? 2000);

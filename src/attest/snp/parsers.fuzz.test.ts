@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isCloakError } from '../../lib/index.ts';
 import { parseReport, parseSnpEvidence, parseVek, reportFromJson, snpVerifier } from './index.ts';
-import { FUZZ_ITERATIONS, mutator } from '../testing/mutator.ts';
+import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
 
 const EV = fileURLToPath(new URL('../../../../shared/testdata/evidence/', import.meta.url));
 const MILAN = readFileSync(join(EV, 'snp/attestation.bin'));

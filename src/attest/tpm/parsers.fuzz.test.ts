@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { isCloakError } from '../../lib/index.ts';
 import { parseTpmPublic, parseTpmQuote, parseTpmSignature, readAkPublic, verifyTpmQuote } from './index.ts';
-import { FUZZ_ITERATIONS, mutator } from '../testing/mutator.ts';
+import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
 
 const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
 const REAL = JSON.parse(readFileSync(new URL('tpm/tpm_evidence.json', SHARED), 'utf8'));

@@ -16,10 +16,10 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { isCloakError } from '../../src/lib/index.ts';
-import { unpackLayers } from '../../src/oci/index.ts';
-import { fixChecksum, tarOf, type TarEntry } from '../../src/oci/testing/tar.ts';
-import { FUZZ_ITERATIONS, mutator } from '../../src/attest/testing/mutator.ts';
+import { isCloakError } from '../lib/index.ts';
+import { unpackLayers } from './unpack.ts';
+import { fixChecksum, tarOf, type TarEntry } from './testing/tar.ts';
+import { FUZZ_ITERATIONS, mutator } from '../lib/testing/mutator.ts';
 
 const CASES = Number(process.env.CLOAK_FUZZ_ITERATIONS ?? Math.ceil(FUZZ_ITERATIONS / 8));
 

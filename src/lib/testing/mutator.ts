@@ -1,4 +1,4 @@
-/** Seeded randomness and a byte mutator for the parsers' fuzz tests (tests only). */
+/** Seeded randomness and a byte mutator for fuzz tests in any layer (tests only; in lib so every folder may import it). */
 
 /** A seeded integer source (mulberry32): `rand(n)` is in 0..n-1. */
 export function seededRandom(seed: number): (n: number) => number {

@@ -3,8 +3,7 @@
  * mutated /etc/passwd and /etc/group contents and link layouts, with every
  * link that leaves the rootfs pointing at sentinel files whose users and ids
  * would show up in a result. Zero reads outside the rootfs, zero untyped
- * exceptions. (Here rather than beside src/runtime/user.ts because the
- * project's mutator lives in src/attest, which src/runtime may not import.)
+ * exceptions.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,9 +11,9 @@ import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } 
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isCloakError } from '../../src/lib/index.ts';
-import { resolveUser, MAX_USER_TABLE_BYTES } from '../../src/runtime/index.ts';
-import { FUZZ_ITERATIONS, mutator } from '../../src/attest/testing/mutator.ts';
+import { isCloakError } from '../lib/index.ts';
+import { resolveUser, MAX_USER_TABLE_BYTES } from './user.ts';
+import { FUZZ_ITERATIONS, mutator } from '../lib/testing/mutator.ts';
 
 /** Ids and a user that exist only outside the rootfs: any of them in a result means a host file was read. */
 const SENTINEL_IDS = new Set([3141592653, 2718281828, 1618033988, 1414213562]);
