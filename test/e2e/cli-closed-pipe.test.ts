@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnCloak, tempDir } from './harness.ts';
 
@@ -25,7 +25,11 @@ test('cloak generate writing ~200 KB of YAML into a reader that closes after the
     const deployment = (i: number) => `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app${i}}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers: [{name: c, image: 'registry.example/app@sha256:${'a'.repeat(64)}'}]\n`;
     const input = join(dir.path, 'deploy.yaml');
     writeFileSync(input, Array.from({ length: 100 }, (_, i) => deployment(i)).join('---\n'));
-    const r = spawnCloak(['generate', input, '--server', 'https://cloak.example:8080']);
+    // The agent policy needs the image's config: offline, so the test reaches no registry.
+    const configs = join(dir.path, 'configs');
+    mkdirSync(configs);
+    writeFileSync(join(configs, `sha256-${'a'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['/app'], User: '1000:1000' } }));
+    const r = spawnCloak(['generate', input, '--server', 'https://cloak.example:8080', '--image-configs', configs, '--offline']);
     let got = 0;
     r.proc.stdout.once('data', (chunk: Buffer) => { got = chunk.length; r.proc.stdout.destroy(); });
     const done = await r.done;
