@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
+import { kbsUri } from '../lib/resource-path.ts';
 import type { ImageRef } from '../oci/index.ts';
 import { DEFAULT_LAYER_LIMITS, ENV_MAX_LAYER_RATIO, ENV_MAX_LAYER_SIZE, RATIO_FLOOR } from '../oci/layer-limits.ts';
 import { clientFrom, type AdminClient } from './client.ts';
@@ -93,7 +94,7 @@ export function convertCommand(): Command {
       try {
         if (!o.json) say(`${src}: pulled; encrypting layers`);
         result = await encryptImage(source.layout, source.tag, target.layout, target.tag, {
-          recipients, layers, ...(kek ? { attestationAgent: { kek, kid: `kbs:///default/key/${keyId}` } } : {}),
+          recipients, layers, ...(kek ? { attestationAgent: { kek, kid: kbsUri(`default/key/${keyId}`) } } : {}),
         });
         out = target.layout.resolve(target.tag);
         const push = progress(`push ${dst}`, out.manifest.layers.length + 1, !o.json && d.kind === 'docker');

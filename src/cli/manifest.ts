@@ -7,7 +7,7 @@ import { clientFrom } from './client.ts';
 import { action, printJson, say } from './output.ts';
 
 async function signManifest(text: string, user: string, keyFile: string): Promise<ManifestSignature> {
-  const { parseManifest, signingInput } = await import('../kbs/index.ts');
+  const [{ parseManifest }, { signingInput }] = await Promise.all([import('../kbs/index.ts'), import('../manifest/index.ts')]);
   const manifest = parseManifest(text);
   let key;
   try { key = createPrivateKey(readFileSync(keyFile)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${keyFile}`); }

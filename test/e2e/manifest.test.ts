@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { AgentKbsClient, simAttester } from '../../src/agent/index.ts';
-import { manifestDigest } from '../../src/kbs/index.ts';
+import { manifestDigest } from '../../src/manifest/index.ts';
 import { parse as parseYaml } from 'yaml';
 
 let server: CloakServer;
