@@ -9,10 +9,11 @@ import { CloakError } from './errors.ts';
  */
 export type ResourcePath = string;
 
+const SEGMENT = '[A-Za-z0-9._-]{1,128}';
 /** A segment: what CoCo accepts for repository, type and tag (never `.` or `..`). */
-export const RESOURCE_SEGMENT = /^[A-Za-z0-9._-]{1,128}$/;
+export const RESOURCE_SEGMENT = new RegExp(`^${SEGMENT}$`);
 /** The same rule for a whole path, as a JSON Schema pattern (the `.`/`..` exclusion is checked by `isResourcePath`). */
-export const RESOURCE_PATH_PATTERN = '^[A-Za-z0-9._-]{1,128}/[A-Za-z0-9._-]{1,128}/[A-Za-z0-9._-]{1,128}$';
+export const RESOURCE_PATH_PATTERN = `^${SEGMENT}/${SEGMENT}/${SEGMENT}$`;
 
 const segmentOk = (s: string) => RESOURCE_SEGMENT.test(s) && s !== '.' && s !== '..';
 
