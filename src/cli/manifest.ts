@@ -27,6 +27,13 @@ export function manifestCommand(): Command {
       writeFileSync(`${o.out}.pub`, publicKey.export({ type: 'spki', format: 'pem' }));
       say(`wrote ${o.out} and ${o.out}.pub (put the public key under owners.users[].publicKey)`);
     }));
+  cmd.command('schema')
+    .description('Print the JSON Schema of the manifest document (what `set`, `sign` and `generate --manifest` check)')
+    .addHelpText('after', '\nExample:\n  cloak manifest schema > manifest.schema.json   # for an editor\'s YAML language server')
+    .action(action(async () => {
+      const { ManifestDocument } = await import('../manifest/index.ts');
+      printJson(ManifestDocument);
+    }));
   cmd.command('sign <file>')
     .description('Sign a manifest as an owner; prints the signature as JSON (collect N of them)')
     .requiredOption('--user <name>', 'your name in owners.users')
