@@ -5,15 +5,16 @@ import tseslint from 'typescript-eslint';
 const layers = {
   lib: [],
   attest: ['lib'],
+  manifest: ['lib'],
   policy: ['lib'],
   oci: ['lib'],
   store: ['lib'],
-  kbs: ['lib', 'attest', 'policy', 'store'],
-  agent: ['lib', 'attest', 'oci', 'kbs'],
+  kbs: ['lib', 'attest', 'policy', 'store', 'manifest'],
+  agent: ['lib', 'attest', 'oci', 'manifest', 'kbs'],
   runtime: ['lib', 'oci', 'agent'],
-  k8s: ['lib', 'oci'],
-  server: ['lib', 'attest', 'policy', 'oci', 'store', 'kbs'],
-  cli: ['lib', 'attest', 'policy', 'oci', 'store', 'kbs', 'server', 'agent', 'runtime', 'k8s'],
+  k8s: ['lib', 'oci', 'manifest'],
+  server: ['lib', 'attest', 'manifest', 'policy', 'oci', 'store', 'kbs'],
+  cli: ['lib', 'attest', 'manifest', 'policy', 'oci', 'store', 'kbs', 'server', 'agent', 'runtime', 'k8s'],
 };
 const all = Object.keys(layers);
 // Subfolders of a layer named like another layer: src/k8s/policy is the Kata agent policy, not src/policy.

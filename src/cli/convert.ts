@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
+import { isResourcePath, kbsUri } from '../lib/resource-path.ts';
 import type { ImageRef } from '../oci/index.ts';
 import { DEFAULT_LAYER_LIMITS, ENV_MAX_LAYER_RATIO, ENV_MAX_LAYER_SIZE, RATIO_FLOOR } from '../oci/layer-limits.ts';
 import { clientFrom, type AdminClient } from './client.ts';
@@ -79,7 +80,7 @@ export function convertCommand(): Command {
       const server = o.server ?? process.env.CLOAK_SERVER;
       const client = server ? clientFrom({ server, token: o.token }) : undefined;
       const keyId = o.keyId ?? defaultKeyId(d);
-      if (!/^[A-Za-z0-9._-]{1,128}$/.test(keyId)) throw new CloakError('USAGE_KEY_ID', `--key-id "${keyId.slice(0, 80)}" may hold only letters, digits, '.', '_' and '-'`);
+      if (!isResourcePath(`default/key/${keyId}`)) throw new CloakError('USAGE_KEY_ID', `--key-id "${keyId.slice(0, 80)}" may hold only letters, digits, '.', '_' and '-' (and is not . or ..)`);
       const kek = client ? randomBytes(32) : undefined;
       const recipients = o.recipient.map(recipientKey);
       if (!kek && recipients.length === 0 && layers !== 'all' && layers.length === 0) say('note: --encrypt-layers none: the image is copied unencrypted');
@@ -93,7 +94,7 @@ export function convertCommand(): Command {
       try {
         if (!o.json) say(`${src}: pulled; encrypting layers`);
         result = await encryptImage(source.layout, source.tag, target.layout, target.tag, {
-          recipients, layers, ...(kek ? { attestationAgent: { kek, kid: `kbs:///default/key/${keyId}` } } : {}),
+          recipients, layers, ...(kek ? { attestationAgent: { kek, kid: kbsUri(`default/key/${keyId}`) } } : {}),
         });
         out = target.layout.resolve(target.tag);
         const push = progress(`push ${dst}`, out.manifest.layers.length + 1, !o.json && d.kind === 'docker');

@@ -41,7 +41,9 @@ export function generateCommand(): Command {
       const { parse: parseYaml, stringify } = await import('yaml');
       const { generate, directoryConfigSource, registryConfigSource, firstConfigSource } = await import('../k8s/index.ts');
       const inputs = await readInputs(src);
-      let manifest = o.manifest ? (parseYaml(readFileSync(o.manifest, 'utf8')) ?? undefined) : undefined;
+      const { checkManifestDocument } = await import('../manifest/index.ts');
+      const given: unknown = o.manifest ? parseYaml(readFileSync(o.manifest, 'utf8')) : undefined;
+      let manifest = given == null ? undefined : checkManifestDocument(given, o.manifest);
       const resolveDigest = registryResolver({ tlsVerify: o.tlsVerify !== 'false' });
       if (o.offline && !o.imageConfigs) throw new CloakError('USAGE_OFFLINE', '--offline needs --image-configs DIR');
       const imageConfigs = firstConfigSource(

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
+import { kbsUri } from '../lib/resource-path.ts';
 import { MAX_LAYER_RATIO_OPTION, MAX_LAYER_SIZE_OPTION, registryOptions } from './convert.ts';
 import { action, printJson, say } from './output.ts';
 
@@ -52,7 +53,7 @@ export function imageCommand(): Command {
         reference: ref, digest: descriptor.digest, os: config.os, architecture: config.architecture, config: config.config ?? {},
         layers: manifest.layers.map((l) => ({
           digest: l.digest, size: l.size, mediaType: l.mediaType, encrypted: isEncrypted(l),
-          recipients: [...(l.annotations?.['org.opencontainers.image.enc.keys.jwe'] ? ['jwe'] : []), ...layerKeyResources(l).map((k) => `kbs:///${k}`)],
+          recipients: [...(l.annotations?.['org.opencontainers.image.enc.keys.jwe'] ? ['jwe'] : []), ...layerKeyResources(l).map(kbsUri)],
         })),
       };
       if (o.json) return printJson(info);

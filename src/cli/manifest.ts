@@ -7,7 +7,7 @@ import { clientFrom } from './client.ts';
 import { action, printJson, say } from './output.ts';
 
 async function signManifest(text: string, user: string, keyFile: string): Promise<ManifestSignature> {
-  const { parseManifest, signingInput } = await import('../kbs/index.ts');
+  const [{ parseManifest }, { signingInput }] = await Promise.all([import('../kbs/index.ts'), import('../manifest/index.ts')]);
   const manifest = parseManifest(text);
   let key;
   try { key = createPrivateKey(readFileSync(keyFile)); } catch { throw new CloakError('USAGE_KEY', `cannot read a private key (PEM) from ${keyFile}`); }
@@ -26,6 +26,13 @@ export function manifestCommand(): Command {
       writeFileSync(o.out, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
       writeFileSync(`${o.out}.pub`, publicKey.export({ type: 'spki', format: 'pem' }));
       say(`wrote ${o.out} and ${o.out}.pub (put the public key under owners.users[].publicKey)`);
+    }));
+  cmd.command('schema')
+    .description('Print the JSON Schema of the manifest document (what `set`, `sign` and `generate --manifest` check)')
+    .addHelpText('after', '\nExample:\n  cloak manifest schema > manifest.schema.json   # for an editor\'s YAML language server')
+    .action(action(async () => {
+      const { ManifestDocument } = await import('../manifest/index.ts');
+      printJson(ManifestDocument);
     }));
   cmd.command('sign <file>')
     .description('Sign a manifest as an owner; prints the signature as JSON (collect N of them)')

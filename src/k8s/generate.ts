@@ -1,4 +1,5 @@
 import { CloakError } from '../lib/index.ts';
+import { isWorkloadName, type ManifestDocument, type WorkloadDocument } from '../manifest/index.ts';
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
 import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
 import { pin } from './pin.ts';
@@ -19,8 +20,8 @@ export interface GenerateOptions {
   server?: string;
   /** Resolves `repo:tag` to `sha256:…` (through the registry); images already pinned are kept. */
   resolveDigest?: (image: string) => Promise<string>;
-  /** The manifest document to read workload secrets from and write workloads into. */
-  manifest?: Obj;
+  /** The manifest document to read workload secrets from and write workloads into (checked: `checkManifestDocument`). */
+  manifest?: ManifestDocument;
   /** Image configs (entrypoint, env, user, …) for the agent policy, by pinned digest. */
   imageConfigs?: ImageConfigSource;
 }
@@ -42,7 +43,7 @@ const AGENT_ENV_PATTERNS = {
   CLOAK_INIT_DATA: '[A-Za-z0-9+/]+={0,2}',
 };
 
-export interface GenerateResult { docs: Obj[]; manifest: Obj; changes: string[]; notes: string[] }
+export interface GenerateResult { docs: Obj[]; manifest: ManifestDocument; changes: string[]; notes: string[] }
 
 /** Where the pod template of each workload kind lives. */
 function podTemplate(doc: Obj): { meta: Obj; spec: Obj } | undefined {
@@ -65,16 +66,16 @@ function podTemplate(doc: Obj): { meta: Obj; spec: Obj } | undefined {
  */
 export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise<GenerateResult> {
   const out = structuredClone(docs);
-  const manifest: Obj = structuredClone(opts.manifest ?? { version: 1, owners: { approvals: 1, users: [] }, secrets: [], workloads: [] });
-  manifest.workloads ??= [];
-  manifest.secrets ??= [];
+  const manifest: ManifestDocument = structuredClone(opts.manifest ?? { version: 1, owners: { approvals: 1, users: [] }, secrets: [], workloads: [] });
+  const workloads = (manifest.workloads ??= []);
+  const secretDefs = (manifest.secrets ??= []);
   const changes: string[] = [];
   const notes: string[] = [];
   for (const doc of out) {
     const tpl = podTemplate(doc);
     if (!tpl) continue;
     const name = String(doc.metadata?.name ?? '');
-    if (!/^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$/.test(name)) throw new CloakError('K8S_NAME_INVALID', `${doc.kind} has no valid metadata.name`);
+    if (!isWorkloadName(name)) throw new CloakError('K8S_NAME_INVALID', `${doc.kind} has no valid metadata.name`);
     const where = `${doc.kind}/${name}`;
     const spec = tpl.spec;
     const containers: Obj[] = spec.containers ?? [];
@@ -90,14 +91,14 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       pinnedDigest.set(c, pinned.digest);
     }
 
-    let entry = manifest.workloads.find((w: Obj) => w.name === name);
+    let entry: WorkloadDocument | undefined = workloads.find((w) => w.name === name);
     if (!entry) {
       entry = { name, secrets: [] };
-      manifest.workloads.push(entry);
+      workloads.push(entry);
       changes.push(`manifest: added workload ${name}`);
     }
-    const secrets = (entry.secrets ?? []).map((s: Obj) => {
-      const def = manifest.secrets.find((x: Obj) => x.name === s.name);
+    const secrets = (entry.secrets ?? []).map((s) => {
+      const def = secretDefs.find((x) => x.name === s.name);
       if (!def) throw new CloakError('K8S_MANIFEST_SECRET', `manifest workload ${name} names secret "${s.name}", which manifest.secrets does not define`);
       if (s.env) notes.push(`${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`);
       return { resource: def.resource, file: s.file, env: s.env };

@@ -1,10 +1,10 @@
-import { CloakError } from '../lib/index.ts';
+import { CloakError, parseResourcePath } from '../lib/index.ts';
 import {
   parseAttestationPolicy, parseResourcePolicy, DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY,
 } from '../policy/index.ts';
 import type { Store, ResourceInfo, AuditRecord, AuditCount, AuditCountQuery } from '../store/index.ts';
-import { parseResourcePath } from './broker.ts';
-import { parseManifest, checkUpdate, type ManifestSignature, type SecretEntry } from './manifest.ts';
+import type { ManifestSecret } from '../manifest/index.ts';
+import { parseManifest, checkUpdate, type ManifestSignature } from './manifest.ts';
 import { createHash, randomBytes } from 'node:crypto';
 
 export type PolicyKind = 'attestation' | 'resource';
@@ -109,7 +109,7 @@ function policyKind(kind: string): PolicyKind {
 
 const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
 
-function generateSecret(g: NonNullable<SecretEntry['generate']>): Buffer {
+function generateSecret(g: NonNullable<ManifestSecret['generate']>): Buffer {
   if (g.type === 'random') return randomBytes(g.bytes);
   // Rejection sampling keeps every character equally likely.
   let out = '';

@@ -1,13 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { canonicalJson, CloakError, constantTimeEqual, toHex } from '../lib/index.ts';
+import { canonicalJson, CloakError, constantTimeEqual, parseResourcePath, toHex } from '../lib/index.ts';
 import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource } from '../attest/index.ts';
 import {
   appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
   DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy, type AppraisalInput, type Appraisal,
 } from '../policy/index.ts';
 import type { Store, SessionRecord, CountInput } from '../store/index.ts';
-import { KBS_PROTOCOL_VERSION, RESOURCE_SEGMENT, SESSION_TTL_MS } from './protocol.ts';
+import { KBS_PROTOCOL_VERSION, SESSION_TTL_MS } from './protocol.ts';
 import type { AttestRequest, AuthRequest, TeePubkey } from './schemas.ts';
 import { checkTeePubkey, encryptToTee, type FlattenedJwe } from './jwe.ts';
 import { parseInitData } from './initdata.ts';
@@ -268,14 +268,6 @@ function splitEvidence(te: AttestRequest['tee-evidence']): { primary: unknown; a
     }
   }
   return { primary: te.primary_evidence, additional: te.additional_evidence ?? '' };
-}
-
-export function parseResourcePath(path: string): [string, string, string] {
-  const parts = path.split('/');
-  if (parts.length !== 3 || !parts.every((p) => RESOURCE_SEGMENT.test(p) && p !== '.' && p !== '..')) {
-    throw refused('KBS_RESOURCE_PATH_INVALID', `resource path "${path.slice(0, 200)}" must be <repository>/<type>/<tag> of letters, digits, . _ -`, 400);
-  }
-  return parts as [string, string, string];
 }
 
 export type { TeePubkey };

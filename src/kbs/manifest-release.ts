@@ -1,6 +1,6 @@
-import { parse as parseToml } from 'smol-toml';
 import { CloakError } from '../lib/index.ts';
 import { allowsRelease, type ResourceInput } from '../policy/index.ts';
+import { readWorkloadEntry } from '../manifest/index.ts';
 import type { Manifest, WorkloadEntry } from './manifest.ts';
 import type { EarView } from './ear.ts';
 
@@ -8,14 +8,7 @@ const deny = (message: string) => new CloakError('KBS_POLICY_DENY', message, { s
 
 /** The workload an attested token speaks for: the `cloak.toml` entry of its (hardware-bound) init-data. */
 function workloadOf(ear: EarView): { name: string; images: string[] } {
-  const entry = (ear.initData.data as Record<string, unknown> | undefined)?.['cloak.toml'];
-  if (typeof entry !== 'string') throw deny('the workload presented no init-data naming it: the manifest releases secrets only to named workloads');
-  try {
-    const w = parseToml(entry) as { name?: unknown; images?: unknown };
-    return { name: String(w.name ?? ''), images: Array.isArray(w.images) ? w.images.map((i) => String(i).toLowerCase()) : [] };
-  } catch {
-    throw deny('the init-data "cloak.toml" entry is not valid TOML');
-  }
+  return readWorkloadEntry(ear.initData.data, (m) => deny(`${m} (the manifest releases secrets only to the workloads their init-data names)`));
 }
 
 /**

@@ -4,5 +4,3 @@ export const SESSION_COOKIE = 'kbs-session-id';
 export const SESSION_TTL_MS = 5 * 60_000;
 export const TOKEN_TTL_S = 5 * 60;
 export const KBS_ERROR_PREFIX = 'https://github.com/confidential-containers/kbs/errors/';
-/** A resource path segment: what CoCo accepts for repository, type and tag. */
-export const RESOURCE_SEGMENT = /^[A-Za-z0-9._-]{1,128}$/;

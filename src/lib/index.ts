@@ -4,4 +4,5 @@ export * from './reader.ts';
 export * from './canonical.ts';
 export * from './x509.ts';
 export * from './initdata.ts';
+export * from './resource-path.ts';
 export * from './offloaded-hash.ts';

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { gzipSync, gunzipSync } from 'node:zlib';
-import { stringify } from 'smol-toml';
 import { CloakError } from './errors.ts';
 
 /** CoCo's pod annotation form of init-data: base64 of gzip of the TOML. */
@@ -17,36 +16,12 @@ export function decodeInitData(value: string): string {
   }
 }
 
-export interface WorkloadInitData {
-  name: string;
-  server?: string;
-  images: string[];
-  secrets: Array<{ resource: string; file?: string; env?: string }>;
-  /** The Kata agent policy (Rego) for the pod, carried as `policy.rego`. */
-  policy?: string;
-}
-
 /**
- * CoCo init-data TOML for a workload: the Cloak workload entry plus the
- * attestation agent's KBS settings. Deterministic: the same workload always
- * gives the same text, hence the same digest.
+ * CoCo init-data TOML around the given `[data]` entries (version 0.1.0,
+ * sha256). The entries are written as literal multi-line strings, as CoCo's
+ * examples write them, so they stay readable in the pod annotation.
  */
-export function workloadInitData(w: WorkloadInitData): string {
-  const cloak = stringify({
-    name: w.name,
-    ...(w.server ? { server: w.server } : {}),
-    images: [...w.images].sort(),
-    secrets: w.secrets.map((s) => ({ resource: s.resource, ...(s.file ? { file: s.file } : { env: s.env! }) })),
-  });
-  if (w.server && !/^https?:\/\/[^\s"'\\]+$/.test(w.server)) throw new CloakError('INITDATA_SERVER_URL', `server "${w.server}" is not an http(s) URL`);
-  const aa = w.server ? `[token_configs]\n[token_configs.kbs]\nurl = "${w.server}"\n` : '';
-  const data: Record<string, string> = { 'cloak.toml': cloak };
-  if (aa) {
-    data['aa.toml'] = aa;
-    data['cdh.toml'] = `[kbc]\nname = "cc_kbc"\nurl = "${w.server}"\n`;
-  }
-  if (w.policy !== undefined) data['policy.rego'] = w.policy;
-  // Literal multi-line strings keep the entries readable, as CoCo's examples write them.
+export function initDataText(data: Record<string, string>): string {
   const entries = Object.entries(data).map(([k, v]) => {
     if (v.includes("'''")) throw new CloakError('INITDATA_ENTRY', `init-data entry ${k} may not contain '''`);
     return `"${k}" = '''\n${v}'''`;

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual, type De
 import type { Transform } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
-import { CloakError, drainedAll, fromBase64, OffloadedHash } from '../lib/index.ts';
+import { CloakError, drainedAll, fromBase64, OffloadedHash, resourceOfKbsUri } from '../lib/index.ts';
 import { stepStream, type BlobStep } from './blob-step.ts';
 import { DEFAULT_LAYER_LIMITS, ExpansionBudget, type LayerLimits } from './layer-limits.ts';
 
@@ -224,9 +224,9 @@ export function wrapForAttestationAgent(priv: PrivateOptions, kek: Buffer, kid: 
 export function attestationAgentKid(annotation: string): string {
   let packet: { kid?: unknown };
   try { packet = JSON.parse(fromBase64(annotation).toString('utf8')); } catch { return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON'); }
-  const m = /^kbs:\/\/[^/]*\/([A-Za-z0-9._-]+\/[A-Za-z0-9._-]+\/[A-Za-z0-9._-]+)$/.exec(String(packet.kid));
-  if (!m) fail('OCI_ENC_AA_INVALID', `attestation-agent kid "${String(packet.kid).slice(0, 100)}" is not kbs:///repo/type/tag`);
-  return m![1]!;
+  const resource = resourceOfKbsUri(String(packet.kid));
+  if (!resource) fail('OCI_ENC_AA_INVALID', `attestation-agent kid "${String(packet.kid).slice(0, 100)}" is not kbs:///repo/type/tag`);
+  return resource!;
 }
 
 export function unwrapForAttestationAgent(annotation: string, kek: Buffer): PrivateOptions {

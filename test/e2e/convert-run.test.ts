@@ -74,7 +74,7 @@ test('the server\'s reference values (the manifest) not matching the pulled imag
     secrets: [{ name: 'message', resource: 'default/secret/message' }],
     workloads: [{ name: 'app-enc', images: ['sha256:' + 'e'.repeat(64)], secrets: [{ name: 'message', file: 'message' }], keys: ['default/key/app-enc-v1'] }],
   });
-  const { manifestDigest } = await import('../../src/kbs/index.ts');
+  const { manifestDigest } = await import('../../src/manifest/index.ts');
   const digest = manifestDigest((await import('yaml')).parse(manifest));
   const signature = (await import('node:crypto')).sign('sha256', Buffer.from(`cloak-manifest-v1:${digest}`), alice.privateKey).toString('base64');
   const set = await http('PUT', `${server.url}/api/v1/manifest`, { body: { manifest, signatures: [{ user: 'alice', signature }] }, headers: { authorization: `Bearer ${server.token}` } });

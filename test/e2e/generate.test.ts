@@ -124,6 +124,16 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
     const unpinned = await runCloak(['generate', '-'], { input: SAMPLE.replace(NGINX, 'nginx:1.27') });
     assert.equal(unpinned.code, 1);
     assert.match(unpinned.stderr, /nginx:1\.27/);
+
+    // A manifest the model does not accept is refused before anything is written.
+    const bad = ownerManifest('pem') as any;
+    bad.workloads[0].agentPolicy = { logs: 'yes' };
+    writeFileSync(join(dir.path, 'bad.yaml'), stringify(bad));
+    const refused = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'bad.yaml'), '--image-configs', configs, '-o', join(dir.path, 'out3')]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /bad\.yaml: workloads\[0\]\.agentPolicy\.logs must be true or false/);
+    assert.equal(existsSync(join(dir.path, 'out3')), false);
+    assert.equal(readFileSync(join(dir.path, 'bad.yaml'), 'utf8'), stringify(bad));
   } finally { dir.remove(); }
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { AgentKbsClient, simAttester } from '../../src/agent/index.ts';
-import { manifestDigest } from '../../src/kbs/index.ts';
+import { manifestDigest } from '../../src/manifest/index.ts';
 import { parse as parseYaml } from 'yaml';
 
 let server: CloakServer;
@@ -101,4 +101,13 @@ test('releases follow the manifest: each workload gets exactly its own secrets',
   await assert.rejects(client('stranger').resource('default/secret/db-password'), (e: any) => e.code === 'KBS_POLICY_DENY' && /no workload "stranger"/.test(e.message));
   const noInitData = new AgentKbsClient({ url: server.url, attester: simAttester({ dir: join(dir.path, 'sim'), measurement: Buffer.alloc(48, 1) }) });
   await assert.rejects(noInitData.resource('default/secret/db-password'), (e: any) => e.code === 'KBS_POLICY_DENY');
+});
+
+test('cloak manifest schema prints the JSON Schema that set checks', async () => {
+  const r = await runCloak(['manifest', 'schema']);
+  assert.equal(r.code, 0, r.stderr);
+  const schema = JSON.parse(r.stdout);
+  assert.equal(schema.title, 'Cloak manifest');
+  assert.deepEqual(schema.required, ['version', 'owners']);
+  assert.deepEqual(Object.keys(schema.properties.workloads.items.properties), ['name', 'images', 'tees', 'referenceValues', 'policy', 'secrets', 'keys', 'agentPolicy']);
 });

@@ -2,16 +2,11 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CloakError } from '../../lib/index.ts';
-import { parseImageConfig, parseManifest, selectPlatform, RegistryClient, parseDockerReference } from '../../oci/index.ts';
+import { parseImageConfig, parseManifest, selectPlatform, RegistryClient, parseDockerReference, type ImageConfig as OciImageConfig } from '../../oci/index.ts';
 import { readImageUsers, type ImageUsers } from './image-users.ts';
 
-/** The parts of an image config the agent policy pins (OCI image config `config` object). */
-export interface ImageConfig {
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Env?: string[] | null;
-  User?: string;
-  WorkingDir?: string;
+/** The parts of an image config the agent policy pins (OCI image config `config` object: entrypoint, cmd, env, user, working dir, volumes). */
+export interface ImageConfig extends NonNullable<OciImageConfig['config']> {
   Volumes?: Record<string, unknown> | null;
   /** Not part of the OCI config: the image's /etc/passwd and /etc/group, when they could be read. */
   users?: ImageUsers;

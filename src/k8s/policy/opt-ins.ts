@@ -1,4 +1,5 @@
 import { CloakError } from '../../lib/index.ts';
+import type { AgentPolicyEntry, WorkloadDocument } from '../../manifest/index.ts';
 
 type Obj = Record<string, any>;
 
@@ -41,8 +42,8 @@ function execList(v: unknown, what: string, containers: string[]): AgentPolicyOp
 }
 
 /** The workload's opt-ins: its manifest entry's `agentPolicy` and its pod annotations, merged. */
-export function readOptIns(entry: Obj | undefined, podAnnotations: Obj, containers: string[], where: string): AgentPolicyOptIns {
-  const m = entry?.agentPolicy ?? {};
+export function readOptIns(entry: WorkloadDocument | undefined, podAnnotations: Obj, containers: string[], where: string): AgentPolicyOptIns {
+  const m: AgentPolicyEntry = entry?.agentPolicy ?? {};
   const exec = [
     ...execList(m.exec, `manifest workload ${entry?.name}: agentPolicy.exec`, containers),
     ...execList(podAnnotations[OPT_IN_ANNOTATIONS.exec], `${where}: annotation ${OPT_IN_ANNOTATIONS.exec}`, containers),
@@ -56,8 +57,8 @@ export function readOptIns(entry: Obj | undefined, podAnnotations: Obj, containe
 }
 
 /** The manifest form of the opt-ins (only what is on), or undefined when there are none. */
-export function optInsRecord(o: AgentPolicyOptIns): Obj | undefined {
-  const r: Obj = {};
+export function optInsRecord(o: AgentPolicyOptIns): AgentPolicyEntry | undefined {
+  const r: AgentPolicyEntry = {};
   if (o.logs) r.logs = true;
   if (o.stdin) r.stdin = true;
   if (o.exec.length) r.exec = o.exec;
