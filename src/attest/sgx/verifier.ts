@@ -1,6 +1,7 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type SgxReportBody } from '../dcap/index.ts';
+import { commonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -10,6 +11,7 @@ export const enclaveIsDebug = (e: SgxReportBody): boolean => (e.attributes[0]! &
 
 export function sgxClaims(v: DcapVerified, e: SgxReportBody): Record<string, unknown> {
   return {
+    ...commonClaims({ measurement: e.mrEnclave, debug: enclaveIsDebug(e), tcbStatus: v.tcb.status, initData: e.configId, reportData: e.reportData }),
     quote_version: v.quote.header.version,
     mr_enclave: hex(e.mrEnclave),
     mr_signer: hex(e.mrSigner),

@@ -1,6 +1,7 @@
 import { createVerify } from 'node:crypto';
 import { CloakError, fromBase64, x509 } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
+import { commonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
 
@@ -76,6 +77,7 @@ export const simVerifier: EvidenceVerifier = {
       reportData: parsed.reportData,
       initData: parsed.hostData,
       claims: {
+        ...commonClaims({ measurement: parsed.measurement, debug: parsed.debug, initData: parsed.hostData, reportData: parsed.reportData }),
         version: parsed.version,
         debug: parsed.debug,
         tcb: Number(parsed.tcb),

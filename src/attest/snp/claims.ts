@@ -1,4 +1,5 @@
 import { toHex } from '../../lib/index.ts';
+import { commonClaims } from '../claims.ts';
 import { decodeTcb, signingKey, type SnpReport } from './report.ts';
 
 const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
@@ -15,6 +16,7 @@ export function snpClaims(report: SnpReport, product: string, extra: Record<stri
   const pi = report.platformInfo;
   const ver = (v: { major: number; minor: number; build: number }): string => `${v.major}.${v.minor}.${v.build}`;
   return {
+    ...commonClaims({ measurement: report.measurement, debug: bit(p, 19), initData: report.hostData, reportData: report.reportData }),
     product,
     version: report.version,
     guest_svn: report.guestSvn,

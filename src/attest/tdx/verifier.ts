@@ -1,6 +1,7 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type TdReportBody } from '../dcap/index.ts';
+import { commonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -10,6 +11,7 @@ export const tdIsDebug = (td: TdReportBody): boolean => (td.tdAttributes[0]! & 0
 
 export function tdxClaims(v: DcapVerified, td: TdReportBody): Record<string, unknown> {
   return {
+    ...commonClaims({ measurement: td.mrTd, debug: tdIsDebug(td), tcbStatus: v.tcb.status, initData: td.mrConfigId, reportData: td.reportData }),
     quote_version: v.quote.header.version,
     body: v.quote.body.kind,
     mr_td: hex(td.mrTd),
