@@ -1,6 +1,7 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
-import { CloakError, revokedSerials, serialKey, x509 } from '../../lib/index.ts';
-import { intelRoot, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
+import { CloakError, serialKey, x509 } from '../../lib/index.ts';
+import { checkCrl, checkWindow, type CrlUse } from '../pki/crl.ts';
+import { intelRoot, splitPemChain, verifyChainToIntelRoot } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
 import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
 import { parseQuote, type Quote } from './quote.ts';
@@ -101,9 +102,8 @@ export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date
 
 export interface VerifiedCollateral { tcbInfo: TcbInfo; qeIdentity: QeIdentity }
 
-function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
-  if (now < issue || now > next) fail('DCAP_COLLATERAL_EXPIRED', `the ${what} is not valid at ${now.toISOString()} (issued ${issue.toISOString()}, next update ${next.toISOString()}); fetch fresh collateral`);
-}
+const REFRESH = 'fetch fresh collateral';
+const crlUse = (what: string): CrlUse => ({ what, invalid: 'DCAP_CRL_INVALID', expired: 'DCAP_COLLATERAL_EXPIRED', refresh: REFRESH });
 
 export interface CollateralDocs extends VerifiedCollateral {
   pckCrlIssuer: X509Certificate;
@@ -170,25 +170,23 @@ export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): Veri
 }
 
 async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate): Promise<CollateralDocs> {
-  const rootCrl = parseCrl(c.rootCaCrl, 'DCAP_CRL_INVALID', 'the Intel SGX Root CA CRL');
-  await verifyCrl(rootCrl, root, now, 'the Intel SGX Root CA CRL');
+  const rootCrl = checkCrl(c.rootCaCrl, root, now, crlUse('the Intel SGX Root CA CRL'));
   const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
-  const pckCrl = parseCrl(c.pckCrl, 'DCAP_CRL_INVALID', 'the PCK CRL');
-  await verifyCrl(pckCrl, crlChain[0]!, now, 'the PCK CRL');
+  const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'));
 
   const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
   const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
-  const rootCrlSerials = revokedSerials(rootCrl);
+  const rootCrlSerials = rootCrl.revokedSerials;
   if ([tcbChain[0]!, qeChain[0]!, crlChain[0]!].some((signer) => rootCrlSerials.has(serialKey(signer.serialNumber)))) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);
   if (tcbInfo.id !== (tee === 'tdx' ? 'TDX' : 'SGX')) fail('DCAP_COLLATERAL_MISMATCH', `the TCB info is for ${tcbInfo.id}, not ${tee.toUpperCase()}`);
   if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE')) fail('DCAP_COLLATERAL_MISMATCH', `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`);
-  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'TCB info');
-  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'QE identity');
+  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'DCAP_COLLATERAL_EXPIRED', 'the TCB info', REFRESH);
+  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'DCAP_COLLATERAL_EXPIRED', 'the QE identity', REFRESH);
 
   const certs = [...crlChain, ...tcbChain, ...qeChain];
   const from = new Date(Math.max(rootCrl.thisUpdate.getTime(), pckCrl.thisUpdate.getTime(), tcbInfo.issueDate.getTime(), qeIdentity.issueDate.getTime(), ...certs.map((x) => new Date(x.validFrom).getTime())));
@@ -196,7 +194,7 @@ async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root
   return {
     tcbInfo, qeIdentity, from, until,
     pckCrlIssuer: crlChain[0]!,
-    pckCrlSerials: revokedSerials(pckCrl),
+    pckCrlSerials: pckCrl.revokedSerials,
     rootCrlSerials,
   };
 }
