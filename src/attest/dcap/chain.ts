@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { CloakError } from '../../lib/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
+import { BoundedCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -24,7 +25,7 @@ function within(cert: X509Certificate, now: Date): boolean {
   return now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
 }
 
-const verifiedChains = new Map<string, X509Certificate[]>();
+const verifiedChains = new BoundedCache<X509Certificate[]>(256);
 
 /**
  * Verifies a chain (leaf first) up to the pinned Intel SGX Root CA at `now`.
@@ -46,7 +47,5 @@ export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code
     if (i < certs.length - 1 && !issuer.ca) fail(code, `${what}: an issuing certificate is not a CA`);
     if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) fail(code, `${what}: "${cert.subject.split('\n')[0]}" is not signed by "${issuer.subject.split('\n')[0]}"`);
   }
-  if (verifiedChains.size > 256) verifiedChains.clear();
-  verifiedChains.set(key, certs);
-  return certs;
+  return verifiedChains.set(key, certs);
 }

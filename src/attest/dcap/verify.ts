@@ -6,6 +6,7 @@ import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
 import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
 import { parseQuote, type Quote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
+import { BoundedCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -19,16 +20,11 @@ export interface SignedQuote {
 }
 
 /** Attestation keys live as long as the quoting enclave's key: the same few recur on every quote of a host. */
-const akCache = new Map<string, KeyObject>();
+const akCache = new BoundedCache<KeyObject>(1024);
 
 function attestationKey(raw: Buffer): KeyObject {
   const id = raw.toString('latin1');
-  const hit = akCache.get(id);
-  if (hit) return hit;
-  const key = importAttestationKey(raw);
-  if (akCache.size >= 1024) akCache.clear();
-  akCache.set(id, key);
-  return key;
+  return akCache.getOrSet(id, () => importAttestationKey(raw));
 }
 
 function importAttestationKey(raw: Buffer): KeyObject {
@@ -50,10 +46,10 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
 
 interface VerifiedPck { pemData: Buffer; pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
 const PCK_KEY_PREFIX = 128;
-const pckCaches = new WeakMap<X509Certificate, Map<string, VerifiedPck>>();
-function pckCacheOf(root: X509Certificate): Map<string, VerifiedPck> {
+const pckCaches = new WeakMap<X509Certificate, BoundedCache<VerifiedPck>>();
+function pckCacheOf(root: X509Certificate): BoundedCache<VerifiedPck> {
   let m = pckCaches.get(root);
-  if (!m) { m = new Map(); pckCaches.set(root, m); }
+  if (!m) { m = new BoundedCache(1024); pckCaches.set(root, m); }
   return m;
 }
 
@@ -75,9 +71,7 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): Verifie
     from: new Date(Math.max(...pckChain.map((c) => new Date(c.validFrom).getTime()))),
     until: new Date(Math.min(...pckChain.map((c) => new Date(c.validTo).getTime()))),
   };
-  if (pckCache.size >= 1024) pckCache.clear();
-  pckCache.set(key, v);
-  return v;
+  return pckCache.set(key, v);
 }
 
 /**
@@ -114,7 +108,7 @@ export interface CollateralDocs extends VerifiedCollateral {
   until: Date;
 }
 
-const docsCache = new Map<string, CollateralDocs>();
+const docsCache = new BoundedCache<CollateralDocs>(64);
 
 const keyOfObject = new WeakMap<QuoteCollateral, string>();
 
@@ -153,11 +147,7 @@ export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date,
   const key = cacheKey(c, tee, root);
   const docs = docsCache.get(key);
   if (docs && now >= docs.from && now <= docs.until) return docs;
-  return verifyDocuments(c, tee, now, root).then((fresh) => {
-    if (docsCache.size >= 64) docsCache.clear();
-    docsCache.set(key, fresh);
-    return fresh;
-  });
+  return verifyDocuments(c, tee, now, root).then((fresh) => docsCache.set(key, fresh));
 }
 
 /** Revocation of the quote's PCK chain by the verified CRLs; returns the TCB info and QE identity to appraise against. */

@@ -1,6 +1,7 @@
 import { constants, createHash, verify, type X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { CloakError, revokedSerials, x509 } from '../../lib/index.ts';
+import { BoundedCache } from '../cache.ts';
 
 /**
  * Certificate revocation lists for every vendor chain (AMD KDS, Intel PCS):
@@ -80,8 +81,7 @@ export function checkWindow(issued: Date, nextUpdate: Date | undefined, now: Dat
   }
 }
 
-const checked = new Map<string, CheckedCrl>();
-const MAX_CHECKED = 64;
+const checked = new BoundedCache<CheckedCrl>(64);
 
 /**
  * Parses `data`, checks it is issued and signed by `issuer` and valid at
@@ -95,9 +95,7 @@ export function checkCrl(data: Uint8Array | string, issuer: X509Certificate, now
     const parsed = parseCrl(data, use.invalid, use.what);
     if (parsed.issuer !== new x509.X509Certificate(issuer.raw).subject) fail(use.invalid, `${use.what} is not issued by "${issuer.subject.split('\n')[0]}"`);
     if (!crlSignedBy(parsed, issuer)) fail(use.invalid, `${use.what}: its signature does not verify with its issuer "${issuer.subject.split('\n')[0]}"`);
-    crl = { revokedSerials: revokedSerials(parsed), thisUpdate: parsed.thisUpdate, nextUpdate: parsed.nextUpdate };
-    if (checked.size >= MAX_CHECKED) checked.delete(checked.keys().next().value!);
-    checked.set(key, crl);
+    crl = checked.set(key, { revokedSerials: revokedSerials(parsed), thisUpdate: parsed.thisUpdate, nextUpdate: parsed.nextUpdate });
   }
   checkWindow(crl.thisUpdate, crl.nextUpdate, now, use.expired, use.what, use.refresh);
   return crl;

@@ -4,6 +4,7 @@ import { fitDigest } from '../binding.ts';
 import { commonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
+import { BoundedCache } from '../cache.ts';
 
 
 /** Trust settings read from `ctx.trust.sim`. */
@@ -37,16 +38,14 @@ function readCert(pem: string, code: string): x509.X509Certificate {
 }
 
 /** Device certificates already checked against a root: the chain check is the costly part and repeats per handshake. */
-const verifiedDevices = new Map<string, x509.X509Certificate>();
+const verifiedDevices = new BoundedCache<x509.X509Certificate>(1000);
 
 async function verifyChain(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
   const cacheKey = `${trust?.roots.join('\n')}\n${chain[0]}`;
   const cached = verifiedDevices.get(cacheKey);
   if (cached && now >= cached.notBefore && now <= cached.notAfter) return cached;
   const device = await verifyChainUncached(chain, trust, now);
-  if (verifiedDevices.size >= 1000) verifiedDevices.clear();
-  verifiedDevices.set(cacheKey, device);
-  return device;
+  return verifiedDevices.set(cacheKey, device);
 }
 
 async function verifyChainUncached(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
