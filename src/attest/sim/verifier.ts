@@ -1,7 +1,7 @@
 import { createVerify } from 'node:crypto';
 import { CloakError, fromBase64, x509 } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
-import { commonClaims } from '../claims.ts';
+import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
 import { BoundedCache } from '../cache.ts';
@@ -76,14 +76,14 @@ export const simVerifier: EvidenceVerifier = {
       reportData: parsed.reportData,
       initData: parsed.hostData,
       claims: {
-        ...commonClaims({ measurement: parsed.measurement, debug: parsed.debug, initData: parsed.hostData, reportData: parsed.reportData }),
         version: parsed.version,
         debug: parsed.debug,
         tcb: Number(parsed.tcb),
         measurement: parsed.measurement.toString('hex'),
         host_data: parsed.hostData.toString('hex'),
+        init_data: parsed.hostData.toString('hex'),
         report_data: parsed.reportData.toString('hex'),
-      },
+      } satisfies CommonClaims & Record<string, unknown>,
     };
   },
   expectedReportData: (digest) => fitDigest(digest, 64),
