@@ -1,5 +1,6 @@
 export * from './types.ts';
 export * from './binding.ts';
+export * from './claims.ts';
 export * from './sim/index.ts';
 export * from './sample/index.ts';
 export * from './tpm/index.ts';

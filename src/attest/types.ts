@@ -21,7 +21,7 @@ export interface VerifyContext {
   trust?: Record<string, unknown>;
 }
 
-/** Normalised claims: hex strings for bytes, booleans for flags, numbers for SVNs. */
+/** Normalised claims: hex strings for bytes, booleans for flags, numbers for SVNs; the common ones (`CommonClaims`) under the same names for every TEE. */
 export type Claims = Record<string, unknown>;
 
 export interface VerifiedEvidence {

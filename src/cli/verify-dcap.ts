@@ -1,11 +1,10 @@
 import { Command } from 'commander';
-import { readFileSync, statSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { fromHex, padTo } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
 import type { DcapTrust, TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
-import { readInputFile, verifyTime } from './verify-input.ts';
+import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifyDcapOptions { collateral?: string; at?: string; reportData?: string; acceptTcb?: string; allowDebug?: boolean; json?: boolean }
 
@@ -18,7 +17,7 @@ function readEvidence(file: string): unknown {
 }
 
 async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
-  const { directoryCollateralSource, loadQuoteCollateral, TCB_STATUSES } = await import('../attest/dcap/index.ts');
+  const { TCB_STATUSES } = await import('../attest/dcap/index.ts');
   const now = verifyTime(o.at);
   const dcap: DcapTrust = { allowDebug: o.allowDebug === true };
   if (o.acceptTcb) {
@@ -27,12 +26,7 @@ async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
     if (bad) throw new CloakError('USAGE_TCB_STATUS', `--accept-tcb: "${bad}" is not one of ${TCB_STATUSES.join(', ')}`);
     dcap.acceptedTcbStatuses = statuses as TcbStatus[];
   }
-  let source;
-  if (o.collateral) {
-    if (statSync(o.collateral, { throwIfNoEntry: false })?.isDirectory()) source = directoryCollateralSource(o.collateral);
-    else dcap.collateral = loadQuoteCollateral(readFileSync(o.collateral));
-  }
-  return { now, collateral: source, trust: { dcap } };
+  return { now, collateral: await collateralOption(o.collateral), trust: { dcap } };
 }
 
 /** `loadVerifier` imports the verifier when the command runs, so defining the command loads nothing heavy. */
@@ -40,7 +34,7 @@ function verifyCommand(name: 'tdx' | 'sgx', loadVerifier: () => Promise<Evidence
   return new Command(name)
     .description(`Verify an Intel ${name.toUpperCase()} DCAP quote (signatures, PCK chain to the Intel SGX Root CA, CRLs, TCB status from Intel's collateral)`)
     .argument('<file>', `the quote: raw bytes, or CoCo evidence JSON {"quote": "<base64>"${name === 'tdx' ? ', "cc_eventlog": …' : ''}}`)
-    .option('--collateral <path>', 'Intel collateral: a JSON file (dcap-qvl form), or an offline directory of PCS v4 responses, one file per URL named like api.trustedservices.intel.com_tdx_certification_v4_tcb_fmspc_B0C06F000000 (issuer chains: …_TCB-Info-Issuer-Chain)')
+    .option('--collateral <path>', 'Intel collateral, read as `cloak serve --collateral` reads it: a JSON file (dcap-qvl form), or an offline directory of PCS v4 responses, one file per URL named like api.trustedservices.intel.com_tdx_certification_v4_tcb_fmspc_B0C06F000000 (issuer chains: …_TCB-Info-Issuer-Chain)')
     .option('--at <time>', 'verify as of this RFC 3339 time (default: now)')
     .option('--report-data <hex>', 'require this report data (zero-padded to 64 bytes)')
     .option('--accept-tcb <statuses>', 'comma-separated TCB statuses to accept (default UpToDate,SWHardeningNeeded)')

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
+import type { CollateralSource } from '../attest/types.ts';
 
 /** Inputs every `cloak verify` subcommand takes alike. */
 
@@ -15,4 +16,11 @@ export function verifyTime(at: string | undefined): Date {
 export function readInputFile(file: string, flag = ''): Buffer {
   if (!existsSync(file) || !statSync(file).isFile()) throw new CloakError('USAGE_FILE', `${flag}${file} does not exist or is not a file`);
   return readFileSync(file);
+}
+
+/** `--collateral PATH`, read as `cloak serve --collateral` reads it: a directory of vendor responses or a collateral JSON file. */
+export async function collateralOption(path: string | undefined): Promise<CollateralSource | undefined> {
+  if (path === undefined) return undefined;
+  if (!existsSync(path)) throw new CloakError('USAGE_COLLATERAL', `--collateral ${path} does not exist`);
+  return (await import('../attest/collateral/index.ts')).operatorCollateral(path);
 }

@@ -1,10 +1,8 @@
 import { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
-import { CloakError } from '../lib/errors.ts';
 import { toHex } from '../lib/bytes.ts';
 import type { SnpPolicy, SnpTrust } from '../attest/snp/index.ts';
 import { action, printJson, say } from './output.ts';
-import { readInputFile, verifyTime } from './verify-input.ts';
+import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifySnpOpts {
   vek?: string; collateral?: string; at?: string; reportData?: string; hostData?: string;
@@ -30,7 +28,7 @@ export function verifySnpCommand(): Command {
     .description('Verify AMD SEV-SNP evidence: report signature, VCEK/VLEK chain to AMD, TCB, CRL and policy')
     .argument('<file>', 'raw SEV-SNP report or CoCo SNP evidence JSON')
     .option('--vek <file>', 'the VCEK or VLEK certificate (DER or PEM)')
-    .option('--collateral <dir>', 'offline AMD KDS collateral directory (VCEKs, CRLs)')
+    .option('--collateral <path>', 'offline vendor collateral, read as `cloak serve --collateral` reads it (an AMD KDS mirror: VCEKs, CRLs)')
     .option('--at <time>', 'verify as of this RFC 3339 time instead of now')
     .option('--report-data <hex>', 'expected report-data (zero-padded to 64 bytes)')
     .option('--host-data <hex>', 'expected host-data / init-data digest (zero-padded to 32 bytes)')
@@ -40,18 +38,14 @@ export function verifySnpCommand(): Command {
     .addHelpText('after', HELP)
     .action(action(async (file: string, o: VerifySnpOpts) => {
       const now = verifyTime(o.at);
-      if (o.collateral && !(existsSync(o.collateral) && statSync(o.collateral).isDirectory())) {
-        throw new CloakError('USAGE_COLLATERAL', `--collateral ${o.collateral} is not a directory`);
-      }
       const policy: SnpPolicy = {
         allowDebug: o.allowDebug === true,
         reportData: o.reportData, hostData: o.hostData, measurements: o.measurement,
       };
       const snp: SnpTrust = { policy, vek: o.vek ? readInputFile(o.vek, '--vek ') : undefined };
-      const { directoryCollateral } = await import('../attest/collateral/index.ts');
       const { snpVerifier } = await import('../attest/snp/index.ts');
       const v = await snpVerifier.verify(readInputFile(file), {
-        now, collateral: o.collateral ? directoryCollateral(o.collateral) : undefined, trust: { snp },
+        now, collateral: await collateralOption(o.collateral), trust: { snp },
       });
       if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });
       say(`snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`);

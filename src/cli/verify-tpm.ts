@@ -1,19 +1,17 @@
 import { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
-import { readInputFile, verifyTime } from './verify-input.ts';
+import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
 
 interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
 
 /** --collateral DIR is read as `cloak serve --collateral DIR` reads it (AMD KDS and Intel PCS layouts). */
 async function context(o: VerifyOpts, trust?: Record<string, unknown>): Promise<VerifyContext> {
-  if (o.collateral && !existsSync(o.collateral)) throw new CloakError('USAGE_COLLATERAL', `--collateral ${o.collateral} does not exist`);
-  const collateral = o.collateral ? (await import('../server/verifiers.ts')).collateralSource(o.collateral) : undefined;
-  return { now: verifyTime(o.at), collateral, trust };
+  return { now: verifyTime(o.at), collateral: await collateralOption(o.collateral), trust };
 }
 
 /** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to `padSize`, 64, as CoCo's TPM attester sends it). */
@@ -36,7 +34,7 @@ function base(name: string, what: string, example: string): Command {
   return new Command(name)
     .description(`Verify ${what}`)
     .argument('<file>', 'evidence JSON (CoCo attester shape)')
-    .option('--collateral <dir>', 'offline vendor collateral, laid out as for `cloak serve --collateral` (AMD KDS / Intel PCS responses)')
+    .option('--collateral <path>', 'offline vendor collateral, read as `cloak serve --collateral` reads it (a directory of AMD KDS / Intel PCS responses, or a collateral JSON file)')
     .option('--at <time>', 'verify as of this RFC 3339 time instead of now')
     .option('--nonce <hex>', 'the nonce the quote must carry (the report-data / KBS binding)')
     .option('--json', 'print the verified claims as JSON')

@@ -1,5 +1,5 @@
 import {
-  dcap, directoryCollateral, httpCollateral, verifySnpReport,
+  defaultCollateral, verifySnpReport,
   sampleVerifier, simVerifier, tpmVerifier, tdxVerifier, sgxVerifier, snpVerifier, makeAzTdxVtpmVerifier, makeAzSnpVtpmVerifier,
   type CollateralSource, type EvidenceVerifier, type HardwareVerifier, type TdxHardwareInput, type SnpHardwareInput,
 } from '../attest/index.ts';
@@ -17,26 +17,7 @@ export function defaultVerifiers(): EvidenceVerifier[] {
   ];
 }
 
-/**
- * Vendor collateral: an offline directory when given (AMD KDS and Intel PCS
- * layouts both served from it), else fetched and cached: AMD KDS for SNP,
- * Intel PCS (with its issuer-chain headers) for TDX and SGX.
- */
-export function collateralSource(dir: string | undefined): CollateralSource {
-  if (dir) return firstOf([directoryCollateral(dir), dcap.directoryCollateralSource(dir)]);
-  const amd = httpCollateral({ fetch, now: () => Date.now() });
-  const intel = dcap.pcsCollateralSource(fetch, { clock: () => Date.now() });
-  return { get: (url) => (new URL(url.split('#')[0]!).hostname.endsWith('amd.com') ? amd.get(url) : intel.get(url)) };
-}
-
-function firstOf(sources: CollateralSource[]): CollateralSource {
-  return {
-    async get(url) {
-      for (const s of sources) {
-        const body = await s.get(url);
-        if (body) return body;
-      }
-      return undefined;
-    },
-  };
+/** Vendor collateral: the operator's directory or file when given (offline), else AMD KDS and Intel PCS, fetched and cached. */
+export function collateralSource(path: string | undefined): CollateralSource {
+  return defaultCollateral({ path, fetch, now: () => Date.now() });
 }

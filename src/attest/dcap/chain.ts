@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
-import { CloakError, x509 } from '../../lib/index.ts';
+import { CloakError } from '../../lib/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
+import { BoundedCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -24,7 +25,7 @@ function within(cert: X509Certificate, now: Date): boolean {
   return now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
 }
 
-const verifiedChains = new Map<string, X509Certificate[]>();
+const verifiedChains = new BoundedCache<X509Certificate[]>(256);
 
 /**
  * Verifies a chain (leaf first) up to the pinned Intel SGX Root CA at `now`.
@@ -46,33 +47,5 @@ export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code
     if (i < certs.length - 1 && !issuer.ca) fail(code, `${what}: an issuing certificate is not a CA`);
     if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) fail(code, `${what}: "${cert.subject.split('\n')[0]}" is not signed by "${issuer.subject.split('\n')[0]}"`);
   }
-  if (verifiedChains.size > 256) verifiedChains.clear();
-  verifiedChains.set(key, certs);
-  return certs;
-}
-
-/** Parses a CRL (DER, hex of DER, or PEM). */
-export function parseCrl(data: Uint8Array | string, code: string, what: string): x509.X509Crl {
-  try {
-    if (typeof data === 'string') {
-      const t = data.trim();
-      return /^[0-9a-fA-F]+$/.test(t) ? new x509.X509Crl(Buffer.from(t, 'hex')) : new x509.X509Crl(t);
-    }
-    const buf = Buffer.from(data);
-    const text = buf.toString('latin1');
-    return text.startsWith('-----BEGIN') ? new x509.X509Crl(text) : new x509.X509Crl(buf);
-  } catch (e) {
-    throw new CloakError(code, `${what} is not a valid CRL`, { status: 401, cause: e });
-  }
-}
-
-/** Verifies a CRL's signature by `issuer` and its validity window at `now`. */
-export async function verifyCrl(crl: x509.X509Crl, issuer: X509Certificate, now: Date, what: string): Promise<void> {
-  if (crl.issuer !== new x509.X509Certificate(issuer.raw).subject) fail('DCAP_CRL_INVALID', `${what} is not issued by "${issuer.subject.split('\n')[0]}"`);
-  const spki = issuer.publicKey.export({ format: 'der', type: 'spki' });
-  const ok = await crl.verify({ publicKey: new x509.PublicKey(spki) }).catch(() => false);
-  if (!ok) fail('DCAP_CRL_INVALID', `${what}: signature does not verify with its issuer`);
-  if (now < crl.thisUpdate || (crl.nextUpdate && now > crl.nextUpdate)) {
-    fail('DCAP_COLLATERAL_EXPIRED', `${what} is not valid at ${now.toISOString()} (this update ${crl.thisUpdate.toISOString()}, next update ${crl.nextUpdate?.toISOString()}); fetch fresh collateral`);
-  }
+  return verifiedChains.set(key, certs);
 }

@@ -4,7 +4,7 @@ import { rmSync } from 'node:fs';
 import { isCloakError } from '../../lib/index.ts';
 import type { CollateralSource } from '../types.ts';
 import { COLLATERAL_REUSE_MS, gatheredCollateral } from './collateral-cache.ts';
-import { directoryCollateralSource } from './collateral-dir.ts';
+import { directoryCollateral } from '../collateral/index.ts';
 import { writeOfflineCollateralDir } from './testing/offline-dir.ts';
 import { readEvidence } from './testing/self-made.ts';
 import { verifyDcapQuote } from './verify-quote.ts';
@@ -16,7 +16,7 @@ const qvl = () => JSON.parse(readEvidence('tdx/dcap-qvl_tdx_quote_collateral.jso
 /** The real TDX collateral as an offline directory, with every read counted. */
 function countedDir(): { source: CollateralSource; reads: () => number; dir: string } {
   const dir = writeOfflineCollateralDir(qvl(), 'tdx', 'B0C06F000000', 'platform');
-  const inner = directoryCollateralSource(dir);
+  const inner = directoryCollateral(dir);
   let n = 0;
   return { source: { get: (url) => { n++; return inner.get(url); } }, reads: () => n, dir };
 }

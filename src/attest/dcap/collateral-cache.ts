@@ -1,5 +1,6 @@
 import type { CollateralSource } from '../types.ts';
 import { fetchQuoteCollateral, type DcapTee, type PckCa, type QuoteCollateral } from './collateral.ts';
+import { BoundedCache } from '../cache.ts';
 
 /**
  * How long collateral gathered from a source serves quotes before it is
@@ -9,7 +10,7 @@ import { fetchQuoteCollateral, type DcapTee, type PckCa, type QuoteCollateral } 
 export const COLLATERAL_REUSE_MS = 10 * 60_000;
 
 interface Gathered { at: number; value?: QuoteCollateral; pending?: Promise<QuoteCollateral> }
-const bySource = new WeakMap<CollateralSource, Map<string, Gathered>>();
+const bySource = new WeakMap<CollateralSource, BoundedCache<Gathered>>();
 
 /**
  * `fetchQuoteCollateral`, reused per source, platform and TEE while the
@@ -20,7 +21,7 @@ const bySource = new WeakMap<CollateralSource, Map<string, Gathered>>();
  */
 export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc: string, ca: PckCa, now: Date): QuoteCollateral | Promise<QuoteCollateral> {
   let entries = bySource.get(source);
-  if (!entries) { entries = new Map(); bySource.set(source, entries); }
+  if (!entries) { entries = new BoundedCache(256); bySource.set(source, entries); }
   const key = `${tee}:${fmspc}:${ca}`;
   const t = now.getTime();
   const hit = entries.get(key);
@@ -30,7 +31,6 @@ export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc
     (value) => { entry.value = value; entry.pending = undefined; return value; },
     (e: unknown) => { if (entries.get(key) === entry) entries.delete(key); throw e; },
   );
-  if (entries.size >= 256) entries.clear();
   entries.set(key, entry);
   return entry.pending;
 }

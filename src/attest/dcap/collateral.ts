@@ -125,8 +125,3 @@ export async function fetchQuoteCollateral(source: CollateralSource, tee: DcapTe
     rootCaCrl: await get(urls.rootCaCrl),
   };
 }
-
-/** The file name an offline collateral directory uses for a URL. */
-export function collateralFileName(url: string): string {
-  return url.replace(/^https?:\/\//, '').replace(/[^A-Za-z0-9._-]+/g, '_');
-}

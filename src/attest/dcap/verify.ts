@@ -1,10 +1,12 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
-import { CloakError, revokedSerials, serialKey, x509 } from '../../lib/index.ts';
-import { intelRoot, parseCrl, splitPemChain, verifyChainToIntelRoot, verifyCrl } from './chain.ts';
+import { CloakError, serialKey, x509 } from '../../lib/index.ts';
+import { checkCrl, checkWindow, type CrlUse } from '../pki/crl.ts';
+import { intelRoot, splitPemChain, verifyChainToIntelRoot } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
 import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
 import { parseQuote, type Quote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
+import { BoundedCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -18,16 +20,11 @@ export interface SignedQuote {
 }
 
 /** Attestation keys live as long as the quoting enclave's key: the same few recur on every quote of a host. */
-const akCache = new Map<string, KeyObject>();
+const akCache = new BoundedCache<KeyObject>(1024);
 
 function attestationKey(raw: Buffer): KeyObject {
   const id = raw.toString('latin1');
-  const hit = akCache.get(id);
-  if (hit) return hit;
-  const key = importAttestationKey(raw);
-  if (akCache.size >= 1024) akCache.clear();
-  akCache.set(id, key);
-  return key;
+  return akCache.getOrSet(id, () => importAttestationKey(raw));
 }
 
 function importAttestationKey(raw: Buffer): KeyObject {
@@ -49,10 +46,10 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
 
 interface VerifiedPck { pemData: Buffer; pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
 const PCK_KEY_PREFIX = 128;
-const pckCaches = new WeakMap<X509Certificate, Map<string, VerifiedPck>>();
-function pckCacheOf(root: X509Certificate): Map<string, VerifiedPck> {
+const pckCaches = new WeakMap<X509Certificate, BoundedCache<VerifiedPck>>();
+function pckCacheOf(root: X509Certificate): BoundedCache<VerifiedPck> {
   let m = pckCaches.get(root);
-  if (!m) { m = new Map(); pckCaches.set(root, m); }
+  if (!m) { m = new BoundedCache(1024); pckCaches.set(root, m); }
   return m;
 }
 
@@ -74,9 +71,7 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): Verifie
     from: new Date(Math.max(...pckChain.map((c) => new Date(c.validFrom).getTime()))),
     until: new Date(Math.min(...pckChain.map((c) => new Date(c.validTo).getTime()))),
   };
-  if (pckCache.size >= 1024) pckCache.clear();
-  pckCache.set(key, v);
-  return v;
+  return pckCache.set(key, v);
 }
 
 /**
@@ -101,9 +96,8 @@ export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date
 
 export interface VerifiedCollateral { tcbInfo: TcbInfo; qeIdentity: QeIdentity }
 
-function checkWindow(issue: Date, next: Date, now: Date, what: string): void {
-  if (now < issue || now > next) fail('DCAP_COLLATERAL_EXPIRED', `the ${what} is not valid at ${now.toISOString()} (issued ${issue.toISOString()}, next update ${next.toISOString()}); fetch fresh collateral`);
-}
+const REFRESH = 'fetch fresh collateral';
+const crlUse = (what: string): CrlUse => ({ what, invalid: 'DCAP_CRL_INVALID', expired: 'DCAP_COLLATERAL_EXPIRED', refresh: REFRESH });
 
 export interface CollateralDocs extends VerifiedCollateral {
   pckCrlIssuer: X509Certificate;
@@ -114,7 +108,7 @@ export interface CollateralDocs extends VerifiedCollateral {
   until: Date;
 }
 
-const docsCache = new Map<string, CollateralDocs>();
+const docsCache = new BoundedCache<CollateralDocs>(64);
 
 const keyOfObject = new WeakMap<QuoteCollateral, string>();
 
@@ -153,11 +147,7 @@ export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date,
   const key = cacheKey(c, tee, root);
   const docs = docsCache.get(key);
   if (docs && now >= docs.from && now <= docs.until) return docs;
-  return verifyDocuments(c, tee, now, root).then((fresh) => {
-    if (docsCache.size >= 64) docsCache.clear();
-    docsCache.set(key, fresh);
-    return fresh;
-  });
+  return verifyDocuments(c, tee, now, root).then((fresh) => docsCache.set(key, fresh));
 }
 
 /** Revocation of the quote's PCK chain by the verified CRLs; returns the TCB info and QE identity to appraise against. */
@@ -170,25 +160,23 @@ export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): Veri
 }
 
 async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate): Promise<CollateralDocs> {
-  const rootCrl = parseCrl(c.rootCaCrl, 'DCAP_CRL_INVALID', 'the Intel SGX Root CA CRL');
-  await verifyCrl(rootCrl, root, now, 'the Intel SGX Root CA CRL');
+  const rootCrl = checkCrl(c.rootCaCrl, root, now, crlUse('the Intel SGX Root CA CRL'));
   const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
-  const pckCrl = parseCrl(c.pckCrl, 'DCAP_CRL_INVALID', 'the PCK CRL');
-  await verifyCrl(pckCrl, crlChain[0]!, now, 'the PCK CRL');
+  const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'));
 
   const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
   const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
-  const rootCrlSerials = revokedSerials(rootCrl);
+  const rootCrlSerials = rootCrl.revokedSerials;
   if ([tcbChain[0]!, qeChain[0]!, crlChain[0]!].some((signer) => rootCrlSerials.has(serialKey(signer.serialNumber)))) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);
   if (tcbInfo.id !== (tee === 'tdx' ? 'TDX' : 'SGX')) fail('DCAP_COLLATERAL_MISMATCH', `the TCB info is for ${tcbInfo.id}, not ${tee.toUpperCase()}`);
   if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE')) fail('DCAP_COLLATERAL_MISMATCH', `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`);
-  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'TCB info');
-  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'QE identity');
+  checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'DCAP_COLLATERAL_EXPIRED', 'the TCB info', REFRESH);
+  checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'DCAP_COLLATERAL_EXPIRED', 'the QE identity', REFRESH);
 
   const certs = [...crlChain, ...tcbChain, ...qeChain];
   const from = new Date(Math.max(rootCrl.thisUpdate.getTime(), pckCrl.thisUpdate.getTime(), tcbInfo.issueDate.getTime(), qeIdentity.issueDate.getTime(), ...certs.map((x) => new Date(x.validFrom).getTime())));
@@ -196,7 +184,7 @@ async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root
   return {
     tcbInfo, qeIdentity, from, until,
     pckCrlIssuer: crlChain[0]!,
-    pckCrlSerials: revokedSerials(pckCrl),
+    pckCrlSerials: pckCrl.revokedSerials,
     rootCrlSerials,
   };
 }

@@ -1,6 +1,7 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type SgxReportBody } from '../dcap/index.ts';
+import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -8,8 +9,10 @@ const hex = (b: Buffer): string => b.toString('hex');
 /** SGX attributes flags bit 1: DEBUG (the enclave's memory is readable by the host). */
 export const enclaveIsDebug = (e: SgxReportBody): boolean => (e.attributes[0]! & 0x02) !== 0;
 
-export function sgxClaims(v: DcapVerified, e: SgxReportBody): Record<string, unknown> {
+export function sgxClaims(v: DcapVerified, e: SgxReportBody): CommonClaims & Record<string, unknown> {
   return {
+    measurement: hex(e.mrEnclave),
+    init_data: hex(e.configId),
     quote_version: v.quote.header.version,
     mr_enclave: hex(e.mrEnclave),
     mr_signer: hex(e.mrSigner),

@@ -1,8 +1,10 @@
 import { createVerify } from 'node:crypto';
 import { CloakError, fromBase64, x509 } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
+import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
+import { BoundedCache } from '../cache.ts';
 
 
 /** Trust settings read from `ctx.trust.sim`. */
@@ -36,16 +38,14 @@ function readCert(pem: string, code: string): x509.X509Certificate {
 }
 
 /** Device certificates already checked against a root: the chain check is the costly part and repeats per handshake. */
-const verifiedDevices = new Map<string, x509.X509Certificate>();
+const verifiedDevices = new BoundedCache<x509.X509Certificate>(1000);
 
 async function verifyChain(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
   const cacheKey = `${trust?.roots.join('\n')}\n${chain[0]}`;
   const cached = verifiedDevices.get(cacheKey);
   if (cached && now >= cached.notBefore && now <= cached.notAfter) return cached;
   const device = await verifyChainUncached(chain, trust, now);
-  if (verifiedDevices.size >= 1000) verifiedDevices.clear();
-  verifiedDevices.set(cacheKey, device);
-  return device;
+  return verifiedDevices.set(cacheKey, device);
 }
 
 async function verifyChainUncached(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
@@ -81,8 +81,9 @@ export const simVerifier: EvidenceVerifier = {
         tcb: Number(parsed.tcb),
         measurement: parsed.measurement.toString('hex'),
         host_data: parsed.hostData.toString('hex'),
+        init_data: parsed.hostData.toString('hex'),
         report_data: parsed.reportData.toString('hex'),
-      },
+      } satisfies CommonClaims & Record<string, unknown>,
     };
   },
   expectedReportData: (digest) => fitDigest(digest, 64),

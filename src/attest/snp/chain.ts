@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
-import { CloakError } from '../../lib/index.ts';
-import { checkCrl, serialOf } from './crl.ts';
+import { CloakError, serialKey } from '../../lib/index.ts';
+import { checkCrl } from '../pki/crl.ts';
 import { productFromName } from './product.ts';
 import { parsedRoots, type ParsedRoots, type ProductRoots } from './roots/index.ts';
 import type { Vek } from './vek.ts';
@@ -74,9 +74,9 @@ export function verifyVekChain(
   checkValidity(roots!.ark, 'ARK', now);
   let crlChecked = false;
   if (crl) {
-    const checked = checkCrl(crl, roots!.ark, now);
+    const checked = checkCrl(crl, roots!.ark, now, { what: `AMD's ${product} CRL`, invalid: 'SNP_CRL_INVALID', expired: 'SNP_CRL_INVALID', refresh: 'fetch a fresh one from AMD KDS' });
     for (const [c, what] of [[issuer, vek.kind === 'VLEK' ? 'ASVK' : 'ASK'], [vek.cert, vek.kind]] as const) {
-      if (checked.revokedSerials.has(serialOf(c))) fail('SNP_REVOKED', `AMD's ${product} CRL revokes the ${what} (serial ${c.serialNumber}): the chip or its signing key is no longer trusted`);
+      if (checked.revokedSerials.has(serialKey(c.serialNumber))) fail('SNP_REVOKED', `AMD's ${product} CRL revokes the ${what} (serial ${c.serialNumber}): the chip or its signing key is no longer trusted`);
     }
     crlChecked = true;
   }

@@ -1,11 +1,12 @@
 import { toHex } from '../../lib/index.ts';
+import type { CommonClaims } from '../claims.ts';
 import { decodeTcb, signingKey, type SnpReport } from './report.ts';
 
 const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
 const hex64 = (v: bigint): string => v.toString(16).padStart(16, '0');
 
 /** The report as normalised claims: hex strings for bytes, named flags, numbers for SVNs. */
-export function snpClaims(report: SnpReport, product: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function snpClaims(report: SnpReport, product: string, extra: Record<string, unknown> = {}): CommonClaims & Record<string, unknown> {
   const turin = product === 'Turin';
   const tcb = (raw: bigint): Record<string, unknown> => {
     const t = decodeTcb(raw, turin);
@@ -15,6 +16,8 @@ export function snpClaims(report: SnpReport, product: string, extra: Record<stri
   const pi = report.platformInfo;
   const ver = (v: { major: number; minor: number; build: number }): string => `${v.major}.${v.minor}.${v.build}`;
   return {
+    debug: bit(p, 19),
+    init_data: toHex(report.hostData),
     product,
     version: report.version,
     guest_svn: report.guestSvn,

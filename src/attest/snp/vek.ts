@@ -1,6 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { CloakError, x509 } from '../../lib/index.ts';
+import { BoundedCache } from '../cache.ts';
 
 /** AMD's VCEK/VLEK extensions (AMD "Versioned Chip Endorsement Key" spec, table 8). */
 export const VEK_OIDS = {
@@ -48,18 +49,12 @@ function ia5(value: ArrayBuffer, oid: string): string {
   return v.valueBlock.value;
 }
 
-const cache = new Map<string, Vek>();
-const CACHE_SIZE = 256;
+const cache = new BoundedCache<Vek>(256);
 
 /** Parses a VEK certificate (DER or PEM) and its AMD extensions; parsed certificates are kept (a few hundred, by content). */
 export function parseVek(input: Uint8Array | string): Vek {
   const key = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64');
-  const hit = cache.get(key);
-  if (hit) return hit;
-  const vek = parseVekUncached(input);
-  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
-  cache.set(key, vek);
-  return vek;
+  return cache.getOrSet(key, () => parseVekUncached(input));
 }
 
 function parseVekUncached(input: Uint8Array | string): Vek {

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCloakError } from '../../lib/index.ts';
-import { directoryCollateralSource, loadQuoteCollateral } from '../dcap/index.ts';
+import { loadQuoteCollateral } from '../dcap/index.ts';
+import { directoryCollateral } from '../collateral/index.ts';
 import { readEvidence, selfMadeDcap } from '../dcap/testing/self-made.ts';
 import { writeOfflineCollateralDir } from '../dcap/testing/offline-dir.ts';
 import { tdxVerifier } from './verifier.ts';
@@ -41,7 +42,7 @@ describe('tdxVerifier on the real TDX quote', () => {
   it('collateral from ctx.collateral: an offline directory of PCS v4 responses', async () => {
     const dir = offlineDir();
     try {
-      const v = await tdxVerifier.verify({ quote: quoteB64 }, { now: AT, collateral: directoryCollateralSource(dir) });
+      const v = await tdxVerifier.verify({ quote: quoteB64 }, { now: AT, collateral: directoryCollateral(dir) });
       assert.equal(v.claims.tcb_status, 'UpToDate');
     } finally { rmSync(dir, { recursive: true }); }
   });
@@ -50,7 +51,7 @@ describe('tdxVerifier on the real TDX quote', () => {
     await assert.rejects(tdxVerifier.verify({ quote: quoteB64 }, { now: AT }), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE'));
     const dir = mkdtempSync(join(tmpdir(), 'cloak-dcap-'));
     try {
-      await assert.rejects(tdxVerifier.verify({ quote: quoteB64 }, { now: AT, collateral: directoryCollateralSource(dir) }), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE'));
+      await assert.rejects(tdxVerifier.verify({ quote: quoteB64 }, { now: AT, collateral: directoryCollateral(dir) }), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE'));
     } finally { rmSync(dir, { recursive: true }); }
   });
 

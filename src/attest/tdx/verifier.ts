@@ -1,6 +1,7 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type TdReportBody } from '../dcap/index.ts';
+import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -8,8 +9,10 @@ const hex = (b: Buffer): string => b.toString('hex');
 /** TD attributes bit 0: the TD is debuggable (its memory is readable by the host). */
 export const tdIsDebug = (td: TdReportBody): boolean => (td.tdAttributes[0]! & 0x01) !== 0;
 
-export function tdxClaims(v: DcapVerified, td: TdReportBody): Record<string, unknown> {
+export function tdxClaims(v: DcapVerified, td: TdReportBody): CommonClaims & Record<string, unknown> {
   return {
+    measurement: hex(td.mrTd),
+    init_data: hex(td.mrConfigId),
     quote_version: v.quote.header.version,
     body: v.quote.body.kind,
     mr_td: hex(td.mrTd),

@@ -1,4 +1,4 @@
-import { ByteReader, CloakError } from '../../lib/index.ts';
+import { ByteReader, ByteWriter, CloakError } from '../../lib/index.ts';
 import { TPM_HASHES, MAX_PCR_BANKS, MAX_SELECT_BYTES, TPM_GENERATED_VALUE, TPM_ST_ATTEST_QUOTE } from './constants.ts';
 
 /** One bank of a TPML_PCR_SELECTION: the hash algorithm and the PCR indices selected, ascending. */
@@ -42,20 +42,17 @@ export function readPcrSelection(r: ByteReader, code = CODE): PcrBankSelection[]
 
 /** Writes a TPML_PCR_SELECTION for one bank (3-byte bitmap: PCRs 0..23). */
 export function encodePcrSelection(banks: PcrBankSelection[]): Buffer {
-  const parts: Buffer[] = [u32(banks.length)];
+  const w = new ByteWriter().u32be(banks.length);
   for (const b of banks) {
     const bitmap = Buffer.alloc(3);
     for (const p of b.pcrs) {
       if (!Number.isInteger(p) || p < 0 || p > 23) throw new CloakError('TPM_PCR_INDEX', `PCR index ${p} is out of range 0..23`);
       bitmap[p >> 3]! |= 1 << (p & 7);
     }
-    parts.push(u16(b.hashAlg), Buffer.from([3]), bitmap);
+    w.u16be(b.hashAlg).u8(3).bytes(bitmap);
   }
-  return Buffer.concat(parts);
+  return w.toBuffer();
 }
-
-const u16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
-const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
 
 /** Parses the signed quote message (TPMS_ATTEST); every length is bounded and trailing bytes are refused. */
 export function parseTpmQuote(message: Buffer): TpmQuoteInfo {

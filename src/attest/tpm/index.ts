@@ -4,3 +4,4 @@ export * from './signature.ts';
 export * from './public.ts';
 export * from './quote.ts';
 export * from './verifier.ts';
+export * from './wire.ts';

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CloakError, padTo, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
+import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { readAkPublic, spkiDer } from './public.ts';
 import { readJsonBytes, readPcrValues, verifyTpmQuote, type VerifiedTpmQuote } from './quote.ts';
@@ -114,7 +115,7 @@ export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): Evidence
       insecure: false,
       reportData: padTo(q.extraData, TPM_REPORT_DATA_SIZE),
       initData: q.pcrs[INITDATA_PCR],
-      claims: { ak_sha256: fingerprint, quote: quoteClaims(q), ...pcrClaims(q.pcrs), init_data: q.pcrs[INITDATA_PCR] ? toHex(q.pcrs[INITDATA_PCR]) : undefined, report_data: toHex(q.extraData) },
+      claims: { ak_sha256: fingerprint, quote: quoteClaims(q), ...pcrClaims(q.pcrs), init_data: q.pcrs[INITDATA_PCR] ? toHex(q.pcrs[INITDATA_PCR]) : undefined, report_data: toHex(q.extraData) } satisfies CommonClaims & Record<string, unknown>,
     };
   },
   expectedReportData(bindingDigest: Buffer): Buffer {

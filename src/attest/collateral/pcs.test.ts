@@ -1,9 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { pcsUrls } from './collateral.ts';
-import { pcsCollateralSource, type FetchLike } from './pcs-source.ts';
-import { verifyDcapQuote } from './verify-quote.ts';
-import { readEvidence } from './testing/self-made.ts';
+import { pcsUrls } from '../dcap/collateral.ts';
+import { verifyDcapQuote } from '../dcap/verify-quote.ts';
+import { readEvidence } from '../dcap/testing/self-made.ts';
+import { pcsCollateralSource, type FetchLike } from './index.ts';
 
 /** An in-memory stand-in for Intel PCS serving the real dcap-qvl collateral the way PCS v4 does (bodies + issuer-chain headers). No network. */
 function fakePcs(): { fetch: FetchLike; calls: string[] } {

@@ -1,0 +1,95 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isCloakError, workloadInitData } from '../lib/index.ts';
+import { tdxVerifier, sgxVerifier, snpVerifier, type EvidenceVerifier, type VerifyContext } from '../attest/index.ts';
+import { openStore } from '../store/index.ts';
+import { KeyBroker, TokenIssuer, readEar } from './index.ts';
+
+const shared = (p: string) => new URL(`../../../shared/testdata/evidence/${p}`, import.meta.url);
+const json = (p: string) => JSON.parse(readFileSync(shared(p), 'utf8'));
+const quote = (p: string) => ({ quote: readFileSync(shared(p)).toString('base64') });
+const ACCEPT_CAPTURED_TCB = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationAndSWHardeningNeeded'] as const;
+
+/**
+ * TEST ONLY: a capture's report-data was made for someone else's challenge
+ * and its init-data field holds someone else's digest, so this test accepts
+ * exactly what the capture holds instead of a fresh binding. Everything
+ * else (hardware chain, appraisal, manifest release) is the real path.
+ */
+function bindingRelaxedForCapture(verifier: EvidenceVerifier, capturedReportData: Buffer): EvidenceVerifier {
+  return { ...verifier, expectedReportData: () => capturedReportData, expectedInitData: () => undefined };
+}
+
+const cases: Array<{ tee: string; verifier: EvidenceVerifier; evidence: unknown; at: string; trust?: VerifyContext['trust'] }> = [
+  {
+    tee: 'tdx', verifier: tdxVerifier, evidence: quote('tdx/dcap-qvl_tdx_quote.dat'), at: '2025-07-01T00:00:00Z',
+    trust: { dcap: { collateral: json('tdx/dcap-qvl_tdx_quote_collateral.json'), acceptedTcbStatuses: ACCEPT_CAPTURED_TCB } },
+  },
+  {
+    tee: 'sgx', verifier: sgxVerifier, evidence: quote('sgx/dcap-qvl_sgx_quote.dat'), at: '2025-07-01T00:00:00Z',
+    trust: { dcap: { collateral: json('sgx/dcap-qvl_sgx_quote_collateral.json'), acceptedTcbStatuses: ACCEPT_CAPTURED_TCB } },
+  },
+  { tee: 'snp', verifier: snpVerifier, evidence: json('coco/snp-evidence.json'), at: '2025-06-01T00:00:00Z' },
+];
+
+const SECRET = 'default/secret/db';
+const owner = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+const manifestText = (tee: string, measurement: string) => `version: 1
+owners:
+  users:
+    - name: alice
+      publicKey: |
+${owner.trim().split('\n').map((l) => `        ${l}`).join('\n')}
+secrets:
+  - name: db
+    resource: ${SECRET}
+workloads:
+  - name: app
+    tees: [${tee}]
+    referenceValues:
+      measurements: [${measurement}]
+    secrets:
+      - name: db
+        file: /run/secrets/db
+`;
+const initData = workloadInitData({ name: 'app', images: [], secrets: [{ resource: SECRET, file: '/run/secrets/db' }] });
+
+for (const c of cases) {
+  test(`KBS with tee ${c.tee}: a workload whose manifest lists measurements gets its secret when the launch measurement matches, and is refused when it does not`, async () => {
+    const ctx = { now: new Date(c.at), trust: c.trust };
+    const captured = await c.verifier.verify(c.evidence, ctx);
+    const measured = captured.claims.measurement;
+    assert.equal(typeof measured, 'string', `the ${c.tee} verifier reports the common "measurement" claim`);
+
+    const release = async (manifestMeasurement: string) => {
+      const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+      try {
+        const text = manifestText(c.tee, manifestMeasurement);
+        // Stored as the admin API stores a manifest once its owner signatures checked out.
+        await store.putManifest({ version: 1, digest: 'sha256:' + createHash('sha256').update(text).digest('hex'), text, signatures: [] });
+        // The operator also records the measurement as a reference value: the default attestation policy then checks it too.
+        await store.putReferenceValue('app-launch', { measurement: measured });
+        await store.putResource(SECRET, Buffer.from('s3cret'));
+        const tokens = await TokenIssuer.load(store, 'test');
+        const broker = new KeyBroker({ store, tokens, verifiers: [bindingRelaxedForCapture(c.verifier, captured.reportData)], trust: c.trust, clock: () => new Date(c.at) });
+        const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
+        const s = await broker.auth({ version: '0.4.0', tee: c.tee });
+        const token = await broker.attest(s.sessionId, {
+          'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
+          'tee-evidence': { primary_evidence: c.evidence, additional_evidence: '' },
+          'init-data': { format: 'toml', body: initData },
+        });
+        assert.equal(readEar(await tokens.verify(token, new Date(c.at))).status, 'affirming', 'the default attestation policy affirms the recorded measurement');
+        return await broker.resource({ bearer: token }, SECRET);
+      } finally {
+        await store.close();
+      }
+    };
+
+    assert.ok((await release(String(measured))).ciphertext, 'released when the measurement is the manifest\'s');
+    const other = String(measured).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
+    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement/.test((e as Error).message) && (e as { status: number }).status === 403);
+  });
+}
