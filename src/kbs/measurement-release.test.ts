@@ -53,9 +53,9 @@ workloads:
       measurements: [${measurement}]
     secrets:
       - name: db
-        file: /run/secrets/db
+        file: db
 `;
-const initData = workloadInitData({ name: 'app', images: [], secrets: [{ resource: SECRET, file: '/run/secrets/db' }] });
+const initData = workloadInitData({ name: 'app', images: [], secrets: [{ resource: SECRET, file: 'db' }] });
 
 for (const c of cases) {
   test(`KBS with tee ${c.tee}: a workload whose manifest lists measurements gets its secret when the launch measurement matches, and is refused when it does not`, async () => {
