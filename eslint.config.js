@@ -17,6 +17,10 @@ const layers = {
   cli: ['lib', 'attest', 'manifest', 'policy', 'oci', 'store', 'kbs', 'server', 'agent', 'runtime', 'k8s'],
 };
 const all = Object.keys(layers);
+// Narrower than the layer: the agent ships alone into the TEE, so it speaks the KBS protocol, not the broker.
+const narrower = {
+  agent: [{ group: ['**/kbs/*', '!**/kbs/guest.ts'], message: 'src/agent imports the KBS protocol from kbs/guest.ts; kbs/index.ts carries the broker, its CEL policies and every verifier' }],
+};
 // Subfolders of a layer named like another layer: src/k8s/policy is the Kata agent policy, not src/policy.
 const ownSubfolders = { k8s: ['policy'] };
 const layerConfigs = Object.entries(layers).map(([layer, allowed]) => ({
@@ -28,7 +32,8 @@ const layerConfigs = Object.entries(layers).map(([layer, allowed]) => ({
         .map((l) => (ownSubfolders[layer]?.includes(l)
           // only the layer's parent folder's src/<l>, not its own ./<l>/ subfolder
           ? { regex: `^(\\.\\./)+${l}(/|$)`, message: `layer rule: src/${layer} may not import src/${l}` }
-          : { group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`], message: `layer rule: src/${layer} may not import src/${l}` })),
+          : { group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`], message: `layer rule: src/${layer} may not import src/${l}` }))
+        .concat(narrower[layer] ?? []),
     }],
   },
 }));

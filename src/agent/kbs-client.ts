@@ -1,8 +1,8 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { flattenedDecrypt, decodeJwt, type FlattenedJWE } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { CloakError } from '../lib/index.ts';
-import { runtimeDataDigest } from '../attest/index.ts';
-import { KBS_PROTOCOL_VERSION, SESSION_COOKIE } from '../kbs/index.ts';
+import { runtimeDataDigest } from '../attest/binding.ts';
+import { KBS_PROTOCOL_VERSION, SESSION_COOKIE, teeKeyPair, decryptFromKbs, type AttestReply, type AttestRequest, type AuthReply, type AuthRequest, type FlattenedJwe, type TeePubkey } from '../kbs/guest.ts';
 
 /** What the agent's evidence source produces for a binding digest. */
 export interface Attester {
@@ -26,30 +26,29 @@ export interface KbsClientOptions {
  */
 export class AgentKbsClient {
   private readonly privateKey: KeyObject;
-  private readonly jwk: Record<string, string>;
+  private readonly jwk: TeePubkey;
   private cookie?: string;
   private token?: { value: string; exp: number };
 
   constructor(private readonly opts: KbsClientOptions) {
-    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const { kty, crv, x, y } = publicKey.export({ format: 'jwk' }) as Record<string, string>;
+    const { privateKey, publicJwk } = teeKeyPair();
     this.privateKey = privateKey;
-    this.jwk = { kty: kty!, crv: crv!, alg: 'ECDH-ES+A256KW', x: x!, y: y! };
+    this.jwk = publicJwk;
   }
 
   /** Attests (or reuses a live token) and returns the token. */
   async attest(): Promise<string> {
     if (this.token && this.token.exp - 30 > Date.now() / 1000) return this.token.value;
-    const auth = await this.call('POST', '/kbs/v0/auth', { version: KBS_PROTOCOL_VERSION, tee: this.opts.attester.tee, 'extra-params': '' });
-    const nonce = (auth.body as { nonce?: unknown }).nonce;
+    const auth: AuthRequest = { version: KBS_PROTOCOL_VERSION, tee: this.opts.attester.tee, 'extra-params': '' };
+    const nonce = (await this.call<AuthReply>('POST', '/kbs/v0/auth', auth)).nonce;
     if (typeof nonce !== 'string') throw new CloakError('AGENT_KBS_PROTOCOL', 'the KBS answered /auth without a nonce');
     const evidence = await this.opts.attester.evidence(runtimeDataDigest(nonce, this.jwk, ''));
-    const attest = await this.call('POST', '/kbs/v0/attest', {
+    const attest: AttestRequest = {
       ...(this.opts.initData ? { 'init-data': { format: 'toml', body: this.opts.initData } } : {}),
       'runtime-data': { nonce, 'tee-pubkey': this.jwk },
       'tee-evidence': { primary_evidence: evidence, additional_evidence: '' },
-    });
-    const token = (attest.body as { token?: unknown }).token;
+    };
+    const token = (await this.call<AttestReply>('POST', '/kbs/v0/attest', attest)).token;
     if (typeof token !== 'string') throw new CloakError('AGENT_KBS_PROTOCOL', 'the KBS answered /attest without a token');
     const exp = Number(decodeJwt(token).exp ?? 0);
     this.token = { value: token, exp };
@@ -59,16 +58,16 @@ export class AgentKbsClient {
   /** Fetches and decrypts one resource (`repo/type/tag`). */
   async resource(path: string): Promise<Buffer> {
     const token = await this.attest();
-    const res = await this.call('GET', `/kbs/v0/resource/${path}`, undefined, { authorization: `Bearer ${token}` });
+    const jwe = await this.call<FlattenedJwe>('GET', `/kbs/v0/resource/${path}`, undefined, { authorization: `Bearer ${token}` });
     try {
-      const { plaintext } = await flattenedDecrypt(res.body as FlattenedJWE, this.privateKey);
-      return Buffer.from(plaintext);
+      return await decryptFromKbs(jwe, this.privateKey);
     } catch (e) {
       throw new CloakError('AGENT_JWE_INVALID', `the KBS reply for ${path} does not decrypt with this workload's key`, { cause: e });
     }
   }
 
-  private async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ body: unknown }> {
+  /** One protocol call; the reply is the server's, unchecked: `Reply` says what a conforming KBS sends, callers check what they use. */
+  private async call<Reply>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Partial<Reply>> {
     const doFetch = this.opts.fetch ?? fetch;
     const retries = this.opts.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
@@ -101,7 +100,7 @@ export class AgentKbsClient {
         const p = (parsed ?? {}) as { detail?: string; code?: string };
         throw new CloakError(p.code ?? `AGENT_KBS_${res.status}`, `the KBS refused ${method} ${path} (${res.status}): ${p.detail ?? text.slice(0, 300)}`, { status: res.status });
       }
-      return { body: parsed };
+      return (parsed ?? {}) as Partial<Reply>;
     }
   }
 }

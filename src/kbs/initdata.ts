@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parse as parseToml } from 'smol-toml';
-import { CloakError } from '../lib/index.ts';
-import { initDataDigest } from '../attest/index.ts';
+import { CloakError, initDataDigest } from '../lib/index.ts';
 
 export interface InitData {
   digest: Buffer;

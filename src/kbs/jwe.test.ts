@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { flattenedDecrypt } from 'jose';
 import { isCloakError } from '../lib/index.ts';
-import { encryptToTee, checkTeePubkey } from './jwe.ts';
+import { encryptToTee, checkTeePubkey, teeKeyPair, decryptFromKbs } from './jwe.ts';
 
 const keys: Array<[string, ReturnType<typeof generateKeyPairSync>, string]> = [
   ['EC P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'ECDH-ES+A256KW'],
@@ -37,4 +37,13 @@ test('tee-pubkey members: what CoCo guests send is accepted, anything else refus
   for (const k of [{ ...ec, use: 'enc' }, { ...ec, kid: '1' }, { ...ec, n: rsa.n }, { ...rsa, crv: 'P-256' }, { ...rsa, x5c: [] }, { kty: 'EC', crv: 'P-256', x: ec.x }]) {
     await assert.rejects(checkTeePubkey(k), (e) => isCloakError(e, 'KBS_TEE_PUBKEY_INVALID'), JSON.stringify(Object.keys(k)));
   }
+});
+
+test('the guest side: the key an agent sends passes the broker\'s check, and what the broker encrypts to it decrypts with it only', async () => {
+  const mine = teeKeyPair();
+  await checkTeePubkey(mine.publicJwk);
+  const jwe = await encryptToTee(mine.publicJwk, Buffer.from('secret'));
+  assert.equal((await decryptFromKbs(jwe, mine.privateKey)).toString(), 'secret');
+  await assert.rejects(decryptFromKbs(jwe, teeKeyPair().privateKey));
+  await assert.rejects(decryptFromKbs({ ...jwe, ciphertext: undefined }, mine.privateKey));
 });

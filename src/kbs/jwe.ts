@@ -1,5 +1,5 @@
-import { createPublicKey } from 'node:crypto';
-import { FlattenedEncrypt, importJWK, type JWK } from 'jose';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { FlattenedEncrypt, flattenedDecrypt, importJWK, type JWK } from 'jose';
 import { CloakError } from '../lib/index.ts';
 import type { TeePubkey } from './schemas.ts';
 
@@ -59,4 +59,17 @@ export async function encryptToTee(key: TeePubkey, plaintext: Uint8Array): Promi
     ciphertext: jwe.ciphertext,
     tag: jwe.tag ?? '',
   };
+}
+
+/** A TEE's ephemeral key: a P-256 pair whose public half goes out as the `tee-pubkey` (ECDH-ES+A256KW). */
+export function teeKeyPair(): { privateKey: KeyObject; publicJwk: TeePubkey } {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { crv, x, y } = publicKey.export({ format: 'jwk' });
+  return { privateKey, publicJwk: { kty: 'EC', crv, alg: 'ECDH-ES+A256KW', x, y } };
+}
+
+/** Decrypts a resource reply, a flattened JWE to the TEE key, as received: jose checks its shape and throws when it does not decrypt. */
+export async function decryptFromKbs(jwe: unknown, privateKey: KeyObject): Promise<Buffer> {
+  const { plaintext } = await flattenedDecrypt(jwe as FlattenedJwe, privateKey);
+  return Buffer.from(plaintext);
 }

@@ -9,6 +9,7 @@ export const AuthRequest = Type.Object({
 export type AuthRequest = Static<typeof AuthRequest>;
 
 export const AuthReply = Type.Object({ nonce: Type.String(), 'extra-params': Type.Unknown() });
+export type AuthReply = Static<typeof AuthReply>;
 
 /**
  * The TEE's public key as CoCo guests send it (kbs-types `TeePubKey`): RSA
@@ -47,6 +48,7 @@ export const AttestRequest = Type.Object({
 export type AttestRequest = Static<typeof AttestRequest>;
 
 export const AttestReply = Type.Object({ token: Type.String() });
+export type AttestReply = Static<typeof AttestReply>;
 
 export const Problem = Type.Object({
   type: Type.String(),

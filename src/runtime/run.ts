@@ -1,10 +1,8 @@
-import { writeFileSync, mkdirSync, chmodSync, chownSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CloakError } from '../lib/index.ts';
 import { unpackLayers } from '../oci/index.ts';
-import { AgentKbsClient, parseWorkloadInitData, workloadInitData, simAttester, shellQuote, ENV_FILE, type Attester, type WorkloadSpec } from '../agent/index.ts';
+import { AgentKbsClient, parseWorkloadInitData, workloadInitData, simAttester, checkSecrets, writeSecrets, type Attester, type WorkloadSpec } from '../agent/index.ts';
 import { runtimeSpec, type ImageRunConfig } from './spec.ts';
 import { runBundle, checkRunc, killContainer, deleteContainer } from './runc.ts';
 import { resolveUser } from './user.ts';
@@ -101,6 +99,7 @@ export async function runConfidential(opts: RunOptions): Promise<{ exitCode: num
     for (const layer of image.layers) for (const r of layer.keyResources) if (!keys.has(r)) keys.set(r, await client.resource(r));
     const values = new Map<string, Buffer>();
     for (const s of workload.secrets) if (!values.has(s.resource)) values.set(s.resource, await client.resource(s.resource));
+    checkSecrets(workload.secrets, values); // refuse undeliverable secrets before anything is decrypted to disk
     timings.keysMs = performance.now() - t;
     log(`received ${keys.size} layer key(s) and ${values.size} secret(s) after attestation`);
 
@@ -112,7 +111,8 @@ export async function runConfidential(opts: RunOptions): Promise<{ exitCode: num
 
     const user = resolveUser(run.rootfs, image.config.User);
     checkMappable(user, ids);
-    const env = writeSecrets(run.secrets, workload, values, { uid: ids.hostId + user.uid, gid: ids.hostId + user.gid });
+    // Only the workload's host ids may read its secrets: directories 0500, files 0400, owned by its mapped uid.
+    const { env } = writeSecrets(run.secrets, workload.secrets, values, { mode: 0o500, owner: { uid: ids.hostId + user.uid, gid: ids.hostId + user.gid } });
 
     t = performance.now();
     const spec = runtimeSpec({ rootfs: run.rootfs, image: image.config, args: opts.args, env: [...env, ...(opts.env ?? [])], secretsDir: run.secrets, hostname: workload.name, user, idMap: ids });
@@ -144,36 +144,4 @@ async function whileContainerRuns(container: string, stopTimeoutMs: number, warn
     release();
     clearTimeout(timer);
   }
-}
-
-/**
- * Writes the file secrets and cloak.env into `dir` for the workload's host
- * ids only: files 0400, directories 0500, owned by `owner`. Returns the
- * variables for the container's environment.
- */
-function writeSecrets(dir: string, workload: WorkloadSpec, values: Map<string, Buffer>, owner: { uid: number; gid: number }): string[] {
-  const dirs = [dir];
-  mkdirSync(dir, { mode: 0o700 });
-  const write = (path: string, value: Buffer | string) => {
-    for (let d = dirname(path); d !== dir && !dirs.includes(d); d = dirname(d)) dirs.push(d);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    writeFileSync(path, value, { mode: 0o400, flag: 'wx' });
-    chownSync(path, owner.uid, owner.gid);
-  };
-  const env: string[] = [];
-  for (const s of workload.secrets) {
-    const value = values.get(s.resource)!;
-    if (s.file) {
-      if (s.file === ENV_FILE && workload.secrets.some((x) => x.env)) throw new CloakError('RUN_SECRET_CONFLICT', `a secret file may not be named ${ENV_FILE}: cloak run writes the secret variables there`);
-      write(join(dir, s.file), value);
-    } else if (s.env) {
-      env.push(`${s.env}=${value.toString('utf8')}`);
-    }
-  }
-  if (env.length) write(join(dir, ENV_FILE), env.map((e) => `${e.slice(0, e.indexOf('='))}=${shellQuote(e.slice(e.indexOf('=') + 1))}`).join('\n') + '\n');
-  for (const d of dirs.reverse()) {
-    chownSync(d, owner.uid, owner.gid);
-    chmodSync(d, 0o500);
-  }
-  return env;
 }

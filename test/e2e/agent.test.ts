@@ -33,7 +33,7 @@ before(async () => {
 });
 after(async () => { await server?.stop(); dir?.remove(); });
 
-const agentInit = (out: string) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--server', server.url, '--out', out, '--init-data', join(dir.path, 'init-data.toml'), '--json']);
+const agentInit = (out: string, initData = join(dir.path, 'init-data.toml')) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--server', server.url, '--out', out, '--init-data', initData, '--json']);
 
 test('refused under the default policy: non-zero exit with the reason, nothing written', async () => {
   const out = join(dir.path, 'refused');
@@ -61,5 +61,15 @@ test('a missing secret refuses the whole init: nothing written', async () => {
   const r = await agentInit(out);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /KBS_RESOURCE_NOT_FOUND/);
+  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+});
+
+test('a secret file named cloak.env beside a variable is refused with AGENT_SECRET_CONFLICT: nothing written', async () => {
+  const conflict = join(dir.path, 'conflict.toml');
+  writeFileSync(conflict, INIT_DATA.replace('file = "db/password"', 'file = "cloak.env"').replace(/resource = "default\/secret\/api-key"\nenv/, 'resource = "default/secret/db-password"\nenv'));
+  const out = join(dir.path, 'conflict');
+  const r = await agentInit(out, conflict);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /AGENT_SECRET_CONFLICT/);
   assert.ok(!existsSync(out) || readdirSync(out).length === 0);
 });

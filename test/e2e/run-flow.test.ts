@@ -65,6 +65,26 @@ test('attests with the simulated TEE, receives the secret, runs the unchanged en
   for (const k of ['attestMs', 'keysMs', 'unpackMs', 'runMs'] as const) assert.ok(r.timings[k] > 0);
 });
 
+// cloak run writes secrets the way cloak agent init does (agent/secrets.ts); its own copy had lost these checks.
+for (const [what, secrets, code] of [
+  ['a binary value as a variable', [{ resource: 'default/secret/binary', env: 'BIN' }], 'AGENT_ENV_BINARY'],
+  ['a file secret named cloak.env beside a variable', [{ resource: 'default/secret/greeting', file: 'cloak.env' }, { resource: 'default/secret/greeting', env: 'GREETING' }], 'AGENT_SECRET_CONFLICT'],
+  ['a file secret inside another', [{ resource: 'default/secret/greeting', file: 'a' }, { resource: 'default/secret/greeting', file: 'a/b' }], 'AGENT_SECRET_CONFLICT'],
+] as const) {
+  test(`${what} is refused with ${code} after attestation, before any layer is unpacked; nothing left`, { skip }, async () => {
+    await allowSim(server);
+    await http('PUT', `${server.url}/api/v1/resources/default/secret/binary`, { body: { value: Buffer.from([0x41, 0x00, 0x42]).toString('base64') }, headers: admin() });
+    let opened = false;
+    const img = image();
+    img.layers[0]!.open = async () => { opened = true; return streamOf(layer); };
+    let out = '';
+    await assert.rejects(runConfidential({ image: img, server: server.url, simDir: join(dir.path, 'sim'), secrets: [...secrets], stdio: 'pipe', onOutput: (c) => (out += c) }), (e) => isCloakError(e, code));
+    assert.equal(opened, false, 'no layer was opened');
+    assert.equal(out, '', 'the container never started');
+    assert.deepEqual(leftovers(), []);
+  });
+}
+
 test('init-data naming another image digest is refused with the reason', { skip }, async () => {
   const other = runInitData('busybox', server.url, 'sha256:' + 'f'.repeat(64), []);
   await assert.rejects(runConfidential({ image: image(), server: server.url, simDir: join(dir.path, 'sim'), initData: other, stdio: 'pipe' }), (e) => isCloakError(e, 'RUN_IMAGE_MISMATCH') && /sha256:f{64}/.test((e as Error).message));

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloakError } from '../../lib/index.ts';
-import { simAttest, fitDigest } from '../../attest/index.ts';
-import { parseInitData } from '../../kbs/index.ts';
+import { fitDigest } from '../../attest/binding.ts';
+import { simAttest } from '../../attest/sim/index.ts';
+import { parseInitData } from '../../kbs/guest.ts';
 import type { Attester } from '../kbs-client.ts';
 
 export interface SimAttesterOptions {

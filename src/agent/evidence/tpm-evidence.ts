@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CloakError, padTo, toHex } from '../../lib/index.ts';
-import { fitDigest } from '../../attest/index.ts';
+import { fitDigest } from '../../attest/binding.ts';
 import { VTPM_BINDING_BYTES, makeTpmVerifier, spkiDer } from '../../attest/tpm/index.ts';
 import { HCL_NV_INDEX, parseHclReport } from '../../attest/azure/index.ts';
 import type { Attester } from '../kbs-client.ts';

@@ -2,7 +2,7 @@ import * as nodeFs from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CloakError } from '../../lib/index.ts';
-import { fitDigest } from '../../attest/index.ts';
+import { fitDigest } from '../../attest/binding.ts';
 import type { Attester } from '../kbs-client.ts';
 
 export const TSM_REPORT_ROOT = '/sys/kernel/config/tsm/report';
