@@ -5,3 +5,5 @@ export * from './secrets.ts';
 export * from './select.ts';
 export * from './evidence/sim.ts';
 export * from './evidence/tsm.ts';
+export * from './cdh-client.ts';
+export * from './cdh-init.ts';

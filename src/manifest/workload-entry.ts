@@ -72,17 +72,26 @@ export function readWorkloadEntry(data: unknown, refuse: (message: string) => Er
   if (!Array.isArray(images) || !images.every((i) => typeof i === 'string' && IMAGE_DIGEST.test(i))) throw refuse(`${WORKLOAD_ENTRY} images must be a list of sha256:<64 hex> digests`);
   const secrets = w.secrets ?? [];
   if (!Array.isArray(secrets)) throw refuse(`${WORKLOAD_ENTRY} secrets must be an array of tables ([[secrets]])`);
+  const specs = readSecretSpecs(secrets, refuse, 'secrets');
+  return { name: w.name, images: images as string[], server: typeof w.server === 'string' ? w.server : undefined, secrets: specs };
+}
+
+/**
+ * Checks a list of secret deliveries `{resource, file | env}` (from `cloak.toml`, or from the agent's
+ * arguments): resource paths, safe relative files, variable names, nothing written twice.
+ */
+export function readSecretSpecs(secrets: unknown[], refuse: (message: string) => Error, where: string): SecretSpec[] {
   const seen = new Set<string>();
   const specs = secrets.map((s, i) => {
     const x = s as Record<string, unknown>;
-    if (!isResourcePath(x.resource)) throw refuse(`secrets[${i}].resource must be repo/type/tag`);
-    if ((x.file === undefined) === (x.env === undefined)) throw refuse(`secrets[${i}] needs exactly one of file = "…" or env = "…"`);
-    if (x.file !== undefined && (typeof x.file !== 'string' || !safeRelative(x.file))) throw refuse(`secrets[${i}].file must be a relative path without ".."`);
-    if (x.env !== undefined && (typeof x.env !== 'string' || !ENV_NAME.test(x.env))) throw refuse(`secrets[${i}].env must be a variable name`);
+    if (!isResourcePath(x.resource)) throw refuse(`${where}[${i}].resource must be repo/type/tag`);
+    if ((x.file === undefined) === (x.env === undefined)) throw refuse(`${where}[${i}] needs exactly one of file = "…" or env = "…"`);
+    if (x.file !== undefined && (typeof x.file !== 'string' || !safeRelative(x.file))) throw refuse(`${where}[${i}].file must be a relative path without ".."`);
+    if (x.env !== undefined && (typeof x.env !== 'string' || !ENV_NAME.test(x.env))) throw refuse(`${where}[${i}].env must be a variable name`);
     const key = x.file ? `file:${x.file}` : `env:${x.env}`;
-    if (seen.has(key)) throw refuse(`secrets[${i}] writes ${key} twice`);
+    if (seen.has(key)) throw refuse(`${where}[${i}] writes ${key} twice`);
     seen.add(key);
     return { resource: x.resource, file: x.file as string | undefined, env: x.env as string | undefined };
   });
-  return { name: w.name, images: images as string[], server: typeof w.server === 'string' ? w.server : undefined, secrets: specs };
+  return specs;
 }
