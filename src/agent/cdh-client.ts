@@ -1,4 +1,7 @@
 import { CloakError, isResourcePath } from '../lib/index.ts';
+import { DEFAULT_CDH_URL } from '../manifest/names.ts';
+
+export { DEFAULT_CDH_URL };
 
 /*
  * The guest's confidential data hub as a container reaches it: api-server-rest
@@ -12,7 +15,6 @@ import { CloakError, isResourcePath } from '../lib/index.ts';
  * feature; 403 to callers not on loopback.
  */
 
-export const DEFAULT_CDH_URL = 'http://127.0.0.1:8006';
 /** The CDH's own ttrpc timeout is 50 s (TTRPC_TIMEOUT) and the first call attests: wait a little longer. */
 export const CDH_TIMEOUT_MS = 60_000;
 /** Per resource; the secrets volume is a 16 MiB memory emptyDir. */

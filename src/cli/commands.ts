@@ -10,6 +10,7 @@ import { runCommand } from './run.ts';
 import { convertCommand } from './convert.ts';
 import { imageCommand } from './image.ts';
 import { verifyCommand } from './verify.ts';
+import { secretCommand } from './secret.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, policyCommand, auditCommand, manifestCommand, generateCommand, convertCommand, imageCommand, runCommand, verifyCommand, agentCommand];
+export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, secretCommand, policyCommand, auditCommand, manifestCommand, generateCommand, convertCommand, imageCommand, runCommand, verifyCommand, agentCommand];

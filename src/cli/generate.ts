@@ -5,6 +5,7 @@ import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
 import { kubernetesImageRef, registryResolver } from './resolver.ts';
 import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from '../k8s/defaults.ts';
+import { sealingFrom } from './secret.ts';
 
 
 async function readInputs(src: string): Promise<Array<{ name: string; docs: Record<string, any>[] }>> {
@@ -33,9 +34,11 @@ export function generateCommand(): Command {
     .option('--tls-verify <bool>', 'verify the registry TLS certificate when resolving tags and reading image configs', 'true')
     .option('--image-configs <dir>', 'offline image configs for the agent policy: sha256-<hex>.json per pinned digest (tried before the registry)')
     .option('--offline', 'read image configs only from --image-configs, never from the registry')
+    .option('--sealing-key <file>', 'private key (JWK, cloak secret keygen) for the secrets the manifest delivers sealed: true')
+    .option('--sealing-kid <repo/type/tag>', 'the resource holding the public sealing key (the guest verifies sealed secrets with it)')
     .option('--json', 'print the list of changes as JSON')
     .addHelpText('after', '\nExample:\n  cloak generate deploy.yaml --manifest manifest.yaml --server https://cloak.example:8080 -o confidential/\n  kubectl kustomize app/ | cloak generate - --manifest manifest.yaml | kubectl apply -f -\n  cloak generate app.yaml --image-configs configs/ --offline -o confidential/   # air-gapped\n\nThe Kata agent policy (init-data policy.rego) denies the host exec, logs, stdin and every\ncontainer the pod does not declare. Opt in per pod with the annotations\npolicy.cloak.dev/allow-logs: "true", policy.cloak.dev/allow-stdin: "true",\npolicy.cloak.dev/allow-exec: \'[{"container":"app","command":["cat","/tmp/ready"]}]\'\nor per workload in the manifest (agentPolicy: {logs, stdin, exec}).')
-    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; imageConfigs?: string; offline?: boolean; json?: boolean }) => {
+    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; imageConfigs?: string; offline?: boolean; sealingKey?: string; sealingKid?: string; json?: boolean }) => {
       const src = o.file ?? srcArg;
       if (!src) throw new CloakError('USAGE_NO_INPUT', 'give the Kubernetes YAML: cloak generate FILE|DIR|-');
       const { parse: parseYaml, stringify } = await import('yaml');
@@ -50,10 +53,11 @@ export function generateCommand(): Command {
         o.imageConfigs ? directoryConfigSource(o.imageConfigs) : undefined,
         o.offline ? undefined : registryConfigSource({ tlsVerify: o.tlsVerify !== 'false', toDockerRef: kubernetesImageRef }),
       );
+      const sealing = sealingFrom(o);
       const changes: string[] = [];
       const outputs: Array<{ name: string; text: string }> = [];
       for (const input of inputs) {
-        const r = await generate(input.docs, { runtimeClass: o.runtimeClass, agentImage: o.agentImage, server: o.server, manifest, resolveDigest, imageConfigs });
+        const r = await generate(input.docs, { runtimeClass: o.runtimeClass, agentImage: o.agentImage, server: o.server, manifest, resolveDigest, imageConfigs, sealing });
         manifest = r.manifest;
         changes.push(...r.changes.map((c) => `${input.name}: ${c}`));
         for (const n of r.notes) say(`note: ${n}`);

@@ -3,14 +3,12 @@ import { isWorkloadName, type ManifestDocument, type WorkloadDocument } from '..
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
 import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
 import { pin } from './pin.ts';
+import { agentContainer, AGENT_CONTAINER, SECRETS_PATH, SECRETS_VOLUME } from './agent-container.ts';
+import { applySealedEnv, type SealingKey } from './sealed-env.ts';
 import { agentPolicy } from './agent-policy.ts';
 import { describeOptIns, optInsRecord, readOptIns, type ImageConfig, type ImageConfigSource } from './policy/index.ts';
 
 export { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS };
-
-export const AGENT_CONTAINER = 'cloak-agent';
-export const SECRETS_VOLUME = 'cloak-secrets';
-export const SECRETS_PATH = '/run/cloak/secrets';
 
 type Obj = Record<string, any>;
 
@@ -24,6 +22,8 @@ export interface GenerateOptions {
   manifest?: ManifestDocument;
   /** Image configs (entrypoint, env, user, …) for the agent policy, by pinned digest. */
   imageConfigs?: ImageConfigSource;
+  /** Signs the secrets the manifest delivers `sealed` (CoCo sealed secrets in env values). */
+  sealing?: SealingKey;
 }
 
 /**
@@ -39,8 +39,6 @@ const AGENT_IMAGE_CONFIG: ImageConfig = {
 const AGENT_ENV_PATTERNS = {
   NODE_VERSION: '[0-9]+\\.[0-9]+\\.[0-9]+',
   YARN_VERSION: '[0-9]+\\.[0-9]+\\.[0-9]+',
-  // The init-data holds this policy, so the policy cannot hold the init-data: matched by shape.
-  CLOAK_INIT_DATA: '[A-Za-z0-9+/]+={0,2}',
 };
 
 export interface GenerateResult { docs: Obj[]; manifest: ManifestDocument; changes: string[]; notes: string[] }
@@ -100,9 +98,14 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     const secrets = (entry.secrets ?? []).map((s) => {
       const def = secretDefs.find((x) => x.name === s.name);
       if (!def) throw new CloakError('K8S_MANIFEST_SECRET', `manifest workload ${name} names secret "${s.name}", which manifest.secrets does not define`);
-      if (s.env) notes.push(`${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`);
-      return { resource: def.resource, file: s.file, env: s.env };
+      if (s.env && !s.sealed) notes.push(`${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`);
+      if (s.sealed && !s.env) throw new CloakError('K8S_MANIFEST_SECRET', `manifest workload ${name}: secret "${s.name}" is sealed, so it must be delivered as env`);
+      return { resource: def.resource, file: s.file, env: s.env, sealed: s.sealed === true };
     });
+    const sealed = secrets.filter((s) => s.sealed).map((s) => ({ resource: s.resource, env: s.env! }));
+    const agentSecrets = secrets.filter((s) => !s.sealed).map(({ resource, file, env }) => ({ resource, file, env }));
+    // Sealed variables alone need no init container: the guest unseals them.
+    const withAgent = agentSecrets.length > 0 || sealed.length === 0;
 
     if (spec.runtimeClassName !== (opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS)) {
       spec.runtimeClassName = opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS;
@@ -110,27 +113,31 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     }
     const annotations = (tpl.meta.annotations ??= {});
     spec.volumes = (spec.volumes ?? []).filter((v: Obj) => v.name !== SECRETS_VOLUME);
-    spec.volumes.push({ name: SECRETS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
     const agentImage = opts.agentImage ?? DEFAULT_AGENT_IMAGE;
-    const agentEnv = { name: 'CLOAK_INIT_DATA', value: '' };
-    const agent = {
-      name: AGENT_CONTAINER,
-      image: agentImage,
-      args: ['agent', 'init', '--out', SECRETS_PATH],
-      env: [agentEnv],
-      volumeMounts: [{ name: SECRETS_VOLUME, mountPath: SECRETS_PATH }],
-      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
-    };
+    const agent = agentContainer(agentImage, agentSecrets);
+    const hadAgent = (spec.initContainers ?? []).some((c: Obj) => c.name === AGENT_CONTAINER);
     const inits: Obj[] = (spec.initContainers ?? []).filter((c: Obj) => c.name !== AGENT_CONTAINER);
-    if (!(spec.initContainers ?? []).some((c: Obj) => c.name === AGENT_CONTAINER)) changes.push(`${where}: added init container ${AGENT_CONTAINER}`);
-    spec.initContainers = [agent, ...inits];
+    if (withAgent !== hadAgent) changes.push(`${where}: ${withAgent ? 'added' : 'removed'} init container ${AGENT_CONTAINER}`);
+    if (withAgent) {
+      spec.volumes.push({ name: SECRETS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
+      spec.initContainers = [agent, ...inits];
+    } else if (inits.length) spec.initContainers = inits;
+    else delete spec.initContainers;
+    if (!spec.volumes.length) delete spec.volumes;
     for (const c of containers) {
       c.volumeMounts = (c.volumeMounts ?? []).filter((m: Obj) => m.name !== SECRETS_VOLUME);
-      c.volumeMounts.push({ name: SECRETS_VOLUME, mountPath: SECRETS_PATH, readOnly: true });
+      if (withAgent) c.volumeMounts.push({ name: SECRETS_VOLUME, mountPath: SECRETS_PATH, readOnly: true });
+      else if (!c.volumeMounts.length) delete c.volumeMounts;
     }
+    changes.push(...(await applySealedEnv(containers, sealed, opts.sealing, where)));
+    if (sealed.length && opts.sealing && !(entry.keys ?? []).includes(opts.sealing.kid)) {
+      entry.keys = [...(entry.keys ?? []), opts.sealing.kid];
+      changes.push(`manifest: workload ${name} may read the sealing key ${opts.sealing.kid} (its data hub verifies sealed secrets with it)`);
+    }
+    if (sealed.length) notes.push(`${where}: ${sealed.map((s) => s.env).join(', ')} carry sealed secrets, which the guest unseals before the app starts; store the public key at ${opts.sealing?.kid ?? 'the sealing kid'} (cloak resource set … --file KEY.pub)`);
 
     // The Kata agent policy of the pod as it will run, with the workload's opt-ins.
-    const optIns = readOptIns(entry, annotations, [...spec.initContainers, ...containers].map((c: Obj) => String(c.name)), where);
+    const optIns = readOptIns(entry, annotations, [...(spec.initContainers ?? []), ...containers].map((c: Obj) => String(c.name)), where);
     const record = optInsRecord(optIns);
     if (JSON.stringify(record) !== JSON.stringify(entry.agentPolicy)) {
       if (record) entry.agentPolicy = record;
@@ -145,17 +152,16 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     const policy = await agentPolicy({
       kind: doc.kind, meta: doc.metadata, pod: spec, where, optIns, configs: opts.imageConfigs ?? noConfigs,
       containers: [
-        { spec: agent, image: agentImage, digest: agentDigest, config: agentConfig, envPatterns: AGENT_ENV_PATTERNS },
+        ...(withAgent ? [{ spec: agent, image: agentImage, digest: agentDigest, config: agentConfig, envPatterns: AGENT_ENV_PATTERNS }] : []),
         ...[...inits, ...containers].map((c: Obj) => ({ spec: c, image: String(c.image), digest: pinnedDigest.get(c) })),
       ],
     });
 
-    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets, policy: policy.text });
+    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets: agentSecrets, policy: policy.text });
     const digest = initDataDigestHex(initData);
     entry.images = [...new Set(digests)].sort();
     entry.referenceValues = { ...(entry.referenceValues ?? {}), initData: [digest] };
     const encoded = encodeInitData(initData);
-    agentEnv.value = encoded;
     if (annotations[INITDATA_ANNOTATION] !== encoded) {
       annotations[INITDATA_ANNOTATION] = encoded;
       changes.push(`${where}: init-data annotation with agent policy (sha256 ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);

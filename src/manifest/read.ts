@@ -32,7 +32,7 @@ export interface ManifestWorkload<P = string> {
   measurements: string[];
   initData: string[]; // hex digests of the init-data
   policy?: P;
-  secrets: Array<{ name: string; file?: string; env?: string }>;
+  secrets: Array<{ name: string; file?: string; env?: string; sealed?: boolean }>;
   keys: string[]; // further KBS resources (image layer keys)
   agentPolicy?: AgentPolicyEntry;
 }
@@ -88,7 +88,8 @@ export function readManifest(text: string): Manifest {
     const secrets = (w.secrets ?? []).map((s, j) => {
       if (!secretNames.has(s.name)) fail(`workloads[${i}].secrets[${j}] names unknown secret "${s.name}"`);
       if ((s.file === undefined) === (s.env === undefined)) fail(`workloads[${i}].secrets[${j}] needs exactly one of file or env`);
-      return { name: s.name, file: s.file, env: s.env };
+      if (s.sealed && s.env === undefined) fail(`workloads[${i}].secrets[${j}] is sealed: a sealed secret is delivered as a variable (env), which the guest unseals`);
+      return { name: s.name, file: s.file, env: s.env, ...(s.sealed ? { sealed: true } : {}) };
     });
     const keys = (w.keys ?? []).map((k, j) => (isResourcePath(k) ? k.toLowerCase() : fail(`workloads[${i}].keys[${j}] must be repo/type/tag`)));
     const lower = (v: string[] | undefined) => (v ?? []).map((x) => x.toLowerCase());

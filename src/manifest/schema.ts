@@ -41,7 +41,8 @@ export const SecretDelivery = Type.Object({
   name: Type.String({ description: 'the name of a secret under secrets' }),
   file: Type.Optional(Type.String({ description: 'a relative file name' })),
   env: Type.Optional(Type.String({ description: 'an environment variable name' })),
-}, { description: 'a secret of the workload: name, and file or env' });
+  sealed: Type.Optional(Type.Boolean({ description: 'true or false (true: the variable carries a CoCo sealed secret the guest unseals; env only)' })),
+}, { description: 'a secret of the workload: name, and file or env (and sealed)' });
 
 /** What the workload lets the host do beyond the Kata agent policy's defaults (read by `cloak generate`). */
 export const AgentPolicyEntry = Type.Object({
