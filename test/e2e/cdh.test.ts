@@ -62,7 +62,7 @@ test('the agent container gets its secrets through the guest data hub; a sealed 
     assert.equal(gen.code, 0, gen.stderr);
     const set = await runCloak(['manifest', 'set', p('manifest.yaml'), '--user', 'alice', '--key', p('alice.pem')], { env });
     assert.equal(set.code, 0, set.stderr);
-    const [podDoc] = parseYamlStream(readFileSync(p('out/pod.yaml'), 'utf8'));
+    const podDoc = parseYamlStream(readFileSync(p('out/pod.yaml'), 'utf8'))[0]!;
     assert.deepEqual(validateK8s([podDoc]), []);
 
     // The guest: its data hub attests with the pod's init-data.
