@@ -45,6 +45,12 @@ export function cdhBaseUrl(url: string): string {
   return u.origin;
 }
 
+/** What a failed fetch says underneath undici's "fetch failed". */
+const why = (e: unknown): string => {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (e as Error).message;
+};
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Reads a body up to `max` bytes, or refuses it without reading further. */
@@ -88,7 +94,7 @@ export async function cdhResource(path: string, opts: CdhClientOptions = {}): Pr
         await sleep(250 * 2 ** attempt);
         continue;
       }
-      throw new CloakError('AGENT_CDH_UNREACHABLE', `cannot reach the guest's data hub at ${base} (${(e as Error & { cause?: { code?: string } }).cause?.code ?? (e as Error).message}): is this a Confidential Containers pod? Its api-server-rest listens on ${DEFAULT_CDH_URL}`);
+      throw new CloakError('AGENT_CDH_UNREACHABLE', `cannot reach the guest's data hub at ${base} (${why(e)}): is this a Confidential Containers pod? Its api-server-rest listens on ${DEFAULT_CDH_URL}`);
     }
     let body: Buffer;
     try {
