@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isCloakError } from '../lib/index.ts';
@@ -56,6 +57,22 @@ test('a guest without the resource feature, a caller-side size bound, a data hub
   await withCdh(async (url) => {
     await assert.rejects(cdhResource('default/secret/db', { url, maxBytes: 3 }), (e) => isCloakError(e, 'AGENT_CDH_TOO_LARGE'));
   });
+  // A body with no length that never ends: read up to the bound, no further.
+  const endless = createHttpServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    const more = () => { while (res.write(chunk)); };
+    res.on('drain', more);
+    more();
+  });
+  await new Promise<void>((r) => endless.listen(0, '127.0.0.1', r));
+  try {
+    const port = (endless.address() as { port: number }).port;
+    await assert.rejects(cdhResource('default/secret/db', { url: `http://127.0.0.1:${port}`, maxBytes: 1024 * 1024 }), (e) => isCloakError(e, 'AGENT_CDH_TOO_LARGE'));
+  } finally {
+    endless.closeAllConnections();
+    await new Promise((r) => endless.close(r));
+  }
   const sockets = new Set<import('node:net').Socket>();
   const silent = createServer((s) => { sockets.add(s); }); // accepts, never answers
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
