@@ -74,6 +74,10 @@ test('the parser refuses what the CDH refuses, each with its reason', () => {
     ['short signature', `sealed.${HEADER}.${b64(VAULT)}.${SIG.slice(0, 40)}`, /signature is 30 bytes/],
     ['not JSON', `sealed.${Buffer.from('{').toString('base64url')}.${b64(VAULT)}.${SIG}`, /header is not UTF-8 JSON/],
   ];
+  // The same signature bytes spelt with stray trailing bits (the CDH's decoder refuses those too).
+  const sigBytes = Buffer.from(SIG, 'base64url');
+  const alias = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].map((c) => SIG.slice(0, -1) + c).find((a) => a !== SIG && Buffer.from(a, 'base64url').equals(sigBytes))!;
+  cases.push(['non-canonical base64url', `sealed.${HEADER}.${b64(VAULT)}.${alias}`, /signature is not base64url/]);
   for (const [name, input, message] of cases) {
     assert.throws(() => parseSealedSecret(input), (e) => isCloakError(e, 'SEALED_SECRET_INVALID') && message.test((e as Error).message), name);
   }

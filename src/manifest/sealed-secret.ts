@@ -46,8 +46,10 @@ const B64URL = /^[A-Za-z0-9_-]+$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function decodePart(part: string, what: string): Buffer {
-  if (!B64URL.test(part) || part.length % 4 === 1) throw invalid(`the ${what} is not base64url without padding`);
-  return Buffer.from(part, 'base64url');
+  const bytes = Buffer.from(part, 'base64url');
+  // Canonical only, as the CDH's base64 engine decodes (no stray trailing bits): one secret, one spelling.
+  if (!B64URL.test(part) || bytes.toString('base64url') !== part) throw invalid(`the ${what} is not base64url without padding`);
+  return bytes;
 }
 
 function jsonObject(bytes: Buffer, what: string): Record<string, unknown> {
