@@ -1,12 +1,14 @@
 import { CloakError } from '../lib/index.ts';
-import { isWorkloadName, type ManifestDocument, type WorkloadDocument } from '../manifest/index.ts';
+import { isWorkloadName, type ManifestDocument, type SecretSpec, type WorkloadDocument } from '../manifest/index.ts';
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
-import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
+import { DEFAULT_AGENT_IMAGE, DEFAULT_PLATFORM, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
+import { platformNamed, RETIRED_RUNTIME_CLASSES } from './platforms.ts';
+import { guestImageReference } from './guest-image.ts';
 import { pin } from './pin.ts';
 import { agentPolicy } from './agent-policy.ts';
 import { describeOptIns, optInsRecord, readOptIns, type ImageConfig, type ImageConfigSource } from './policy/index.ts';
 
-export { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS };
+export { DEFAULT_AGENT_IMAGE, DEFAULT_PLATFORM, DEFAULT_RUNTIME_CLASS };
 
 export const AGENT_CONTAINER = 'cloak-agent';
 export const SECRETS_VOLUME = 'cloak-secrets';
@@ -15,7 +17,14 @@ export const SECRETS_PATH = '/run/cloak/secrets';
 type Obj = Record<string, any>;
 
 export interface GenerateOptions {
+  /** Where the pods run (platforms.ts): runtime class, init-data digest algorithm, the TEEs the manifest allows. Default azure. */
+  platform?: string;
+  /** Overrides the platform's runtime class. */
   runtimeClass?: string;
+  /** Overrides the platform's TEEs in the manifest (e.g. only az-snp-vtpm). */
+  tees?: string[];
+  /** PEM of the server's TLS certificate, pinned in the init-data's aa.toml and cdh.toml. */
+  serverCert?: string;
   agentImage?: string;
   server?: string;
   /** Resolves `repo:tag` to `sha256:…` (through the registry); images already pinned are kept. */
@@ -42,6 +51,23 @@ const AGENT_ENV_PATTERNS = {
   // The init-data holds this policy, so the policy cannot hold the init-data: matched by shape.
   CLOAK_INIT_DATA: '[A-Za-z0-9+/]+={0,2}',
 };
+
+/**
+ * The `cloak-agent` init container of a pod: what it runs and what it is
+ * told. The one place the pod rewrite builds it, so how the agent learns
+ * its secrets (its args and env, which the agent policy pins) changes here.
+ * `CLOAK_INIT_DATA` is filled in once the init-data exists.
+ */
+export function agentContainer(image: string, _secrets: SecretSpec[]): Obj {
+  return {
+    name: AGENT_CONTAINER,
+    image,
+    args: ['agent', 'init', '--out', SECRETS_PATH],
+    env: [{ name: 'CLOAK_INIT_DATA', value: '' }],
+    volumeMounts: [{ name: SECRETS_VOLUME, mountPath: SECRETS_PATH }],
+    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+  };
+}
 
 export interface GenerateResult { docs: Obj[]; manifest: ManifestDocument; changes: string[]; notes: string[] }
 
@@ -71,6 +97,17 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
   const secretDefs = (manifest.secrets ??= []);
   const changes: string[] = [];
   const notes: string[] = [];
+  const platform = platformNamed(opts.platform ?? DEFAULT_PLATFORM);
+  const runtimeClass = opts.runtimeClass ?? platform.runtimeClass;
+  const tees = opts.tees ?? platform.tees;
+  const retired = RETIRED_RUNTIME_CLASSES[runtimeClass];
+  if (retired) notes.push(`warning: ${retired}`);
+  const unusual = tees.filter((t) => !platform.tees.includes(t));
+  if (unusual.length) notes.push(`the manifest allows TEE ${unusual.join(', ')}, which platform ${platform.name} does not produce (it produces ${platform.tees.join(', ')})`);
+  if (opts.server?.startsWith('https://') && !opts.serverCert) notes.push(`warning: no server certificate is pinned; the guest checks ${opts.server} against its built-in CA roots only`);
+  if (opts.server?.startsWith('http://')) notes.push(`warning: the guest talks to ${opts.server} in plain HTTP; that is for a server on the same machine only`);
+  if (!opts.server) notes.push('no --server: the init-data carries no aa.toml/cdh.toml, so the guest knows no KBS and enforces no image policy');
+  let generated = 0;
   for (const doc of out) {
     const tpl = podTemplate(doc);
     if (!tpl) continue;
@@ -104,23 +141,20 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       return { resource: def.resource, file: s.file, env: s.env };
     });
 
-    if (spec.runtimeClassName !== (opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS)) {
-      spec.runtimeClassName = opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS;
+    generated++;
+    if (spec.runtimeClassName !== runtimeClass) {
+      spec.runtimeClassName = runtimeClass;
       changes.push(`${where}: runtimeClassName ${spec.runtimeClassName}`);
+    }
+    if (JSON.stringify(entry.tees ?? []) !== JSON.stringify(tees)) {
+      entry.tees = [...tees];
+      changes.push(`manifest: workload ${name} tees ${tees.join(', ')} (platform ${platform.name})`);
     }
     const annotations = (tpl.meta.annotations ??= {});
     spec.volumes = (spec.volumes ?? []).filter((v: Obj) => v.name !== SECRETS_VOLUME);
     spec.volumes.push({ name: SECRETS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
     const agentImage = opts.agentImage ?? DEFAULT_AGENT_IMAGE;
-    const agentEnv = { name: 'CLOAK_INIT_DATA', value: '' };
-    const agent = {
-      name: AGENT_CONTAINER,
-      image: agentImage,
-      args: ['agent', 'init', '--out', SECRETS_PATH],
-      env: [agentEnv],
-      volumeMounts: [{ name: SECRETS_VOLUME, mountPath: SECRETS_PATH }],
-      securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
-    };
+    const agent = agentContainer(agentImage, secrets);
     const inits: Obj[] = (spec.initContainers ?? []).filter((c: Obj) => c.name !== AGENT_CONTAINER);
     if (!(spec.initContainers ?? []).some((c: Obj) => c.name === AGENT_CONTAINER)) changes.push(`${where}: added init container ${AGENT_CONTAINER}`);
     spec.initContainers = [agent, ...inits];
@@ -150,16 +184,22 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       ],
     });
 
-    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets, policy: policy.text });
+    const imageRefs = [agentImage, ...[...inits, ...containers].map((c: Obj) => String(c.image))].map(guestImageReference);
+    const initData = workloadInitData({
+      name, server: opts.server, serverCert: opts.serverCert, images: [...new Set(digests)], secrets, policy: policy.text,
+      imageRefs, algorithm: platform.algorithm,
+    });
     const digest = initDataDigestHex(initData);
     entry.images = [...new Set(digests)].sort();
     entry.referenceValues = { ...(entry.referenceValues ?? {}), initData: [digest] };
     const encoded = encodeInitData(initData);
-    agentEnv.value = encoded;
+    const initDataEnv = (agent.env as Obj[] | undefined)?.find((e) => e.name === 'CLOAK_INIT_DATA');
+    if (initDataEnv) initDataEnv.value = encoded;
     if (annotations[INITDATA_ANNOTATION] !== encoded) {
       annotations[INITDATA_ANNOTATION] = encoded;
-      changes.push(`${where}: init-data annotation with agent policy (sha256 ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
+      changes.push(`${where}: init-data annotation with agent policy (${platform.algorithm} ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
     }
   }
+  if (generated) notes.push(`platform ${platform.name}: runtime class ${runtimeClass}, init-data digest ${platform.algorithm} in ${platform.binding}, manifest TEEs ${tees.join(', ')}`);
   return { docs: out, manifest, changes, notes };
 }
