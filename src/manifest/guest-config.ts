@@ -18,6 +18,8 @@ export interface GuestServer {
   cert?: string;
 }
 
+const toml = (o: Record<string, unknown>): string => stringify(o).replace(/\n*$/, '\n');
+
 const PEM = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
 
 function checkServer(s: GuestServer): void {
@@ -31,7 +33,7 @@ function checkServer(s: GuestServer): void {
 /** `aa.toml`: the attestation agent gets its KBS token from this server, over TLS to this certificate. */
 export function attestationAgentConfig(s: GuestServer): string {
   checkServer(s);
-  return stringify({ token_configs: { kbs: { url: s.url, ...(s.cert ? { cert: s.cert } : {}) } } }) + '\n';
+  return toml({ token_configs: { kbs: { url: s.url, ...(s.cert ? { cert: s.cert } : {}) } } });
 }
 
 /**
@@ -52,8 +54,8 @@ export function imageSecurityPolicy(references: string[]): string {
 /** `cdh.toml`: the data hub's KBS (cc_kbc) with the pinned certificate, and the image policy when images are given. */
 export function dataHubConfig(s: GuestServer, images?: string[]): string {
   checkServer(s);
-  return stringify({
+  return toml({
     kbc: { name: 'cc_kbc', url: s.url, ...(s.cert ? { kbs_cert: s.cert } : {}) },
     ...(images ? { image: { image_security_policy: imageSecurityPolicy(images) } } : {}),
-  }) + '\n';
+  });
 }
