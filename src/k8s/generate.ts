@@ -104,9 +104,6 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
   if (retired) notes.push(`warning: ${retired}`);
   const unusual = tees.filter((t) => !platform.tees.includes(t));
   if (unusual.length) notes.push(`the manifest allows TEE ${unusual.join(', ')}, which platform ${platform.name} does not produce (it produces ${platform.tees.join(', ')})`);
-  if (opts.server?.startsWith('https://') && !opts.serverCert) notes.push(`warning: no server certificate is pinned; the guest checks ${opts.server} against its built-in CA roots only`);
-  if (opts.server?.startsWith('http://')) notes.push(`warning: the guest talks to ${opts.server} in plain HTTP; that is for a server on the same machine only`);
-  if (!opts.server) notes.push('no --server: the init-data carries no aa.toml/cdh.toml, so the guest knows no KBS and enforces no image policy');
   let generated = 0;
   for (const doc of out) {
     const tpl = podTemplate(doc);
@@ -200,6 +197,11 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       changes.push(`${where}: init-data annotation with agent policy (${platform.algorithm} ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
     }
   }
-  if (generated) notes.push(`platform ${platform.name}: runtime class ${runtimeClass}, init-data digest ${platform.algorithm} in ${platform.binding}, manifest TEEs ${tees.join(', ')}`);
+  if (generated) {
+    notes.push(`platform ${platform.name}: runtime class ${runtimeClass}, init-data digest ${platform.algorithm} in ${platform.binding}, manifest TEEs ${tees.join(', ')}`);
+    if (opts.server?.startsWith('https://') && !opts.serverCert) notes.push(`warning: no server certificate is pinned; the guest checks ${opts.server} against its built-in CA roots only`);
+    if (opts.server?.startsWith('http://')) notes.push(`warning: the guest talks to ${opts.server} in plain HTTP; that is for a server on the same machine only`);
+    if (!opts.server) notes.push('no --server: the init-data carries no aa.toml/cdh.toml, so the guest knows no KBS and enforces no image policy');
+  }
   return { docs: out, manifest, changes, notes };
 }

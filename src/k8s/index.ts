@@ -3,3 +3,5 @@ export * from './generate.ts';
 export * from './pin.ts';
 export * from './agent-policy.ts';
 export * from './policy/index.ts';
+export * from './platforms.ts';
+export * from './guest-image.ts';
