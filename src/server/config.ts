@@ -2,6 +2,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { CloakError } from '../lib/index.ts';
+import { isIP } from 'node:net';
 import { isLoopbackHost } from './tls.ts';
 
 /** Server settings: cloak.yaml, then CLOAK_* environment variables, then flags (flags win). */
@@ -99,6 +100,8 @@ function toBool(v: unknown, name: string): boolean {
 /** HTTPS settings that fit together; plain HTTP only on loopback. */
 function checkTls(cfg: ServerConfig, host: string): void {
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) throw new CloakError('CONFIG_INVALID', '--tls-cert and --tls-key go together: give both (PEM certificate and its key)');
+  const badName = cfg.tlsNames.find((n) => !isIP(n) && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(n));
+  if (badName !== undefined) throw new CloakError('CONFIG_INVALID', `tlsNames: "${badName}" is not a DNS name or an IP address`);
   if (cfg.tlsCert && cfg.tlsSelfSigned) throw new CloakError('CONFIG_INVALID', 'give either --tls-cert/--tls-key or --tls-self-signed, not both');
   if (!cfg.tlsCert && !cfg.tlsSelfSigned && !isLoopbackHost(host)) {
     throw new CloakError('CONFIG_INVALID', `listening on ${host} needs HTTPS: give --tls-cert FILE --tls-key FILE, or --tls-self-signed to create a certificate in ${join(cfg.data, 'tls')} on first start (add --tls-name <the name guests and clients use>). Plain HTTP is only for loopback (127.0.0.1, ::1, localhost): a server and its clients on one machine`);

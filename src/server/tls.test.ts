@@ -63,6 +63,7 @@ test('plain HTTP only on loopback; TLS settings from flags, cloak.yaml or CLOAK_
   refused({ listen: '0.0.0.0:8443', tlsCert: 'a.pem' }, {}, /go together/);
   refused({ listen: '0.0.0.0:8443', tlsCert: 'a.pem', tlsKey: 'b.pem', tlsSelfSigned: true }, {}, /not both/);
   refused({ tlsSelfSigned: 'yes' }, {}, /true or false/);
+  refused({ tlsSelfSigned: true, tlsNames: ['cloak.example, O=evil'] }, {}, /not a DNS name or an IP address/);
   assert.equal(loadServerConfig({ listen: '0.0.0.0:8443', tlsSelfSigned: true }, {}).tlsSelfSigned, true);
   const env = loadServerConfig({}, { CLOAK_LISTEN: '0.0.0.0:8443', CLOAK_TLS_SELF_SIGNED: 'true', CLOAK_TLS_NAMES: 'cloak.example,10.0.0.5' });
   assert.deepEqual(env.tlsNames, ['cloak.example', '10.0.0.5']);
