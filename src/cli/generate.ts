@@ -4,7 +4,8 @@ import { basename, join } from 'node:path';
 import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
 import { kubernetesImageRef, registryResolver } from './resolver.ts';
-import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from '../k8s/defaults.ts';
+import { DEFAULT_AGENT_IMAGE, DEFAULT_PLATFORM } from '../k8s/defaults.ts';
+import { PLATFORMS, platformNamed } from '../k8s/platforms.ts';
 import { sealingFrom } from './secret.ts';
 
 
@@ -27,8 +28,12 @@ export function generateCommand(): Command {
     .argument('[src]', 'a YAML file, a directory of them, or - for stdin')
     .option('-f, --file <src>', 'same as SRC')
     .option('--manifest <file>', 'the Cloak manifest to read workload secrets from and update in place')
-    .option('--runtime-class <name>', 'runtime class of the TEE pods', DEFAULT_RUNTIME_CLASS)
-    .option('--server <url>', 'the Cloak server the agent attests to (written into the init-data)', process.env.CLOAK_SERVER)
+    .option('--platform <name>', `where the pods run: ${Object.keys(PLATFORMS).join(', ')} (picks runtime class, init-data digest, manifest TEEs)`, DEFAULT_PLATFORM)
+    .option('--runtime-class <name>', 'runtime class of the TEE pods (default: the platform\'s)')
+    .option('--tee <name...>', 'the TEEs the manifest allows the workloads (default: the platform\'s evidence)')
+    .option('--server <url>', 'the Cloak server the guest attests to (written into the init-data)', process.env.CLOAK_SERVER)
+    .option('--server-fingerprint <sha256:hex>', 'fetch the https server\'s certificate and pin it if its fingerprint is this one (cloak serve prints it)')
+    .option('--server-cert <pem>', 'pin this certificate (the server\'s self-signed one, or the CA that issued it) instead of fetching it')
     .option('--agent-image <ref>', 'the Cloak agent image', DEFAULT_AGENT_IMAGE)
     .option('-o, --out <dir>', 'write the generated files here (default: stdout)')
     .option('--tls-verify <bool>', 'verify the registry TLS certificate when resolving tags and reading image configs', 'true')
@@ -37,10 +42,13 @@ export function generateCommand(): Command {
     .option('--sealing-key <file>', 'private key (JWK, cloak secret keygen) for the secrets the manifest delivers sealed: true')
     .option('--sealing-kid <repo/type/tag>', 'the resource holding the public sealing key (the guest verifies sealed secrets with it)')
     .option('--json', 'print the list of changes as JSON')
-    .addHelpText('after', '\nExample:\n  cloak generate deploy.yaml --manifest manifest.yaml --server https://cloak.example:8080 -o confidential/\n  kubectl kustomize app/ | cloak generate - --manifest manifest.yaml | kubectl apply -f -\n  cloak generate app.yaml --image-configs configs/ --offline -o confidential/   # air-gapped\n\nThe Kata agent policy (init-data policy.rego) denies the host exec, logs, stdin and every\ncontainer the pod does not declare. Opt in per pod with the annotations\npolicy.cloak.dev/allow-logs: "true", policy.cloak.dev/allow-stdin: "true",\npolicy.cloak.dev/allow-exec: \'[{"container":"app","command":["cat","/tmp/ready"]}]\'\nor per workload in the manifest (agentPolicy: {logs, stdin, exec}).')
-    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; runtimeClass: string; server?: string; agentImage: string; out?: string; tlsVerify: string; imageConfigs?: string; offline?: boolean; sealingKey?: string; sealingKid?: string; json?: boolean }) => {
+    .addHelpText('after', '\nPlatforms:\n' + Object.values(PLATFORMS).map((p) => `  ${p.name.padEnd(6)} ${p.description}; runtime class ${p.runtimeClass}, init-data ${p.algorithm} in ${p.binding}, evidence ${p.tees.join(' or ')}`).join('\n') + '\n(The retired AKS preview class kata-cc-isolation ignores init-data: --runtime-class kata-cc-isolation warns.)\n\nThe init-data pins the server\'s certificate (aa.toml, cdh.toml), so the pod trusts that server only.\n\nExample:\n  cloak generate deploy.yaml --manifest manifest.yaml --server https://cloak.example:8443 --server-fingerprint sha256:… -o confidential/\n  cloak generate deploy.yaml --platform tdx --server https://cloak.example:8443 --server-cert cloak-ca.pem -o confidential/\n  kubectl kustomize app/ | cloak generate - --manifest manifest.yaml | kubectl apply -f -\n  cloak generate app.yaml --image-configs configs/ --offline -o confidential/   # air-gapped\n\nThe Kata agent policy (init-data policy.rego) denies the host exec, logs, stdin and every\ncontainer the pod does not declare. Opt in per pod with the annotations\npolicy.cloak.dev/allow-logs: "true", policy.cloak.dev/allow-stdin: "true",\npolicy.cloak.dev/allow-exec: \'[{"container":"app","command":["cat","/tmp/ready"]}]\'\nor per workload in the manifest (agentPolicy: {logs, stdin, exec}).')
+    .action(action(async (srcArg: string | undefined, o: { file?: string; manifest?: string; platform: string; runtimeClass?: string; tee?: string[]; server?: string; serverFingerprint?: string; serverCert?: string; agentImage: string; out?: string; tlsVerify: string; imageConfigs?: string; offline?: boolean; sealingKey?: string; sealingKid?: string; json?: boolean }) => {
       const src = o.file ?? srcArg;
       if (!src) throw new CloakError('USAGE_NO_INPUT', 'give the Kubernetes YAML: cloak generate FILE|DIR|-');
+      platformNamed(o.platform);
+      const { pinnedServerCert } = await import('./server-cert.ts');
+      const serverCert = await pinnedServerCert(o.server, { certFile: o.serverCert, fingerprint: o.serverFingerprint });
       const { parse: parseYaml, stringify } = await import('yaml');
       const { generate, directoryConfigSource, registryConfigSource, firstConfigSource } = await import('../k8s/index.ts');
       const inputs = await readInputs(src);
@@ -57,10 +65,10 @@ export function generateCommand(): Command {
       const changes: string[] = [];
       const outputs: Array<{ name: string; text: string }> = [];
       for (const input of inputs) {
-        const r = await generate(input.docs, { runtimeClass: o.runtimeClass, agentImage: o.agentImage, server: o.server, manifest, resolveDigest, imageConfigs, sealing });
+        const r = await generate(input.docs, { platform: o.platform, runtimeClass: o.runtimeClass, tees: o.tee, agentImage: o.agentImage, server: o.server, serverCert, manifest, resolveDigest, imageConfigs, sealing });
         manifest = r.manifest;
         changes.push(...r.changes.map((c) => `${input.name}: ${c}`));
-        for (const n of r.notes) say(`note: ${n}`);
+        for (const n of r.notes) say(n.startsWith('warning: ') ? n : `note: ${n}`);
         outputs.push({ name: input.name, text: r.docs.map((d) => stringify(d, { lineWidth: 0 })).join('---\n') });
       }
       if (o.out) {

@@ -1,3 +1,5 @@
 /** Defaults of `cloak generate`, in a file of their own so the CLI can show them without loading the k8s layer. */
-export const DEFAULT_RUNTIME_CLASS = 'kata-cc-isolation';
+/** CoCo peer pods on Azure (see platforms.ts); its runtime class is the default one. */
+export const DEFAULT_PLATFORM = 'azure';
+export const DEFAULT_RUNTIME_CLASS = 'kata-remote';
 export const DEFAULT_AGENT_IMAGE = 'ghcr.io/cloak-project/cloak:0.1.0';

@@ -1,19 +1,28 @@
 import { CloakError } from '../lib/index.ts';
-import { isWorkloadName, type ManifestDocument, type WorkloadDocument } from '../manifest/index.ts';
+import { isWorkloadName, type ManifestDocument, type SecretSpec, type WorkloadDocument } from '../manifest/index.ts';
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
-import { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
+import { DEFAULT_AGENT_IMAGE, DEFAULT_PLATFORM, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
+import { platformNamed, RETIRED_RUNTIME_CLASSES } from './platforms.ts';
+import { guestImageReference } from './guest-image.ts';
 import { pin } from './pin.ts';
 import { agentContainer, AGENT_CONTAINER, SECRETS_PATH, SECRETS_VOLUME } from './agent-container.ts';
 import { applySealedEnv, type SealingKey } from './sealed-env.ts';
 import { agentPolicy } from './agent-policy.ts';
 import { describeOptIns, optInsRecord, readOptIns, type ImageConfig, type ImageConfigSource } from './policy/index.ts';
 
-export { DEFAULT_AGENT_IMAGE, DEFAULT_RUNTIME_CLASS };
+export { DEFAULT_AGENT_IMAGE, DEFAULT_PLATFORM, DEFAULT_RUNTIME_CLASS };
 
 type Obj = Record<string, any>;
 
 export interface GenerateOptions {
+  /** Where the pods run (platforms.ts): runtime class, init-data digest algorithm, the TEEs the manifest allows. Default azure. */
+  platform?: string;
+  /** Overrides the platform's runtime class. */
   runtimeClass?: string;
+  /** Overrides the platform's TEEs in the manifest (e.g. only az-snp-vtpm). */
+  tees?: string[];
+  /** PEM of the server's TLS certificate, pinned in the init-data's aa.toml and cdh.toml. */
+  serverCert?: string;
   agentImage?: string;
   server?: string;
   /** Resolves `repo:tag` to `sha256:…` (through the registry); images already pinned are kept. */
@@ -69,6 +78,14 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
   const secretDefs = (manifest.secrets ??= []);
   const changes: string[] = [];
   const notes: string[] = [];
+  const platform = platformNamed(opts.platform ?? DEFAULT_PLATFORM);
+  const runtimeClass = opts.runtimeClass ?? platform.runtimeClass;
+  const tees = opts.tees ?? platform.tees;
+  const retired = RETIRED_RUNTIME_CLASSES[runtimeClass];
+  if (retired) notes.push(`warning: ${retired}`);
+  const unusual = tees.filter((t) => !platform.tees.includes(t));
+  if (unusual.length) notes.push(`the manifest allows TEE ${unusual.join(', ')}, which platform ${platform.name} does not produce (it produces ${platform.tees.join(', ')})`);
+  let generated = 0;
   for (const doc of out) {
     const tpl = podTemplate(doc);
     if (!tpl) continue;
@@ -107,9 +124,14 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     // Sealed variables alone need no init container: the guest unseals them.
     const withAgent = agentSecrets.length > 0 || sealed.length === 0;
 
-    if (spec.runtimeClassName !== (opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS)) {
-      spec.runtimeClassName = opts.runtimeClass ?? DEFAULT_RUNTIME_CLASS;
+    generated++;
+    if (spec.runtimeClassName !== runtimeClass) {
+      spec.runtimeClassName = runtimeClass;
       changes.push(`${where}: runtimeClassName ${spec.runtimeClassName}`);
+    }
+    if (JSON.stringify(entry.tees ?? []) !== JSON.stringify(tees)) {
+      entry.tees = [...tees];
+      changes.push(`manifest: workload ${name} tees ${tees.join(', ')} (platform ${platform.name})`);
     }
     const annotations = (tpl.meta.annotations ??= {});
     spec.volumes = (spec.volumes ?? []).filter((v: Obj) => v.name !== SECRETS_VOLUME);
@@ -157,15 +179,25 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
       ],
     });
 
-    const initData = workloadInitData({ name, server: opts.server, images: [...new Set(digests)], secrets: agentSecrets, policy: policy.text });
+    const imageRefs = [agentImage, ...[...inits, ...containers].map((c: Obj) => String(c.image))].map(guestImageReference);
+    const initData = workloadInitData({
+      name, server: opts.server, serverCert: opts.serverCert, images: [...new Set(digests)], secrets: agentSecrets, policy: policy.text,
+      imageRefs, algorithm: platform.algorithm,
+    });
     const digest = initDataDigestHex(initData);
     entry.images = [...new Set(digests)].sort();
     entry.referenceValues = { ...(entry.referenceValues ?? {}), initData: [digest] };
     const encoded = encodeInitData(initData);
     if (annotations[INITDATA_ANNOTATION] !== encoded) {
       annotations[INITDATA_ANNOTATION] = encoded;
-      changes.push(`${where}: init-data annotation with agent policy (sha256 ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
+      changes.push(`${where}: init-data annotation with agent policy (${platform.algorithm} ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
     }
+  }
+  if (generated) {
+    notes.push(`platform ${platform.name}: runtime class ${runtimeClass}, init-data digest ${platform.algorithm} in ${platform.binding}, manifest TEEs ${tees.join(', ')}`);
+    if (opts.server?.startsWith('https://') && !opts.serverCert) notes.push(`warning: no server certificate is pinned; the guest checks ${opts.server} against its built-in CA roots only`);
+    if (opts.server?.startsWith('http://')) notes.push(`warning: the guest talks to ${opts.server} in plain HTTP; that is for a server on the same machine only`);
+    if (!opts.server) notes.push('no --server: the init-data carries no aa.toml/cdh.toml, so the guest knows no KBS and enforces no image policy');
   }
   return { docs: out, manifest, changes, notes };
 }

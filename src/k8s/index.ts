@@ -5,3 +5,5 @@ export * from './agent-policy.ts';
 export * from './policy/index.ts';
 export * from './agent-container.ts';
 export * from './sealed-env.ts';
+export * from './platforms.ts';
+export * from './guest-image.ts';

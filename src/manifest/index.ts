@@ -6,3 +6,4 @@ export * from './workload-entry.ts';
 // The resource path syntax is the model's, but src/oci (which may import only lib) needs it too: it lives in lib.
 export { RESOURCE_SEGMENT, isResourcePath, parseResourcePath, kbsUri, resourceOfKbsUri, type ResourcePath } from '../lib/index.ts';
 export * from './sealed-secret.ts';
+export * from './guest-config.ts';

@@ -1,5 +1,6 @@
 import { parse as parseToml, stringify } from 'smol-toml';
-import { CloakError, initDataText, isResourcePath } from '../lib/index.ts';
+import { initDataText, isResourcePath, type InitDataAlgorithm } from '../lib/index.ts';
+import { attestationAgentConfig, dataHubConfig } from './guest-config.ts';
 import { ENV_NAME, IMAGE_DIGEST, isWorkloadName, safeRelative } from './names.ts';
 
 /*
@@ -30,6 +31,12 @@ export interface WorkloadSpec {
 export interface WorkloadInitData extends WorkloadSpec {
   /** The Kata agent policy (Rego) for the pod, carried as `policy.rego`. */
   policy?: string;
+  /** PEM of the server's TLS certificate, pinned in `aa.toml` and `cdh.toml`. */
+  serverCert?: string;
+  /** Image references (pinned by digest, as the guest pulls them) the guest's image security policy accepts; none given: no policy. */
+  imageRefs?: string[];
+  /** The digest the platform binds (default sha256). */
+  algorithm?: InitDataAlgorithm;
 }
 
 /**
@@ -44,14 +51,14 @@ export function workloadInitData(w: WorkloadInitData): string {
     images: [...w.images].sort(),
     secrets: w.secrets.map((s) => ({ resource: s.resource, ...(s.file ? { file: s.file } : { env: s.env! }) })),
   });
-  if (w.server && !/^https?:\/\/[^\s"'\\]+$/.test(w.server)) throw new CloakError('INITDATA_SERVER_URL', `server "${w.server}" is not an http(s) URL`);
   const data: Record<string, string> = { [WORKLOAD_ENTRY]: cloak };
   if (w.server) {
-    data['aa.toml'] = `[token_configs]\n[token_configs.kbs]\nurl = "${w.server}"\n`;
-    data['cdh.toml'] = `[kbc]\nname = "cc_kbc"\nurl = "${w.server}"\n`;
+    const server = { url: w.server, cert: w.serverCert };
+    data['aa.toml'] = attestationAgentConfig(server);
+    data['cdh.toml'] = dataHubConfig(server, w.imageRefs);
   }
   if (w.policy !== undefined) data['policy.rego'] = w.policy;
-  return initDataText(data);
+  return initDataText(data, w.algorithm);
 }
 
 /**

@@ -17,11 +17,14 @@ export interface AppDeps {
   authorize: (authorization: string | undefined) => string;
   ready: () => Promise<boolean>;
   logLevel?: string;
+  /** PEM certificate (chain) and key: serve HTTPS. */
+  https?: { cert: string; key: string };
 }
 
 /** Composes the HTTP server: KBS routes, admin API, OpenAPI, discovery, health, metrics. */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.https ? { https: { cert: deps.https.cert, key: deps.https.key, minVersion: 'TLSv1.2' as const } } : {}),
     logger: { level: deps.logLevel ?? 'info', serializers: { req: requestForLog } },
     bodyLimit: 256 * 1024,
     requestTimeout: 30_000,

@@ -1,10 +1,12 @@
 import type { Server } from 'node:http';
+import { Server as TlsServer } from 'node:tls';
 
-/** The URL of the socket the server listens on (undefined before it listens). */
+/** The URL of the socket the server listens on (undefined before it listens); https when it serves TLS. */
 export function listeningUrl(server: Server): string | undefined {
   const a = server.address();
   if (!a || typeof a !== 'object') return undefined;
-  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  const scheme = (server as unknown) instanceof TlsServer ? 'https' : 'http';
+  return `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }
 
 /**

@@ -105,7 +105,7 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
     for (const [i, name] of [[0, 'web'], [2, 'cache'], [3, 'report']] as const) {
       const o = objects[i]!;
       const tpl = o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec.template;
-      assert.equal(tpl.spec.runtimeClassName, 'kata-cc-isolation');
+      assert.equal(tpl.spec.runtimeClassName, 'kata-remote', 'the default platform: CoCo peer pods on Azure');
       assert.equal(tpl.spec.initContainers[0].name, 'cloak-agent');
       assert.deepEqual(tpl.spec.volumes.find((v: any) => v.name === 'cloak-secrets').emptyDir.medium, 'Memory');
       assert.ok(tpl.spec.containers.every((c: any) => c.volumeMounts.some((m: any) => m.mountPath === '/run/cloak/secrets' && m.readOnly)));
@@ -113,6 +113,7 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
       assert.match(initData, new RegExp(`name = "${name}"`));
       const w = manifest.workloads.find((x: any) => x.name === name);
       assert.deepEqual(w.referenceValues.initData, [createHash('sha256').update(initData).digest('hex')]);
+      assert.deepEqual(w.tees, ['az-snp-vtpm', 'az-tdx-vtpm'], 'the manifest allows the evidence the platform produces');
     }
     assert.match(decodeInitData(objects[2]!.spec.template.metadata.annotations[INITDATA_ANNOTATION]), /redis-password/);
 
@@ -148,7 +149,8 @@ test('a workload from a generated manifest gets its secrets through its generate
     assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);
     writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(readFileSync(join(dir.path, 'alice.pem.pub'), 'utf8'))));
     writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
-    assert.equal((await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '--image-configs', writeImageConfigs(dir.path), '-o', join(dir.path, 'out')])).code, 0);
+    // The agent runs on this machine with the simulated TEE: --tee sim keeps the manifest allowing it.
+    assert.equal((await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '--tee', 'sim', '--image-configs', writeImageConfigs(dir.path), '-o', join(dir.path, 'out')])).code, 0);
     const set = await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem'), '--json'], { env });
     assert.equal(set.code, 0, set.stderr);
     const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));

@@ -51,7 +51,7 @@ export async function startCloak(opts: { data?: string; args?: string[]; capture
     const timer = setTimeout(() => reject(new Error(`cloak serve did not start:\n${stderr}`)), 30_000);
     proc.stderr!.on('data', (d) => {
       stderr += d;
-      const m = /cloak serving on (http:\/\/\S+)/.exec(stderr);
+      const m = /cloak serving on (https?:\/\/\S+)/.exec(stderr);
       if (m) { clearTimeout(timer); resolve(m[1]!); }
     });
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`cloak serve exited with ${code}:\n${stderr}`)); });

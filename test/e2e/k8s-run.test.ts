@@ -41,7 +41,7 @@ test('generate → manifest → cloak run: a workload from the generated manifes
         { name: 'batch', tees: ['sim'], secrets: [{ name: 'batch-msg', file: 'msg' }], keys: ['default/key/app'] },
       ],
     }));
-    const gen = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '--tls-verify=false', '-o', join(dir.path, 'out')]);
+    const gen = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '--tee', 'sim', '--tls-verify=false', '-o', join(dir.path, 'out')]);
     assert.equal(gen.code, 0, gen.stderr);
     assert.match(gen.stderr, new RegExp(`pinned ${registry.host.replace('.', '\\.')}/app:enc → ${registry.host.replace('.', '\\.')}/app@sha256:[0-9a-f]{64}`));
     assert.equal((await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem')], { env })).code, 0);

@@ -1,0 +1,12 @@
+/**
+ * An image reference as image-rs names it when it checks the guest's image
+ * security policy (the fully expanded Docker reference: registry, path,
+ * tag if any, digest), so a policy scope matches the pull exactly:
+ * `nginx@sha256:…` is `docker.io/library/nginx@sha256:…`.
+ */
+export function guestImageReference(image: string): string {
+  const first = image.split('/')[0]!;
+  const hasHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasHost) return image.replace(/^index\.docker\.io\//, 'docker.io/');
+  return image.includes('/') ? `docker.io/${image}` : `docker.io/library/${image}`;
+}
