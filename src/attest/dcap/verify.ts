@@ -1,7 +1,7 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { CloakError, serialKey, x509 } from '../../lib/index.ts';
 import { checkCrl, checkWindow, type CrlUse } from '../pki/crl.ts';
-import { intelRoot, splitPemChain, verifyChainToIntelRoot } from './chain.ts';
+import { intelRoot, verifyIntelChain } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
 import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
 import { parseQuote, type Quote } from './quote.ts';
@@ -60,8 +60,7 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): Verifie
   const pckCache = pckCacheOf(root);
   const hit = pckCache.get(key);
   if (hit && hit.pemData.equals(pemData) && now >= hit.from && now <= hit.until) return hit;
-  const chain = splitPemChain(pemData.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
-  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
+  const pckChain = verifyIntelChain(pemData.toString('latin1'), { what: 'the quote PCK chain', invalid: 'DCAP_PCK_CHAIN_INVALID', expired: 'DCAP_PCK_CERT_EXPIRED' }, now, root);
   const v: VerifiedPck = {
     pemData: Buffer.from(pemData),
     pckChain,
@@ -160,16 +159,19 @@ export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): Veri
 }
 
 async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate): Promise<CollateralDocs> {
-  const rootCrl = checkCrl(c.rootCaCrl, root, now, crlUse('the Intel SGX Root CA CRL'));
-  const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
+  const rootCrlUse = crlUse('the Intel SGX Root CA CRL');
+  const rootCrl = checkCrl(c.rootCaCrl, root, now, rootCrlUse);
+  // The Intel signing certificates of the collateral must not be revoked by the root CA's CRL.
+  const signingChain = (pem: string, what: string, invalid: string): X509Certificate[] =>
+    verifyIntelChain(pem, { what, invalid, expired: 'DCAP_COLLATERAL_EXPIRED', revoked: 'DCAP_TCB_SIGNING_CHAIN_INVALID' }, now, root, [{ data: c.rootCaCrl, issuer: root, use: rootCrlUse }]);
+  const crlChain = signingChain(c.pckCrlIssuerChain, 'the PCK CRL issuer chain', 'DCAP_CRL_INVALID');
   const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'));
 
-  const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
+  const tcbChain = signingChain(c.tcbInfoIssuerChain, 'the TCB info issuer chain', 'DCAP_TCB_SIGNING_CHAIN_INVALID');
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
-  const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
+  const qeChain = signingChain(c.qeIdentityIssuerChain, 'the QE identity issuer chain', 'DCAP_TCB_SIGNING_CHAIN_INVALID');
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
   const rootCrlSerials = rootCrl.revokedSerials;
-  if ([tcbChain[0]!, qeChain[0]!, crlChain[0]!].some((signer) => rootCrlSerials.has(serialKey(signer.serialNumber)))) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);
