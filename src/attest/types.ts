@@ -6,6 +6,7 @@
  * returned value. Nothing here reads the wall clock or the network: both
  * come in through `VerifyContext`.
  */
+import type { VerifyCache } from './cache.ts';
 
 /** Fetches collateral (certificates, CRLs, TCB info) by URL; undefined when unavailable. */
 export interface CollateralSource {
@@ -19,6 +20,8 @@ export interface VerifyContext {
   collateral?: CollateralSource;
   /** Per-TEE trust settings (e.g. sim roots); verifiers read their own key. */
   trust?: Record<string, unknown>;
+  /** The process's caches (verified chains, parsed certificates, checked CRLs and collateral); without one, nothing is kept. */
+  cache?: VerifyCache;
 }
 
 /** Normalised claims: hex strings for bytes, booleans for flags, numbers for SVNs; the common ones (`CommonClaims`) under the same names for every TEE. */

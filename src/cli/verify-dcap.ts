@@ -4,7 +4,7 @@ import { fromHex, padTo } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
 import type { DcapTrust, TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
-import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
+import { readInputFile, verifyContext } from './verify-input.ts';
 
 interface VerifyDcapOptions { collateral?: string; at?: string; reportData?: string; acceptTcb?: string; allowDebug?: boolean; json?: boolean }
 
@@ -18,7 +18,6 @@ function readEvidence(file: string): unknown {
 
 async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
   const { TCB_STATUSES } = await import('../attest/dcap/index.ts');
-  const now = verifyTime(o.at);
   const dcap: DcapTrust = { allowDebug: o.allowDebug === true };
   if (o.acceptTcb) {
     const statuses = o.acceptTcb.split(',').map((s) => s.trim());
@@ -26,7 +25,7 @@ async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
     if (bad) throw new CloakError('USAGE_TCB_STATUS', `--accept-tcb: "${bad}" is not one of ${TCB_STATUSES.join(', ')}`);
     dcap.acceptedTcbStatuses = statuses as TcbStatus[];
   }
-  return { now, collateral: await collateralOption(o.collateral), trust: { dcap } };
+  return verifyContext(o, { dcap });
 }
 
 /** `loadVerifier` imports the verifier when the command runs, so defining the command loads nothing heavy. */

@@ -2,15 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import { CloakError } from '../../lib/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
 import { walkChain, type ChainCrl, type ChainUse } from '../pki/chain.ts';
+import type { VerifyCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
-let pinnedRoot: X509Certificate | undefined;
-/** The pinned Intel SGX Root CA. */
-export function intelRoot(): X509Certificate {
-  pinnedRoot ??= new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
-  return pinnedRoot;
-}
+const INTEL_ROOT = new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
+/** The pinned Intel SGX Root CA (parsed once, at load: it is a constant). */
+export const intelRoot = (): X509Certificate => INTEL_ROOT;
 
 /** Splits concatenated PEM certificates (tolerates the NUL terminator quotes carry). */
 export function splitPemChain(text: string, code: string, what: string): X509Certificate[] {
@@ -27,6 +25,6 @@ export function splitPemChain(text: string, code: string, what: string): X509Cer
  * the root or one below it. Returns leaf…root. `root` is replaceable only for
  * Intel's non-production roots and self-made test chains.
  */
-export function verifyIntelChain(pem: string, use: ChainUse, now: Date, root: X509Certificate = intelRoot(), crls?: readonly ChainCrl[]): X509Certificate[] {
-  return walkChain(splitPemChain(pem, use.invalid, use.what), use, { now, anchors: [root], crls }).certs;
+export function verifyIntelChain(pem: string, use: ChainUse, now: Date, root: X509Certificate = intelRoot(), crls?: readonly ChainCrl[], cache?: VerifyCache): X509Certificate[] {
+  return walkChain(splitPemChain(pem, use.invalid, use.what), use, { now, anchors: [root], crls, cache }).certs;
 }

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { CloakError, fromBase64 } from '../../lib/index.ts';
 import type { CollateralSource, VerifyContext } from '../types.ts';
+import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 import { gatheredCollateral } from './collateral-cache.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
 import { loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
@@ -28,6 +29,7 @@ export interface DcapVerifyOptions {
   acceptedTcbStatuses?: readonly TcbStatus[];
   /** Replaces the pinned Intel SGX Root CA (tests, pre-production). */
   root?: X509Certificate;
+  cache?: VerifyCache;
 }
 
 export interface DcapVerified extends SignedQuote, VerifiedCollateral {
@@ -37,14 +39,14 @@ export interface DcapVerified extends SignedQuote, VerifiedCollateral {
 
 /** Parse → signatures and PCK chain → collateral → Intel TCB appraisal → status policy. */
 export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: DcapVerifyOptions): Promise<DcapVerified> {
-  const signed = verifyQuoteSignatures(bytes, tee, opts.now, opts.root);
+  const signed = verifyQuoteSignatures(bytes, tee, opts.now, opts.root, opts.cache);
   let collateral = opts.collateral;
   if (!collateral && opts.source) {
-    const gathered = gatheredCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa, opts.now);
+    const gathered = gatheredCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa, opts.now, opts.cache);
     collateral = gathered instanceof Promise ? await gathered : gathered;
   }
   if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`, { status: 401 });
-  const pending = collateralDocuments(collateral, tee, opts.now, opts.root);
+  const pending = collateralDocuments(collateral, tee, opts.now, opts.root, opts.cache);
   const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);
   const q = signed.quote;
   const tcb = appraiseTcb(tcbInfo, qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
@@ -69,12 +71,9 @@ export function dcapPlatformClaims(v: DcapVerified): Record<string, unknown> {
   };
 }
 
-const loaded = new WeakMap<object, QuoteCollateral>();
-function collateralFromTrust(c: QuoteCollateral | Record<string, unknown>): QuoteCollateral {
-  let q = loaded.get(c);
-  if (!q) { q = loadQuoteCollateral(c as Record<string, unknown>); loaded.set(c, q); }
-  return q;
-}
+/** Trust collateral in this module's form, per object handed in (kept as one object, the documents' cache stays hot). */
+const LOADED = cacheSlot<QuoteCollateral>('dcap.trust-collateral', 0);
+const ROOTS = cacheSlot<X509Certificate>('dcap.trust-root', 8);
 
 /** Reads `ctx.trust.dcap` and builds the options for `verifyDcapQuote`. */
 export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allowDebug: boolean } {
@@ -82,11 +81,12 @@ export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allow
   const c = trust.collateral;
   return {
     now: ctx.now,
-    collateral: c === undefined ? undefined : collateralFromTrust(c),
+    collateral: c === undefined ? undefined : derived(ctx.cache, LOADED, c, () => loadQuoteCollateral(c as Record<string, unknown>)),
     source: ctx.collateral,
     acceptedTcbStatuses: trust.acceptedTcbStatuses,
     allowDebug: trust.allowDebug === true,
-    root: trust.rootCaPem === undefined ? undefined : new X509Certificate(trust.rootCaPem),
+    root: trust.rootCaPem === undefined ? undefined : cached(ctx.cache, ROOTS, trust.rootCaPem, () => new X509Certificate(trust.rootCaPem!)),
+    cache: ctx.cache,
   };
 }
 

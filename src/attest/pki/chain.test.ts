@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { webcrypto, X509Certificate } from 'node:crypto';
 import { isCloakError, x509 } from '../../lib/index.ts';
 import { AMD_ROOTS, parsedRoots, parseVek } from '../snp/index.ts';
+import { VerifyCache } from '../cache.ts';
 import { walkChain, type ChainCrl, type ChainUse } from './chain.ts';
 
 const EV = new URL('../../../../shared/testdata/evidence/', import.meta.url);
@@ -78,7 +79,11 @@ test('walkChain: SELF-MADE chains, each failure with its own code', async (t) =>
   }
 });
 
-test('walkChain: a path verified before is checked again at a time outside its window', () => {
-  walkChain([m.leaf, m.ca], USE, { now: NOW, anchors: [m.root] });
-  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: new Date('2028-01-01T00:00:00Z'), anchors: [m.root] }), (e: unknown) => isCloakError(e, 'T_EXPIRED'));
+test('walkChain with a cache: a path verified before is reused inside its window, checked again outside it; CRLs apply on every call', async () => {
+  const cache = new VerifyCache();
+  const revokeCa = crlOf(await m.crl(['02']));
+  const first = walkChain([m.leaf, m.ca], USE, { now: NOW, anchors: [m.root], cache });
+  assert.equal(walkChain([m.leaf, m.ca, m.root], USE, { now: NOW, anchors: [m.root], cache }), first);
+  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: new Date('2028-01-01T00:00:00Z'), anchors: [m.root], cache }), (e: unknown) => isCloakError(e, 'T_EXPIRED'));
+  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: NOW, anchors: [m.root], cache, crls: [revokeCa] }), (e: unknown) => isCloakError(e, 'T_REVOKED'));
 });

@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { CloakError, serialKey } from '../../lib/index.ts';
-import { BoundedCache } from '../cache.ts';
+import { cached, cacheSlot, type VerifyCache } from '../cache.ts';
 import { checkCrl, type CrlUse } from './crl.ts';
 
 /**
@@ -43,6 +43,7 @@ export interface WalkOptions {
   /** The trusted roots: the path ends at one of them (given in the chain or found by the last certificate's issuer). */
   anchors: readonly X509Certificate[];
   crls?: readonly ChainCrl[];
+  cache?: VerifyCache;
 }
 
 export interface VerifiedPath {
@@ -57,27 +58,24 @@ const fail = (code: string, message: string): never => { throw new CloakError(co
 const subjectOf = (c: X509Certificate): string => c.subject.split('\n')[0]!;
 
 /** Signature results per (certificate, issuer) pair: a chain's links recur on every report of a host. */
-const issuedResults = new BoundedCache<boolean>(4096);
+const ISSUED = cacheSlot<boolean>('pki.issued', 4096);
 /** Paths whose links verified, by their certificates. */
-const verifiedPaths = new BoundedCache<VerifiedPath>(1024);
+const PATHS = cacheSlot<VerifiedPath>('pki.path', 1024);
 
 /** Whether `issuer` issued `cert`: names and key identifiers link (OpenSSL's check) and `issuer`'s key verifies the signature. */
-export function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  const key = `${cert.fingerprint256}<${issuer.fingerprint256}`;
-  const hit = issuedResults.get(key);
-  if (hit !== undefined) return hit;
-  let ok = false;
-  try { ok = cert.checkIssued(issuer) && cert.verify(issuer.publicKey); } catch { ok = false; }
-  return issuedResults.set(key, ok);
+export function issuedBy(cert: X509Certificate, issuer: X509Certificate, cache?: VerifyCache): boolean {
+  return cached(cache, ISSUED, `${cert.fingerprint256}<${issuer.fingerprint256}`, () => {
+    try { return cert.checkIssued(issuer) && cert.verify(issuer.publicKey); } catch { return false; }
+  });
 }
 
 /** The chain ending at a trusted root: the given root when the chain ends with one, else the root that issued its last certificate. */
-function pathTo(chain: readonly X509Certificate[], anchors: readonly X509Certificate[], use: ChainUse): X509Certificate[] {
+function pathTo(chain: readonly X509Certificate[], anchors: readonly X509Certificate[], use: ChainUse, cache?: VerifyCache): X509Certificate[] {
   if (chain.length === 0) return fail(use.invalid, `${use.what} is empty`);
   const last = chain[chain.length - 1]!;
   if (anchors.some((a) => a.raw.equals(last.raw))) return [...chain];
   if (last.subject === last.issuer) return fail(use.invalid, `${use.what} ends in a root that is not a trusted one ("${subjectOf(last)}")`);
-  const root = anchors.find((a) => a.subject === last.issuer && issuedBy(last, a));
+  const root = anchors.find((a) => a.subject === last.issuer && issuedBy(last, a, cache));
   if (!root) return fail(use.invalid, `${use.what}: "${subjectOf(last)}" was not issued by a trusted root`);
   return [...chain, root];
 }
@@ -96,30 +94,31 @@ function checkValidity(cert: X509Certificate, name: string, now: Date, use: Chai
  * validity; CRLs are applied on every call.
  */
 export function walkChain(chain: readonly X509Certificate[], use: ChainUse, opts: WalkOptions): VerifiedPath {
-  const certs = pathTo(chain, opts.anchors, use);
+  const certs = pathTo(chain, opts.anchors, use, opts.cache);
   const name = (i: number): string => use.names?.[i] ?? `certificate "${subjectOf(certs[i]!)}"`;
   const key = certs.map((c) => c.fingerprint256).join('|');
-  let path = verifiedPaths.get(key);
+  let path = opts.cache?.of(PATHS).get(key);
   if (!path || opts.now < path.from || opts.now > path.until) {
     for (let i = 0; i < certs.length; i++) {
       const cert = certs[i]!;
       const issuer = certs[Math.min(i + 1, certs.length - 1)]!;
       if (i > 0 && !cert.ca) fail(use.invalid, `${use.what}: the ${name(i)} issues certificates but is not a CA`);
-      if (!issuedBy(cert, issuer)) {
+      if (!issuedBy(cert, issuer, opts.cache)) {
         fail(use.invalid, i === certs.length - 1 ? `${use.what}: the trusted root is not self-signed` : `${use.what}: the ${name(i)} is not signed by the ${name(i + 1)}: it was altered or is not the vendor's`);
       }
     }
     certs.forEach((c, i) => checkValidity(c, name(i), opts.now, use));
-    path = verifiedPaths.set(key, {
+    path = {
       certs,
       from: new Date(Math.max(...certs.map((c) => new Date(c.validFrom).getTime()))),
       until: new Date(Math.min(...certs.map((c) => new Date(c.validTo).getTime()))),
-    });
+    };
+    opts.cache?.of(PATHS).set(key, path);
   }
   for (const crl of opts.crls ?? []) {
     const at = certs.findIndex((c) => c === crl.issuer || c.raw.equals(crl.issuer.raw));
     if (at < 0) fail(use.invalid, `${crl.use.what} is not issued by a certificate of ${use.what}`);
-    const revoked = checkCrl(crl.data, certs[at]!, opts.now, crl.use).revokedSerials;
+    const revoked = checkCrl(crl.data, certs[at]!, opts.now, crl.use, opts.cache).revokedSerials;
     for (let i = 0; i < at; i++) {
       if ((crl.covers === 'below' || certs[i + 1] === certs[at]) && revoked.has(serialKey(certs[i]!.serialNumber))) {
         fail(use.revoked ?? use.invalid, `${crl.use.what} revokes the ${name(i)} (serial ${certs[i]!.serialNumber}): it is no longer trusted`);

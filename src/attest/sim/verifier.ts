@@ -5,10 +5,11 @@ import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
 import { walkChain } from '../pki/chain.ts';
+import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
 /** Trust settings read from `ctx.trust.sim`. */
 export interface SimTrust {
-  /** PEM certificates of simulated roots (`cloak sim init` makes one). */
+  /** PEM certificates of simulated roots (`cloak sim init` makes one); not changed in place once in use (parsed once per list). */
   roots: string[];
 }
 
@@ -38,12 +39,16 @@ function readCert(pem: string, code: string): X509Certificate {
 
 const SIM_CHAIN = { what: 'the sim device certificate', names: ['sim device certificate', 'sim root'], invalid: 'SIM_CHAIN_INVALID', expired: 'SIM_CERT_EXPIRED' } as const;
 
+/** Device certificates by PEM: one per simulated machine, on every handshake. */
+const DEVICES = cacheSlot<X509Certificate>('sim.device', 1000);
+const ROOTS = cacheSlot<X509Certificate[]>('sim.roots', 0);
+
 /** The device certificate, verified by the one chain walker up to a trusted sim root. */
-function verifyDevice(chain: string[], trust: SimTrust | undefined, now: Date): X509Certificate {
+function verifyDevice(chain: string[], trust: SimTrust | undefined, now: Date, cache?: VerifyCache): X509Certificate {
   if (!trust || trust.roots.length === 0) fail('SIM_NOT_TRUSTED', 'no simulated TEE root is trusted: start the server with --sim-root ROOT.pem (from `cloak sim init`)');
-  const device = readCert(chain[0]!, 'SIM_CERT_MALFORMED');
-  const roots = trust!.roots.map((p) => readCert(p, 'SIM_ROOT_MALFORMED'));
-  walkChain([device], SIM_CHAIN, { now, anchors: roots });
+  const device = cached(cache, DEVICES, chain[0]!, () => readCert(chain[0]!, 'SIM_CERT_MALFORMED'));
+  const roots = derived(cache, ROOTS, trust!.roots, () => trust!.roots.map((p) => readCert(p, 'SIM_ROOT_MALFORMED')));
+  walkChain([device], SIM_CHAIN, { now, anchors: roots, cache });
   return device;
 }
 
@@ -52,7 +57,7 @@ export const simVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const { report, signature, chain } = parseEvidence(evidence);
     const parsed = parseSimReport(report);
-    const device = verifyDevice(chain, ctx.trust?.sim as SimTrust | undefined, ctx.now);
+    const device = verifyDevice(chain, ctx.trust?.sim as SimTrust | undefined, ctx.now, ctx.cache);
     const ok = createVerify('sha384').update(report).verify(device.publicKey, signature);
     if (!ok) fail('SIM_SIGNATURE_INVALID', 'the sim report signature does not verify with the device key');
     return {

@@ -4,6 +4,7 @@ import { issuedBy, walkChain } from '../pki/chain.ts';
 import { productFromName } from './product.ts';
 import { parsedRoots, type ParsedRoots, type ProductRoots } from './roots/index.ts';
 import type { Vek } from './vek.ts';
+import type { VerifyCache } from '../cache.ts';
 
 export interface VerifiedChain {
   product: string;
@@ -23,14 +24,14 @@ const fail = (code: string, message: string): never => { throw new CloakError(co
  * VEK's issuer does, among the trusted products.
  */
 export function verifyVekChain(
-  vek: Vek, reportProduct: string | undefined, trusted: Record<string, ProductRoots>, now: Date, crl?: Uint8Array,
+  vek: Vek, reportProduct: string | undefined, trusted: Record<string, ProductRoots>, now: Date, crl?: Uint8Array, cache?: VerifyCache,
 ): VerifiedChain {
   const issuerOf = (r: ParsedRoots): X509Certificate => (vek.kind === 'VLEK' ? r.asvk : r.ask);
   const signer = (product: string): ParsedRoots | undefined => {
     const roots = trusted[product];
     if (!roots) return undefined;
-    const parsed = parsedRoots(roots);
-    return issuedBy(vek.cert, issuerOf(parsed)) ? parsed : undefined;
+    const parsed = parsedRoots(roots, cache);
+    return issuedBy(vek.cert, issuerOf(parsed), cache) ? parsed : undefined;
   };
   const named = productFromName(vek.productName);
   let product = reportProduct;
@@ -55,6 +56,6 @@ export function verifyVekChain(
   walkChain([vek.cert, issuer], {
     what: `AMD's ${product} ${vek.kind} chain`, names: [vek.kind, issuerName, 'ARK'],
     invalid: 'SNP_VEK_SIGNATURE_INVALID', expired: 'SNP_CERT_EXPIRED', notYetValid: 'SNP_CERT_NOT_YET_VALID', revoked: 'SNP_REVOKED',
-  }, { now, anchors: [roots!.ark], crls: crl ? [{ data: crl, issuer: roots!.ark, use: crlUse, covers: 'below' }] : [] });
+  }, { now, anchors: [roots!.ark], crls: crl ? [{ data: crl, issuer: roots!.ark, use: crlUse, covers: 'below' }] : [], cache });
   return { product: product!, roots: roots!, issuer, crlChecked: crl !== undefined };
 }

@@ -41,12 +41,12 @@ async function findVek(report: SnpReport, certs: Map<string, Buffer>, trust: Snp
     throw new CloakError('SNP_REPORT_UNSIGNED', `the report's key-info says it is signed by ${kind === 'none' ? 'no key' : 'a reserved key'}; it proves nothing`, { status: 401 });
   }
   const given = trust.vek ?? certs.get(kind);
-  if (given !== undefined) return parseVek(given);
+  if (given !== undefined) return parseVek(given, ctx.cache);
   const cpu = productFromCpuid(report);
   for (const product of cpu ? [cpu] : products) {
     const tcb = decodeTcb(report.reportedTcbRaw, product === 'Turin');
     const body = await ctx.collateral?.get(kind === 'VLEK' ? vlekUrl(product, report, tcb) : vcekUrl(product, report, tcb));
-    if (body) return parseVek(body);
+    if (body) return parseVek(body, ctx.cache);
   }
   throw new CloakError('SNP_VEK_MISSING', `no ${kind} for this report: pass it (--vek), include it in the evidence's cert_chain, or provide AMD KDS collateral`, { status: 401 });
 }
@@ -69,7 +69,7 @@ export async function verifySnp(evidence: unknown, ctx: VerifyContext): Promise<
   const hinted = reportProduct ?? productFromName(vek.productName);
   let crl = hinted ? trust.crls?.[hinted] : undefined;
   if (!crl && hinted) crl = await ctx.collateral?.get(crlUrl(hinted, vek.kind));
-  const chain = verifyVekChain(vek, reportProduct, roots, ctx.now, crl);
+  const chain = verifyVekChain(vek, reportProduct, roots, ctx.now, crl, ctx.cache);
   if (!chain.crlChecked && trust.requireCrl) {
     throw new CloakError('SNP_CRL_MISSING', `no AMD CRL for ${chain.product} is available and the policy requires one: provide collateral`, { status: 401 });
   }
