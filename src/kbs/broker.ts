@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { canonicalJson, CloakError, constantTimeEqual, parseResourcePath, toHex } from '../lib/index.ts';
-import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource, type VerifyCache } from '../attest/index.ts';
+import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource, type TrustMaterial, type VerifyCache } from '../attest/index.ts';
 import {
   appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
   DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy, type AppraisalInput, type Appraisal,
@@ -21,8 +21,8 @@ export interface BrokerOptions {
   store: Store;
   tokens: TokenIssuer;
   verifiers: EvidenceVerifier[];
-  /** Per-TEE trust material handed to verifiers (`VerifyContext.trust`). */
-  trust?: Record<string, unknown>;
+  /** Trust material per TEE handed to verifiers (`VerifyContext.trust`). */
+  trust?: TrustMaterial;
   collateral?: CollateralSource;
   /** The verifiers' caches (`VerifyContext.cache`), one per process; without one, every attestation verifies from scratch. */
   cache?: VerifyCache;

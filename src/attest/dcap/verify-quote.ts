@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { CloakError, fromBase64 } from '../../lib/index.ts';
-import type { CollateralSource, VerifyContext } from '../types.ts';
+import type { CollateralSource, DcapTrust, VerifyContext } from '../types.ts';
 import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 import { gatheredCollateral } from './collateral-cache.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
@@ -8,17 +8,7 @@ import { loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './colla
 import type { TcbStatus } from './tcb-info.ts';
 import { applyCollateral, collateralDocuments, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
 
-/** Trust settings read from `ctx.trust.dcap`. */
-export interface DcapTrust {
-  /** Collateral to use instead of `ctx.collateral` (this module's form or dcap-qvl's JSON object). */
-  collateral?: QuoteCollateral | Record<string, unknown>;
-  /** TCB statuses accepted; default UpToDate and SWHardeningNeeded (the latter with a warning). */
-  acceptedTcbStatuses?: TcbStatus[];
-  /** Accept debug TDs / enclaves (never in production). */
-  allowDebug?: boolean;
-  /** PEM of a root to trust instead of the pinned Intel SGX Root CA (Intel pre-production, or self-made test chains). */
-  rootCaPem?: string;
-}
+export type { DcapTrust };
 
 export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly TcbStatus[] = ['UpToDate', 'SWHardeningNeeded'];
 
@@ -77,7 +67,7 @@ const ROOTS = cacheSlot<X509Certificate>('dcap.trust-root', 8);
 
 /** Reads `ctx.trust.dcap` and builds the options for `verifyDcapQuote`. */
 export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allowDebug: boolean } {
-  const trust = (ctx.trust?.dcap ?? {}) as DcapTrust;
+  const trust = ctx.trust?.dcap ?? {};
   const c = trust.collateral;
   return {
     now: ctx.now,

@@ -8,7 +8,7 @@ const QUOTE = 'sgx/dcap-qvl_sgx_quote.dat';
 const COLLATERAL = 'sgx/dcap-qvl_sgx_quote_collateral.json';
 const AT = new Date('2025-07-01T00:00:00Z');
 const collateral = () => JSON.parse(readEvidence(COLLATERAL).toString('utf8')) as Record<string, unknown>;
-const accepting = { acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded', 'ConfigurationAndSWHardeningNeeded'] };
+const accepting = { acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded', 'ConfigurationAndSWHardeningNeeded'] as const };
 
 describe('sgxVerifier on the real SGX quote', () => {
   it('CoCo evidence {"quote": base64}: ConfigurationAndSWHardeningNeeded, INTEL-SA-00289 and INTEL-SA-00615, when policy accepts it', async () => {

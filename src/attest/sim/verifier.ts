@@ -2,16 +2,12 @@ import { createVerify, X509Certificate } from 'node:crypto';
 import { CloakError, fromBase64 } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
-import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
+import type { EvidenceVerifier, SimTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
 import { walkChain } from '../pki/chain.ts';
 import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
-/** Trust settings read from `ctx.trust.sim`. */
-export interface SimTrust {
-  /** PEM certificates of simulated roots (`cloak sim init` makes one); not changed in place once in use (parsed once per list). */
-  roots: string[];
-}
+export type { SimTrust };
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -57,7 +53,7 @@ export const simVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const { report, signature, chain } = parseEvidence(evidence);
     const parsed = parseSimReport(report);
-    const device = verifyDevice(chain, ctx.trust?.sim as SimTrust | undefined, ctx.now, ctx.cache);
+    const device = verifyDevice(chain, ctx.trust?.sim, ctx.now, ctx.cache);
     const ok = createVerify('sha384').update(report).verify(device.publicKey, signature);
     if (!ok) fail('SIM_SIGNATURE_INVALID', 'the sim report signature does not verify with the device key');
     return {

@@ -2,21 +2,12 @@ import { createHash } from 'node:crypto';
 import { CloakError, padTo, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
-import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
+import type { EvidenceVerifier, TpmTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { cacheSlot, derived } from '../cache.ts';
 import { readAkPublic, spkiDer } from './public.ts';
 import { readJsonBytes, readPcrValues, verifyTpmQuote, type VerifiedTpmQuote } from './quote.ts';
 
-/**
- * Trust settings read from `ctx.trust.tpm`. A bare TPM has no vendor chain
- * that vouches for its attestation key here, so, as trustee's `tpm` verifier
- * does, the AK must be one an operator enrolled: its public key (PEM) is in
- * this list, matched by SHA-256 of the SPKI DER.
- */
-export interface TpmTrust {
-  /** Not changed in place once in use (its fingerprints are computed once). */
-  trustedAks: string[];
-}
+export type { TpmTrust };
 
 /** CoCo's TPM attester zero-pads report-data to 64 bytes before quoting. */
 export const TPM_REPORT_DATA_SIZE = 64;
@@ -100,7 +91,7 @@ export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): Evidence
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const e = parseTpmEvidence(evidenceAsJson(evidence, MALFORMED));
     const ak = readAkPublic(e.akPublic);
-    const trust = ctx.trust?.tpm as TpmTrust | undefined;
+    const trust: TpmTrust | undefined = ctx.trust?.tpm;
     const fingerprint = akFingerprint(ak);
     const trusted = trust?.trustedAks && derived(ctx.cache, FINGERPRINTS, trust.trustedAks, () => new Set(trust.trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))));
     if (!trusted || !trusted.has(fingerprint)) {
