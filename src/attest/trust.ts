@@ -1,5 +1,4 @@
 import type { QuoteCollateral } from './dcap/collateral.ts';
-import type { TcbStatus } from './dcap/tcb-info.ts';
 import type { SnpPolicy } from './snp/appraise.ts';
 import type { ProductRoots } from './snp/roots/types.ts';
 
@@ -26,18 +25,14 @@ export interface SnpTrust {
   requireCrl?: boolean;
   /** A VEK to use (DER or PEM) before the evidence's and KDS's. */
   vek?: Uint8Array | string;
-  /** Appraisal policy (debug refused by default). */
+  /** SNP-specific requirements (VMPL, minimum TCB, measurements, …); debug is the attestation policy's to refuse. */
   policy?: SnpPolicy;
 }
 
-/** Intel TDX and SGX (DCAP): all optional. */
+/** Intel TDX and SGX (DCAP): all optional. The TCB status and debug flag are reported as claims; the attestation policy decides on them. */
 export interface DcapTrust {
   /** Collateral to use instead of `ctx.collateral` (the verifier's form or dcap-qvl's JSON object). */
   collateral?: QuoteCollateral | Record<string, unknown>;
-  /** TCB statuses accepted; default UpToDate and SWHardeningNeeded (the latter with a warning). */
-  acceptedTcbStatuses?: readonly TcbStatus[];
-  /** Accept debug TDs / enclaves (never in production). */
-  allowDebug?: boolean;
   /** PEM of a root to trust instead of the pinned Intel SGX Root CA (Intel pre-production, or self-made test chains). */
   rootCaPem?: string;
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { toHex } from '../lib/bytes.ts';
 import type { SnpPolicy, SnpTrust } from '../attest/snp/index.ts';
 import { action, printJson, say } from './output.ts';
-import { readInputFile, verifyContext } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
 
 interface VerifySnpOpts {
   vek?: string; collateral?: string; at?: string; reportData?: string; hostData?: string;
@@ -37,13 +37,11 @@ export function verifySnpCommand(): Command {
     .option('--json', 'print the verified claims as JSON')
     .addHelpText('after', HELP)
     .action(action(async (file: string, o: VerifySnpOpts) => {
-      const policy: SnpPolicy = {
-        allowDebug: o.allowDebug === true,
-        reportData: o.reportData, hostData: o.hostData, measurements: o.measurement,
-      };
+      const policy: SnpPolicy = { reportData: o.reportData, hostData: o.hostData, measurements: o.measurement };
       const snp: SnpTrust = { policy, vek: o.vek ? readInputFile(o.vek, '--vek ') : undefined };
       const { snpVerifier } = await import('../attest/snp/index.ts');
       const v = await snpVerifier.verify(readInputFile(file), await verifyContext(o, { snp }));
+      await appraiseVerified(v, { allowDebug: o.allowDebug === true });
       if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });
       say(`snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`);
     }));

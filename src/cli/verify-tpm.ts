@@ -5,7 +5,7 @@ import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
-import { readInputFile, verifyContext } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
 
 interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
 
@@ -69,6 +69,7 @@ function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => Pro
       }
       const verifier = await make(await loadHardware());
       const v = await verifier.verify(readInputFile(file), ctx);
+      await appraiseVerified(v);
       checkNonce(v, o.nonce, 'AZ_NONCE_MISMATCH');
       show(v, o);
     }));

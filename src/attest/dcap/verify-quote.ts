@@ -5,18 +5,14 @@ import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 import { gatheredCollateral } from './collateral-cache.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
 import { loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
-import type { TcbStatus } from './tcb-info.ts';
 import { applyCollateral, collateralDocuments, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
 
 export type { DcapTrust };
-
-export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly TcbStatus[] = ['UpToDate', 'SWHardeningNeeded'];
 
 export interface DcapVerifyOptions {
   now: Date;
   collateral?: QuoteCollateral;
   source?: CollateralSource;
-  acceptedTcbStatuses?: readonly TcbStatus[];
   /** Replaces the pinned Intel SGX Root CA (tests, pre-production). */
   root?: X509Certificate;
   cache?: VerifyCache;
@@ -27,7 +23,7 @@ export interface DcapVerified extends SignedQuote, VerifiedCollateral {
   warnings: string[];
 }
 
-/** Parse → signatures and PCK chain → collateral → Intel TCB appraisal → status policy. */
+/** Parse → signatures and PCK chain → collateral → Intel TCB appraisal (its status is a claim: the attestation policy decides on it). */
 export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: DcapVerifyOptions): Promise<DcapVerified> {
   const signed = verifyQuoteSignatures(bytes, tee, opts.now, opts.root, opts.cache);
   let collateral = opts.collateral;
@@ -40,10 +36,6 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
   const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);
   const q = signed.quote;
   const tcb = appraiseTcb(tcbInfo, qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
-  const accepted = opts.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
-  if (!accepted.includes(tcb.status)) {
-    throw new CloakError('DCAP_TCB_STATUS_REJECTED', `the platform TCB status is ${tcb.status}${tcb.advisoryIds.length ? ` (${tcb.advisoryIds.join(', ')})` : ''}, not one of ${accepted.join(', ')}: update the platform, or accept this status in policy`, { status: 401, details: { tcbStatus: tcb.status, advisoryIds: tcb.advisoryIds } });
-  }
   const warnings = tcb.status === 'UpToDate' ? [] : [`TCB status ${tcb.status}${tcb.advisoryIds.length ? `: ${tcb.advisoryIds.join(', ')}` : ''}`];
   return { quote: q, pckChain: signed.pckChain, pck: signed.pck, pckCa: signed.pckCa, tcbInfo, qeIdentity, tcb, warnings };
 }
@@ -66,15 +58,13 @@ const LOADED = cacheSlot<QuoteCollateral>('dcap.trust-collateral', 0);
 const ROOTS = cacheSlot<X509Certificate>('dcap.trust-root', 8);
 
 /** Reads `ctx.trust.dcap` and builds the options for `verifyDcapQuote`. */
-export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allowDebug: boolean } {
+export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions {
   const trust = ctx.trust?.dcap ?? {};
   const c = trust.collateral;
   return {
     now: ctx.now,
     collateral: c === undefined ? undefined : derived(ctx.cache, LOADED, c, () => loadQuoteCollateral(c as Record<string, unknown>)),
     source: ctx.collateral,
-    acceptedTcbStatuses: trust.acceptedTcbStatuses,
-    allowDebug: trust.allowDebug === true,
     root: trust.rootCaPem === undefined ? undefined : cached(ctx.cache, ROOTS, trust.rootCaPem, () => new X509Certificate(trust.rootCaPem!)),
     cache: ctx.cache,
   };

@@ -60,7 +60,7 @@ export async function benchDcap(ms = 2000, rounds = 10): Promise<DcapBench> {
     const evidence = { quote: readEvidence(`${tee}/dcap-qvl_${tee}_quote.dat`).toString('base64') };
     const dir = writeOfflineCollateralDir(JSON.parse(readEvidence(`${tee}/dcap-qvl_${tee}_quote_collateral.json`).toString('utf8')) as Record<string, string>, tee, fmspc, ca);
     dirs.push(dir);
-    const ctx = { now, collateral: directoryCollateral(dir), cache: new VerifyCache(), trust: { dcap: { acceptedTcbStatuses: ['UpToDate', 'ConfigurationAndSWHardeningNeeded'] as const } } };
+    const ctx = { now, collateral: directoryCollateral(dir), cache: new VerifyCache() };
     return () => v.verify(evidence, ctx);
   };
   const tdx = quoteVerify(tdxVerifier, 'tdx', 'B0C06F000000', 'platform');
