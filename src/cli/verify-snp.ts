@@ -15,8 +15,9 @@ FILE is a raw SEV-SNP attestation report (1184 bytes) or CoCo's evidence JSON
 ({"attestation_report": …, "cert_chain": …}). The VCEK/VLEK comes from --vek,
 else the evidence's cert_chain, else --collateral (an offline mirror of AMD KDS:
 DIR/kdsintf.amd.com/vcek/v1/Milan/<hwid>, DIR/vcek/v1/Milan/crl, …). The AMD
-roots (Milan, Genoa, Turin) are built in. A guest launched with debugging
-allowed is refused unless --allow-debug.
+roots (Milan, Genoa, Turin) are built in. The verified claims are then
+appraised as \`cloak serve\` appraises them (its default attestation policy): a
+guest launched with debugging allowed is refused unless --allow-debug.
 
 Examples:
   cloak verify snp attestation.bin --vek vcek.der --at 2026-01-01T00:00:00Z --allow-debug
