@@ -10,7 +10,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { createSimHardware, simAttest, simVerifier, runtimeDataDigest, fitDigest } from '../src/attest/index.ts';
+import { createSimHardware, simAttest, simVerifier, runtimeDataDigest, fitDigest, VerifyCache } from '../src/attest/index.ts';
 import { encryptToTee } from '../src/kbs/index.ts';
 import { SignJWT, jwtVerify } from 'jose';
 import { startCloak, runCloak, http, tempDir } from '../test/e2e/harness.ts';
@@ -25,7 +25,7 @@ async function cryptoOnlyPerSecond(hw: Awaited<ReturnType<typeof createSimHardwa
   const { privateKey: tokenKey, publicKey: tokenPub } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const nonce = 'x'.repeat(44);
   const evidence = simAttest({ version: 1, debug: false, tcb: 1n, measurement: Buffer.alloc(48), hostData: Buffer.alloc(32), reportData: fitDigest(runtimeDataDigest(nonce, key.jwk), 64) }, hw);
-  const ctx = { now: new Date(), trust: { sim: { roots: [hw.rootCertPem] } } };
+  const ctx = { now: new Date(), trust: { sim: { roots: [hw.rootCertPem] } }, cache: new VerifyCache() };
   const one = async () => {
     await simVerifier.verify(evidence, ctx);
     runtimeDataDigest(nonce, key.jwk);

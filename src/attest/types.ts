@@ -6,19 +6,22 @@
  * returned value. Nothing here reads the wall clock or the network: both
  * come in through `VerifyContext`.
  */
+import type { VerifyCache } from './cache.ts';
+import type { CollateralSource } from './collateral-source.ts';
+import type { TrustMaterial } from './trust.ts';
 
-/** Fetches collateral (certificates, CRLs, TCB info) by URL; undefined when unavailable. */
-export interface CollateralSource {
-  get(url: string): Promise<Uint8Array | undefined>;
-}
+export type { CollateralSource } from './collateral-source.ts';
+export type { TrustMaterial, SnpTrust, DcapTrust, SimTrust, TpmTrust } from './trust.ts';
 
 export interface VerifyContext {
   /** The time at which certificates, CRLs and collateral must be valid. */
   now: Date;
   /** Where collateral comes from (network cache, offline directory, in-memory). */
   collateral?: CollateralSource;
-  /** Per-TEE trust settings (e.g. sim roots); verifiers read their own key. */
-  trust?: Record<string, unknown>;
+  /** Trust material per TEE (sim roots, enrolled TPM AKs, …); each verifier reads its own key. */
+  trust?: TrustMaterial;
+  /** The process's caches (verified chains, parsed certificates, checked CRLs and collateral); without one, nothing is kept. */
+  cache?: VerifyCache;
 }
 
 /** Normalised claims: hex strings for bytes, booleans for flags, numbers for SVNs; the common ones (`CommonClaims`) under the same names for every TEE. */

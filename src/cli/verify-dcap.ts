@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { CloakError } from '../lib/errors.ts';
 import { fromHex, padTo } from '../lib/bytes.ts';
-import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
-import type { DcapTrust, TcbStatus } from '../attest/dcap/index.ts';
+import type { EvidenceVerifier } from '../attest/types.ts';
+import type { TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
-import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifyContext, type AppraisalFlags } from './verify-input.ts';
 
 interface VerifyDcapOptions { collateral?: string; at?: string; reportData?: string; acceptTcb?: string; allowDebug?: boolean; json?: boolean }
 
@@ -16,17 +16,17 @@ function readEvidence(file: string): unknown {
   return bytes;
 }
 
-async function context(o: VerifyDcapOptions): Promise<VerifyContext> {
+/** `--accept-tcb` and `--allow-debug`: what the default attestation policy admits. */
+async function appraisalFlags(o: VerifyDcapOptions): Promise<AppraisalFlags> {
   const { TCB_STATUSES } = await import('../attest/dcap/index.ts');
-  const now = verifyTime(o.at);
-  const dcap: DcapTrust = { allowDebug: o.allowDebug === true };
+  const flags: AppraisalFlags = { allowDebug: o.allowDebug === true };
   if (o.acceptTcb) {
     const statuses = o.acceptTcb.split(',').map((s) => s.trim());
     const bad = statuses.find((s) => !TCB_STATUSES.includes(s as TcbStatus));
     if (bad) throw new CloakError('USAGE_TCB_STATUS', `--accept-tcb: "${bad}" is not one of ${TCB_STATUSES.join(', ')}`);
-    dcap.acceptedTcbStatuses = statuses as TcbStatus[];
+    flags.acceptedTcbStatuses = statuses;
   }
-  return { now, collateral: await collateralOption(o.collateral), trust: { dcap } };
+  return flags;
 }
 
 /** `loadVerifier` imports the verifier when the command runs, so defining the command loads nothing heavy. */
@@ -42,8 +42,10 @@ function verifyCommand(name: 'tdx' | 'sgx', loadVerifier: () => Promise<Evidence
     .option('--json', 'print the claims as JSON')
     .addHelpText('after', `\nExample:\n  ${example}\n`)
     .action(action(async (file: string, o: VerifyDcapOptions) => {
+      const flags = await appraisalFlags(o);
       const verifier = await loadVerifier();
-      const result = await verifier.verify(readEvidence(file), await context(o));
+      const result = await verifier.verify(readEvidence(file), await verifyContext(o, {}));
+      await appraiseVerified(result, flags);
       if (o.reportData !== undefined) {
         const want = fromHex(o.reportData, 'USAGE_REPORT_DATA', '--report-data');
         if (want.length > 64) throw new CloakError('USAGE_REPORT_DATA', '--report-data is longer than 64 bytes');

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
-import type { CollateralSource } from '../attest/types.ts';
+import type { CollateralSource, VerifiedEvidence, VerifyContext } from '../attest/types.ts';
 
 /** Inputs every `cloak verify` subcommand takes alike. */
 
@@ -23,4 +23,26 @@ export async function collateralOption(path: string | undefined): Promise<Collat
   if (path === undefined) return undefined;
   if (!existsSync(path)) throw new CloakError('USAGE_COLLATERAL', `--collateral ${path} does not exist`);
   return (await import('../attest/collateral/index.ts')).operatorCollateral(path);
+}
+
+/** The context every `cloak verify` subcommand verifies in: `--at`, `--collateral`, its trust material, and the run's one cache (as `cloak serve` has one per process). */
+export async function verifyContext(o: { at?: string; collateral?: string }, trust: VerifyContext['trust']): Promise<VerifyContext> {
+  const { VerifyCache } = await import('../attest/cache.ts');
+  return { now: verifyTime(o.at), collateral: await collateralOption(o.collateral), trust, cache: new VerifyCache() };
+}
+
+/** What the flags of a `cloak verify` subcommand change in the default attestation policy. */
+export interface AppraisalFlags { allowDebug?: boolean; acceptedTcbStatuses?: string[] }
+
+/**
+ * Appraises verified evidence as `cloak serve` does after binding, under the
+ * default attestation policy (`--allow-debug`, `--accept-tcb` change it):
+ * a debuggable guest or an unaccepted TCB status is refused with the reason.
+ */
+export async function appraiseVerified(v: VerifiedEvidence, flags: AppraisalFlags = {}): Promise<void> {
+  const { appraise, parseAttestationPolicy, DEFAULT_ATTESTATION_POLICY } = await import('../policy/index.ts');
+  const policy = parseAttestationPolicy(DEFAULT_ATTESTATION_POLICY);
+  if (flags.allowDebug) policy.allowDebug = true;
+  if (flags.acceptedTcbStatuses) policy.acceptedTcbStatuses = flags.acceptedTcbStatuses;
+  appraise(policy, { tee: v.tee, insecure: v.insecure, claims: v.claims, init_data: {}, refs: {} });
 }

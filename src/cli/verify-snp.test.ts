@@ -18,7 +18,7 @@ test('cloak verify snp: real captures verify; each refusal exits 1 with its code
   const rd = '7e73208896' + '00';
   const rows: { name: string; args: string[]; code: number; match: RegExp }[] = [
     { name: 'raw report + --vek, debug allowed', args: [raw, '--vek', vek, '--at', '2026-01-01T00:00:00Z', '--allow-debug'], code: 0, match: /Milan chip, VCEK chain/ },
-    { name: 'raw report refused as a debug guest', args: [raw, '--vek', vek, '--at', '2026-01-01T00:00:00Z'], code: 1, match: /SNP_POLICY_DEBUG: .*relaunch without debug/ },
+    { name: 'raw report refused as a debug guest', args: [raw, '--vek', vek, '--at', '2026-01-01T00:00:00Z'], code: 1, match: /POLICY_DEBUG_REFUSED: .*relaunch without debug/ },
     { name: 'expired at --at', args: [raw, '--vek', vek, '--at', '2030-01-01T00:00:00Z', '--allow-debug'], code: 1, match: /SNP_CERT_EXPIRED/ },
     { name: 'no VEK', args: [raw, '--at', '2026-01-01T00:00:00Z'], code: 1, match: /SNP_VEK_MISSING: .*--vek/ },
     { name: 'CoCo evidence', args: [coco, '--at', '2026-01-01T00:00:00Z'], code: 0, match: /Genoa chip/ },

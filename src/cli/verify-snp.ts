@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { toHex } from '../lib/bytes.ts';
 import type { SnpPolicy, SnpTrust } from '../attest/snp/index.ts';
 import { action, printJson, say } from './output.ts';
-import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
 
 interface VerifySnpOpts {
   vek?: string; collateral?: string; at?: string; reportData?: string; hostData?: string;
@@ -15,8 +15,9 @@ FILE is a raw SEV-SNP attestation report (1184 bytes) or CoCo's evidence JSON
 ({"attestation_report": …, "cert_chain": …}). The VCEK/VLEK comes from --vek,
 else the evidence's cert_chain, else --collateral (an offline mirror of AMD KDS:
 DIR/kdsintf.amd.com/vcek/v1/Milan/<hwid>, DIR/vcek/v1/Milan/crl, …). The AMD
-roots (Milan, Genoa, Turin) are built in. A guest launched with debugging
-allowed is refused unless --allow-debug.
+roots (Milan, Genoa, Turin) are built in. The verified claims are then
+appraised as \`cloak serve\` appraises them (its default attestation policy): a
+guest launched with debugging allowed is refused unless --allow-debug.
 
 Examples:
   cloak verify snp attestation.bin --vek vcek.der --at 2026-01-01T00:00:00Z --allow-debug
@@ -37,16 +38,11 @@ export function verifySnpCommand(): Command {
     .option('--json', 'print the verified claims as JSON')
     .addHelpText('after', HELP)
     .action(action(async (file: string, o: VerifySnpOpts) => {
-      const now = verifyTime(o.at);
-      const policy: SnpPolicy = {
-        allowDebug: o.allowDebug === true,
-        reportData: o.reportData, hostData: o.hostData, measurements: o.measurement,
-      };
+      const policy: SnpPolicy = { reportData: o.reportData, hostData: o.hostData, measurements: o.measurement };
       const snp: SnpTrust = { policy, vek: o.vek ? readInputFile(o.vek, '--vek ') : undefined };
       const { snpVerifier } = await import('../attest/snp/index.ts');
-      const v = await snpVerifier.verify(readInputFile(file), {
-        now, collateral: await collateralOption(o.collateral), trust: { snp },
-      });
+      const v = await snpVerifier.verify(readInputFile(file), await verifyContext(o, { snp }));
+      await appraiseVerified(v, { allowDebug: o.allowDebug === true });
       if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });
       say(`snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`);
     }));

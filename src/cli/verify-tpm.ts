@@ -5,14 +5,12 @@ import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
-import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
 
 interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: boolean; trustedAk?: string[] }
 
 /** --collateral DIR is read as `cloak serve --collateral DIR` reads it (AMD KDS and Intel PCS layouts). */
-async function context(o: VerifyOpts, trust?: Record<string, unknown>): Promise<VerifyContext> {
-  return { now: verifyTime(o.at), collateral: await collateralOption(o.collateral), trust };
-}
+const context = (o: VerifyOpts, trust?: VerifyContext['trust']): Promise<VerifyContext> => verifyContext(o, trust);
 
 /** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to `padSize`, 64, as CoCo's TPM attester sends it). */
 function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: string, padSize?: number): void {
@@ -71,6 +69,7 @@ function azCommand<I>(kind: 'snp' | 'tdx', make: (h: HardwareVerifier<I>) => Pro
       }
       const verifier = await make(await loadHardware());
       const v = await verifier.verify(readInputFile(file), ctx);
+      await appraiseVerified(v);
       checkNonce(v, o.nonce, 'AZ_NONCE_MISMATCH');
       show(v, o);
     }));

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import { canonicalJson, CloakError, constantTimeEqual, parseResourcePath, toHex } from '../lib/index.ts';
-import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource } from '../attest/index.ts';
+import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource, type TrustMaterial, type VerifyCache } from '../attest/index.ts';
 import {
   appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
   DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy, type AppraisalInput, type Appraisal,
@@ -21,9 +21,11 @@ export interface BrokerOptions {
   store: Store;
   tokens: TokenIssuer;
   verifiers: EvidenceVerifier[];
-  /** Per-TEE trust material handed to verifiers (`VerifyContext.trust`). */
-  trust?: Record<string, unknown>;
+  /** Trust material per TEE handed to verifiers (`VerifyContext.trust`). */
+  trust?: TrustMaterial;
   collateral?: CollateralSource;
+  /** The verifiers' caches (`VerifyContext.cache`), one per process; without one, every attestation verifies from scratch. */
+  cache?: VerifyCache;
   clock?: () => Date;
 }
 
@@ -114,7 +116,7 @@ export class KeyBroker {
     const { primary, additional } = splitEvidence(req['tee-evidence']);
     const verifier = this.verifiers.get(session.tee)!;
     const now = this.clock();
-    const verified = await verifier.verify(primary, { now, collateral: this.opts.collateral, trust: this.opts.trust }).catch((e: unknown) => {
+    const verified = await verifier.verify(primary, { now, collateral: this.opts.collateral, trust: this.opts.trust, cache: this.opts.cache }).catch((e: unknown) => {
       // Evidence that does not verify is an attestation failure (401), whatever the verifier's default status.
       throw e instanceof CloakError ? new CloakError(e.code, e.message, { status: 401, cause: e }) : e;
     });

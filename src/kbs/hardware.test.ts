@@ -25,7 +25,7 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
     const tokens = await TokenIssuer.load(store, 'test');
     const broker = new KeyBroker({
       store, tokens, verifiers: [verifier], clock: () => new Date(at),
-      trust: { dcap: { collateral, acceptedTcbStatuses: ['UpToDate', 'SWHardeningNeeded', 'ConfigurationAndSWHardeningNeeded'] } },
+      trust: { dcap: { collateral } },
     });
     const quote = readFileSync(shared(quoteFile));
     const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };

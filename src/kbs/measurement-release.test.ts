@@ -6,12 +6,14 @@ import { isCloakError } from '../lib/index.ts';
 import { workloadInitData } from '../manifest/index.ts';
 import { tdxVerifier, sgxVerifier, snpVerifier, type EvidenceVerifier, type VerifyContext } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
+import { DEFAULT_ATTESTATION_POLICY } from '../policy/index.ts';
 import { KeyBroker, TokenIssuer, readEar } from './index.ts';
 
 const shared = (p: string) => new URL(`../../../shared/testdata/evidence/${p}`, import.meta.url);
 const json = (p: string) => JSON.parse(readFileSync(shared(p), 'utf8'));
 const quote = (p: string) => ({ quote: readFileSync(shared(p)).toString('base64') });
-const ACCEPT_CAPTURED_TCB = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationAndSWHardeningNeeded'] as const;
+/** The operator's attestation policy for these captures: the default, also accepting the SGX capture's TCB status. */
+const ACCEPT_CAPTURED_TCB = DEFAULT_ATTESTATION_POLICY.replace('acceptedTcbStatuses: [UpToDate, SWHardeningNeeded]', 'acceptedTcbStatuses: [UpToDate, SWHardeningNeeded, ConfigurationAndSWHardeningNeeded]');
 
 /**
  * TEST ONLY: a capture's report-data was made for someone else's challenge
@@ -23,14 +25,14 @@ function bindingRelaxedForCapture(verifier: EvidenceVerifier, capturedReportData
   return { ...verifier, expectedReportData: () => capturedReportData, expectedInitData: () => undefined };
 }
 
-const cases: Array<{ tee: string; verifier: EvidenceVerifier; evidence: unknown; at: string; trust?: VerifyContext['trust'] }> = [
+const cases: Array<{ tee: string; verifier: EvidenceVerifier; evidence: unknown; at: string; trust?: VerifyContext['trust']; attestationPolicy?: string }> = [
   {
     tee: 'tdx', verifier: tdxVerifier, evidence: quote('tdx/dcap-qvl_tdx_quote.dat'), at: '2025-07-01T00:00:00Z',
-    trust: { dcap: { collateral: json('tdx/dcap-qvl_tdx_quote_collateral.json'), acceptedTcbStatuses: ACCEPT_CAPTURED_TCB } },
+    trust: { dcap: { collateral: json('tdx/dcap-qvl_tdx_quote_collateral.json') } }, attestationPolicy: ACCEPT_CAPTURED_TCB,
   },
   {
     tee: 'sgx', verifier: sgxVerifier, evidence: quote('sgx/dcap-qvl_sgx_quote.dat'), at: '2025-07-01T00:00:00Z',
-    trust: { dcap: { collateral: json('sgx/dcap-qvl_sgx_quote_collateral.json'), acceptedTcbStatuses: ACCEPT_CAPTURED_TCB } },
+    trust: { dcap: { collateral: json('sgx/dcap-qvl_sgx_quote_collateral.json') } }, attestationPolicy: ACCEPT_CAPTURED_TCB,
   },
   { tee: 'snp', verifier: snpVerifier, evidence: json('coco/snp-evidence.json'), at: '2025-06-01T00:00:00Z' },
 ];
@@ -73,6 +75,7 @@ for (const c of cases) {
         // The operator also records the measurement as a reference value: the default attestation policy then checks it too.
         await store.putReferenceValue('app-launch', { measurement: measured });
         await store.putResource(SECRET, Buffer.from('s3cret'));
+        if (c.attestationPolicy) await store.setPolicy('attestation', c.attestationPolicy);
         const tokens = await TokenIssuer.load(store, 'test');
         const broker = new KeyBroker({ store, tokens, verifiers: [bindingRelaxedForCapture(c.verifier, captured.reportData)], trust: c.trust, clock: () => new Date(c.at) });
         const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };

@@ -7,17 +7,26 @@ import { TRUST_CLAIMS, statusOf, type EarStatus, type TrustClaim, type TrustVect
 /** The TEEs that prove nothing: Cloak's simulated TEE and CoCo's `sample` TEE (which needs no key at all). */
 export const INSECURE_TEES = ['sim', 'sample'] as const;
 
+/** The vendor TCB statuses (`claims.tcb_status`, Intel's today) admitted when a policy names none: the latter comes with a warning claim. */
+export const DEFAULT_ACCEPTED_TCB_STATUSES: readonly string[] = ['UpToDate', 'SWHardeningNeeded'];
+
 /**
  * An attestation policy: YAML holding, per AR4SI claim, a CEL expression
  * that maps the verified evidence to a value (−128…127), plus the list of
- * insecure TEEs it admits by name (`allowInsecure: [sim]`). Claims left out
- * make no statement (0).
+ * insecure TEEs it admits by name (`allowInsecure: [sim]`), and what it
+ * refuses of every TEE alike from the common claims the verifiers report:
+ * debuggable guests (`allowDebug`) and vendor TCB statuses it does not
+ * accept (`acceptedTcbStatuses`). Claims left out make no statement (0).
  */
 export interface AttestationPolicy {
   id: string;
   text: string;
   /** Insecure TEEs admitted, each named explicitly; empty admits none. */
   allowInsecure: string[];
+  /** Admit guests of hardware TEEs whose `debug` claim is true (default false: refused; simulated ones are rated by the trust vector instead). */
+  allowDebug: boolean;
+  /** `tcb_status` values admitted where a verifier reports one (default DEFAULT_ACCEPTED_TCB_STATUSES). */
+  acceptedTcbStatuses: readonly string[];
   /** TEE names accepted; empty means any TEE the server can verify. */
   tees: string[];
   rules: Array<{ claim: TrustClaim; program: CelProgram }>;
@@ -46,11 +55,17 @@ export function parseAttestationPolicy(text: string): AttestationPolicy {
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new CloakError('POLICY_INVALID', 'attestation policy must be a YAML mapping');
   const d = doc as Record<string, unknown>;
-  const known = new Set(['version', 'allowInsecure', 'tees', 'trustVector']);
+  const known = new Set(['version', 'allowInsecure', 'allowDebug', 'acceptedTcbStatuses', 'tees', 'trustVector']);
   const unknown = Object.keys(d).filter((k) => !known.has(k));
   if (unknown.length) throw new CloakError('POLICY_INVALID', `attestation policy has unknown keys: ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
   if (d.version !== 1) throw new CloakError('POLICY_INVALID', 'attestation policy needs "version: 1"');
   const allowInsecure = parseAllowInsecure(d.allowInsecure);
+  const allowDebug = d.allowDebug ?? false;
+  if (typeof allowDebug !== 'boolean') throw new CloakError('POLICY_INVALID', '"allowDebug" must be true or false');
+  const acceptedTcbStatuses = d.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
+  if (!Array.isArray(acceptedTcbStatuses) || !acceptedTcbStatuses.every((s) => typeof s === 'string' && /^[A-Za-z]+$/.test(s))) {
+    throw new CloakError('POLICY_INVALID', `"acceptedTcbStatuses" must be a list of vendor TCB statuses, e.g. [${DEFAULT_ACCEPTED_TCB_STATUSES.join(', ')}]`);
+  }
   const tees = d.tees ?? [];
   if (!Array.isArray(tees) || !tees.every((t) => typeof t === 'string')) throw new CloakError('POLICY_INVALID', '"tees" must be a list of TEE names');
   const tv = d.trustVector ?? {};
@@ -65,7 +80,7 @@ export function parseAttestationPolicy(text: string): AttestationPolicy {
     rules.push({ claim: claim as TrustClaim, program: compileCel(source, `trustVector.${claim}`) });
   }
   const id = 'sha256:' + createHash('sha256').update(text).digest('hex');
-  return { id, text, allowInsecure, tees: tees as string[], rules };
+  return { id, text, allowInsecure, allowDebug, acceptedTcbStatuses: acceptedTcbStatuses as string[], tees: tees as string[], rules };
 }
 
 /**
@@ -85,7 +100,25 @@ function parseAllowInsecure(v: unknown): string[] {
   return [...new Set(v as string[])];
 }
 
-/** Applies the policy to verified evidence. Refusals are CloakErrors (403). */
+/**
+ * What the policy refuses of every TEE alike, from the facts the verifiers
+ * report: a debuggable guest of a hardware TEE, a vendor TCB status not
+ * accepted. Refused evidence fails attestation (401), as a failed hardware
+ * check does; the message says which fact and how to change it.
+ */
+function refuseByClaims(policy: AttestationPolicy, input: AppraisalInput): void {
+  const { claims } = input;
+  if (!input.insecure && claims.debug === true && !policy.allowDebug) {
+    throw new CloakError('POLICY_DEBUG_REFUSED', `the ${input.tee} guest is debuggable (its debug flag is set: SNP policy DEBUG, TDX/SGX DEBUG attribute), so the host can read its memory; relaunch without debug, or set "allowDebug: true" in the attestation policy (never in production)`, { status: 401 });
+  }
+  const status = claims.tcb_status;
+  if (typeof status === 'string' && !policy.acceptedTcbStatuses.includes(status)) {
+    const advisories = Array.isArray(claims.advisory_ids) ? claims.advisory_ids.map(String) : [];
+    throw new CloakError('POLICY_TCB_STATUS_REFUSED', `the platform TCB status is ${status}${advisories.length ? ` (${advisories.join(', ')})` : ''}, not one of ${policy.acceptedTcbStatuses.join(', ')}: update the platform, or accept this status in the attestation policy's acceptedTcbStatuses`, { status: 401, details: { tcbStatus: status, advisoryIds: advisories } });
+  }
+}
+
+/** Applies the policy to verified evidence. Refusals are CloakErrors (403, or 401 for refused claims). */
 export function appraise(policy: AttestationPolicy, input: AppraisalInput): Appraisal {
   if (input.insecure && !policy.allowInsecure.includes(input.tee)) {
     const admitted = policy.allowInsecure.length ? `it admits only ${policy.allowInsecure.join(', ')}` : 'it admits none';
@@ -94,6 +127,7 @@ export function appraise(policy: AttestationPolicy, input: AppraisalInput): Appr
   if (policy.tees.length > 0 && !policy.tees.includes(input.tee)) {
     throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`, { status: 403 });
   }
+  refuseByClaims(policy, input);
   const trustVector: TrustVector = {};
   for (const rule of policy.rules) {
     const v = runCel(rule.program, input as unknown as Record<string, unknown>, `trustVector.${rule.claim}`);

@@ -1,5 +1,6 @@
 /**
- * Safe defaults: insecure TEEs refused; debug contraindicated; measurements
+ * Safe defaults: insecure TEEs refused; debug refused (hardware TEEs) or
+ * contraindicated (sim); TCB statuses other than UpToDate/SWHardeningNeeded refused; measurements
  * checked against reference values when any are recorded; resources only
  * for affirming results.
  */
@@ -8,6 +9,10 @@ version: 1
 # Insecure TEEs admitted by name (sim, sample): they prove nothing, keep
 # the list empty outside development ([sim] for cloak run).
 allowInsecure: []
+# Refused of every TEE alike: a debuggable guest (the host can read its
+# memory), and a vendor TCB status (Intel's tcb_status) not listed here.
+allowDebug: false
+acceptedTcbStatuses: [UpToDate, SWHardeningNeeded]
 # AR4SI claim -> CEL over tee, insecure, claims, init_data, refs.
 # 2..31 affirming, 32..95 warning, 96..127 contraindicated, 0 no claim.
 trustVector:

@@ -7,7 +7,7 @@ import { openStore, loadOrCreateSealingKey, type Store } from '../store/index.ts
 import { KeyBroker, Admin, TokenIssuer } from '../kbs/index.ts';
 import { buildApp } from './app.ts';
 import { parseListen, type ServerConfig } from './config.ts';
-import { defaultVerifiers, collateralSource } from './verifiers.ts';
+import { defaultVerifiers, collateralSource, verifyCache } from './verifiers.ts';
 import { makeAdminAuth } from './admin-auth.ts';
 import { listeningUrl } from './url.ts';
 import { loadOrCreateSelfSigned, readTlsFiles, selfSignedNames, type TlsMaterial } from './tls.ts';
@@ -41,7 +41,7 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
     const simRoots = readPems(cfg.simRoots, 'sim root');
     const trustedAks = readPems(cfg.tpmAks, 'TPM attestation key');
     const tokens = await TokenIssuer.load(store, cfg.issuer);
-    const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), collateral: collateralSource(cfg.collateral), trust: { sim: { roots: simRoots }, tpm: { trustedAks } } });
+    const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), collateral: collateralSource(cfg.collateral), cache: verifyCache(), trust: { sim: { roots: simRoots }, tpm: { trustedAks } } });
     for (const policy of [broker.attestationPolicy(), broker.resourcePolicy()]) await policy.catch((e: Error) => log(`warning: ${e.message}`));
     const admin = new Admin(store);
     const app = await buildApp({

@@ -1,7 +1,7 @@
 import {
   defaultCollateral, verifySnpReport,
   sampleVerifier, simVerifier, tpmVerifier, tdxVerifier, sgxVerifier, snpVerifier, makeAzTdxVtpmVerifier, makeAzSnpVtpmVerifier,
-  type CollateralSource, type EvidenceVerifier, type HardwareVerifier, type TdxHardwareInput, type SnpHardwareInput,
+  VerifyCache, type CollateralSource, type EvidenceVerifier, type HardwareVerifier, type TdxHardwareInput, type SnpHardwareInput,
 } from '../attest/index.ts';
 
 /** The TD quote inside Azure's HCL evidence goes to the DCAP verifier. */
@@ -20,4 +20,9 @@ export function defaultVerifiers(): EvidenceVerifier[] {
 /** Vendor collateral: the operator's directory or file when given (offline), else AMD KDS and Intel PCS, fetched and cached. */
 export function collateralSource(path: string | undefined): CollateralSource {
   return defaultCollateral({ path, fetch, now: () => Date.now() });
+}
+
+/** The verifiers' caches of this process (chains, parsed certificates, CRLs, collateral), shared by every attestation. */
+export function verifyCache(): VerifyCache {
+  return new VerifyCache();
 }

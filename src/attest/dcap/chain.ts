@@ -1,16 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { CloakError } from '../../lib/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
-import { BoundedCache } from '../cache.ts';
+import { walkChain, type ChainCrl, type ChainUse } from '../pki/chain.ts';
+import type { VerifyCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
-let pinnedRoot: X509Certificate | undefined;
-/** The pinned Intel SGX Root CA. */
-export function intelRoot(): X509Certificate {
-  pinnedRoot ??= new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
-  return pinnedRoot;
-}
+const INTEL_ROOT = new X509Certificate(INTEL_SGX_ROOT_CA_PEM);
+/** The pinned Intel SGX Root CA (parsed once, at load: it is a constant). */
+export const intelRoot = (): X509Certificate => INTEL_ROOT;
 
 /** Splits concatenated PEM certificates (tolerates the NUL terminator quotes carry). */
 export function splitPemChain(text: string, code: string, what: string): X509Certificate[] {
@@ -21,31 +19,12 @@ export function splitPemChain(text: string, code: string, what: string): X509Cer
   });
 }
 
-function within(cert: X509Certificate, now: Date): boolean {
-  return now >= new Date(cert.validFrom) && now <= new Date(cert.validTo);
-}
-
-const verifiedChains = new BoundedCache<X509Certificate[]>(256);
-
 /**
- * Verifies a chain (leaf first) up to the pinned Intel SGX Root CA at `now`.
- * The chain may end with the root or one below it. Returns leaf…root.
- * `root` is replaceable only for Intel's non-production roots and self-made test chains.
+ * Splits `pem` and verifies it (leaf first) up to the Intel SGX Root CA at
+ * `now` with the one chain walker, applying `crls`. The chain may end with
+ * the root or one below it. Returns leaf…root. `root` is replaceable only for
+ * Intel's non-production roots and self-made test chains.
  */
-export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code: string, expiredCode: string, what: string, root: X509Certificate = intelRoot()): X509Certificate[] {
-  const certs = chain[chain.length - 1]!.raw.equals(root.raw) ? chain : [...chain, root];
-  const key = certs.map((c) => c.fingerprint256).join('|');
-  const cached = verifiedChains.get(key);
-  if (cached && cached.every((c) => within(c, now))) return cached;
-  if (!chain[chain.length - 1]!.raw.equals(root.raw) && chain[chain.length - 1]!.subject === root.subject) {
-    fail(code, `${what} ends in a root that is not the trusted Intel SGX Root CA`);
-  }
-  for (let i = 0; i < certs.length; i++) {
-    const cert = certs[i]!;
-    if (!within(cert, now)) fail(expiredCode, `${what}: certificate "${cert.subject.split('\n')[0]}" is not valid at ${now.toISOString()} (valid ${cert.validFrom} to ${cert.validTo})`);
-    const issuer = certs[Math.min(i + 1, certs.length - 1)]!;
-    if (i < certs.length - 1 && !issuer.ca) fail(code, `${what}: an issuing certificate is not a CA`);
-    if (!cert.checkIssued(issuer) || !cert.verify(issuer.publicKey)) fail(code, `${what}: "${cert.subject.split('\n')[0]}" is not signed by "${issuer.subject.split('\n')[0]}"`);
-  }
-  return verifiedChains.set(key, certs);
+export function verifyIntelChain(pem: string, use: ChainUse, now: Date, root: X509Certificate = intelRoot(), crls?: readonly ChainCrl[], cache?: VerifyCache): X509Certificate[] {
+  return walkChain(splitPemChain(pem, use.invalid, use.what), use, { now, anchors: [root], crls, cache }).certs;
 }

@@ -1,5 +1,5 @@
 import { CloakError } from '../../lib/index.ts';
-import type { CollateralSource } from '../types.ts';
+import type { CollateralSource } from '../collateral-source.ts';
 
 /**
  * Everything a DCAP quote needs besides itself, in the shape of dcap-qvl's

@@ -12,7 +12,6 @@ import { readEvidence, selfMadeDcap } from './testing/self-made.ts';
 
 const SGX = { quote: 'sgx/dcap-qvl_sgx_quote.dat', collateral: 'sgx/dcap-qvl_sgx_quote_collateral.json', at: new Date('2025-07-01T00:00:00Z') };
 const TDX = { quote: 'tdx/dcap-qvl_tdx_quote.dat', collateral: 'tdx/dcap-qvl_tdx_quote_collateral.json', at: new Date('2025-07-01T00:00:00Z') };
-const ALL_STATUSES = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded'] as const;
 const collateralOf = (file: string): QuoteCollateral => loadQuoteCollateral(readEvidence(file).toString('utf8'));
 
 async function rejects(p: Promise<unknown> | (() => unknown), code: string): Promise<void> {
@@ -30,7 +29,7 @@ describe('dcap: real quotes with their real collateral (Intel appraisal)', () =>
   ];
   for (const t of table) {
     it(`${t.name} → ${t.status}`, async () => {
-      const v = await verifyDcapQuote(readEvidence(t.quote), t.tee, { now: t.at, collateral: collateralOf(t.collateral), acceptedTcbStatuses: ALL_STATUSES });
+      const v = await verifyDcapQuote(readEvidence(t.quote), t.tee, { now: t.at, collateral: collateralOf(t.collateral) });
       assert.equal(v.tcb.status, t.status);
       assert.deepEqual(v.tcb.advisoryIds, t.advisories);
       assert.equal(v.pck.fmspc.toString('hex'), t.fmspc);
@@ -38,23 +37,22 @@ describe('dcap: real quotes with their real collateral (Intel appraisal)', () =>
     });
     it(`${t.name}: verifies at both ends of the collateral window, not after it`, async () => {
       const c = collateralOf(t.collateral);
-      await verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-06-19T11:00:00Z'), collateral: c, acceptedTcbStatuses: ALL_STATUSES });
-      await verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-07-19T09:59:00Z'), collateral: c, acceptedTcbStatuses: ALL_STATUSES });
-      await rejects(verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-07-20T00:00:00Z'), collateral: c, acceptedTcbStatuses: ALL_STATUSES }), 'DCAP_COLLATERAL_EXPIRED');
-      await rejects(verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-06-01T00:00:00Z'), collateral: c, acceptedTcbStatuses: ALL_STATUSES }), 'DCAP_COLLATERAL_EXPIRED');
+      await verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-06-19T11:00:00Z'), collateral: c });
+      await verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-07-19T09:59:00Z'), collateral: c });
+      await rejects(verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-07-20T00:00:00Z'), collateral: c }), 'DCAP_COLLATERAL_EXPIRED');
+      await rejects(verifyDcapQuote(readEvidence(t.quote), t.tee, { now: new Date('2025-06-01T00:00:00Z'), collateral: c }), 'DCAP_COLLATERAL_EXPIRED');
     });
   }
 
-  it('default policy refuses ConfigurationAndSWHardeningNeeded (SGX dcap-qvl) with the advisories in details', async () => {
-    await assert.rejects(verifyDcapQuote(readEvidence(SGX.quote), 'sgx', { now: SGX.at, collateral: collateralOf(SGX.collateral) }), (e: unknown) => {
-      assert.ok(isCloakError(e, 'DCAP_TCB_STATUS_REJECTED'));
-      assert.deepEqual(e.details?.advisoryIds, ['INTEL-SA-00289', 'INTEL-SA-00615']);
-      return true;
-    });
+  it('reports ConfigurationAndSWHardeningNeeded (SGX dcap-qvl) with its advisories, refusing nothing: the attestation policy decides', async () => {
+    const v = await verifyDcapQuote(readEvidence(SGX.quote), 'sgx', { now: SGX.at, collateral: collateralOf(SGX.collateral) });
+    assert.equal(v.tcb.status, 'ConfigurationAndSWHardeningNeeded');
+    assert.deepEqual(v.tcb.advisoryIds, ['INTEL-SA-00289', 'INTEL-SA-00615']);
+    assert.deepEqual(v.warnings, ['TCB status ConfigurationAndSWHardeningNeeded: INTEL-SA-00289, INTEL-SA-00615']);
   });
 
   it('a TDX quote with SGX collateral is refused', async () => {
-    await rejects(verifyDcapQuote(readEvidence(TDX.quote), 'tdx', { now: TDX.at, collateral: collateralOf(SGX.collateral), acceptedTcbStatuses: ALL_STATUSES }), 'DCAP_COLLATERAL_MISMATCH');
+    await rejects(verifyDcapQuote(readEvidence(TDX.quote), 'tdx', { now: TDX.at, collateral: collateralOf(SGX.collateral) }), 'DCAP_COLLATERAL_MISMATCH');
   });
 });
 
@@ -109,7 +107,7 @@ describe('dcap: mutations of the real quotes are each refused with their own cod
         const q = Buffer.from(readEvidence(f.quote));
         const i = m.at(q);
         q[i] = q[i]! ^ (m.name.startsWith('PCK') ? 0x01 : 0x80);
-        await rejects(verifyDcapQuote(q, label === 'SGX' ? 'sgx' : 'tdx', { now: f.at, collateral: collateralOf(f.collateral), acceptedTcbStatuses: ALL_STATUSES }), m.code);
+        await rejects(verifyDcapQuote(q, label === 'SGX' ? 'sgx' : 'tdx', { now: f.at, collateral: collateralOf(f.collateral) }), m.code);
       });
     }
   }
@@ -155,12 +153,12 @@ describe('dcap: SELF-MADE chains (not Intel\'s) for what needs Intel\'s keys', (
   for (const [label, f, tee] of [['SGX', SGX, 'sgx'], ['TDX', TDX, 'tdx']] as const) {
     it(`${label}: the self-made harness verifies when nothing is revoked (control)`, async () => {
       const made = await selfMadeDcap(f.quote, f.collateral, f.at);
-      const v = await verifyDcapQuote(made.quote, tee, { now: f.at, collateral: made.collateral, root: new X509Certificate(made.rootPem), acceptedTcbStatuses: ALL_STATUSES });
+      const v = await verifyDcapQuote(made.quote, tee, { now: f.at, collateral: made.collateral, root: new X509Certificate(made.rootPem) });
       assert.equal(v.tcb.status, tee === 'sgx' ? 'ConfigurationAndSWHardeningNeeded' : 'UpToDate');
     });
     it(`${label}: revoked PCK (self-made CRL chain) → DCAP_PCK_REVOKED`, async () => {
       const made = await selfMadeDcap(f.quote, f.collateral, f.at, { revokePck: true });
-      await rejects(verifyDcapQuote(made.quote, tee, { now: f.at, collateral: made.collateral, root: new X509Certificate(made.rootPem), acceptedTcbStatuses: ALL_STATUSES }), 'DCAP_PCK_REVOKED');
+      await rejects(verifyDcapQuote(made.quote, tee, { now: f.at, collateral: made.collateral, root: new X509Certificate(made.rootPem) }), 'DCAP_PCK_REVOKED');
     });
   }
 });

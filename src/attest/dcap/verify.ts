@@ -1,12 +1,12 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
 import { CloakError, serialKey, x509 } from '../../lib/index.ts';
 import { checkCrl, checkWindow, type CrlUse } from '../pki/crl.ts';
-import { intelRoot, splitPemChain, verifyChainToIntelRoot } from './chain.ts';
+import { intelRoot, verifyIntelChain } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
 import { parsePckExtensions, SGX_EXTENSIONS_OID, type PckExtensions } from './pck-extensions.ts';
 import { parseQuote, type Quote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
-import { BoundedCache } from '../cache.ts';
+import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -20,11 +20,10 @@ export interface SignedQuote {
 }
 
 /** Attestation keys live as long as the quoting enclave's key: the same few recur on every quote of a host. */
-const akCache = new BoundedCache<KeyObject>(1024);
+const ATTESTATION_KEYS = cacheSlot<KeyObject>('dcap.attestation-key', 1024);
 
-function attestationKey(raw: Buffer): KeyObject {
-  const id = raw.toString('latin1');
-  return akCache.getOrSet(id, () => importAttestationKey(raw));
+function attestationKey(raw: Buffer, cache?: VerifyCache): KeyObject {
+  return cache ? cached(cache, ATTESTATION_KEYS, raw.toString('latin1'), () => importAttestationKey(raw)) : importAttestationKey(raw);
 }
 
 function importAttestationKey(raw: Buffer): KeyObject {
@@ -46,22 +45,15 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
 
 interface VerifiedPck { pemData: Buffer; pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
 const PCK_KEY_PREFIX = 128;
-const pckCaches = new WeakMap<X509Certificate, BoundedCache<VerifiedPck>>();
-function pckCacheOf(root: X509Certificate): BoundedCache<VerifiedPck> {
-  let m = pckCaches.get(root);
-  if (!m) { m = new BoundedCache(1024); pckCaches.set(root, m); }
-  return m;
-}
+const PCKS = cacheSlot<VerifiedPck>('dcap.pck', 1024);
 
-/** The quote's PCK chain verified to the root, its SGX extensions parsed; reused while `now` is inside every certificate's validity. */
-function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): VerifiedPck {
-  // Keyed by the PEM text of the leaf's first bytes (its serial number is there), confirmed by comparing all of it.
-  const key = `${pemData.length}:${pemData.toString('latin1', 0, PCK_KEY_PREFIX)}`;
-  const pckCache = pckCacheOf(root);
-  const hit = pckCache.get(key);
+/** The quote's PCK chain verified to the root, its SGX extensions parsed; with a cache, reused while `now` is inside every certificate's validity. */
+function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate, cache?: VerifyCache): VerifiedPck {
+  // Keyed by the root and the PEM text of the leaf's first bytes (its serial number is there), confirmed by comparing all of it.
+  const key = cache && `${root.fingerprint256}:${pemData.length}:${pemData.toString('latin1', 0, PCK_KEY_PREFIX)}`;
+  const hit = key === undefined ? undefined : cache!.of(PCKS).get(key);
   if (hit && hit.pemData.equals(pemData) && now >= hit.from && now <= hit.until) return hit;
-  const chain = splitPemChain(pemData.toString('latin1'), 'DCAP_PCK_CHAIN_INVALID', 'the quote PCK chain');
-  const pckChain = verifyChainToIntelRoot(chain, now, 'DCAP_PCK_CHAIN_INVALID', 'DCAP_PCK_CERT_EXPIRED', 'the quote PCK chain', root);
+  const pckChain = verifyIntelChain(pemData.toString('latin1'), { what: 'the quote PCK chain', invalid: 'DCAP_PCK_CHAIN_INVALID', expired: 'DCAP_PCK_CERT_EXPIRED' }, now, root, undefined, cache);
   const v: VerifiedPck = {
     pemData: Buffer.from(pemData),
     pckChain,
@@ -71,7 +63,8 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): Verifie
     from: new Date(Math.max(...pckChain.map((c) => new Date(c.validFrom).getTime()))),
     until: new Date(Math.min(...pckChain.map((c) => new Date(c.validTo).getTime()))),
   };
-  return pckCache.set(key, v);
+  if (key !== undefined) cache!.of(PCKS).set(key, v);
+  return v;
 }
 
 /**
@@ -79,18 +72,18 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate): Verifie
  * PCK's signature over the QE report, the QE report binding the attestation
  * key, and the attestation key's signature over header + body.
  */
-export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): SignedQuote {
+export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date, root: X509Certificate = intelRoot(), cache?: VerifyCache): SignedQuote {
   const quote = parseQuote(bytes);
   const expected = tee === 'sgx' ? 'sgx' : 'td';
   if (!quote.body.kind.startsWith(expected)) fail('DCAP_QUOTE_WRONG_TEE', `this is not a ${tee.toUpperCase()} quote`);
   const { qe, attestationKey: akRaw, signature } = quote.signatureData;
   if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
-  const { pckChain, pck, pckCa, pckKey } = verifiedPck(qe.certification.data, now, root);
+  const { pckChain, pck, pckCa, pckKey } = verifiedPck(qe.certification.data, now, root, cache);
   if (!verifyP1363(qe.qeReport, pckKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
   const binding = hash('sha256', Buffer.concat([akRaw, qe.qeAuthData]), 'buffer');
   const rd = qe.qeReportParsed.reportData;
   if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0)) fail('DCAP_QE_REPORT_DATA_MISMATCH', 'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))');
-  if (!verifyP1363(quote.signedBytes, attestationKey(akRaw), signature)) fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
+  if (!verifyP1363(quote.signedBytes, attestationKey(akRaw, cache), signature)) fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
   return { quote, pckChain, pck, pckCa };
 }
 
@@ -108,21 +101,16 @@ export interface CollateralDocs extends VerifiedCollateral {
   until: Date;
 }
 
-const docsCache = new BoundedCache<CollateralDocs>(64);
+const DOCS = cacheSlot<CollateralDocs>('dcap.collateral-docs', 64);
+const CONTENT_HASHES = cacheSlot<string>('dcap.collateral-hash', 0);
 
-const keyOfObject = new WeakMap<QuoteCollateral, string>();
-
-function cacheKey(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
-  // Content-addressed, so a mutated copy never hits; the WeakMap spares re-hashing the same object (callers must not mutate it in place).
-  const known = keyOfObject.get(c);
-  if (known?.startsWith(`${tee}:${root.fingerprint256}:`)) return known;
-  const key = `${tee}:${root.fingerprint256}:${contentHash(c, tee, root)}`;
-  keyOfObject.set(c, key);
-  return key;
+function cacheKey(c: QuoteCollateral, tee: DcapTee, root: X509Certificate, cache: VerifyCache): string {
+  // Content-addressed, so a mutated copy never hits; deriving the hash per object spares re-hashing the same one (callers must not mutate it in place).
+  return `${tee}:${root.fingerprint256}:${derived(cache, CONTENT_HASHES, c, () => contentHash(c))}`;
 }
 
-function contentHash(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): string {
-  const h = createHash('sha256').update(tee).update(root.raw);
+function contentHash(c: QuoteCollateral): string {
+  const h = createHash('sha256');
   for (const v of [c.pckCrlIssuerChain, c.rootCaCrl, c.pckCrl, c.tcbInfoIssuerChain, c.tcbInfo, c.tcbInfoSignature, c.qeIdentityIssuerChain, c.qeIdentity, c.qeIdentitySignature]) {
     h.update(typeof v === 'string' ? Buffer.from(v) : v).update('\0');
   }
@@ -134,8 +122,8 @@ function contentHash(c: QuoteCollateral, tee: DcapTee, root: X509Certificate): s
  * QE identity against the Intel TCB signing chain, all at `now`. Documents
  * already verified are reused while `now` stays inside their validity window.
  */
-export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): Promise<VerifiedCollateral> {
-  return applyCollateral(signed, await collateralDocuments(c, tee, now, root));
+export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot(), cache?: VerifyCache): Promise<VerifiedCollateral> {
+  return applyCollateral(signed, await collateralDocuments(c, tee, now, root, cache));
 }
 
 /**
@@ -143,11 +131,12 @@ export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, 
  * verified before and `now` is inside their window (the per-quote path, which
  * then costs no promise), else a promise of verifying them.
  */
-export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot()): CollateralDocs | Promise<CollateralDocs> {
-  const key = cacheKey(c, tee, root);
-  const docs = docsCache.get(key);
+export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot(), cache?: VerifyCache): CollateralDocs | Promise<CollateralDocs> {
+  if (!cache) return verifyDocuments(c, tee, now, root);
+  const key = cacheKey(c, tee, root, cache);
+  const docs = cache.of(DOCS).get(key);
   if (docs && now >= docs.from && now <= docs.until) return docs;
-  return verifyDocuments(c, tee, now, root).then((fresh) => docsCache.set(key, fresh));
+  return verifyDocuments(c, tee, now, root, cache).then((fresh) => cache.of(DOCS).set(key, fresh));
 }
 
 /** Revocation of the quote's PCK chain by the verified CRLs; returns the TCB info and QE identity to appraise against. */
@@ -159,17 +148,20 @@ export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): Veri
   return { tcbInfo: docs.tcbInfo, qeIdentity: docs.qeIdentity };
 }
 
-async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate): Promise<CollateralDocs> {
-  const rootCrl = checkCrl(c.rootCaCrl, root, now, crlUse('the Intel SGX Root CA CRL'));
-  const crlChain = verifyChainToIntelRoot(splitPemChain(c.pckCrlIssuerChain, 'DCAP_CRL_INVALID', 'the PCK CRL issuer chain'), now, 'DCAP_CRL_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the PCK CRL issuer chain', root);
-  const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'));
+async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate, cache?: VerifyCache): Promise<CollateralDocs> {
+  const rootCrlUse = crlUse('the Intel SGX Root CA CRL');
+  const rootCrl = checkCrl(c.rootCaCrl, root, now, rootCrlUse, cache);
+  // The Intel signing certificates of the collateral must not be revoked by the root CA's CRL.
+  const signingChain = (pem: string, what: string, invalid: string): X509Certificate[] =>
+    verifyIntelChain(pem, { what, invalid, expired: 'DCAP_COLLATERAL_EXPIRED', revoked: 'DCAP_TCB_SIGNING_CHAIN_INVALID' }, now, root, [{ data: c.rootCaCrl, issuer: root, use: rootCrlUse }], cache);
+  const crlChain = signingChain(c.pckCrlIssuerChain, 'the PCK CRL issuer chain', 'DCAP_CRL_INVALID');
+  const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'), cache);
 
-  const tcbChain = verifyChainToIntelRoot(splitPemChain(c.tcbInfoIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the TCB info issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the TCB info issuer chain', root);
+  const tcbChain = signingChain(c.tcbInfoIssuerChain, 'the TCB info issuer chain', 'DCAP_TCB_SIGNING_CHAIN_INVALID');
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
-  const qeChain = verifyChainToIntelRoot(splitPemChain(c.qeIdentityIssuerChain, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'the QE identity issuer chain'), now, 'DCAP_TCB_SIGNING_CHAIN_INVALID', 'DCAP_COLLATERAL_EXPIRED', 'the QE identity issuer chain', root);
+  const qeChain = signingChain(c.qeIdentityIssuerChain, 'the QE identity issuer chain', 'DCAP_TCB_SIGNING_CHAIN_INVALID');
   verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
   const rootCrlSerials = rootCrl.revokedSerials;
-  if ([tcbChain[0]!, qeChain[0]!, crlChain[0]!].some((signer) => rootCrlSerials.has(serialKey(signer.serialNumber)))) fail('DCAP_TCB_SIGNING_CHAIN_INVALID', 'an Intel signing certificate of the collateral is revoked');
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);

@@ -1,7 +1,7 @@
 import { constants, createHash, verify, type X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { CloakError, revokedSerials, x509 } from '../../lib/index.ts';
-import { BoundedCache } from '../cache.ts';
+import { cacheSlot, type VerifyCache } from '../cache.ts';
 
 /**
  * Certificate revocation lists for every vendor chain (AMD KDS, Intel PCS):
@@ -81,21 +81,23 @@ export function checkWindow(issued: Date, nextUpdate: Date | undefined, now: Dat
   }
 }
 
-const checked = new BoundedCache<CheckedCrl>(64);
+const CHECKED = cacheSlot<CheckedCrl>('pki.crl', 64);
 
 /**
  * Parses `data`, checks it is issued and signed by `issuer` and valid at
- * `now`, and returns what it revokes. A CRL's signature is checked once per
- * content and issuer (the same CRL serves every report of a product).
+ * `now`, and returns what it revokes. With a cache, a CRL's signature is
+ * checked once per content and issuer (the same CRL serves every report of a
+ * product).
  */
-export function checkCrl(data: Uint8Array | string, issuer: X509Certificate, now: Date, use: CrlUse): CheckedCrl {
-  const key = `${issuer.fingerprint256}:${createHash('sha256').update(typeof data === 'string' ? Buffer.from(data) : data).digest('base64')}`;
-  let crl = checked.get(key);
+export function checkCrl(data: Uint8Array | string, issuer: X509Certificate, now: Date, use: CrlUse, cache?: VerifyCache): CheckedCrl {
+  const key = cache && `${issuer.fingerprint256}:${createHash('sha256').update(typeof data === 'string' ? Buffer.from(data) : data).digest('base64')}`;
+  let crl = key === undefined ? undefined : cache!.of(CHECKED).get(key);
   if (!crl) {
     const parsed = parseCrl(data, use.invalid, use.what);
     if (parsed.issuer !== new x509.X509Certificate(issuer.raw).subject) fail(use.invalid, `${use.what} is not issued by "${issuer.subject.split('\n')[0]}"`);
     if (!crlSignedBy(parsed, issuer)) fail(use.invalid, `${use.what}: its signature does not verify with its issuer "${issuer.subject.split('\n')[0]}"`);
-    crl = checked.set(key, { revokedSerials: revokedSerials(parsed), thisUpdate: parsed.thisUpdate, nextUpdate: parsed.nextUpdate });
+    crl = { revokedSerials: revokedSerials(parsed), thisUpdate: parsed.thisUpdate, nextUpdate: parsed.nextUpdate };
+    if (key !== undefined) cache!.of(CHECKED).set(key, crl);
   }
   checkWindow(crl.thisUpdate, crl.nextUpdate, now, use.expired, use.what, use.refresh);
   return crl;

@@ -1,17 +1,13 @@
-import { createVerify } from 'node:crypto';
-import { CloakError, fromBase64, x509 } from '../../lib/index.ts';
+import { createVerify, X509Certificate } from 'node:crypto';
+import { CloakError, fromBase64 } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
-import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
+import type { EvidenceVerifier, SimTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { parseSimReport } from './report.ts';
-import { BoundedCache } from '../cache.ts';
+import { walkChain } from '../pki/chain.ts';
+import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
-
-/** Trust settings read from `ctx.trust.sim`. */
-export interface SimTrust {
-  /** PEM certificates of simulated roots (`cloak sim init` makes one). */
-  roots: string[];
-}
+export type { SimTrust };
 
 const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
 
@@ -29,36 +25,27 @@ function parseEvidence(evidence: unknown): { report: Buffer; signature: Buffer; 
   };
 }
 
-function readCert(pem: string, code: string): x509.X509Certificate {
+function readCert(pem: string, code: string): X509Certificate {
   try {
-    return new x509.X509Certificate(pem);
+    return new X509Certificate(pem);
   } catch (e) {
     throw new CloakError(code, 'a sim certificate is not a valid X.509 PEM', { status: 401, cause: e });
   }
 }
 
-/** Device certificates already checked against a root: the chain check is the costly part and repeats per handshake. */
-const verifiedDevices = new BoundedCache<x509.X509Certificate>(1000);
+const SIM_CHAIN = { what: 'the sim device certificate', names: ['sim device certificate', 'sim root'], invalid: 'SIM_CHAIN_INVALID', expired: 'SIM_CERT_EXPIRED' } as const;
 
-async function verifyChain(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
-  const cacheKey = `${trust?.roots.join('\n')}\n${chain[0]}`;
-  const cached = verifiedDevices.get(cacheKey);
-  if (cached && now >= cached.notBefore && now <= cached.notAfter) return cached;
-  const device = await verifyChainUncached(chain, trust, now);
-  return verifiedDevices.set(cacheKey, device);
-}
+/** Device certificates by PEM: one per simulated machine, on every handshake. */
+const DEVICES = cacheSlot<X509Certificate>('sim.device', 1000);
+const ROOTS = cacheSlot<X509Certificate[]>('sim.roots', 0);
 
-async function verifyChainUncached(chain: string[], trust: SimTrust | undefined, now: Date): Promise<x509.X509Certificate> {
+/** The device certificate, verified by the one chain walker up to a trusted sim root. */
+function verifyDevice(chain: string[], trust: SimTrust | undefined, now: Date, cache?: VerifyCache): X509Certificate {
   if (!trust || trust.roots.length === 0) fail('SIM_NOT_TRUSTED', 'no simulated TEE root is trusted: start the server with --sim-root ROOT.pem (from `cloak sim init`)');
-  const device = readCert(chain[0]!, 'SIM_CERT_MALFORMED');
-  const roots = trust!.roots.map((p) => readCert(p, 'SIM_ROOT_MALFORMED'));
-  if (now < device.notBefore || now > device.notAfter) fail('SIM_CERT_EXPIRED', `the sim device certificate is not valid at ${now.toISOString()}`);
-  for (const root of roots) {
-    if (root.subject !== device.issuer) continue;
-    if (now < root.notBefore || now > root.notAfter) fail('SIM_CERT_EXPIRED', `the sim root is not valid at ${now.toISOString()}`);
-    if (await device.verify({ publicKey: root.publicKey, signatureOnly: true })) return device;
-  }
-  return fail('SIM_CHAIN_INVALID', 'the sim device certificate was not issued by a trusted sim root');
+  const device = cached(cache, DEVICES, chain[0]!, () => readCert(chain[0]!, 'SIM_CERT_MALFORMED'));
+  const roots = derived(cache, ROOTS, trust!.roots, () => trust!.roots.map((p) => readCert(p, 'SIM_ROOT_MALFORMED')));
+  walkChain([device], SIM_CHAIN, { now, anchors: roots, cache });
+  return device;
 }
 
 export const simVerifier: EvidenceVerifier = {
@@ -66,9 +53,8 @@ export const simVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const { report, signature, chain } = parseEvidence(evidence);
     const parsed = parseSimReport(report);
-    const device = await verifyChain(chain, ctx.trust?.sim as SimTrust | undefined, ctx.now);
-    const publicKey = Buffer.from(device.publicKey.rawData);
-    const ok = createVerify('sha384').update(report).verify({ key: publicKey, format: 'der', type: 'spki' }, signature);
+    const device = verifyDevice(chain, ctx.trust?.sim, ctx.now, ctx.cache);
+    const ok = createVerify('sha384').update(report).verify(device.publicKey, signature);
     if (!ok) fail('SIM_SIGNATURE_INVALID', 'the sim report signature does not verify with the device key');
     return {
       tee: 'sim',

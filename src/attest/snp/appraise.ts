@@ -4,10 +4,13 @@ import { decodeTcb, type SnpReport } from './report.ts';
 /** Minimum SPLs per TCB component (omitted components are not checked). */
 export interface MinimumTcb { bootloader?: number; tee?: number; snp?: number; microcode?: number; fmc?: number }
 
-/** What a relying party requires of an SNP guest beyond a genuine report. All fields optional. */
+/**
+ * What a relying party requires of an SNP guest beyond a genuine report,
+ * checked by the verifier when asked. All fields optional. A debuggable guest
+ * is not refused here: it is reported (`debug: true`) and the attestation
+ * policy decides, as for every TEE.
+ */
 export interface SnpPolicy {
-  /** Accept guests whose policy allows debugging (default false: refused). */
-  allowDebug?: boolean;
   /** Accept guests that allow a migration agent (default true); false refuses them. */
   allowMigrationAgent?: boolean;
   /** Accept guests that allow SMT (default true); false refuses them. */
@@ -46,7 +49,6 @@ const inList = (value: Buffer, list: string[]): boolean => list.some((h) => h.to
 export function appraiseSnp(report: SnpReport, policy: SnpPolicy, product: string): void {
   const p = report.policy;
   const flag = (n: number): boolean => ((p >> BigInt(n)) & 1n) === 1n;
-  if (flag(19) && !policy.allowDebug) refuse('SNP_POLICY_DEBUG', 'the guest was launched with debugging allowed (policy bit 19), so the host can read its memory; relaunch without debug or allow it in the policy');
   if (flag(18) && policy.allowMigrationAgent === false) refuse('SNP_POLICY_MIGRATION_AGENT', 'the guest allows a migration agent, which the policy refuses');
   if (flag(16) && policy.allowSmt === false) refuse('SNP_POLICY_SMT', 'the guest allows SMT, which the policy refuses');
   if (policy.vmpl !== undefined && report.vmpl !== policy.vmpl) refuse('SNP_POLICY_VMPL', `the report was requested at VMPL ${report.vmpl}, the policy requires ${policy.vmpl}`);

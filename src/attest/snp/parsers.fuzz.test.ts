@@ -26,7 +26,7 @@ test(`fuzz: ${FUZZ_ITERATIONS} mutations of the real reports: only CloakError, n
   const { mutate, rand } = mutator(0x5e5, 1400);
   for (let i = 0; i < FUZZ_ITERATIONS; i++) {
     const [orig, ctx] = rand(2) === 0
-      ? [MILAN, { now: AT, trust: { snp: { vek: VCEK, policy: { allowDebug: true } } } }]
+      ? [MILAN, { now: AT, trust: { snp: { vek: VCEK } } }]
       : [GENOA, { now: AT, trust: { snp: { vek: Buffer.from(JSON.parse(COCO_TEXT).cert_chain[0].data) } } }];
     const m = mutate(orig);
     await onlyCloakErrors(() => parseReport(m), `parseReport #${i}`);

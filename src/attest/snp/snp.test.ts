@@ -20,8 +20,8 @@ const COCO = JSON.parse(readFileSync(join(EV, 'coco/snp-evidence.json'), 'utf8')
 const AT = new Date('2026-01-01T00:00:00Z');
 
 const ctx = (snp: SnpTrust = {}, now = AT, extra: Partial<VerifyContext> = {}): VerifyContext => ({ now, trust: { snp }, ...extra });
-/** The real Milan capture is a guest launched with debug allowed (policy 0xb0000). */
-const milan = (snp: SnpTrust = {}, now = AT): VerifyContext => ctx({ vek: MILAN_VCEK, ...snp, policy: { allowDebug: true, ...snp.policy } }, now);
+/** The real Milan capture is a guest launched with debug allowed (policy 0xb0000): reported as `debug: true`, refused by the attestation policy, not here. */
+const milan = (snp: SnpTrust = {}, now = AT): VerifyContext => ctx({ vek: MILAN_VCEK, ...snp }, now);
 
 async function rejects(p: Promise<unknown>, code: string | string[]): Promise<string> {
   try { await p; } catch (e) {
@@ -126,8 +126,7 @@ test('chain, validity, TCB and product refusals (real captures mutated in memory
     { name: 'expired at --at 2030-01-01', run: () => snpVerifier.verify(MILAN_REPORT, milan({}, new Date('2030-01-01T00:00:00Z'))), code: 'SNP_CERT_EXPIRED' },
     { name: 'not yet valid at 2021-01-01', run: () => snpVerifier.verify(MILAN_REPORT, milan({}, new Date('2021-01-01T00:00:00Z'))), code: 'SNP_CERT_NOT_YET_VALID' },
     { name: 'Milan report with the az-snp-vtpm VCEK (other chip, other TCB)', run: () => snpVerifier.verify(MILAN_REPORT, milan({ vek: readFileSync(join(EV, 'az-snp-vtpm/vcek.pem'), 'utf8') })), code: 'SNP_SIGNATURE_INVALID' },
-    { name: 'no VCEK anywhere', run: () => snpVerifier.verify(MILAN_REPORT, ctx({ policy: { allowDebug: true } })), code: 'SNP_VEK_MISSING' },
-    { name: 'Milan debug guest under the default policy', run: () => snpVerifier.verify(MILAN_REPORT, ctx({ vek: MILAN_VCEK })), code: 'SNP_POLICY_DEBUG' },
+    { name: 'no VCEK anywhere', run: () => snpVerifier.verify(MILAN_REPORT, ctx()), code: 'SNP_VEK_MISSING' },
     { name: 'report-data mismatch', run: () => snpVerifier.verify(COCO, ctx({ policy: { reportData: 'ab'.repeat(48) } })), code: 'SNP_REPORT_DATA_MISMATCH' },
     { name: 'host-data mismatch', run: () => snpVerifier.verify(COCO, ctx({ policy: { hostData: '01'.repeat(32) } })), code: 'SNP_HOST_DATA_MISMATCH' },
     { name: 'CRL required but none available', run: () => snpVerifier.verify(COCO, ctx({ requireCrl: true })), code: 'SNP_CRL_MISSING' },
@@ -214,12 +213,17 @@ test('SELF-MADE chain: VEK TCB and hwID must match the report', async (t) => {
   for (const row of table) await t.test(row.name, async () => { await rejects(snpVerifier.verify(row.report(), selfCtx(c)), row.code); });
 });
 
+test('the Milan debug guest verifies and is reported as debug (the attestation policy refuses it, not the verifier)', async () => {
+  const v = await snpVerifier.verify(MILAN_REPORT, ctx({ vek: MILAN_VCEK }));
+  assert.equal(v.claims.debug, true);
+  assert.equal((v.claims.policy as Record<string, unknown>).debug_allowed, true);
+});
+
 test('SELF-MADE chain: appraisal policy table', async (t) => {
   const c = await chain();
   const DEBUG = 1n << 19n, MA = 1n << 18n, SMT = 1n << 16n, BASE = 1n << 17n;
   const table: { name: string; fields: Parameters<typeof makeSelfMadeReport>[1]; policy: SnpPolicy; code?: string }[] = [
-    { name: 'debug refused by default', fields: { policy: BASE | DEBUG }, policy: {}, code: 'SNP_POLICY_DEBUG' },
-    { name: 'debug allowed when asked', fields: { policy: BASE | DEBUG }, policy: { allowDebug: true } },
+    { name: 'debug: verified and reported, not refused here', fields: { policy: BASE | DEBUG }, policy: {} },
     { name: 'migration agent refused', fields: { policy: BASE | MA }, policy: { allowMigrationAgent: false }, code: 'SNP_POLICY_MIGRATION_AGENT' },
     { name: 'SMT refused', fields: { policy: BASE | SMT }, policy: { allowSmt: false }, code: 'SNP_POLICY_SMT' },
     { name: 'VMPL must be 0', fields: { vmpl: 2 }, policy: { vmpl: 0 }, code: 'SNP_POLICY_VMPL' },

@@ -1,7 +1,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { CloakError, x509 } from '../../lib/index.ts';
-import { BoundedCache } from '../cache.ts';
+import { cached, cacheSlot, type VerifyCache } from '../cache.ts';
 
 /** AMD's VCEK/VLEK extensions (AMD "Versioned Chip Endorsement Key" spec, table 8). */
 export const VEK_OIDS = {
@@ -49,12 +49,13 @@ function ia5(value: ArrayBuffer, oid: string): string {
   return v.valueBlock.value;
 }
 
-const cache = new BoundedCache<Vek>(256);
+const VEKS = cacheSlot<Vek>('snp.vek', 256);
 
-/** Parses a VEK certificate (DER or PEM) and its AMD extensions; parsed certificates are kept (a few hundred, by content). */
-export function parseVek(input: Uint8Array | string): Vek {
+/** Parses a VEK certificate (DER or PEM) and its AMD extensions; with a cache, parsed certificates are kept (a few hundred, by content). */
+export function parseVek(input: Uint8Array | string, cache?: VerifyCache): Vek {
+  if (!cache) return parseVekUncached(input);
   const key = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64');
-  return cache.getOrSet(key, () => parseVekUncached(input));
+  return cached(cache, VEKS, key, () => parseVekUncached(input));
 }
 
 function parseVekUncached(input: Uint8Array | string): Vek {

@@ -1,30 +1,18 @@
 import { CloakError } from '../../lib/index.ts';
-import type { VerifiedEvidence, VerifyContext } from '../types.ts';
-import { appraiseSnp, type SnpPolicy } from './appraise.ts';
+import type { SnpTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
+import { appraiseSnp } from './appraise.ts';
 import { verifyVekChain, type VerifiedChain } from './chain.ts';
 import { snpClaims } from './claims.ts';
 import { parseSnpEvidence } from './evidence.ts';
 import { crlUrl, vcekUrl, vlekUrl } from './kds.ts';
 import { productFromCpuid, productFromName } from './product.ts';
 import { decodeTcb, parseReport, signingKey, type SnpReport } from './report.ts';
-import { AMD_ROOTS, type ProductRoots } from './roots/index.ts';
+import { AMD_ROOTS } from './roots/index.ts';
 import { verifyReportSignature } from './signature.ts';
 import { checkVekMatchesReport } from './tcb.ts';
 import { parseVek, type Vek } from './vek.ts';
 
-/** `ctx.trust.snp`: all optional. */
-export interface SnpTrust {
-  /** Trusted roots per product (default: AMD's, pinned). */
-  roots?: Record<string, ProductRoots>;
-  /** CRLs per product (DER or PEM), used before ctx.collateral. */
-  crls?: Record<string, Uint8Array>;
-  /** Refuse when no CRL can be had (default false: checked when available). */
-  requireCrl?: boolean;
-  /** A VEK to use (DER or PEM) before the evidence's and KDS's. */
-  vek?: Uint8Array | string;
-  /** Appraisal policy (debug refused by default). */
-  policy?: SnpPolicy;
-}
+export type { SnpTrust };
 
 export interface SnpVerification {
   report: SnpReport;
@@ -33,7 +21,7 @@ export interface SnpVerification {
   claims: Record<string, unknown>;
 }
 
-const snpTrust = (ctx: VerifyContext): SnpTrust => (ctx.trust?.snp ?? {}) as SnpTrust;
+const snpTrust = (ctx: VerifyContext): SnpTrust => ctx.trust?.snp ?? {};
 
 async function findVek(report: SnpReport, certs: Map<string, Buffer>, trust: SnpTrust, ctx: VerifyContext, products: string[]): Promise<Vek> {
   const kind = signingKey(report);
@@ -41,12 +29,12 @@ async function findVek(report: SnpReport, certs: Map<string, Buffer>, trust: Snp
     throw new CloakError('SNP_REPORT_UNSIGNED', `the report's key-info says it is signed by ${kind === 'none' ? 'no key' : 'a reserved key'}; it proves nothing`, { status: 401 });
   }
   const given = trust.vek ?? certs.get(kind);
-  if (given !== undefined) return parseVek(given);
+  if (given !== undefined) return parseVek(given, ctx.cache);
   const cpu = productFromCpuid(report);
   for (const product of cpu ? [cpu] : products) {
     const tcb = decodeTcb(report.reportedTcbRaw, product === 'Turin');
     const body = await ctx.collateral?.get(kind === 'VLEK' ? vlekUrl(product, report, tcb) : vcekUrl(product, report, tcb));
-    if (body) return parseVek(body);
+    if (body) return parseVek(body, ctx.cache);
   }
   throw new CloakError('SNP_VEK_MISSING', `no ${kind} for this report: pass it (--vek), include it in the evidence's cert_chain, or provide AMD KDS collateral`, { status: 401 });
 }
@@ -69,7 +57,7 @@ export async function verifySnp(evidence: unknown, ctx: VerifyContext): Promise<
   const hinted = reportProduct ?? productFromName(vek.productName);
   let crl = hinted ? trust.crls?.[hinted] : undefined;
   if (!crl && hinted) crl = await ctx.collateral?.get(crlUrl(hinted, vek.kind));
-  const chain = verifyVekChain(vek, reportProduct, roots, ctx.now, crl);
+  const chain = verifyVekChain(vek, reportProduct, roots, ctx.now, crl, ctx.cache);
   if (!chain.crlChecked && trust.requireCrl) {
     throw new CloakError('SNP_CRL_MISSING', `no AMD CRL for ${chain.product} is available and the policy requires one: provide collateral`, { status: 401 });
   }

@@ -61,11 +61,9 @@ describe('tdxVerifier on the real TDX quote', () => {
     }
   });
 
-  it('debug TD (re-signed with a SELF-MADE chain) → TDX_DEBUG_REFUSED; accepted only with allowDebug', async () => {
+  it('debug TD (re-signed with a SELF-MADE chain) → reported as debug: true (the attestation policy refuses it)', async () => {
     const made = await selfMadeDcap(QUOTE, COLLATERAL, AT, { mutateBody: (body) => { body[120] = body[120]! | 0x01; } });
-    const trust = { dcap: { collateral: made.collateral, rootCaPem: made.rootPem } };
-    await assert.rejects(tdxVerifier.verify(made.quote, { now: AT, trust }), (e) => isCloakError(e, 'TDX_DEBUG_REFUSED'));
-    const v = await tdxVerifier.verify(made.quote, { now: AT, trust: { dcap: { ...trust.dcap, allowDebug: true } } });
+    const v = await tdxVerifier.verify(made.quote, { now: AT, trust: { dcap: { collateral: made.collateral, rootCaPem: made.rootPem } } });
     assert.equal(v.claims.debug, true);
   });
 

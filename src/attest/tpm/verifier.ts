@@ -2,20 +2,12 @@ import { createHash } from 'node:crypto';
 import { CloakError, padTo, toHex } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
-import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
+import type { EvidenceVerifier, TpmTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
+import { cacheSlot, derived } from '../cache.ts';
 import { readAkPublic, spkiDer } from './public.ts';
 import { readJsonBytes, readPcrValues, verifyTpmQuote, type VerifiedTpmQuote } from './quote.ts';
 
-/**
- * Trust settings read from `ctx.trust.tpm`. A bare TPM has no vendor chain
- * that vouches for its attestation key here, so, as trustee's `tpm` verifier
- * does, the AK must be one an operator enrolled: its public key (PEM) is in
- * this list, matched by SHA-256 of the SPKI DER.
- */
-export interface TpmTrust {
-  /** Not changed in place once in use (its fingerprints are computed once). */
-  trustedAks: string[];
-}
+export type { TpmTrust };
 
 /** CoCo's TPM attester zero-pads report-data to 64 bytes before quoting. */
 export const TPM_REPORT_DATA_SIZE = 64;
@@ -89,13 +81,8 @@ export const VTPM_BINDING_BYTES = 48;
 
 const akFingerprint = (ak: ReturnType<typeof readAkPublic>): string => createHash('sha256').update(spkiDer(ak)).digest('hex');
 
-/** The enrolled AKs' fingerprints, computed once per list (the server's trust settings live as long as it does). */
-const fingerprintsOf = new WeakMap<string[], Set<string>>();
-function trustedFingerprints(trustedAks: string[]): Set<string> {
-  let set = fingerprintsOf.get(trustedAks);
-  if (!set) { set = new Set(trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))); fingerprintsOf.set(trustedAks, set); }
-  return set;
-}
+/** The enrolled AKs' fingerprints; with a cache, computed once per list (the server's trust settings live as long as it does). */
+const FINGERPRINTS = cacheSlot<Set<string>>('tpm.trusted-aks', 0);
 
 export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): EvidenceVerifier {
   const bindingBytes = opts.bindingBytes ?? VTPM_BINDING_BYTES;
@@ -104,9 +91,10 @@ export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): Evidence
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const e = parseTpmEvidence(evidenceAsJson(evidence, MALFORMED));
     const ak = readAkPublic(e.akPublic);
-    const trust = ctx.trust?.tpm as TpmTrust | undefined;
+    const trust: TpmTrust | undefined = ctx.trust?.tpm;
     const fingerprint = akFingerprint(ak);
-    if (!trust?.trustedAks || !trustedFingerprints(trust.trustedAks).has(fingerprint)) {
+    const trusted = trust?.trustedAks && derived(ctx.cache, FINGERPRINTS, trust.trustedAks, () => new Set(trust.trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))));
+    if (!trusted || !trusted.has(fingerprint)) {
       throw new CloakError('TPM_AK_NOT_TRUSTED', `the attestation key (SPKI SHA-256 ${fingerprint}) is not an enrolled trusted AK; add its PEM to the TPM trusted-AK list`, { status: 401 });
     }
     const q = verifyTpmQuote(e, ak);

@@ -16,6 +16,7 @@ import type { EvidenceVerifier } from '../../types.ts';
 import { sgxVerifier } from '../../sgx/index.ts';
 import { tdxVerifier } from '../../tdx/index.ts';
 import { directoryCollateral } from '../../collateral/index.ts';
+import { VerifyCache } from '../../cache.ts';
 import type { DcapTee, PckCa } from '../collateral.ts';
 import { writeOfflineCollateralDir } from './offline-dir.ts';
 import { readEvidence } from './self-made.ts';
@@ -59,7 +60,7 @@ export async function benchDcap(ms = 2000, rounds = 10): Promise<DcapBench> {
     const evidence = { quote: readEvidence(`${tee}/dcap-qvl_${tee}_quote.dat`).toString('base64') };
     const dir = writeOfflineCollateralDir(JSON.parse(readEvidence(`${tee}/dcap-qvl_${tee}_quote_collateral.json`).toString('utf8')) as Record<string, string>, tee, fmspc, ca);
     dirs.push(dir);
-    const ctx = { now, collateral: directoryCollateral(dir), trust: { dcap: { acceptedTcbStatuses: ['UpToDate', 'ConfigurationAndSWHardeningNeeded'] } } };
+    const ctx = { now, collateral: directoryCollateral(dir), cache: new VerifyCache() };
     return () => v.verify(evidence, ctx);
   };
   const tdx = quoteVerify(tdxVerifier, 'tdx', 'B0C06F000000', 'platform');

@@ -1,5 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { CloakError } from '../../../lib/index.ts';
+import { cacheSlot, derived, type VerifyCache } from '../../cache.ts';
 import { GENOA } from './genoa.ts';
 import { MILAN } from './milan.ts';
 import { TURIN } from './turin.ts';
@@ -20,17 +21,19 @@ export interface ParsedRoots {
   asvk: X509Certificate;
 }
 
-const cache = new WeakMap<ProductRoots, ParsedRoots>();
+const PARSED = cacheSlot<ParsedRoots>('snp.roots', 0);
 
 const fp = (c: X509Certificate): string => c.fingerprint256.replace(/:/g, '').toLowerCase();
 
 /**
  * Parses a product's ARK/ASK/ASVK, checks the ARK's fingerprint pin and
- * self-signature and that ASK and ASVK are issued by it. Cached per roots object.
+ * self-signature and that ASK and ASVK are issued by it. With a cache, once per roots object.
  */
-export function parsedRoots(roots: ProductRoots): ParsedRoots {
-  const hit = cache.get(roots);
-  if (hit) return hit;
+export function parsedRoots(roots: ProductRoots, cache?: VerifyCache): ParsedRoots {
+  return derived(cache, PARSED, roots, () => parseRoots(roots));
+}
+
+function parseRoots(roots: ProductRoots): ParsedRoots {
   const parse = (pem: string, what: string): X509Certificate => {
     try { return new X509Certificate(pem); } catch (e) {
       throw new CloakError('SNP_ROOT_INVALID', `the ${roots.product} ${what} certificate in the trust roots does not parse`, { cause: e });
@@ -50,7 +53,5 @@ export function parsedRoots(roots: ProductRoots): ParsedRoots {
       throw new CloakError('SNP_ROOT_INVALID', `the ${roots.product} ${what} is not signed by its ARK`);
     }
   }
-  const parsed = { product: roots.product, ark, ask, asvk };
-  cache.set(roots, parsed);
-  return parsed;
+  return { product: roots.product, ark, ask, asvk };
 }
