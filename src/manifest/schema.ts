@@ -67,7 +67,7 @@ export const TdxLaunch = Type.Object({
 }, { additionalProperties: false, description: '{mr_td, rtmr1, rtmr2, and optionally rtmr0, rtmr3} (96 hex each)' });
 export const VtpmLaunch = Type.Object({
   pcrs: Type.Record(Type.String({ pattern: '^([0-79]|1[0-9]|2[0-3])$' }), Hex64, {
-    minProperties: 1, description: 'a map of PCR index (0..23, not 8: PCR 8 holds the init-data, pinned by initData) to its SHA-256 value',
+    minProperties: 1, additionalProperties: false, description: 'a map of PCR index (0..23, not 8: PCR 8 holds the init-data, pinned by initData) to its SHA-256 value',
   }),
 }, { additionalProperties: false, description: '{pcrs: {<index>: <64 hex>, …}} (SHA-256 bank)' });
 
