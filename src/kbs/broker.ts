@@ -207,7 +207,10 @@ export class KeyBroker {
   async currentManifest(): Promise<Manifest | undefined> {
     const record = await this.opts.store.getManifest();
     if (!record) return undefined;
-    if (this.manifestCache?.digest !== record.digest) this.manifestCache = parseManifest(record.text);
+    if (this.manifestCache?.digest !== record.digest) {
+      // Like a stored policy, a stored manifest that no longer reads (a rule tightened since it was set) fails closed, as the server's fault.
+      this.manifestCache = inForce('manifest', () => parseManifest(record.text), 'owners set a valid manifest (cloak manifest set)');
+    }
     return this.manifestCache;
   }
 
@@ -250,11 +253,12 @@ export class KeyBroker {
  * A stored policy that no longer parses (e.g. the old `allowInsecure: true`)
  * fails closed, as the server's fault: nothing is admitted until an admin sets it again.
  */
-function inForce<T>(kind: string, parse: () => T): T {
+function inForce<T>(kind: string, parse: () => T, fix = `an admin sets it again (cloak policy set ${kind} FILE)`): T {
   try {
     return parse();
   } catch (e) {
-    throw new CloakError('POLICY_IN_FORCE_INVALID', `the ${kind} policy in force is not valid (${(e as Error).message}): nothing is admitted until an admin sets it again (cloak policy set ${kind} FILE)`, { status: 500, cause: e });
+    const what = kind === 'manifest' ? 'manifest' : `${kind} policy`;
+    throw new CloakError(kind === 'manifest' ? 'MANIFEST_IN_FORCE_INVALID' : 'POLICY_IN_FORCE_INVALID', `the ${what} in force is not valid (${(e as Error).message}): nothing is admitted until ${fix}`, { status: 500, cause: e });
   }
 }
 

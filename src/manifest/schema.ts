@@ -59,7 +59,9 @@ const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 lower-ca
 /*
  * The guest's launch reference values, per TEE: what booted (firmware,
  * kernel, initrd, command line). Each list holds alternatives (e.g. two guest
- * image releases); within one entry every value given must match.
+ * image releases); within one entry every value given must match. Entries
+ * take no other member: a misspelt register would pin nothing. (A misspelt
+ * kind pins nothing either, and hardware evidence without a pin gets nothing.)
  */
 export const SnpLaunch = Type.Object({ measurement: Hex96 }, { additionalProperties: false, description: '{measurement: <96 hex>} (the SNP report MEASUREMENT)' });
 export const TdxLaunch = Type.Object({
@@ -77,7 +79,7 @@ export const ReferenceValues = Type.Object({
   snp: Type.Optional(Type.Array(SnpLaunch, { description: 'a list of {measurement}' })),
   tdx: Type.Optional(Type.Array(TdxLaunch, { description: 'a list of {mr_td, rtmr0?, rtmr1, rtmr2, rtmr3?}' })),
   vtpm: Type.Optional(Type.Array(VtpmLaunch, { description: 'a list of {pcrs: {<index>: <hex>}}' })),
-}, { additionalProperties: false, description: '{measurements, initData, snp, tdx, vtpm}' });
+}, { description: '{measurements, initData, snp, tdx, vtpm}' });
 
 export const Workload = Type.Object({
   name: Name,
