@@ -276,7 +276,7 @@ function checkInitDataBinding(verifier: EvidenceVerifier, verified: { tee: strin
   const expected = verifier.expectedInitData?.(initData.digest);
   if (!expected) {
     if (verified.insecure) return;
-    throw refused('KBS_INITDATA_UNBOUND', `TEE ${verified.tee} cannot hold a ${initData.algorithm} init-data digest${verified.tee.includes('vtpm') ? ' (PCR 8 is extended with sha256 digests only: set algorithm = "sha256" in the init-data)' : ''}; the init-data is refused rather than believed`);
+    throw refused('KBS_INITDATA_UNBOUND', `TEE ${verified.tee} cannot hold a ${initData.algorithm} init-data digest${/tpm$/.test(verified.tee) ? ' (PCR 8 is extended with sha256 digests only: set algorithm = "sha256" in the init-data)' : ''}; the init-data is refused rather than believed`);
   }
   if (!verified.initData || !constantTimeEqual(verified.initData, expected)) {
     throw refused('KBS_INITDATA_MISMATCH', `the init-data digest (${initData.algorithm} ${initData.digest.toString('hex')}) does not match what the evidence holds (${verified.initData?.toString('hex') ?? 'nothing'}): the pod was started with other init-data`);
