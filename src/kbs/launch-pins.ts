@@ -26,8 +26,7 @@ export function launchPinsOf(w: WorkloadEntry | undefined, recorded: string[] = 
 
 /** The launch check for verified claims and the workload they speak for. */
 export function launchOf(a: { tee: string; insecure: boolean; claims: Record<string, unknown> }, w: WorkloadEntry | undefined, recorded: string[] = []): LaunchCheck {
-  const who = w ? `workload "${w.name}"` : 'the recorded reference values (the init-data names no manifest workload)';
-  return checkLaunch(a.tee, a.insecure, a.claims, launchPinsOf(w, recorded), who);
+  return checkLaunch(a.tee, a.insecure, a.claims, launchPinsOf(w, recorded), w?.name);
 }
 
 /** True when a refusal should carry the launch reason: something was asked for and not met. */

@@ -26,21 +26,25 @@ test('launch pinning: table of TEE, claims and pins → pinned or the reason', (
     ['tpm: PCRs at the top of its claims', 'tpm', false, tpm, { vtpm: [{ pcrs: { 9: tpm.pcr09 } }] }, true, ''],
     ['sim: nothing pinned, nothing asked', 'sim', true, { measurement: M }, {}, false, ''],
     ['sim: pinned measurement must match', 'sim', true, { measurement: M }, { measurements: ['bb'] }, false, /not in workload "w"'s referenceValues\.measurements/],
-    ['an unknown hardware TEE cannot be pinned', 'cca', false, {}, {}, false, /lists no a reference value Cloak can check|for TEE cca/],
+    ['an unknown hardware TEE cannot be pinned', 'cca', false, {}, {}, false, /lists no reference value Cloak can check for TEE cca/],
   ];
   for (const [name, tee, insecure, claims, p, pinned, reason] of table) {
-    const r = checkLaunch(tee, insecure, claims, pins(p), 'workload "w"');
+    const r = checkLaunch(tee, insecure, claims, pins(p), 'w');
     assert.equal(r.pinned, pinned, name);
     if (reason) assert.match(r.reason, reason, name);
     else assert.equal(r.reason, '', name);
     if (!pinned && reason) assert.match(r.reason, /release notes of your CoCo guest image, or measure your own peer-pod image build/, name);
   }
+  // Without a manifest workload only the recorded reference values can pin.
+  assert.match(checkLaunch('snp', false, { measurement: M }, NO_LAUNCH_PINS).reason, /the init-data names no manifest workload whose referenceValues\.snp or referenceValues\.measurements could pin TEE snp, and no recorded reference value does/);
+  assert.match(checkLaunch('snp', false, { measurement: M }, pins({ measurements: ['bb'] })).reason, /which is not in the recorded reference values/);
+  assert.equal(checkLaunch('snp', false, { measurement: M }, pins({ measurements: [M] })).pinned, true);
 });
 
 test('the default attestation policy: hardware evidence is affirming only when its launch is pinned', () => {
   const p = parseAttestationPolicy(DEFAULT_ATTESTATION_POLICY);
   const status = (tee: string, p2: Partial<LaunchPins>, claims: Record<string, unknown> = { measurement: M, debug: false }) => {
-    const launch = checkLaunch(tee, false, claims, pins(p2), 'workload "w"');
+    const launch = checkLaunch(tee, false, claims, pins(p2), 'w');
     return appraise(p, { tee, insecure: false, claims, init_data: {}, refs: { launch: { required: launch.required, listed: launch.listed, pinned: launch.pinned } } }).status;
   };
   assert.equal(status('snp', { snp: [{ measurement: M }] }), 'affirming');

@@ -79,23 +79,26 @@ const WHERE = 'take the values from the release notes of your CoCo guest image, 
 
 /**
  * Checks verified claims against a workload's launch pins. Insecure TEEs and
- * a bare TPM need no pin; a listed pin must still match. `who` names the
- * workload in the reason.
+ * a bare TPM need no pin; a listed pin must still match. `workload` names the
+ * workload in the reason (undefined: the init-data names none, and only the
+ * recorded reference values' measurements can pin).
  */
-export function checkLaunch(tee: string, insecure: boolean, claims: Record<string, unknown>, pins: LaunchPins, who: string): LaunchCheck {
+export function checkLaunch(tee: string, insecure: boolean, claims: Record<string, unknown>, pins: LaunchPins, workload?: string): LaunchCheck {
   const kinds = KINDS[tee] ?? { pin: [], also: [] };
   const required = !insecure && !NOT_REQUIRED.has(tee);
   const listedKinds = [...kinds.pin, ...kinds.also].filter((k) => pins[k].length > 0);
   const listed = listedKinds.length > 0;
+  const field = (k: Kind) => (workload ? `workload "${workload}"'s referenceValues.${k}` : k === 'measurements' ? 'the recorded reference values' : `referenceValues.${k}`);
   const failed = listedKinds.find((k) => !(MATCH[k] as (c: Record<string, unknown>, p: unknown) => boolean)(claims, pins[k]));
   if (failed) {
-    return { required, listed, pinned: false, reason: `the launch measurement is not pinned: ${tee} evidence holds ${held(failed, claims)}, which is not in ${who}'s referenceValues.${failed}; ${WHERE}` };
+    return { required, listed, pinned: false, reason: `the launch measurement is not pinned: ${tee} evidence holds ${held(failed, claims)}, which is not in ${field(failed)}; ${WHERE}` };
   }
   if (listedKinds.some((k) => kinds.pin.includes(k))) return { required, listed, pinned: true, reason: '' };
   if (!required) return { required, listed, pinned: false, reason: '' };
-  const asked = kinds.pin.length ? kinds.pin.map((k) => `referenceValues.${k}`).join(' or ') : 'a reference value Cloak can check';
+  const asked = kinds.pin.length ? kinds.pin.map((k) => `referenceValues.${k}`).join(' or ') : 'reference value Cloak can check';
+  const whom = workload ? `workload "${workload}" lists no ${asked} for TEE ${tee}` : `the init-data names no manifest workload whose ${asked} could pin TEE ${tee}, and no recorded reference value does`;
   const holds = kinds.pin.length ? `; this evidence holds ${held(kinds.pin[0]!, claims)}` : '';
-  return { required, listed, pinned: false, reason: `the launch measurement is not pinned: ${who} lists no ${asked} for TEE ${tee}${holds}; ${WHERE}` };
+  return { required, listed, pinned: false, reason: `the launch measurement is not pinned: ${whom}${holds}; ${WHERE}` };
 }
 
 export const NO_LAUNCH_PINS: LaunchPins = { measurements: [], snp: [], tdx: [], vtpm: [] };
