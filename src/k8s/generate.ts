@@ -1,5 +1,5 @@
 import { CloakError } from '../lib/index.ts';
-import { isWorkloadName, type ManifestDocument, type SecretSpec, type WorkloadDocument } from '../manifest/index.ts';
+import { isWorkloadName, type ManifestDocument, type WorkloadDocument } from '../manifest/index.ts';
 import { workloadInitData, initDataDigestHex, encodeInitData, INITDATA_ANNOTATION } from './initdata.ts';
 import { DEFAULT_AGENT_IMAGE, DEFAULT_PLATFORM, DEFAULT_RUNTIME_CLASS } from './defaults.ts';
 import { platformNamed, RETIRED_RUNTIME_CLASSES } from './platforms.ts';

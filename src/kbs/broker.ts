@@ -16,6 +16,8 @@ import { earClaims, readEar } from './ear.ts';
 import { referenceValuesForPolicy } from './refs.ts';
 import { parseManifest, type Manifest } from './manifest.ts';
 import { releaseByManifest } from './manifest-release.ts';
+import { launchFails, launchOf, workloadNamed } from './launch-pins.ts';
+import type { LaunchCheck } from '../policy/index.ts';
 
 export interface BrokerOptions {
   store: Store;
@@ -126,13 +128,8 @@ export class KeyBroker {
       throw refused('KBS_REPORT_DATA_MISMATCH', 'the evidence report-data does not bind this nonce and tee-pubkey (expected SHA-384 of the canonical runtime data)');
     }
     const initData = req['init-data'] ? parseInitData(req['init-data']) : undefined;
-    if (initData && verifier.expectedInitData) {
-      const expected = verifier.expectedInitData(initData.digest);
-      if (expected && (!verified.initData || !constantTimeEqual(verified.initData, expected))) {
-        throw refused('KBS_INITDATA_MISMATCH', `the init-data digest (${initData.algorithm}) does not match what the evidence holds`);
-      }
-    }
-    const appraisal = await this.appraiseNow({ tee: verified.tee, insecure: verified.insecure, claims: verified.claims, init_data: initData?.claims ?? {} });
+    if (initData) checkInitDataBinding(verifier, verified, initData);
+    const { appraisal } = await this.appraiseNow({ tee: verified.tee, insecure: verified.insecure, claims: verified.claims, init_data: initData?.claims ?? {} });
     return this.opts.tokens.sign(earClaims({
       verified, appraisal, runtime, initData, reportData: toHex(verified.reportData),
     }), now);
@@ -147,13 +144,16 @@ export class KeyBroker {
       const ear = readEar(payload);
       // The token says what was verified; whether that still suffices is for the policy in force now,
       // so tightening the attestation policy (or the reference values) revokes tokens already issued.
-      const appraisal = await this.appraiseNow({ tee: ear.tee, insecure: ear.insecure, claims: ear.claims, init_data: ear.initData });
+      const { appraisal, launch } = await this.appraiseNow({ tee: ear.tee, insecure: ear.insecure, claims: ear.claims, init_data: ear.initData });
       const policy = await this.resourcePolicy();
       const input = {
         tee: ear.tee, insecure: ear.insecure, status: appraisal.status, trust_vector: appraisal.trustVector,
         claims: ear.claims, init_data: ear.initData, resource: { repository, type, tag, path: `${repository}/${type}/${tag}` },
       };
-      if (!allowsRelease(policy, input)) throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${appraisal.status})`, 403);
+      if (!allowsRelease(policy, input)) {
+        const why = launchFails(launch) ? `: ${launch.reason}` : '';
+        throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${appraisal.status})${why}`, 403);
+      }
       const manifest = await this.currentManifest();
       if (manifest) releaseByManifest(manifest, ear, input);
       const value = await store.getResource(`${repository}/${type}/${tag}`);
@@ -167,15 +167,20 @@ export class KeyBroker {
     }
   }
 
-  /** Appraises verified claims under the attestation policy and reference values in force now; contraindicated is refused. */
-  private async appraiseNow(input: Omit<AppraisalInput, 'refs'>): Promise<Appraisal> {
+  /**
+   * Appraises verified claims under the attestation policy and reference values in force now; contraindicated is refused.
+   * `refs.launch` says whether the launch measurement is pinned for the workload the init-data names (launch-pins.ts).
+   */
+  private async appraiseNow(input: Omit<AppraisalInput, 'refs'>): Promise<{ appraisal: Appraisal; launch: LaunchCheck }> {
     const policy = await this.attestationPolicy();
     const refs = await referenceValuesForPolicy(this.opts.store);
-    const appraisal = appraise(policy, { ...input, refs });
+    const workload = workloadNamed(await this.currentManifest(), input.init_data);
+    const launch = launchOf(input, workload, refs.measurements as string[]);
+    const appraisal = appraise(policy, { ...input, refs: { ...refs, launch: { required: launch.required, listed: launch.listed, pinned: launch.pinned } } });
     if (appraisal.status === 'contraindicated') {
       throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`, 403);
     }
-    return appraisal;
+    return { appraisal, launch };
   }
 
   private async authenticate(cred: Credential): Promise<JWTPayload> {
@@ -204,7 +209,10 @@ export class KeyBroker {
   async currentManifest(): Promise<Manifest | undefined> {
     const record = await this.opts.store.getManifest();
     if (!record) return undefined;
-    if (this.manifestCache?.digest !== record.digest) this.manifestCache = parseManifest(record.text);
+    if (this.manifestCache?.digest !== record.digest) {
+      // Like a stored policy, a stored manifest that no longer reads (a rule tightened since it was set) fails closed, as the server's fault.
+      this.manifestCache = inForce('manifest', () => parseManifest(record.text), 'owners set a valid manifest (cloak manifest set)');
+    }
     return this.manifestCache;
   }
 
@@ -247,11 +255,12 @@ export class KeyBroker {
  * A stored policy that no longer parses (e.g. the old `allowInsecure: true`)
  * fails closed, as the server's fault: nothing is admitted until an admin sets it again.
  */
-function inForce<T>(kind: string, parse: () => T): T {
+function inForce<T>(kind: string, parse: () => T, fix = `an admin sets it again (cloak policy set ${kind} FILE)`): T {
   try {
     return parse();
   } catch (e) {
-    throw new CloakError('POLICY_IN_FORCE_INVALID', `the ${kind} policy in force is not valid (${(e as Error).message}): nothing is admitted until an admin sets it again (cloak policy set ${kind} FILE)`, { status: 500, cause: e });
+    const what = kind === 'manifest' ? 'manifest' : `${kind} policy`;
+    throw new CloakError(kind === 'manifest' ? 'MANIFEST_IN_FORCE_INVALID' : 'POLICY_IN_FORCE_INVALID', `the ${what} in force is not valid (${(e as Error).message}): nothing is admitted until ${fix}`, { status: 500, cause: e });
   }
 }
 
@@ -259,6 +268,21 @@ function inForce<T>(kind: string, parse: () => T): T {
 function tokenForSameKey(session: SessionRecord, teePubkey: unknown): string {
   if (session.token && canonicalJson(session.teePubkey) === canonicalJson(teePubkey)) return session.token;
   throw refused('KBS_SESSION_ATTESTED', 'this session already attested with another tee-pubkey: one challenge yields one token; start again with POST /kbs/v0/auth', 409);
+}
+
+/**
+ * The init-data must be the one the hardware holds (SNP HOST_DATA, TDX MRCONFIGID, SGX CONFIGID, vTPM PCR 8).
+ * Init-data a hardware TEE cannot bind (a vTPM takes sha256 only) is refused rather than believed.
+ */
+function checkInitDataBinding(verifier: EvidenceVerifier, verified: { tee: string; insecure: boolean; initData?: Buffer }, initData: { digest: Buffer; algorithm: string }): void {
+  const expected = verifier.expectedInitData?.(initData.digest);
+  if (!expected) {
+    if (verified.insecure) return;
+    throw refused('KBS_INITDATA_UNBOUND', `TEE ${verified.tee} cannot hold a ${initData.algorithm} init-data digest${/tpm$/.test(verified.tee) ? ' (PCR 8 is extended with sha256 digests only: set algorithm = "sha256" in the init-data)' : ''}; the init-data is refused rather than believed`);
+  }
+  if (!verified.initData || !constantTimeEqual(verified.initData, expected)) {
+    throw refused('KBS_INITDATA_MISMATCH', `the init-data digest (${initData.algorithm} ${initData.digest.toString('hex')}) does not match what the evidence holds (${verified.initData?.toString('hex') ?? 'nothing'}): the pod was started with other init-data`);
+  }
 }
 
 function splitEvidence(te: AttestRequest['tee-evidence']): { primary: unknown; additional: string } {

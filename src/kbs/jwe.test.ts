@@ -4,6 +4,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { flattenedDecrypt } from 'jose';
 import { isCloakError } from '../lib/index.ts';
 import { encryptToTee, checkTeePubkey, teeKeyPair, decryptFromKbs } from './jwe.ts';
+import { cocoDecrypt, cocoTeeKey } from './testing/coco-aa.ts';
 
 const keys: Array<[string, ReturnType<typeof generateKeyPairSync>, string]> = [
   ['EC P-256', generateKeyPairSync('ec', { namedCurve: 'P-256' }), 'ECDH-ES+A256KW'],
@@ -46,4 +47,15 @@ test('the guest side: the key an agent sends passes the broker\'s check, and wha
   assert.equal((await decryptFromKbs(jwe, mine.privateKey)).toString(), 'secret');
   await assert.rejects(decryptFromKbs(jwe, teeKeyPair().privateKey));
   await assert.rejects(decryptFromKbs({ ...jwe, ciphertext: undefined }, mine.privateKey));
+});
+
+test('CoCo guests decrypt what the broker sends: their AAD is the protected header parsed and serialised again (kbs-types generate_aad), which the header matches byte for byte', async () => {
+  const guest = cocoTeeKey();
+  const jwe = await encryptToTee(guest.publicJwk, Buffer.from('image key'));
+  assert.equal(Buffer.from(jwe.protected, 'base64url').toString(), JSON.stringify(JSON.parse(Buffer.from(jwe.protected, 'base64url').toString(), (_k, v) => v)));
+  assert.match(Buffer.from(jwe.protected, 'base64url').toString(), /^\{"alg":"ECDH-ES\+A256KW","enc":"A256GCM","epk":\{"crv":"P-256","kty":"EC","x":"[^"]+","y":"[^"]+"\}\}$/);
+  assert.equal((await cocoDecrypt({ ...jwe }, guest)).toString(), 'image key', 'the guest-components way');
+  assert.equal((await decryptFromKbs(jwe, guest.privateKey)).toString(), 'image key', 'the standard way (jose)');
+  const tampered = { ...jwe, protected: Buffer.from(Buffer.from(jwe.protected, 'base64url').toString().replace('"enc":"A256GCM"', '"enc":"A256GCM","zip":"x"')).toString('base64url') };
+  await assert.rejects(cocoDecrypt(tampered, guest));
 });

@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createCipheriv, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { FlattenedEncrypt, flattenedDecrypt, importJWK, type JWK } from 'jose';
 import { CloakError } from '../lib/index.ts';
 import type { TeePubkey } from './schemas.ts';
@@ -47,17 +47,40 @@ export async function checkTeePubkey(key: TeePubkey): Promise<void> {
   if (key.kty === 'RSA' && (bits ?? 0) < 2048) throw new CloakError('KBS_TEE_PUBKEY_INVALID', `RSA tee-pubkey has ${bits ?? 0} bits; at least 2048 are needed`);
 }
 
-/** Encrypts `plaintext` to the TEE key as a flattened JWE (A256GCM). */
+/**
+ * Encrypts `plaintext` to the TEE key as a flattened JWE (A256GCM).
+ *
+ * CoCo's client does not use the protected header as sent for the AAD: it
+ * parses it into kbs-types' `ProtectedHeader {alg, enc, ..other_fields}` and
+ * serialises that again (`generate_aad`), which with serde_json's default map
+ * sorts the other members and those of `epk`. jose writes `epk` as
+ * {x, crv, kty, y}, so for EC keys the header is written in that sorted order
+ * ({alg, enc, epk: {crv, kty, x, y}}, as Trustee writes it): jose wraps a fresh
+ * content key (ECDH-ES + Concat KDF + AES-KW, independent of the header bytes),
+ * and Node's AES-256-GCM encrypts under the header the guest will rebuild.
+ */
 export async function encryptToTee(key: TeePubkey, plaintext: Uint8Array): Promise<FlattenedJwe> {
   const alg = wrapAlgorithm(key);
   const publicKey = await importJWK({ ...(key as JWK), alg }, alg);
-  const jwe = await new FlattenedEncrypt(plaintext).setProtectedHeader({ alg, enc: 'A256GCM' }).encrypt(publicKey);
+  if (alg !== 'ECDH-ES+A256KW') {
+    const jwe = await new FlattenedEncrypt(plaintext).setProtectedHeader({ alg, enc: 'A256GCM' }).encrypt(publicKey);
+    return { protected: jwe.protected ?? '', encrypted_key: jwe.encrypted_key ?? '', iv: jwe.iv ?? '', ciphertext: jwe.ciphertext, tag: jwe.tag ?? '' };
+  }
+  const cek = randomBytes(32);
+  const wrapped = await new FlattenedEncrypt(new Uint8Array(0)).setProtectedHeader({ alg, enc: 'A256GCM' }).setContentEncryptionKey(cek).encrypt(publicKey);
+  const { epk } = JSON.parse(Buffer.from(wrapped.protected ?? '', 'base64url').toString('utf8')) as { epk: Record<string, string> };
+  const header = JSON.stringify({ alg, enc: 'A256GCM', epk: { crv: epk.crv, kty: epk.kty, x: epk.x, y: epk.y } });
+  const protectedHeader = Buffer.from(header).toString('base64url');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', cek, iv).setAAD(Buffer.from(protectedHeader, 'ascii'));
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  cek.fill(0);
   return {
-    protected: jwe.protected ?? '',
-    encrypted_key: jwe.encrypted_key ?? '',
-    iv: jwe.iv ?? '',
-    ciphertext: jwe.ciphertext,
-    tag: jwe.tag ?? '',
+    protected: protectedHeader,
+    encrypted_key: wrapped.encrypted_key ?? '',
+    iv: iv.toString('base64url'),
+    ciphertext: ciphertext.toString('base64url'),
+    tag: cipher.getAuthTag().toString('base64url'),
   };
 }
 

@@ -3,6 +3,7 @@ import { allowsRelease, type ResourceInput } from '../policy/index.ts';
 import { readWorkloadEntry } from '../manifest/index.ts';
 import type { Manifest, WorkloadEntry } from './manifest.ts';
 import type { EarView } from './ear.ts';
+import { launchFails, launchOf } from './launch-pins.ts';
 
 const deny = (message: string) => new CloakError('KBS_POLICY_DENY', message, { status: 403 });
 
@@ -21,9 +22,13 @@ export function releaseByManifest(manifest: Manifest, ear: EarView, input: Resou
   const w = manifest.workloads.find((x) => x.name === name);
   if (!w) throw deny(`manifest version ${manifest.version} has no workload "${name}"`);
   if (w.tees.length && !w.tees.includes(ear.tee)) throw deny(`workload "${name}" may not run on TEE "${ear.tee}" (manifest allows ${w.tees.join(', ')})`);
-  if (w.initData.length && !(ear.initDataDigest && w.initData.includes(ear.initDataDigest))) throw deny(`workload "${name}": the init-data digest is not one the manifest records`);
-  const measurement = typeof ear.claims.measurement === 'string' ? ear.claims.measurement.toLowerCase() : undefined;
-  if (w.measurements.length && !(measurement && w.measurements.includes(measurement))) throw deny(`workload "${name}": launch measurement ${measurement ?? '(none)'} is not in the manifest's reference values`);
+  if (w.initData.length ? !(ear.initDataDigest && w.initData.includes(ear.initDataDigest)) : !ear.insecure) {
+    throw deny(w.initData.length
+      ? `workload "${name}": the init-data digest ${ear.initDataDigest ?? '(none)'} is not in its referenceValues.initData (the pod was started with other init-data, e.g. another agent policy; \`cloak generate\` records the digest of the init-data it writes)`
+      : `workload "${name}" lists no referenceValues.initData: on a hardware TEE the manifest must pin the init-data (its agent policy and KBS settings); \`cloak generate\` records it`);
+  }
+  const launch = launchOf(ear, w);
+  if (launchFails(launch)) throw deny(`workload "${name}": ${launch.reason}`);
   const foreign = images.filter((i) => !w.images.includes(i));
   if (w.images.length && foreign.length) throw deny(`workload "${name}" names image ${foreign[0]}, which the manifest does not list for it`);
   const own = new Set([...w.secrets.map((s) => manifest.secrets.find((x) => x.name === s.name)!.resource), ...w.keys]);

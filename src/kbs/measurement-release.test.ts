@@ -21,8 +21,8 @@ const ACCEPT_CAPTURED_TCB = DEFAULT_ATTESTATION_POLICY.replace('acceptedTcbStatu
  * exactly what the capture holds instead of a fresh binding. Everything
  * else (hardware chain, appraisal, manifest release) is the real path.
  */
-function bindingRelaxedForCapture(verifier: EvidenceVerifier, capturedReportData: Buffer): EvidenceVerifier {
-  return { ...verifier, expectedReportData: () => capturedReportData, expectedInitData: () => undefined };
+function bindingRelaxedForCapture(verifier: EvidenceVerifier, captured: { reportData: Buffer; initData?: Buffer }): EvidenceVerifier {
+  return { ...verifier, expectedReportData: () => captured.reportData, expectedInitData: () => captured.initData };
 }
 
 const cases: Array<{ tee: string; verifier: EvidenceVerifier; evidence: unknown; at: string; trust?: VerifyContext['trust']; attestationPolicy?: string }> = [
@@ -39,6 +39,7 @@ const cases: Array<{ tee: string; verifier: EvidenceVerifier; evidence: unknown;
 
 const SECRET = 'default/secret/db';
 const owner = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+const initData = workloadInitData({ name: 'app', images: [], secrets: [{ resource: SECRET, file: 'db' }] });
 const manifestText = (tee: string, measurement: string) => `version: 1
 owners:
   users:
@@ -53,11 +54,11 @@ workloads:
     tees: [${tee}]
     referenceValues:
       measurements: [${measurement}]
+      initData: [${createHash('sha256').update(initData).digest('hex')}]
     secrets:
       - name: db
         file: db
 `;
-const initData = workloadInitData({ name: 'app', images: [], secrets: [{ resource: SECRET, file: 'db' }] });
 
 for (const c of cases) {
   test(`KBS with tee ${c.tee}: a workload whose manifest lists measurements gets its secret when the launch measurement matches, and is refused when it does not`, async () => {
@@ -77,7 +78,7 @@ for (const c of cases) {
         await store.putResource(SECRET, Buffer.from('s3cret'));
         if (c.attestationPolicy) await store.setPolicy('attestation', c.attestationPolicy);
         const tokens = await TokenIssuer.load(store, 'test');
-        const broker = new KeyBroker({ store, tokens, verifiers: [bindingRelaxedForCapture(c.verifier, captured.reportData)], trust: c.trust, clock: () => new Date(c.at) });
+        const broker = new KeyBroker({ store, tokens, verifiers: [bindingRelaxedForCapture(c.verifier, captured)], trust: c.trust, clock: () => new Date(c.at) });
         const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
         const s = await broker.auth({ version: '0.4.0', tee: c.tee });
         const token = await broker.attest(s.sessionId, {
@@ -85,7 +86,8 @@ for (const c of cases) {
           'tee-evidence': { primary_evidence: c.evidence, additional_evidence: '' },
           'init-data': { format: 'toml', body: initData },
         });
-        assert.equal(readEar(await tokens.verify(token, new Date(c.at))).status, 'affirming', 'the default attestation policy affirms the recorded measurement');
+        const status = readEar(await tokens.verify(token, new Date(c.at))).status;
+        assert.equal(status, manifestMeasurement === measured ? 'affirming' : 'warning', 'the default attestation policy affirms only the pinned measurement');
         return await broker.resource({ bearer: token }, SECRET);
       } finally {
         await store.close();
@@ -94,6 +96,6 @@ for (const c of cases) {
 
     assert.ok((await release(String(measured))).ciphertext, 'released when the measurement is the manifest\'s');
     const other = String(measured).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
-    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement/.test((e as Error).message) && (e as { status: number }).status === 403);
+    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement is not pinned/.test((e as Error).message) && (e as Error).message.includes(String(measured)) && (e as { status: number }).status === 403);
   });
 }

@@ -32,12 +32,15 @@ ${PEM.trim().split('\n').map((l) => '        ' + l).join('\n')}
 secrets: [{ name: a, resource: default/secret/a }]
 workloads: [{ name: w, secrets: [{ name: a, file: a }], policy: 'status == "affirming"' }]
 `;
+const H96 = '1a'.repeat(48);
+const MANIFEST_WITH_LAUNCH = MANIFEST.replace('policy:', `referenceValues: { initData: [${'2b'.repeat(32)}], snp: [{ measurement: ${H96} }], tdx: [{ mr_td: ${H96}, rtmr1: ${H96}, rtmr2: ${H96} }], vtpm: [{ pcrs: { 9: ${'3c'.repeat(32)}, 11: ${'4d'.repeat(32)} } }] }, policy:`);
 const INIT = 'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"cloak.toml" = \'\'\'\nname = "w"\n\'\'\'\n';
 
 const parsers: Array<[string, string, (t: string) => unknown]> = [
   ['attestation policy', DEFAULT_ATTESTATION_POLICY, parseAttestationPolicy],
   ['resource policy', 'status == "affirming" && resource.repository in ["a", "b"]', parseResourcePolicy],
   ['manifest', MANIFEST, parseManifest],
+  ['manifest with launch reference values', MANIFEST_WITH_LAUNCH, parseManifest],
   ['init-data', INIT, (t) => parseInitData({ format: 'toml', body: t })],
 ];
 

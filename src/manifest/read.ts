@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { CloakError, isResourcePath } from '../lib/index.ts';
 import { ManifestDocument, type SecretGenerator } from './schema.ts';
 import { manifestDigest } from './digest.ts';
-import type { AgentPolicyEntry } from './schema.ts';
+import type { AgentPolicyEntry, ReferenceValuesDocument } from './schema.ts';
 
 /**
  * The manifest: the versioned, owner-signed source of truth for which
@@ -31,6 +31,8 @@ export interface ManifestWorkload<P = string> {
   tees: string[];
   measurements: string[];
   initData: string[]; // hex digests of the init-data
+  /** The guest's launch reference values per TEE (alternatives; each entry matches as a whole). */
+  launch: Required<Pick<ReferenceValuesDocument, 'snp' | 'tdx' | 'vtpm'>>;
   policy?: P;
   secrets: Array<{ name: string; file?: string; env?: string; sealed?: boolean }>;
   keys: string[]; // further KBS resources (image layer keys)
@@ -99,6 +101,7 @@ export function readManifest(text: string): Manifest {
       tees: lower(w.tees),
       measurements: w.referenceValues?.measurements ?? [],
       initData: w.referenceValues?.initData ?? [],
+      launch: { snp: w.referenceValues?.snp ?? [], tdx: w.referenceValues?.tdx ?? [], vtpm: w.referenceValues?.vtpm ?? [] },
       policy: w.policy,
       secrets,
       keys,

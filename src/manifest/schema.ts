@@ -54,14 +54,39 @@ export const AgentPolicyEntry = Type.Object({
   }), { description: 'a list of {container, command: [argv…]}' })),
 }, { description: '{logs, stdin, exec}' });
 
+const Hex96 = Type.String({ pattern: '^[0-9a-f]{96}$', description: '96 lower-case hex digits (48 bytes)' });
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$', description: '64 lower-case hex digits (a SHA-256 PCR value)' });
+
+/*
+ * The guest's launch reference values, per TEE: what booted (firmware,
+ * kernel, initrd, command line). Each list holds alternatives (e.g. two guest
+ * image releases); within one entry every value given must match. Entries
+ * take no other member: a misspelt register would pin nothing. (A misspelt
+ * kind pins nothing either, and hardware evidence without a pin gets nothing.)
+ */
+export const SnpLaunch = Type.Object({ measurement: Hex96 }, { additionalProperties: false, description: '{measurement: <96 hex>} (the SNP report MEASUREMENT)' });
+export const TdxLaunch = Type.Object({
+  mr_td: Hex96, rtmr0: Type.Optional(Hex96), rtmr1: Hex96, rtmr2: Hex96, rtmr3: Type.Optional(Hex96),
+}, { additionalProperties: false, description: '{mr_td, rtmr1, rtmr2, and optionally rtmr0, rtmr3} (96 hex each)' });
+export const VtpmLaunch = Type.Object({
+  pcrs: Type.Record(Type.String({ pattern: '^([0-79]|1[0-9]|2[0-3])$' }), Hex64, {
+    minProperties: 1, additionalProperties: false, description: 'a map of PCR index (0..23, not 8: PCR 8 holds the init-data, pinned by initData) to its SHA-256 value',
+  }),
+}, { additionalProperties: false, description: '{pcrs: {<index>: <64 hex>, …}} (SHA-256 bank)' });
+
+export const ReferenceValues = Type.Object({
+  measurements: Type.Optional(Type.Array(Hex, { description: 'a list of lower-case hex launch measurements' })),
+  initData: Type.Optional(Type.Array(Hex, { description: 'a list of lower-case hex init-data digests' })),
+  snp: Type.Optional(Type.Array(SnpLaunch, { description: 'a list of {measurement}' })),
+  tdx: Type.Optional(Type.Array(TdxLaunch, { description: 'a list of {mr_td, rtmr0?, rtmr1, rtmr2, rtmr3?}' })),
+  vtpm: Type.Optional(Type.Array(VtpmLaunch, { description: 'a list of {pcrs: {<index>: <hex>}}' })),
+}, { description: '{measurements, initData, snp, tdx, vtpm}' });
+
 export const Workload = Type.Object({
   name: Name,
   images: Type.Optional(Type.Array(Type.String({ pattern: IMAGE_DIGEST.source }), { description: 'a list of sha256:<64 hex> image digests' })),
   tees: Type.Optional(Type.Array(Type.String(), { description: 'a list of TEE names' })),
-  referenceValues: Type.Optional(Type.Object({
-    measurements: Type.Optional(Type.Array(Hex, { description: 'a list of lower-case hex launch measurements' })),
-    initData: Type.Optional(Type.Array(Hex, { description: 'a list of lower-case hex init-data digests' })),
-  }, { description: '{measurements, initData}' })),
+  referenceValues: Type.Optional(ReferenceValues),
   policy: Type.Optional(Type.String({ description: 'a resource policy (CEL expression)' })),
   secrets: Type.Optional(Type.Array(SecretDelivery, { description: 'a list of {name, file | env}' })),
   keys: Type.Optional(Type.Array(ResourcePath, { description: 'a list of KBS resource paths (image layer keys)' })),
@@ -82,3 +107,4 @@ export type SecretDocument = Static<typeof Secret>;
 export type SecretDelivery = Static<typeof SecretDelivery>;
 export type SecretGenerator = Static<typeof SecretGenerator>;
 export type AgentPolicyEntry = Static<typeof AgentPolicyEntry>;
+export type ReferenceValuesDocument = Static<typeof ReferenceValues>;

@@ -1,8 +1,12 @@
 /**
  * Safe defaults: insecure TEEs refused; debug refused (hardware TEEs) or
- * contraindicated (sim); TCB statuses other than UpToDate/SWHardeningNeeded refused; measurements
- * checked against reference values when any are recorded; resources only
- * for affirming results.
+ * contraindicated (sim); TCB statuses other than UpToDate/SWHardeningNeeded
+ * refused; no affirming result for hardware evidence whose launch
+ * measurement is not pinned (`refs.launch`, computed by the key broker from
+ * the workload's manifest reference values and the recorded ones:
+ * launch.ts); resources only for affirming results. Without `refs.launch`
+ * (a caller that does not compute it) the measurement is checked against
+ * recorded reference values when there are any.
  */
 export const DEFAULT_ATTESTATION_POLICY = `# Cloak attestation policy
 version: 1
@@ -18,9 +22,13 @@ acceptedTcbStatuses: [UpToDate, SWHardeningNeeded]
 trustVector:
   hardware: "2"
   configuration: 'has(claims.debug) && claims.debug == true ? 96 : 2'
+  # The launch measurement (firmware, kernel, initrd) must be pinned for the
+  # workload: hardware evidence without a pin is a warning, never affirming.
   executables: >-
-    !has(refs.measurements) || size(refs.measurements) == 0 ? 0 :
-    (has(claims.measurement) && claims.measurement in refs.measurements ? 2 : 33)
+    has(refs.launch) ?
+    (refs.launch.pinned ? 2 : (refs.launch.required || refs.launch.listed ? 33 : 0)) :
+    (!has(refs.measurements) || size(refs.measurements) == 0 ? 0 :
+    (has(claims.measurement) && claims.measurement in refs.measurements ? 2 : 33))
 `;
 
 export const DEFAULT_RESOURCE_POLICY = 'status == "affirming"';

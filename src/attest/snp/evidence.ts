@@ -125,6 +125,8 @@ export function parseSnpEvidence(evidence: unknown): SnpEvidence {
   if (chain !== null && chain !== undefined) {
     if (!Array.isArray(chain)) fail('cert_chain must be an array or null');
     for (const [i, e] of (chain as unknown[]).entries()) {
+      // The sev crate writes a vendor-defined entry as {"cert_type": {"OTHER": "<guid>"}}: not a certificate Cloak reads.
+      if (isObj(e) && isObj(e.cert_type) && typeof e.cert_type.OTHER === 'string' && Object.keys(e.cert_type).length === 1) continue;
       if (!isObj(e) || typeof e.cert_type !== 'string') return fail(`cert_chain[${i}] must be {"cert_type", "data"}`);
       certs.set(e.cert_type.toUpperCase(), byteArray(e.data, undefined, `cert_chain[${i}].data`));
     }
