@@ -41,7 +41,7 @@ try {
   log(`oci:${o.out}:${tag} ${built.descriptor.digest} (${mib} MiB compressed, revision ${built.source.revision})`);
   if (o.push) {
     if (!o.push.startsWith('docker://')) throw new Error(`--push takes docker://HOST/REPO:TAG, not ${o.push}`);
-    const ref = parseDockerReference(o.push.slice('docker://'.length));
+    const ref = parseDockerReference(o.push);
     const digest = await pushFromLayout(OciLayout.open(o.out), tag, ref, { tlsVerify: o['tls-verify'] !== 'false' });
     const pinned = `${ref.registry}/${ref.repository}@${digest}`;
     log(`pushed ${o.push} → ${pinned}`);
