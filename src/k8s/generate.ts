@@ -27,10 +27,10 @@ export interface GenerateOptions {
 }
 
 /**
- * The config of Cloak's own agent image (Containerfile), for when no source
+ * The config of Cloak's own agent image (`npm run image`, scripts/image/assemble.ts), for when no source
  * has it: the versions its Node base image sets are matched by pattern.
  */
-const AGENT_IMAGE_CONFIG: ImageConfig = { // the config `npm run image` writes (scripts/image/assemble.ts)
+const AGENT_IMAGE_CONFIG: ImageConfig = {
   Entrypoint: ['/usr/local/bin/node', '/opt/cloak/dist/cloak.js'],
   WorkingDir: '/opt/cloak',
   User: '65532:65532',
