@@ -18,7 +18,10 @@ const { snpVerifier, VerifyCache } = await import('../src/attest/index.ts');
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-384' });
 const msg = Buffer.alloc(0x2a0, 1);
 const sig = createSign('sha384').update(msg).sign(privateKey);
-const evidence = JSON.parse(readFileSync(new URL('../../shared/testdata/evidence/coco/snp-evidence.json', import.meta.url), 'utf8'));
+const { testdata } = await import('../src/lib/testing/testdata.ts');
+const EV = testdata('evidence');
+if (EV.skip) throw new Error(EV.skip);
+const evidence = JSON.parse(readFileSync(EV.path('coco/snp-evidence.json'), 'utf8'));
 // As `cloak serve` verifies: one cache for the process (VerifyContext.cache).
 const snpCtx = { now: new Date('2025-06-01T00:00:00Z'), cache: new VerifyCache() };
 const m = await interleaved({

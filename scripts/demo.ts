@@ -15,13 +15,24 @@ import { INSECURE_DEV_ATTESTATION_POLICY } from '../src/policy/index.ts';
 import { OciLayout, buildImage, encryptImage } from '../src/oci/index.ts';
 import { openRunnableImage, runConfidential, checkRunc } from '../src/runtime/index.ts';
 import { busyboxLayerTar } from '../test/support/busybox-layer.ts';
+import { isCloakError } from '../src/lib/index.ts';
 
 const step = (n: number, text: string) => process.stderr.write(`\n[${n}/6] ${text}\n`);
 const note = (text: string) => process.stderr.write(`      ${text}\n`);
 
+/** What the demo needs from the machine, checked before it starts anything. */
+function missingNeeds(): { root: boolean; packages: string[] } {
+  const packages: string[] = [];
+  try { checkRunc(); } catch (e) { if (isCloakError(e, 'RUNTIME_NO_RUNC')) packages.push('runc (it runs the container)'); }
+  if (!existsSync('/bin/busybox')) packages.push('busybox-static (the demo builds its image from /bin/busybox)');
+  return { root: process.getuid?.() === 0, packages };
+}
+
 async function main(): Promise<number> {
-  checkRunc();
-  if (!existsSync('/bin/busybox')) throw new Error('the demo builds its image from busybox-static: apt-get install busybox-static');
+  const { root, packages } = missingNeeds();
+  if (packages.length) process.stderr.write(`demo: missing Debian packages: ${packages.join(', ')}.\nRun \`npm run setup\` as root first: it installs them, saying why.\n`);
+  if (!root) process.stderr.write('demo: needs root: runc starts the container in a user namespace of its own. Run it as root (sudo npm run demo).\n');
+  if (packages.length || !root) return 2;
   const work = mkdtempSync(join(tmpdir(), 'cloak-demo-'));
   const server = await (async () => {
     step(1, 'Starting an embedded Cloak server (SQLite in a temp dir, loopback only)');

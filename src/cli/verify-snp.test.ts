@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runVerifySubcommand } from './testing/run-command.ts';
 import { verifySnpCommand } from './verify-snp.ts';
+import { testdata } from '../lib/testing/testdata.ts';
 
-const EV = fileURLToPath(new URL('../../../shared/testdata/evidence/', import.meta.url));
+const { dir: EV, skip } = testdata('evidence');
 
 const run = (args: string[]) => runVerifySubcommand(verifySnpCommand(), args);
 
-test('cloak verify snp: real captures verify; each refusal exits 1 with its code and a sentence', async (t) => {
+test('cloak verify snp: real captures verify; each refusal exits 1 with its code and a sentence', { skip }, async (t) => {
   const raw = join(EV, 'snp/attestation.bin');
   const vek = join(EV, 'snp/vcek.der');
   const coco = join(EV, 'coco/snp-evidence.json');
@@ -43,7 +43,7 @@ test('cloak verify snp: real captures verify; each refusal exits 1 with its code
   assert.equal(parsed.claims.policy.debug_allowed, false);
 });
 
-test('cloak verify snp --collateral: the VCEK comes from an offline KDS mirror', async () => {
+test('cloak verify snp --collateral: the VCEK comes from an offline KDS mirror', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-verify-snp-'));
   try {
     const { default: ev } = await import(join(EV, 'coco/snp-evidence.json'), { with: { type: 'json' } });

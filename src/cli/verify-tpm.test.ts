@@ -3,15 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { runVerifySubcommand } from './testing/run-command.ts';
 import { readAkPublic } from '../attest/tpm/index.ts';
 import type { SnpHardwareInput } from '../attest/azure/index.ts';
 import { SNP_OFFSETS } from '../attest/snp/index.ts';
 import type { VerifiedEvidence } from '../attest/index.ts';
 import { verifyAzSnpVtpmCommand, verifyAzTdxVtpmCommand, verifyTpmCommand } from './verify-tpm.ts';
+import { testdata } from '../lib/testing/testdata.ts';
 
-const EV = fileURLToPath(new URL('../../../shared/testdata/evidence/', import.meta.url));
+const { dir: EV, skip } = testdata('evidence');
 
 const run = runVerifySubcommand;
 
@@ -19,7 +19,7 @@ const run = runVerifySubcommand;
 const snpReportDataNotSignatureChecked = async (i: SnpHardwareInput): Promise<VerifiedEvidence> =>
   ({ tee: 'snp', insecure: false, claims: {}, reportData: Buffer.from(i.report.subarray(SNP_OFFSETS.reportData, SNP_OFFSETS.reportData + 64)) });
 
-test('cloak verify tpm: enrolled AK accepted, nonce checked, unenrolled AK refused', async () => {
+test('cloak verify tpm: enrolled AK accepted, nonce checked, unenrolled AK refused', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-verify-tpm-'));
   try {
     const file = join(EV, 'tpm/tpm_evidence.json');
@@ -35,7 +35,7 @@ test('cloak verify tpm: enrolled AK accepted, nonce checked, unenrolled AK refus
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 
-test('cloak verify az-snp-vtpm / az-tdx-vtpm: without a hardware verifier the vTPM half verifies but the command fails; with one, nonce checked', async () => {
+test('cloak verify az-snp-vtpm / az-tdx-vtpm: without a hardware verifier the vTPM half verifies but the command fails; with one, nonce checked', { skip }, async () => {
   const v1 = join(EV, 'az-snp-vtpm/evidence-v1.json');
   const none = await run(verifyAzSnpVtpmCommand(), [v1, '--json']);
   assert.equal(none.code, 1); assert.match(none.err, /AZ_HARDWARE_NOT_VERIFIED/);

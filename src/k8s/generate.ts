@@ -36,14 +36,14 @@ export interface GenerateOptions {
 }
 
 /**
- * The config of Cloak's own agent image (Containerfile), for when no source
+ * The config of Cloak's own agent image (`npm run image`, scripts/image/assemble.ts), for when no source
  * has it: the versions its Node base image sets are matched by pattern.
  */
 const AGENT_IMAGE_CONFIG: ImageConfig = {
-  Entrypoint: ['node', '/opt/cloak/dist/cloak.js'],
+  Entrypoint: ['/usr/local/bin/node', '/opt/cloak/dist/cloak.js'],
   WorkingDir: '/opt/cloak',
-  User: '10001:10001',
-  Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+  User: '65532:65532',
+  Env: ['PATH=/usr/local/bin:/usr/bin:/bin', 'NODE_ENV=production', 'HOME=/home/nonroot'],
 };
 const AGENT_ENV_PATTERNS = {
   NODE_VERSION: '[0-9]+\\.[0-9]+\\.[0-9]+',

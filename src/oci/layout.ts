@@ -11,7 +11,7 @@ import { hostPlatform } from './platform.ts';
 
 export interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }
 export interface ImageManifest { schemaVersion: 2; mediaType?: string; config: Descriptor; layers: Descriptor[]; annotations?: Record<string, string> }
-export interface ImageConfig { architecture?: string; os?: string; config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string }; rootfs?: { type: string; diff_ids: string[] } }
+export interface ImageConfig { created?: string; architecture?: string; os?: string; config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string; Labels?: Record<string, string> }; rootfs?: { type: string; diff_ids: string[] } }
 
 export const MT_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MT_CONFIG = 'application/vnd.oci.image.config.v1+json';

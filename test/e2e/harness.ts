@@ -14,9 +14,12 @@ export function runCloak(args: string[], opts: { env?: Record<string, string>; i
   return spawnCloak(args, opts).done;
 }
 
+/** The agent image `cloak generate` gets in tests (it requires one): pinned, on a port nothing listens on. */
+export const TEST_AGENT_IMAGE = `127.0.0.1:1/cloak@sha256:${'0'.repeat(64)}`;
+
 /** Starts the cloak CLI as a process (to signal it, or to act while it runs); `done` resolves when it exits. */
 export function spawnCloak(args: string[], opts: { env?: Record<string, string>; input?: string } = {}) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot });
+  const proc = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { env: { CLOAK_AGENT_IMAGE: TEST_AGENT_IMAGE, ...process.env, ...opts.env }, cwd: repoRoot });
   const out = { stdout: '', stderr: '' };
   proc.stdout.on('data', (d) => (out.stdout += d));
   proc.stderr.on('data', (d) => (out.stderr += d));

@@ -12,11 +12,12 @@ import { connectTcpTpm, openTpmDevice } from './tpm-transport.ts';
 import { HCL_USER_DATA_NV_INDEX, TpmClient } from './tpm-client.ts';
 import { collectAzVtpmEvidence, collectTpmEvidence } from './tpm-evidence.ts';
 import { freePortPair, provisionAzureAk, startSwtpm, type Swtpm } from './testing/swtpm.ts';
+import { testdata } from '../../lib/testing/testdata.ts';
 
-const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
+const EV = testdata('evidence');
 const has = (bin: string) => spawnSync('sh', ['-c', `command -v ${bin}`]).status === 0;
 const SKIP = ['swtpm', 'tpm2_createak', 'tpm2_nvdefine', 'tpm2_checkquote'].filter((b) => !has(b));
-const skip = SKIP.length ? `skipped: ${SKIP.join(', ')} not installed (apt-get install -y swtpm swtpm-tools tpm2-tools)` : false;
+const skip = SKIP.length ? `skipped: ${SKIP.join(', ')} not installed (apt-get install -y swtpm swtpm-tools tpm2-tools)` : EV.skip;
 
 /**
  * tpm2-tools' own PCR file (what `tpm2_quote -o` writes: its in-memory structs,
@@ -77,7 +78,7 @@ test('swtpm: Cloak\'s client collects tpm and az-snp-vtpm evidence; Cloak\'s ver
       tpmEvidence = await collectTpmEvidence(client, binding) as typeof tpmEvidence;
       eccEvidence = await collectTpmEvidence(client, binding, { akHandle: 0x81000004 }) as typeof tpmEvidence;
       await assert.rejects(collectAzVtpmEvidence(client, binding, { kind: 'snp', akHandle: 0x81000004, vcek: async () => Buffer.alloc(1) }), (e) => isCloakError(e, 'AGENT_TPM_AK_SCHEME'));
-      const vcek = new X509Certificate(readFileSync(new URL('az-snp-vtpm/vcek.pem', SHARED))).raw;
+      const vcek = new X509Certificate(EV.read('az-snp-vtpm/vcek.pem')).raw;
       az = await collectAzVtpmEvidence(client, binding, { kind: 'snp', vcek: async () => vcek, bindUserData: true, refreshDelayMs: 0 });
       userData = await client.nvReadAll(HCL_USER_DATA_NV_INDEX);
     } finally {

@@ -1,15 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { isCloakError } from '../../lib/index.ts';
 import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
+import { testdata } from '../../lib/testing/testdata.ts';
 import { checkAzVtpm, parseAzSnpEvidence, parseAzTdxEvidence, parseHclReport, parseRuntimeClaims } from './index.ts';
 
-const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
-const SNP_V2 = readFileSync(new URL('az-snp-vtpm/evidence-v2.json', SHARED));
-const TDX_V1 = readFileSync(new URL('az-tdx-vtpm/evidence-v1.json', SHARED));
-const SNP_HCL = readFileSync(new URL('az-snp-vtpm/hcl-report.bin', SHARED));
-const TDX_HCL = readFileSync(new URL('az-tdx-vtpm/hcl-report.bin', SHARED));
+const EV = testdata('evidence');
 
 function onlyCloakErrors(name: string, seed: number, seedInput: Buffer, parse: (b: Buffer) => unknown) {
   const { mutate } = mutator(seed);
@@ -32,7 +28,11 @@ const jsonPipeline = (kind: 'snp' | 'tdx') => (text: Buffer) => {
   return checkAzVtpm(kind, kind === 'snp' ? parseAzSnpEvidence(e) : parseAzTdxEvidence(e));
 };
 
-test(`fuzz: HCL report, runtime claims and Azure evidence parsers throw only CloakError (${FUZZ_ITERATIONS} seeded inputs each)`, () => {
+test(`fuzz: HCL report, runtime claims and Azure evidence parsers throw only CloakError (${FUZZ_ITERATIONS} seeded inputs each)`, { skip: EV.skip }, () => {
+  const SNP_V2 = EV.read('az-snp-vtpm/evidence-v2.json');
+  const TDX_V1 = EV.read('az-tdx-vtpm/evidence-v1.json');
+  const SNP_HCL = EV.read('az-snp-vtpm/hcl-report.bin');
+  const TDX_HCL = EV.read('az-tdx-vtpm/hcl-report.bin');
   onlyCloakErrors('HCL (snp)', 11, SNP_HCL, (b) => parseRuntimeClaims(parseHclReport(b).runtimeClaimsBytes));
   onlyCloakErrors('HCL (tdx)', 12, TDX_HCL, (b) => parseRuntimeClaims(parseHclReport(b).runtimeClaimsBytes));
   onlyCloakErrors('runtime claims JSON', 13, parseHclReport(SNP_HCL).runtimeClaimsBytes, parseRuntimeClaims);

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pcsUrls } from '../dcap/collateral.ts';
 import { verifyDcapQuote } from '../dcap/verify-quote.ts';
-import { readEvidence } from '../dcap/testing/self-made.ts';
+import { NO_EVIDENCE, readEvidence } from '../dcap/testing/self-made.ts';
 import { pcsCollateralSource, type FetchLike } from './index.ts';
 
 /** An in-memory stand-in for Intel PCS serving the real dcap-qvl collateral the way PCS v4 does (bodies + issuer-chain headers). No network. */
@@ -25,7 +25,7 @@ function fakePcs(): { fetch: FetchLike; calls: string[] } {
   return { fetch, calls };
 }
 
-describe('pcsCollateralSource (injected fetch, in-memory PCS)', () => {
+describe('pcsCollateralSource (injected fetch, in-memory PCS)', { skip: NO_EVIDENCE }, () => {
   it('serves PCS v4 bodies and issuer-chain headers; the real TDX quote verifies; responses are cached', async () => {
     const pcs = fakePcs();
     const source = pcsCollateralSource(pcs.fetch);

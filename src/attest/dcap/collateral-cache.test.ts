@@ -6,7 +6,7 @@ import type { CollateralSource } from '../types.ts';
 import { COLLATERAL_REUSE_MS, gatheredCollateral } from './collateral-cache.ts';
 import { directoryCollateral } from '../collateral/index.ts';
 import { writeOfflineCollateralDir } from './testing/offline-dir.ts';
-import { readEvidence } from './testing/self-made.ts';
+import { NO_EVIDENCE, readEvidence } from './testing/self-made.ts';
 import { verifyDcapQuote } from './verify-quote.ts';
 import { VerifyCache } from '../cache.ts';
 
@@ -22,7 +22,7 @@ function countedDir(): { source: CollateralSource; reads: () => number; dir: str
   return { source: { get: (url) => { n++; return inner.get(url); } }, reads: () => n, dir };
 }
 
-describe('gatheredCollateral: collateral from a source reused across quotes', () => {
+describe('gatheredCollateral: collateral from a source reused across quotes', { skip: NO_EVIDENCE }, () => {
   it('gathers once, serves the same object synchronously within the reuse time, gathers again after it', async () => {
     const d = countedDir();
     const cache = new VerifyCache();

@@ -7,7 +7,7 @@ import { parsePckExtensions, SGX_EXTENSIONS_OID } from './pck-extensions.ts';
 import { parseQuote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo } from './tcb-info.ts';
 import { verifyQuoteSignatures } from './verify.ts';
-import { readEvidence } from './testing/self-made.ts';
+import { NO_EVIDENCE, readEvidence } from './testing/self-made.ts';
 import { seededRandom } from '../../lib/testing/mutator.ts';
 
 /** Seeded fuzzing: only CloakError may escape, and no mutated signed byte may be accepted. DCAP_FUZZ_ITERATIONS raises the count. */
@@ -28,7 +28,7 @@ const QUOTES = [
   { file: 'tdx/quote_v5_sample.dat', tee: 'tdx' as const, at: new Date('2026-06-01T00:00:00Z') },
 ];
 
-describe('dcap fuzz (seeded)', () => {
+describe('dcap fuzz (seeded)', { skip: NO_EVIDENCE }, () => {
   for (const [n, q] of QUOTES.entries()) {
     it(`${q.file}: ${ITERATIONS} truncations / flips / random bytes: only CloakError, no mutated verified byte accepted`, () => {
       const real = readEvidence(q.file);

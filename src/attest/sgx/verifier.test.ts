@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { isCloakError } from '../../lib/index.ts';
-import { readEvidence, selfMadeDcap } from '../dcap/testing/self-made.ts';
+import { NO_EVIDENCE, readEvidence, selfMadeDcap } from '../dcap/testing/self-made.ts';
 import { sgxVerifier } from './verifier.ts';
 
 const QUOTE = 'sgx/dcap-qvl_sgx_quote.dat';
@@ -9,7 +9,7 @@ const COLLATERAL = 'sgx/dcap-qvl_sgx_quote_collateral.json';
 const AT = new Date('2025-07-01T00:00:00Z');
 const collateral = () => JSON.parse(readEvidence(COLLATERAL).toString('utf8')) as Record<string, unknown>;
 
-describe('sgxVerifier on the real SGX quote', () => {
+describe('sgxVerifier on the real SGX quote', { skip: NO_EVIDENCE }, () => {
   it('CoCo evidence {"quote": base64}: ConfigurationAndSWHardeningNeeded, INTEL-SA-00289 and INTEL-SA-00615, reported as claims', async () => {
     const v = await sgxVerifier.verify({ quote: readEvidence(QUOTE).toString('base64') }, { now: AT, trust: { dcap: { collateral: collateral() } } });
     assert.equal(v.tee, 'sgx');

@@ -2,16 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { isCloakError } from '../../lib/index.ts';
 import { parseReport, parseSnpEvidence, parseVek, reportFromJson, snpVerifier } from './index.ts';
 import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
+import { testdata } from '../../lib/testing/testdata.ts';
 
-const EV = fileURLToPath(new URL('../../../../shared/testdata/evidence/', import.meta.url));
-const MILAN = readFileSync(join(EV, 'snp/attestation.bin'));
-const VCEK = readFileSync(join(EV, 'snp/vcek.der'));
-const COCO_TEXT = readFileSync(join(EV, 'coco/snp-evidence.json'), 'utf8');
-const GENOA = reportFromJson(JSON.parse(COCO_TEXT).attestation_report);
+const { dir: EV, skip } = testdata('evidence');
+// Without the captures these stay empty and both tests are skipped.
+const MILAN = skip ? Buffer.alloc(0) : readFileSync(join(EV, 'snp/attestation.bin'));
+const VCEK = skip ? Buffer.alloc(0) : readFileSync(join(EV, 'snp/vcek.der'));
+const COCO_TEXT = skip ? '{}' : readFileSync(join(EV, 'coco/snp-evidence.json'), 'utf8');
+const GENOA = skip ? Buffer.alloc(0) : reportFromJson(JSON.parse(COCO_TEXT).attestation_report);
 const AT = new Date('2026-01-01T00:00:00Z');
 
 /** Runs fn; anything but a CloakError fails the test. Returns true when fn accepted. */
@@ -22,7 +23,7 @@ async function onlyCloakErrors(fn: () => unknown, what: string): Promise<boolean
   }
 }
 
-test(`fuzz: ${FUZZ_ITERATIONS} mutations of the real reports: only CloakError, none accepted by the verifier`, async () => {
+test(`fuzz: ${FUZZ_ITERATIONS} mutations of the real reports: only CloakError, none accepted by the verifier`, { skip }, async () => {
   const { mutate, rand } = mutator(0x5e5, 1400);
   for (let i = 0; i < FUZZ_ITERATIONS; i++) {
     const [orig, ctx] = rand(2) === 0
@@ -35,7 +36,7 @@ test(`fuzz: ${FUZZ_ITERATIONS} mutations of the real reports: only CloakError, n
   }
 });
 
-test(`fuzz: ${FUZZ_ITERATIONS} mutations of the CoCo evidence JSON and of the VCEK: only CloakError`, async () => {
+test(`fuzz: ${FUZZ_ITERATIONS} mutations of the CoCo evidence JSON and of the VCEK: only CloakError`, { skip }, async () => {
   const { mutate, rand } = mutator(0xc0c0, 1400);
   const doc = JSON.parse(COCO_TEXT) as Record<string, Record<string, unknown>>;
   const keys = Object.keys(doc.attestation_report!);

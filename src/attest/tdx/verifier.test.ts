@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { isCloakError } from '../../lib/index.ts';
 import { loadQuoteCollateral } from '../dcap/index.ts';
 import { directoryCollateral } from '../collateral/index.ts';
-import { readEvidence, selfMadeDcap } from '../dcap/testing/self-made.ts';
+import { NO_EVIDENCE, readEvidence, selfMadeDcap } from '../dcap/testing/self-made.ts';
 import { writeOfflineCollateralDir } from '../dcap/testing/offline-dir.ts';
 import { tdxVerifier } from './verifier.ts';
 
@@ -17,7 +17,7 @@ const qvlJson = () => JSON.parse(readEvidence(COLLATERAL).toString('utf8')) as R
 
 const offlineDir = (): string => writeOfflineCollateralDir(qvlJson(), 'tdx', 'B0C06F000000', 'platform');
 
-describe('tdxVerifier on the real TDX quote', () => {
+describe('tdxVerifier on the real TDX quote', { skip: NO_EVIDENCE }, () => {
   const quoteB64 = readEvidence(QUOTE).toString('base64');
   const table = [
     { name: 'CoCo evidence JSON, collateral in trust.dcap (dcap-qvl form)', evidence: { quote: quoteB64, cc_eventlog: null }, ctx: () => ({ now: AT, trust: { dcap: { collateral: qvlJson() } } }) },

@@ -1,19 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { isCloakError } from '../../lib/index.ts';
 import { parseTpmPublic, parseTpmQuote, parseTpmSignature, readAkPublic, verifyTpmQuote } from './index.ts';
 import { FUZZ_ITERATIONS, mutator } from '../../lib/testing/mutator.ts';
+import { testdata } from '../../lib/testing/testdata.ts';
 
-const SHARED = new URL('../../../../shared/testdata/evidence/', import.meta.url);
-const REAL = JSON.parse(readFileSync(new URL('tpm/tpm_evidence.json', SHARED), 'utf8'));
-const MSG = Buffer.from(REAL.tpm_quote.message, 'base64');
-const SIG = Buffer.from(REAL.tpm_quote.signature, 'base64');
-const AK = readAkPublic(REAL.ak_public);
-const PCRS = (REAL.tpm_quote.pcrs as string[]).map((p) => Buffer.from(p, 'hex'));
-// A TPMT_PUBLIC carrying the real capture's AK modulus (RSA 2048, RSASSA-SHA256).
-const N = Buffer.from(AK.export({ format: 'jwk' }).n!, 'base64url');
-const TPMT = Buffer.concat([Buffer.from('0001000b00050072000000100014000b080000000000', 'hex'), Buffer.from([1, 0]), N]);
+const EV = testdata('evidence');
+
+/** The seeds, from the real capture. */
+function capture() {
+  const REAL = EV.json('tpm/tpm_evidence.json');
+  const AK = readAkPublic(REAL.ak_public);
+  // A TPMT_PUBLIC carrying the real capture's AK modulus (RSA 2048, RSASSA-SHA256).
+  const N = Buffer.from(AK.export({ format: 'jwk' }).n!, 'base64url');
+  return {
+    REAL, AK,
+    MSG: Buffer.from(REAL.tpm_quote.message, 'base64'),
+    SIG: Buffer.from(REAL.tpm_quote.signature, 'base64'),
+    PCRS: (REAL.tpm_quote.pcrs as string[]).map((p) => Buffer.from(p, 'hex')),
+    TPMT: Buffer.concat([Buffer.from('0001000b00050072000000100014000b080000000000', 'hex'), Buffer.from([1, 0]), N]),
+  };
+}
 
 function onlyCloakErrors(name: string, seed: number, seedInput: Buffer, parse: (b: Buffer) => unknown) {
   const { mutate } = mutator(seed);
@@ -27,7 +34,8 @@ function onlyCloakErrors(name: string, seed: number, seedInput: Buffer, parse: (
   return accepted;
 }
 
-test(`fuzz: TPM parsers throw only CloakError (${FUZZ_ITERATIONS} seeded inputs each)`, () => {
+test(`fuzz: TPM parsers throw only CloakError (${FUZZ_ITERATIONS} seeded inputs each)`, { skip: EV.skip }, () => {
+  const { REAL, AK, MSG, SIG, PCRS, TPMT } = capture();
   assert.deepEqual(parseTpmPublic(TPMT).key.export({ format: 'der', type: 'spki' }), AK.export({ format: 'der', type: 'spki' }));
   onlyCloakErrors('TPMS_ATTEST', 1, MSG, parseTpmQuote);
   onlyCloakErrors('TPMT_SIGNATURE', 2, SIG, parseTpmSignature);

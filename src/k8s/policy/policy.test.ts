@@ -2,8 +2,6 @@
 // what the host may and may not ask the Kata agent for.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { generate, INITDATA_ANNOTATION } from '../index.ts';
 import { decodeInitData } from '../../lib/index.ts';
 import { parse as parseToml } from 'smol-toml';
@@ -11,9 +9,11 @@ import type { ImageConfig, ImageConfigSource } from './image-config.ts';
 import type { PodPolicy } from './pod-data.ts';
 import { evaluateBatch, findRegoEngine, replay, allowed, type PolicyCase } from './testing/rego.ts';
 import { createContainerRequest, execRequest, paddedBase64url } from './testing/requests.ts';
+import { testdata } from '../../lib/testing/testdata.ts';
 
 const { engine, reason } = findRegoEngine();
 const skip = engine ? false : reason;
+const KATA = testdata('kata-policy');
 
 const APP = `registry.example/shop/app@sha256:${'a'.repeat(64)}`;
 const CONFIGS: Record<string, ImageConfig> = {
@@ -167,9 +167,9 @@ test('exec: only the probe command, in its container, as declared; logs, stdin, 
   });
 });
 
-test('every agent API request the rules do not allow by name is refused (deny by default)', { skip }, async () => {
+test('every agent API request the rules do not allow by name is refused (deny by default)', { skip: KATA.skip || skip }, async () => {
   const { policy } = await generated(deployment());
-  const proto = readFileSync(fileURLToPath(new URL('../../../../shared/testdata/kata-policy/protos/agent.proto', import.meta.url)), 'utf8');
+  const proto = KATA.text('protos/agent.proto');
   const requests = [...new Set([...proto.matchAll(/^\s*rpc \w+\((\w+)\)/gm)].map((m) => m[1]!))].sort();
   assert.ok(requests.length >= 40, `agent.proto lists ${requests.length} request types`);
   const got = await verdictsOf(policy, {}, requests.map((r): [string, PolicyCase] => [r, { kind: r, input: {} }]));

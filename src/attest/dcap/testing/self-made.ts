@@ -5,14 +5,16 @@
  * negative tests that need a key Intel holds (revoked PCK, debug TD/enclave).
  */
 import { createHash, webcrypto } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { x509 } from '../../../lib/index.ts';
+import { testdata } from '../../../lib/testing/testdata.ts';
 import { loadQuoteCollateral, type QuoteCollateral } from '../collateral.ts';
 import { parseQuote } from '../quote.ts';
 import { SGX_EXTENSIONS_OID } from '../pck-extensions.ts';
 
-export const EVIDENCE = new URL('../../../../../shared/testdata/evidence/', import.meta.url);
-export const readEvidence = (p: string): Buffer => readFileSync(new URL(p, EVIDENCE));
+const EV = testdata('evidence');
+export const readEvidence = EV.read;
+/** The reason to skip a test that reads the real captures, or false when they are there. */
+export const NO_EVIDENCE = EV.skip;
 
 const subtle = webcrypto.subtle;
 const ecdsa = { name: 'ECDSA', namedCurve: 'P-256' } as const;

@@ -1,5 +1,5 @@
 // Test support: agent requests shaped like the ones the Kata runtime sends
-// (see ../../../../../shared/testdata/kata-policy/examples/), for a container
+// (see kata-policy/examples/ in the test data, src/lib/testing/testdata.ts), for a container
 // of a generated policy.
 import type { ContainerPolicy, PodPolicy } from '../pod-data.ts';
 
