@@ -44,7 +44,7 @@ test('the agent container lists its secrets in its arguments, and the policy pin
     '--secret-file', 'tls/key.pem=default/secret/shop-tls', '--secret-env', 'DB_PASSWORD=default/secret/db']);
   assert.equal(agent.env, undefined, 'no init-data in the environment: the guest attests, the list is in the arguments');
   const pinned = data.containers.find((c) => c.name === 'cloak-agent')!;
-  assert.deepEqual(pinned.args, ['node', '/opt/cloak/dist/cloak.js', ...agent.args]);
+  assert.deepEqual(pinned.args, ['/usr/local/bin/node', '/opt/cloak/dist/cloak.js', ...agent.args]);
   assert.deepEqual(pinned.env_patterns.filter((p) => !/NODE_VERSION|YARN_VERSION/.test(p)), [], 'no agent variable is matched by pattern');
   // The sealed variable is a literal env value of the app, pinned exactly; it is not the agent's to fetch.
   const apiKey = spec.containers[0].env.find((e: any) => e.name === 'API_KEY').value;

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isCloakError } from '../lib/index.ts';
 import { appraise, checkLaunch, parseAttestationPolicy, DEFAULT_ATTESTATION_POLICY, NO_LAUNCH_PINS, type LaunchPins } from './index.ts';
 
 const M = 'aa'.repeat(48);
@@ -51,5 +52,5 @@ test('the default attestation policy: hardware evidence is affirming only when i
   assert.equal(status('snp', {}), 'warning');
   assert.equal(status('snp', { snp: [{ measurement: 'bb'.repeat(48) }] }), 'warning');
   assert.equal(status('tpm', {}, tpm), 'affirming', 'a bare TPM is trusted by its enrolled AK');
-  assert.equal(status('snp', { snp: [{ measurement: M }] }, { measurement: M, debug: true }), 'contraindicated');
+  assert.throws(() => status('snp', { snp: [{ measurement: M }] }, { measurement: M, debug: true }), (e) => isCloakError(e, 'POLICY_DEBUG_REFUSED'), 'a debuggable hardware guest is refused, pinned or not');
 });

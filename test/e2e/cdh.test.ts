@@ -57,7 +57,7 @@ test('the agent container gets its secrets through the guest data hub; a sealed 
     writeFileSync(p('pod.yaml'), POD);
     mkdirSync(p('configs'));
     writeFileSync(p(`configs/sha256-${'a'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['/app'], Env: ['PATH=/usr/bin:/bin'] } }));
-    const gen = await runCloak(['generate', p('pod.yaml'), '--manifest', p('manifest.yaml'), '--server', server.url, '--image-configs', p('configs'), '--offline',
+    const gen = await runCloak(['generate', p('pod.yaml'), '--manifest', p('manifest.yaml'), '--server', server.url, '--tee', 'sim', '--image-configs', p('configs'), '--offline',
       '--sealing-key', p('sealing.jwk'), '--sealing-kid', 'default/sealing/key', '-o', p('out')]);
     assert.equal(gen.code, 0, gen.stderr);
     const set = await runCloak(['manifest', 'set', p('manifest.yaml'), '--user', 'alice', '--key', p('alice.pem')], { env });
