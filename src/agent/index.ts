@@ -5,3 +5,4 @@ export * from './secrets.ts';
 export * from './select.ts';
 export * from './evidence/sim.ts';
 export * from './evidence/tsm.ts';
+export { AGENT_ERRORS } from './errors.ts';

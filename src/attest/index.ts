@@ -10,3 +10,4 @@ export * from './tdx/index.ts';
 export * from './sgx/index.ts';
 export * from './snp/index.ts';
 export * from './collateral/index.ts';
+export { ATTEST_ERRORS } from './errors.ts';

@@ -9,3 +9,4 @@ export * from './admin.ts';
 export * from './problem.ts';
 export * from './manifest.ts';
 export * from './manifest-release.ts';
+export { KBS_ERRORS } from './errors.ts';

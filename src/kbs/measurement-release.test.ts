@@ -2,11 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isCloakError } from '../lib/index.ts';
+import { errorKind, isCloakError, type CloakError } from '../lib/index.ts';
 import { workloadInitData } from '../manifest/index.ts';
 import { tdxVerifier, sgxVerifier, snpVerifier, type EvidenceVerifier, type VerifyContext } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
-import { KeyBroker, TokenIssuer, readEar } from './index.ts';
+import { KeyBroker, TokenIssuer, readEar, KBS_ERRORS } from './index.ts';
 
 const shared = (p: string) => new URL(`../../../shared/testdata/evidence/${p}`, import.meta.url);
 const json = (p: string) => JSON.parse(readFileSync(shared(p), 'utf8'));
@@ -91,6 +91,6 @@ for (const c of cases) {
 
     assert.ok((await release(String(measured))).ciphertext, 'released when the measurement is the manifest\'s');
     const other = String(measured).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
-    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement/.test((e as Error).message) && (e as { status: number }).status === 403);
+    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement/.test((e as Error).message) && errorKind(e as CloakError, KBS_ERRORS) === 'forbidden');
   });
 }

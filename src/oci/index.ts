@@ -13,3 +13,4 @@ export * from './manifest.ts';
 export * from './platform.ts';
 export * from './blob-step.ts';
 export * from './layer-limits.ts';
+export { OCI_ERRORS } from './errors.ts';

@@ -89,16 +89,16 @@ function parseAllowInsecure(v: unknown): string[] {
 export function appraise(policy: AttestationPolicy, input: AppraisalInput): Appraisal {
   if (input.insecure && !policy.allowInsecure.includes(input.tee)) {
     const admitted = policy.allowInsecure.length ? `it admits only ${policy.allowInsecure.join(', ')}` : 'it admits none';
-    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not name it in allowInsecure (${admitted})`, { status: 403 });
+    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not name it in allowInsecure (${admitted})`);
   }
   if (policy.tees.length > 0 && !policy.tees.includes(input.tee)) {
-    throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`, { status: 403 });
+    throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`);
   }
   const trustVector: TrustVector = {};
   for (const rule of policy.rules) {
     const v = runCel(rule.program, input as unknown as Record<string, unknown>, `trustVector.${rule.claim}`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < -128 || v > 127) {
-      throw new CloakError('POLICY_EVALUATION', `trustVector.${rule.claim} must yield an integer in −128…127, got ${JSON.stringify(v)}`, { status: 403 });
+      throw new CloakError('POLICY_EVALUATION', `trustVector.${rule.claim} must yield an integer in −128…127, got ${JSON.stringify(v)}`);
     }
     trustVector[rule.claim] = v;
   }

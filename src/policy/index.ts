@@ -3,3 +3,4 @@ export * from './cel.ts';
 export * from './attestation.ts';
 export * from './resource.ts';
 export * from './defaults.ts';
+export { POLICY_ERRORS } from './errors.ts';

@@ -6,3 +6,4 @@ export * from './image-source.ts';
 export * from './id-range.ts';
 export * from './run-dir.ts';
 export * from './interrupt.ts';
+export { RUNTIME_ERRORS } from './errors.ts';

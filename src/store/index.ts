@@ -5,3 +5,4 @@ export { verifyAuditChain, auditHash, GENESIS_HASH, type AuditChainResult } from
 export { SCHEMA_VERSION } from './schema.ts';
 export type { AuditQuery } from './query.ts';
 export { MAX_COUNT_KEYS_PER_HOUR, OVERFLOW_SOURCE } from './audit-counts.ts';
+export { STORE_ERRORS } from './errors.ts';

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import { CloakError } from '../../lib/index.ts';
+import { CloakError, type ErrorCode } from '../../lib/index.ts';
 import { INTEL_SGX_ROOT_CA_PEM } from './roots.ts';
 import { BoundedCache } from '../cache.ts';
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 let pinnedRoot: X509Certificate | undefined;
 /** The pinned Intel SGX Root CA. */
@@ -13,11 +13,11 @@ export function intelRoot(): X509Certificate {
 }
 
 /** Splits concatenated PEM certificates (tolerates the NUL terminator quotes carry). */
-export function splitPemChain(text: string, code: string, what: string): X509Certificate[] {
+export function splitPemChain(text: string, code: ErrorCode, what: string): X509Certificate[] {
   const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
   if (blocks.length === 0 || blocks.length > 5) fail(code, `${what} must hold 1 to 5 PEM certificates`);
   return blocks.map((b) => {
-    try { return new X509Certificate(b); } catch (e) { throw new CloakError(code, `${what} holds a certificate that is not valid X.509`, { status: 401, cause: e }); }
+    try { return new X509Certificate(b); } catch (e) { throw new CloakError(code, `${what} holds a certificate that is not valid X.509`, { cause: e }); }
   });
 }
 
@@ -32,7 +32,7 @@ const verifiedChains = new BoundedCache<X509Certificate[]>(256);
  * The chain may end with the root or one below it. Returns leaf…root.
  * `root` is replaceable only for Intel's non-production roots and self-made test chains.
  */
-export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code: string, expiredCode: string, what: string, root: X509Certificate = intelRoot()): X509Certificate[] {
+export function verifyChainToIntelRoot(chain: X509Certificate[], now: Date, code: ErrorCode, expiredCode: ErrorCode, what: string, root: X509Certificate = intelRoot()): X509Certificate[] {
   const certs = chain[chain.length - 1]!.raw.equals(root.raw) ? chain : [...chain, root];
   const key = certs.map((c) => c.fingerprint256).join('|');
   const cached = verifiedChains.get(key);

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { CloakError, fromBase64 } from '../../lib/index.ts';
+import { CloakError, fromBase64, type ErrorCode } from '../../lib/index.ts';
 import type { CollateralSource, VerifyContext } from '../types.ts';
 import { gatheredCollateral } from './collateral-cache.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
@@ -43,14 +43,14 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
     const gathered = gatheredCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa, opts.now);
     collateral = gathered instanceof Promise ? await gathered : gathered;
   }
-  if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`, { status: 401 });
+  if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`);
   const pending = collateralDocuments(collateral, tee, opts.now, opts.root);
   const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);
   const q = signed.quote;
   const tcb = appraiseTcb(tcbInfo, qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
   const accepted = opts.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
   if (!accepted.includes(tcb.status)) {
-    throw new CloakError('DCAP_TCB_STATUS_REJECTED', `the platform TCB status is ${tcb.status}${tcb.advisoryIds.length ? ` (${tcb.advisoryIds.join(', ')})` : ''}, not one of ${accepted.join(', ')}: update the platform, or accept this status in policy`, { status: 401, details: { tcbStatus: tcb.status, advisoryIds: tcb.advisoryIds } });
+    throw new CloakError('DCAP_TCB_STATUS_REJECTED', `the platform TCB status is ${tcb.status}${tcb.advisoryIds.length ? ` (${tcb.advisoryIds.join(', ')})` : ''}, not one of ${accepted.join(', ')}: update the platform, or accept this status in policy`, { details: { tcbStatus: tcb.status, advisoryIds: tcb.advisoryIds } });
   }
   const warnings = tcb.status === 'UpToDate' ? [] : [`TCB status ${tcb.status}${tcb.advisoryIds.length ? `: ${tcb.advisoryIds.join(', ')}` : ''}`];
   return { quote: q, pckChain: signed.pckChain, pck: signed.pck, pckCa: signed.pckCa, tcbInfo, qeIdentity, tcb, warnings };
@@ -91,10 +91,10 @@ export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions & { allow
 }
 
 /** CoCo evidence (`{"quote": base64, …}`) or raw quote bytes → quote bytes. */
-export function quoteBytesFrom(evidence: unknown, code: string): Buffer {
+export function quoteBytesFrom(evidence: unknown, code: ErrorCode): Buffer {
   if (evidence instanceof Uint8Array) return Buffer.from(evidence);
   if (evidence && typeof evidence === 'object' && !Array.isArray(evidence) && typeof (evidence as Record<string, unknown>).quote === 'string') {
     return fromBase64((evidence as Record<string, string>).quote!, code, 'the evidence "quote"');
   }
-  throw new CloakError(code, 'evidence must be {"quote": "<base64>"} (CoCo) or the raw quote bytes', { status: 400 });
+  throw new CloakError(code, 'evidence must be {"quote": "<base64>"} (CoCo) or the raw quote bytes');
 }

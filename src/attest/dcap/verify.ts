@@ -1,5 +1,5 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
-import { CloakError, serialKey, x509 } from '../../lib/index.ts';
+import { CloakError, serialKey, x509, type ErrorCode } from '../../lib/index.ts';
 import { checkCrl, checkWindow, type CrlUse } from '../pki/crl.ts';
 import { intelRoot, splitPemChain, verifyChainToIntelRoot } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
@@ -8,7 +8,7 @@ import { parseQuote, type Quote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
 import { BoundedCache } from '../cache.ts';
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /** A quote whose signatures and PCK chain verified; collateral not yet applied. */
 export interface SignedQuote {
@@ -31,7 +31,7 @@ function importAttestationKey(raw: Buffer): KeyObject {
   try {
     return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(0, 32).toString('base64url'), y: raw.subarray(32, 64).toString('base64url') }, format: 'jwk' });
   } catch (e) {
-    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { status: 401, cause: e });
+    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { cause: e });
   }
 }
 

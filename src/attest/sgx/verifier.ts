@@ -35,9 +35,9 @@ export const sgxVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const opts = dcapOptionsFrom(ctx);
     const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'SGX_EVIDENCE_MALFORMED'), 'sgx', opts);
-    if (v.quote.body.kind !== 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not an SGX quote', { status: 401 });
+    if (v.quote.body.kind !== 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not an SGX quote');
     const e = v.quote.body.sgx;
-    if (enclaveIsDebug(e) && !opts.allowDebug) throw new CloakError('SGX_DEBUG_REFUSED', 'the enclave is a debug enclave (ATTRIBUTES.DEBUG set): its memory is readable by the host; refused', { status: 401 });
+    if (enclaveIsDebug(e) && !opts.allowDebug) throw new CloakError('SGX_DEBUG_REFUSED', 'the enclave is a debug enclave (ATTRIBUTES.DEBUG set): its memory is readable by the host; refused');
     return { tee: 'sgx', insecure: false, claims: sgxClaims(v, e), reportData: Buffer.from(e.reportData), initData: Buffer.from(e.configId) };
   },
   expectedReportData: (digest) => fitDigest(digest, 64),

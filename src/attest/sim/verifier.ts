@@ -1,5 +1,5 @@
 import { createVerify } from 'node:crypto';
-import { CloakError, fromBase64, x509 } from '../../lib/index.ts';
+import { CloakError, fromBase64, x509, type ErrorCode } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
@@ -13,7 +13,7 @@ export interface SimTrust {
   roots: string[];
 }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 function parseEvidence(evidence: unknown): { report: Buffer; signature: Buffer; chain: string[] } {
   if (!evidence || typeof evidence !== 'object' || Array.isArray(evidence)) fail('SIM_EVIDENCE_MALFORMED', 'sim evidence must be a JSON object {report, signature, cert_chain}');
@@ -29,11 +29,11 @@ function parseEvidence(evidence: unknown): { report: Buffer; signature: Buffer; 
   };
 }
 
-function readCert(pem: string, code: string): x509.X509Certificate {
+function readCert(pem: string, code: ErrorCode): x509.X509Certificate {
   try {
     return new x509.X509Certificate(pem);
   } catch (e) {
-    throw new CloakError(code, 'a sim certificate is not a valid X.509 PEM', { status: 401, cause: e });
+    throw new CloakError(code, 'a sim certificate is not a valid X.509 PEM', { cause: e });
   }
 }
 

@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { CloakError, serialKey } from '../../lib/index.ts';
+import { CloakError, serialKey, type ErrorCode } from '../../lib/index.ts';
 import { checkCrl } from '../pki/crl.ts';
 import { productFromName } from './product.ts';
 import { parsedRoots, type ParsedRoots, type ProductRoots } from './roots/index.ts';
@@ -13,7 +13,7 @@ export interface VerifiedChain {
   crlChecked: boolean;
 }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /** Signature results per (certificate, issuer) object pair: roots and VEKs are cached objects, so warm checks cost nothing. */
 const verified = new WeakMap<X509Certificate, WeakMap<X509Certificate, boolean>>();

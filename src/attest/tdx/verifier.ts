@@ -37,9 +37,9 @@ export const tdxVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const opts = dcapOptionsFrom(ctx);
     const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'TDX_EVIDENCE_MALFORMED'), 'tdx', opts);
-    if (v.quote.body.kind === 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not a TDX quote', { status: 401 });
+    if (v.quote.body.kind === 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not a TDX quote');
     const td = v.quote.body.td;
-    if (tdIsDebug(td) && !opts.allowDebug) throw new CloakError('TDX_DEBUG_REFUSED', 'the TD is in debug mode (TD attributes DEBUG set): its memory is readable by the host; refused', { status: 401 });
+    if (tdIsDebug(td) && !opts.allowDebug) throw new CloakError('TDX_DEBUG_REFUSED', 'the TD is in debug mode (TD attributes DEBUG set): its memory is readable by the host; refused');
     return { tee: 'tdx', insecure: false, claims: tdxClaims(v, td), reportData: Buffer.from(td.reportData), initData: Buffer.from(td.mrConfigId) };
   },
   expectedReportData: (digest) => fitDigest(digest, 64),
