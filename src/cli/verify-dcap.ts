@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { CloakError } from '../lib/errors.ts';
 import { fromHex, padTo } from '../lib/bytes.ts';
-import type { EvidenceVerifier, VerifyContext } from '../attest/types.ts';
+import type { EvidenceVerifier, VerifyContext } from '../attest/index.ts';
 import type { DcapTrust, TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
 import { collateralOption, readInputFile, verifyTime } from './verify-input.ts';
