@@ -13,12 +13,12 @@ import { cpus } from 'node:os';
 import { createSimHardware, simAttest, simVerifier, runtimeDataDigest, fitDigest, VerifyCache } from '../src/attest/index.ts';
 import { encryptToTee } from '../src/kbs/index.ts';
 import { SignJWT, jwtVerify } from 'jose';
-import { startCloak, runCloak, http, tempDir } from '../test/e2e/harness.ts';
+import { startSimCloak, allowSim, setResource, tempDir } from '../test/e2e/harness.ts';
 import { KbsClient, teeKey, bindingDigest, attestPayload } from '../test/e2e/kbs-client.ts';
+import { readSimDevice } from '../test/e2e/tee-evidence.ts';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 8) * 1000;
 const LEVELS = [1, 16, 64];
-const DEV_POLICY = 'version: 1\nallowInsecure: [sim]\ntrustVector:\n  hardware: "2"\n';
 
 async function cryptoOnlyPerSecond(hw: Awaited<ReturnType<typeof createSimHardware>>): Promise<number> {
   const key = teeKey('EC');
@@ -42,13 +42,12 @@ async function cryptoOnlyPerSecond(hw: Awaited<ReturnType<typeof createSimHardwa
 
 async function main() {
   const simDir = tempDir('cloak-bench-sim-');
-  await runCloak(['sim', 'init', '--dir', simDir.path]);
-  const device = { deviceKeyPem: readFileSync(join(simDir.path, 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(simDir.path, 'device.pem'), 'utf8') };
-  const hw = { ...device, rootCertPem: readFileSync(join(simDir.path, 'root.pem'), 'utf8') };
-  const server = await startCloak({ args: ['--sim-root', join(simDir.path, 'root.pem')] });
-  const admin = { authorization: `Bearer ${server.token}` };
-  await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin });
-  await http('PUT', `${server.url}/api/v1/resources/default/secret/bench`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin });
+  const server = await startSimCloak(simDir.path);
+  const device = readSimDevice(join(simDir.path, 'sim'));
+  const hw = { ...device, rootCertPem: readFileSync(join(simDir.path, 'sim', 'root.pem'), 'utf8') };
+  // The development policy README tells `cloak run` users to set (the default, admitting sim).
+  await allowSim(server);
+  await setResource(server, 'default/secret/bench', 's3cret');
 
   const keys = Array.from({ length: 64 }, () => teeKey('EC'));
   const handshake = async (i: number) => {

@@ -1,7 +1,7 @@
 import { CloakError, isResourcePath } from '../lib/index.ts';
-import { DEFAULT_CDH_URL } from '../manifest/names.ts';
+import { CDH_TIMEOUT_MS, DEFAULT_CDH_URL } from '../manifest/index.ts';
 
-export { DEFAULT_CDH_URL };
+export { CDH_TIMEOUT_MS, DEFAULT_CDH_URL };
 
 /*
  * The guest's confidential data hub as a container reaches it: api-server-rest
@@ -15,8 +15,6 @@ export { DEFAULT_CDH_URL };
  * feature; 403 to callers not on loopback.
  */
 
-/** The CDH's own ttrpc timeout is 50 s (TTRPC_TIMEOUT) and the first call attests: wait a little longer. */
-export const CDH_TIMEOUT_MS = 60_000;
 /** Per resource; the secrets volume is a 16 MiB memory emptyDir. */
 export const CDH_MAX_RESOURCE_BYTES = 4 * 1024 * 1024;
 

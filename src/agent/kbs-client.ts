@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { decodeJwt } from 'jose';
-import { CloakError } from '../lib/index.ts';
+import { CloakError, type ErrorCode } from '../lib/index.ts';
 import { runtimeDataDigest } from '../attest/binding.ts';
 import { KBS_PROTOCOL_VERSION, SESSION_COOKIE, teeKeyPair, decryptFromKbs, type AttestReply, type AttestRequest, type AuthReply, type AuthRequest, type FlattenedJwe, type TeePubkey } from '../kbs/guest.ts';
 
@@ -98,7 +98,8 @@ export class AgentKbsClient {
       }
       if (!res.ok) {
         const p = (parsed ?? {}) as { detail?: string; code?: string };
-        throw new CloakError(p.code ?? `AGENT_KBS_${res.status}`, `the KBS refused ${method} ${path} (${res.status}): ${p.detail ?? text.slice(0, 300)}`, { status: res.status });
+        // The KBS's own code (or its HTTP status), passed on as the server sent it.
+        throw new CloakError((p.code ?? `AGENT_KBS_${res.status}`) as ErrorCode, `the KBS refused ${method} ${path} (${res.status}): ${p.detail ?? text.slice(0, 300)}`, { details: { status: res.status } });
       }
       return (parsed ?? {}) as Partial<Reply>;
     }

@@ -15,4 +15,4 @@ export function fitDigest(digest: Buffer, len: number): Buffer {
   return digest.length >= len ? Buffer.from(digest.subarray(0, len)) : padTo(digest, len);
 }
 
-export { initDataDigest, type InitDataAlgorithm } from '../lib/initdata.ts';
+export { initDataDigest, type InitDataAlgorithm } from '../lib/index.ts';

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { action, printJson, say } from './output.ts';
-import { CDH_TIMEOUT_MS, DEFAULT_CDH_URL } from '../agent/cdh-client.ts';
+import { CDH_TIMEOUT_MS, DEFAULT_CDH_URL } from '../manifest/names.ts';
 
 const collect = (v: string, list: string[] = []) => [...list, v];
 

@@ -1,4 +1,4 @@
-import { CloakError } from '../lib/errors.ts';
+import { CloakError, type ErrorCode } from '../lib/errors.ts';
 
 export interface ClientOptions { server?: string; token?: string }
 
@@ -31,7 +31,8 @@ export class AdminClient {
       let detail = text;
       let code = `HTTP_${res.status}`;
       try { const p = JSON.parse(text); detail = p.detail ?? text; code = p.code ?? code; } catch { /* not JSON */ }
-      throw new CloakError(code, `${method} ${path}: ${res.status} ${detail}`, { status: res.status });
+      // The server's own code (or its HTTP status), passed on as the server sent it.
+      throw new CloakError(code as ErrorCode, `${method} ${path}: ${res.status} ${detail}`, { details: { status: res.status } });
     }
     return (text ? JSON.parse(text) : undefined) as T;
   }

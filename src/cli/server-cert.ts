@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { CloakError } from '../lib/errors.ts';
-import { certificateFingerprint } from '../server/tls.ts';
+import { certificateFingerprint } from '../server/index.ts';
 
 const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { CloakError } from '../lib/errors.ts';
 import { fromHex, padTo } from '../lib/bytes.ts';
-import type { EvidenceVerifier } from '../attest/types.ts';
+import type { EvidenceVerifier } from '../attest/index.ts';
 import type { TcbStatus } from '../attest/dcap/index.ts';
 import { action, printJson, say } from './output.ts';
 import { appraiseVerified, readInputFile, verifyContext, type AppraisalFlags } from './verify-input.ts';
@@ -49,7 +49,7 @@ function verifyCommand(name: 'tdx' | 'sgx', loadVerifier: () => Promise<Evidence
       if (o.reportData !== undefined) {
         const want = fromHex(o.reportData, 'USAGE_REPORT_DATA', '--report-data');
         if (want.length > 64) throw new CloakError('USAGE_REPORT_DATA', '--report-data is longer than 64 bytes');
-        if (!padTo(want, 64).equals(result.reportData)) throw new CloakError(`${name.toUpperCase()}_REPORT_DATA_MISMATCH`, `the quote's report data is ${result.reportData.toString('hex')}, not the expected value: the quote was made for another challenge`);
+        if (!padTo(want, 64).equals(result.reportData)) throw new CloakError(name === 'tdx' ? 'TDX_REPORT_DATA_MISMATCH' : 'SGX_REPORT_DATA_MISMATCH', `the quote's report data is ${result.reportData.toString('hex')}, not the expected value: the quote was made for another challenge`);
       }
       if (o.json) printJson({ ok: true, tee: result.tee, claims: result.claims });
       else {

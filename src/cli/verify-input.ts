@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
-import type { CollateralSource, VerifiedEvidence, VerifyContext } from '../attest/types.ts';
+import type { CollateralSource, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 
 /** Inputs every `cloak verify` subcommand takes alike. */
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CloakError } from '../lib/errors.ts';
+import { CloakError, type ErrorCode } from '../lib/errors.ts';
 import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
@@ -13,14 +13,14 @@ interface VerifyOpts { collateral?: string; at?: string; nonce?: string; json?: 
 const context = (o: VerifyOpts, trust?: VerifyContext['trust']): Promise<VerifyContext> => verifyContext(o, trust);
 
 /** --nonce: the quote's nonce must be exactly these bytes (tpm: zero-padded to `padSize`, 64, as CoCo's TPM attester sends it). */
-function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: string, padSize?: number): void {
+function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: ErrorCode, padSize?: number): void {
   if (nonceHex === undefined) return;
   let want = fromHex(nonceHex, 'USAGE_NONCE', '--nonce');
   if (padSize !== undefined) {
     if (want.length > padSize) throw new CloakError('USAGE_NONCE', '--nonce is at most 64 bytes');
     want = padTo(want, padSize);
   }
-  if (!constantTimeEqual(v.reportData, want)) throw new CloakError(code, `the quote's nonce is ${toHex(v.reportData)}, not the expected ${toHex(want)}`, { status: 401 });
+  if (!constantTimeEqual(v.reportData, want)) throw new CloakError(code, `the quote's nonce is ${toHex(v.reportData)}, not the expected ${toHex(want)}`);
 }
 
 function show(v: VerifiedEvidence, o: VerifyOpts): void {

@@ -1,5 +1,5 @@
 import { CloakError } from '../lib/errors.ts';
-import type { InitDataAlgorithm } from '../lib/initdata.ts';
+import type { InitDataAlgorithm } from '../lib/index.ts';
 
 /**
  * Where confidential pods run, and what that fixes for `cloak generate`:

@@ -17,7 +17,7 @@ export class Admin {
 
   async setResource(actor: string, path: string, value: Buffer): Promise<void> {
     parseResourcePath(path);
-    if (value.length > MAX_RESOURCE_BYTES) throw new CloakError('ADMIN_RESOURCE_TOO_LARGE', `a resource may hold at most ${MAX_RESOURCE_BYTES} bytes`, { status: 413 });
+    if (value.length > MAX_RESOURCE_BYTES) throw new CloakError('ADMIN_RESOURCE_TOO_LARGE', `a resource may hold at most ${MAX_RESOURCE_BYTES} bytes`);
     await this.store.putResource(path, value, { kind: 'admin.resource.set', outcome: 'ok', actor, subject: path, details: { size: value.length } });
   }
 
@@ -26,7 +26,7 @@ export class Admin {
   async deleteResource(actor: string, path: string): Promise<void> {
     parseResourcePath(path);
     const existed = await this.store.deleteResource(path, { kind: 'admin.resource.delete', outcome: 'ok', actor, subject: path });
-    if (!existed) throw new CloakError('ADMIN_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, { status: 404 });
+    if (!existed) throw new CloakError('ADMIN_RESOURCE_NOT_FOUND', `resource ${path} does not exist`);
   }
 
   async getPolicy(kind: string): Promise<{ kind: PolicyKind; text: string; default: boolean }> {
@@ -57,7 +57,7 @@ export class Admin {
 
   async deleteReferenceValue(actor: string, name: string): Promise<void> {
     if (!(await this.store.deleteReferenceValue(name, { kind: 'admin.refvalue.delete', outcome: 'ok', actor, subject: name }))) {
-      throw new CloakError('ADMIN_REFVALUE_NOT_FOUND', `reference value ${name} does not exist`, { status: 404 });
+      throw new CloakError('ADMIN_REFVALUE_NOT_FOUND', `reference value ${name} does not exist`);
     }
   }
 
@@ -86,7 +86,7 @@ export class Admin {
 
   async getManifest(version?: number): Promise<{ version: number; digest: string; text: string; history: Array<{ version: number; digest: string; createdAt: string }> }> {
     const record = await this.store.getManifest(version);
-    if (!record) throw new CloakError('ADMIN_NO_MANIFEST', version ? `manifest version ${version} does not exist` : 'no manifest has been set yet: `cloak manifest set FILE`', { status: 404 });
+    if (!record) throw new CloakError('ADMIN_NO_MANIFEST', version ? `manifest version ${version} does not exist` : 'no manifest has been set yet: `cloak manifest set FILE`');
     return { version: record.version, digest: record.digest, text: record.text, history: await this.store.listManifests() };
   }
 
@@ -103,7 +103,7 @@ export class Admin {
 }
 
 function policyKind(kind: string): PolicyKind {
-  if (!(POLICY_KINDS as string[]).includes(kind)) throw new CloakError('ADMIN_POLICY_KIND', `policy kind "${kind}" is unknown (attestation or resource)`, { status: 404 });
+  if (!(POLICY_KINDS as string[]).includes(kind)) throw new CloakError('ADMIN_POLICY_KIND', `policy kind "${kind}" is unknown (attestation or resource)`);
   return kind as PolicyKind;
 }
 

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
-import { isCloakError } from '../lib/index.ts';
+import { errorKind, isCloakError, type CloakError } from '../lib/index.ts';
 import { sampleVerifier, runtimeDataDigest } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
 import { INSECURE_DEV_ATTESTATION_POLICY } from '../policy/index.ts';
-import { KeyBroker, TokenIssuer, SESSION_TTL_MS } from './index.ts';
+import { KeyBroker, TokenIssuer, SESSION_TTL_MS, KBS_ERRORS } from './index.ts';
 
 async function setup() {
   const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
@@ -61,7 +61,7 @@ test('an attested session gives its token again only to the tee-pubkey it bound;
     'runtime-data': { nonce: s.nonce, 'tee-pubkey': other as any },
     'tee-evidence': { primary_evidence: { svn: '1', report_data: runtimeDataDigest(s.nonce, other).toString('base64') }, additional_evidence: '' },
   };
-  await assert.rejects(broker.attest(s.sessionId, otherReq, '192.0.2.1'), (e) => isCloakError(e, 'KBS_SESSION_ATTESTED') && (e as { status: number }).status === 409);
+  await assert.rejects(broker.attest(s.sessionId, otherReq, '192.0.2.1'), (e) => isCloakError(e, 'KBS_SESSION_ATTESTED') && errorKind(e as CloakError, KBS_ERRORS) === 'conflict');
   assert.equal(await broker.attest(s.sessionId, attestReq(s.nonce)), token, 'the refusal did not burn the attested session');
   const attests = await store.queryAudit({ kind: 'kbs.attest' });
   assert.deepEqual(attests.map((r) => [r.outcome, r.subject, r.details?.source]), [['ok', s.sessionId, '192.0.2.1']]);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { canonicalJson, CloakError, constantTimeEqual, parseResourcePath, toHex } from '../lib/index.ts';
+import { canonicalJson, CloakError, constantTimeEqual, parseResourcePath, toHex, type ErrorCode } from '../lib/index.ts';
 import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource, type TrustMaterial, type VerifyCache } from '../attest/index.ts';
 import {
   appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
@@ -37,7 +37,7 @@ export type Source = string | undefined;
 /** Who asks for a resource: the session cookie or a bearer token. */
 export type Credential = { sessionId?: string; bearer?: string };
 
-const refused = (code: string, message: string, status = 401) => new CloakError(code, message, { status });
+const refused = (code: ErrorCode, message: string) => new CloakError(code, message);
 
 /**
  * The key broker: the CoCo KBS handshake (auth → attest → resource), one way:
@@ -62,10 +62,10 @@ export class KeyBroker {
     const { store } = this.opts;
     try {
       if (req.version !== KBS_PROTOCOL_VERSION) {
-        throw refused('KBS_PROTOCOL_VERSION', `protocol version "${req.version}" is not supported; this server speaks ${KBS_PROTOCOL_VERSION}`, 400);
+        throw refused('KBS_PROTOCOL_VERSION', `protocol version "${req.version}" is not supported; this server speaks ${KBS_PROTOCOL_VERSION}`);
       }
       if (!this.verifiers.has(req.tee)) {
-        throw refused('KBS_UNKNOWN_TEE', `TEE "${req.tee}" is not supported (supported: ${this.tees.join(', ')})`, 400);
+        throw refused('KBS_UNKNOWN_TEE', `TEE "${req.tee}" is not supported (supported: ${this.tees.join(', ')})`);
       }
       const now = this.clock();
       const session: SessionRecord = {
@@ -120,7 +120,7 @@ export class KeyBroker {
     const now = this.clock();
     const verified = await verifier.verify(primary, { now, collateral: this.opts.collateral, trust: this.opts.trust, cache: this.opts.cache }).catch((e: unknown) => {
       // Evidence that does not verify is an attestation failure (401), whatever the verifier's default status.
-      throw e instanceof CloakError ? new CloakError(e.code, e.message, { status: 401, cause: e }) : e;
+      throw e instanceof CloakError ? new CloakError(e.code, e.message, { kind: 'unauthorized', cause: e }) : e;
     });
 
     const binding = runtimeDataDigest(runtime.nonce, runtime['tee-pubkey'], additional);
@@ -152,12 +152,12 @@ export class KeyBroker {
       };
       if (!allowsRelease(policy, input)) {
         const why = launchFails(launch) ? `: ${launch.reason}` : '';
-        throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${appraisal.status})${why}`, 403);
+        throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${appraisal.status})${why}`);
       }
       const manifest = await this.currentManifest();
       if (manifest) releaseByManifest(manifest, ear, input);
       const value = await store.getResource(`${repository}/${type}/${tag}`);
-      if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`, 404);
+      if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`);
       const jwe = await encryptToTee(ear.teePubkey, value);
       await store.appendAudit({ kind: 'kbs.release', outcome: 'ok', subject, details: { resource: path, tee: ear.tee, source } });
       return jwe;
@@ -178,7 +178,7 @@ export class KeyBroker {
     const launch = launchOf(input, workload, refs.measurements as string[]);
     const appraisal = appraise(policy, { ...input, refs: { ...refs, launch: { required: launch.required, listed: launch.listed, pinned: launch.pinned } } });
     if (appraisal.status === 'contraindicated') {
-      throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`, 403);
+      throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`);
     }
     return { appraisal, launch };
   }
@@ -260,14 +260,14 @@ function inForce<T>(kind: string, parse: () => T, fix = `an admin sets it again 
     return parse();
   } catch (e) {
     const what = kind === 'manifest' ? 'manifest' : `${kind} policy`;
-    throw new CloakError(kind === 'manifest' ? 'MANIFEST_IN_FORCE_INVALID' : 'POLICY_IN_FORCE_INVALID', `the ${what} in force is not valid (${(e as Error).message}): nothing is admitted until ${fix}`, { status: 500, cause: e });
+    throw new CloakError(kind === 'manifest' ? 'MANIFEST_IN_FORCE_INVALID' : 'POLICY_IN_FORCE_INVALID', `the ${what} in force is not valid (${(e as Error).message}): nothing is admitted until ${fix}`, { cause: e });
   }
 }
 
 /** An attested session's token, for a repeated or losing attest that bound the same tee-pubkey; any other key is refused. */
 function tokenForSameKey(session: SessionRecord, teePubkey: unknown): string {
   if (session.token && canonicalJson(session.teePubkey) === canonicalJson(teePubkey)) return session.token;
-  throw refused('KBS_SESSION_ATTESTED', 'this session already attested with another tee-pubkey: one challenge yields one token; start again with POST /kbs/v0/auth', 409);
+  throw refused('KBS_SESSION_ATTESTED', 'this session already attested with another tee-pubkey: one challenge yields one token; start again with POST /kbs/v0/auth');
 }
 
 /**
@@ -290,7 +290,7 @@ function splitEvidence(te: AttestRequest['tee-evidence']): { primary: unknown; a
     try {
       return { primary: JSON.parse(te), additional: '' };
     } catch {
-      throw refused('KBS_EVIDENCE_MALFORMED', 'tee-evidence is a string but not JSON', 400);
+      throw refused('KBS_EVIDENCE_MALFORMED', 'tee-evidence is a string but not JSON');
     }
   }
   return { primary: te.primary_evidence, additional: te.additional_evidence ?? '' };

@@ -57,7 +57,7 @@ export function readEar(payload: JWTPayload): EarView {
   const rt = ev?.runtime_data_claims as Record<string, unknown> | undefined;
   const key = rt?.['tee-pubkey'] as TeePubkey | undefined;
   if (!cpu0 || !ev || !key || typeof ev.tee !== 'string') {
-    throw new CloakError('KBS_TOKEN_INVALID', 'the token lacks the EAR submodule with the TEE key', { status: 401 });
+    throw new CloakError('KBS_TOKEN_INVALID', 'the token lacks the EAR submodule with the TEE key');
   }
   return {
     tee: ev.tee,

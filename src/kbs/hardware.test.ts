@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { isCloakError } from '../lib/index.ts';
+import { errorKind, isCloakError, type CloakError } from '../lib/index.ts';
 import { tdxVerifier, sgxVerifier, snpVerifier } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
-import { KeyBroker, TokenIssuer } from './index.ts';
+import { KeyBroker, TokenIssuer, KBS_ERRORS } from './index.ts';
 import { testdata } from '../lib/testing/testdata.ts';
 
 const EV = testdata('evidence');
@@ -35,10 +35,10 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
       const s = await broker.auth({ version: '0.4.0', tee });
       return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: { quote: q.toString('base64') }, additional_evidence: '' } });
     };
-    await assert.rejects(attest(quote), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH') && (e as { status: number }).status === 401);
+    await assert.rejects(attest(quote), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
     const tampered = Buffer.from(quote);
     tampered[100]! ^= 1;
-    await assert.rejects(attest(tampered), (e) => isCloakError(e, 'DCAP_QUOTE_SIGNATURE_INVALID') && (e as { status: number }).status === 401);
+    await assert.rejects(attest(tampered), (e) => isCloakError(e, 'DCAP_QUOTE_SIGNATURE_INVALID') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
     const refusals = await store.queryAuditCounts({ kind: 'kbs.attest' });
     assert.deepEqual(refusals.map((r) => r.code).sort(), ['DCAP_QUOTE_SIGNATURE_INVALID', 'KBS_REPORT_DATA_MISMATCH']);
     assert.deepEqual(await store.queryAudit({ kind: 'kbs.attest' }), [], 'refusals are counted, not chained');
@@ -59,6 +59,6 @@ test('KBS with tee snp: the real CoCo SNP evidence (Genoa, VCEK in cert_chain) v
   await assert.rejects(attest(evidence), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH'));
   const tampered = structuredClone(evidence);
   tampered.attestation_report.guest_svn = 1;
-  await assert.rejects(attest(tampered), (e) => isCloakError(e, 'SNP_SIGNATURE_INVALID') && (e as { status: number }).status === 401);
+  await assert.rejects(attest(tampered), (e) => isCloakError(e, 'SNP_SIGNATURE_INVALID') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
   await store.close();
 });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { isCloakError, initDataText } from '../lib/index.ts';
+import { errorKind, isCloakError, initDataText, type CloakError } from '../lib/index.ts';
 import { makeAzSnpVtpmVerifier, verifySnpReport, type EvidenceVerifier } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
-import { KeyBroker, TokenIssuer } from './index.ts';
+import { KeyBroker, TokenIssuer, KBS_ERRORS } from './index.ts';
 import { testdata } from '../lib/testing/testdata.ts';
 
 const EV = testdata('evidence');
@@ -27,8 +27,8 @@ test('init-data on a real az-snp-vtpm capture: a sha384 digest PCR 8 cannot hold
       return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: evidence, additional_evidence: '' }, 'init-data': { format: 'toml', body } });
     };
     const sha256 = initDataText({ 'cloak.toml': 'name = "app"\n' });
-    await assert.rejects(attest(sha256.replace('algorithm = "sha256"', 'algorithm = "sha384"')), (e) => isCloakError(e, 'KBS_INITDATA_UNBOUND') && /sha256 digests only/.test((e as Error).message) && (e as { status: number }).status === 401);
-    await assert.rejects(attest(sha256), (e) => isCloakError(e, 'KBS_INITDATA_MISMATCH') && (e as { status: number }).status === 401);
+    await assert.rejects(attest(sha256.replace('algorithm = "sha256"', 'algorithm = "sha384"')), (e) => isCloakError(e, 'KBS_INITDATA_UNBOUND') && /sha256 digests only/.test((e as Error).message) && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
+    await assert.rejects(attest(sha256), (e) => isCloakError(e, 'KBS_INITDATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
   } finally {
     await store.close();
   }

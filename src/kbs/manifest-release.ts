@@ -5,7 +5,7 @@ import type { Manifest, WorkloadEntry } from './manifest.ts';
 import type { EarView } from './ear.ts';
 import { launchFails, launchOf } from './launch-pins.ts';
 
-const deny = (message: string) => new CloakError('KBS_POLICY_DENY', message, { status: 403 });
+const deny = (message: string) => new CloakError('KBS_POLICY_DENY', message);
 
 /** The workload an attested token speaks for: the `cloak.toml` entry of its (hardware-bound) init-data. */
 function workloadOf(ear: EarView): { name: string; images: string[] } {

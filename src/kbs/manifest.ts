@@ -41,17 +41,17 @@ export function countApprovals(signers: Manifest, digest: string, signatures: Ma
  */
 export function checkUpdate(current: Manifest | undefined, next: Manifest, signatures: ManifestSignature[]): void {
   if (current) {
-    if (next.version <= current.version) throw new CloakError('MANIFEST_ROLLBACK', `version ${next.version} is not newer than the manifest in force (${current.version}): an older manifest can never be applied again`, { status: 409 });
-    if (next.version !== current.version + 1) throw new CloakError('MANIFEST_VERSION_GAP', `the next manifest must be version ${current.version + 1}, not ${next.version}`, { status: 409 });
-    if (next.previous !== current.digest) throw new CloakError('MANIFEST_FORK', `"previous" (${next.previous}) is not the digest of the manifest in force (${current.digest}): fetch it with \`cloak manifest get\` and base the update on it`, { status: 409 });
+    if (next.version <= current.version) throw new CloakError('MANIFEST_ROLLBACK', `version ${next.version} is not newer than the manifest in force (${current.version}): an older manifest can never be applied again`);
+    if (next.version !== current.version + 1) throw new CloakError('MANIFEST_VERSION_GAP', `the next manifest must be version ${current.version + 1}, not ${next.version}`);
+    if (next.previous !== current.digest) throw new CloakError('MANIFEST_FORK', `"previous" (${next.previous}) is not the digest of the manifest in force (${current.digest}): fetch it with \`cloak manifest get\` and base the update on it`);
   } else if (next.version !== 1) {
-    throw new CloakError('MANIFEST_VERSION_GAP', `no manifest is in force: the first one must be version 1, not ${next.version}`, { status: 409 });
+    throw new CloakError('MANIFEST_VERSION_GAP', `no manifest is in force: the first one must be version 1, not ${next.version}`);
   }
   const signers = current ?? next;
-  if (signatures.length === 0) throw new CloakError('MANIFEST_UNSIGNED', 'the manifest carries no signature: sign it with `cloak manifest sign`', { status: 403 });
+  if (signatures.length === 0) throw new CloakError('MANIFEST_UNSIGNED', 'the manifest carries no signature: sign it with `cloak manifest sign`');
   const { valid, invalid } = countApprovals(signers, next.digest, signatures);
-  if (invalid.length) throw new CloakError('MANIFEST_SIGNATURE_INVALID', `signature(s) by ${invalid.join(', ')} do not verify with an owner key of the manifest in force`, { status: 403 });
+  if (invalid.length) throw new CloakError('MANIFEST_SIGNATURE_INVALID', `signature(s) by ${invalid.join(', ')} do not verify with an owner key of the manifest in force`);
   if (valid.length < signers.owners.approvals) {
-    throw new CloakError('MANIFEST_APPROVALS', `${valid.length} owner approval(s) (${valid.join(', ')}); the manifest in force needs ${signers.owners.approvals}`, { status: 403 });
+    throw new CloakError('MANIFEST_APPROVALS', `${valid.length} owner approval(s) (${valid.join(', ')}); the manifest in force needs ${signers.owners.approvals}`);
   }
 }

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { isCloakError } from '../lib/index.ts';
+import { errorKind, isCloakError, type CloakError } from '../lib/index.ts';
 import { workloadInitData } from '../manifest/index.ts';
 import { tdxVerifier, sgxVerifier, snpVerifier, type EvidenceVerifier, type VerifyContext } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
 import { DEFAULT_ATTESTATION_POLICY } from '../policy/index.ts';
-import { KeyBroker, TokenIssuer, readEar } from './index.ts';
+import { KeyBroker, TokenIssuer, readEar, KBS_ERRORS } from './index.ts';
 import { testdata } from '../lib/testing/testdata.ts';
 
 const EV = testdata('evidence');
@@ -97,6 +97,6 @@ for (const c of cases) {
 
     assert.ok((await release(String(measured))).ciphertext, 'released when the measurement is the manifest\'s');
     const other = String(measured).replace(/^./, (ch) => (ch === '0' ? '1' : '0'));
-    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement is not pinned/.test((e as Error).message) && (e as Error).message.includes(String(measured)) && (e as { status: number }).status === 403);
+    await assert.rejects(release(other), (e) => isCloakError(e, 'KBS_POLICY_DENY') && /launch measurement is not pinned/.test((e as Error).message) && (e as Error).message.includes(String(measured)) && errorKind(e as CloakError, KBS_ERRORS) === 'forbidden');
   });
 }

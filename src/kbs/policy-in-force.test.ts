@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
-import { isCloakError } from '../lib/index.ts';
+import { errorKind, isCloakError } from '../lib/index.ts';
 import { sampleVerifier, runtimeDataDigest } from '../attest/index.ts';
 import { openStore } from '../store/index.ts';
-import { KeyBroker, TokenIssuer, toProblem } from './index.ts';
+import { KeyBroker, TokenIssuer, toProblem, KBS_ERRORS } from './index.ts';
 
 const policy = (allowInsecure: string, executables = '0') => `version: 1\nallowInsecure: ${allowInsecure}\ntrustVector:\n  hardware: "2"\n  executables: '${executables}'\n`;
 
@@ -41,9 +41,9 @@ test('a stored policy that no longer parses (the old allowInsecure: true) admits
   const { store, broker, attest } = await sampleToken();
   const token = await attest();
   await store.setPolicy('attestation', 'version: 1\nallowInsecure: true\n');
-  const refused = (e: unknown) => isCloakError(e, 'POLICY_IN_FORCE_INVALID') && e.status === 500 && /allowInsecure: \[sim\]/.test(e.message);
+  const refused = (e: unknown) => isCloakError(e, 'POLICY_IN_FORCE_INVALID') && errorKind(e, KBS_ERRORS) === 'internal' && /allowInsecure: \[sim\]/.test(e.message);
   await assert.rejects(broker.resource({ bearer: token }, 'default/secret/x'), refused);
   await assert.rejects(broker.attestationPolicy(), refused);
-  await assert.rejects(broker.resource({ bearer: token }, 'default/secret/x'), (e) => toProblem(e).detail === 'internal error (the server log has the details)');
+  await assert.rejects(broker.resource({ bearer: token }, 'default/secret/x'), (e) => toProblem(e, 500).detail === 'internal error (the server log has the details)');
   await store.close();
 });

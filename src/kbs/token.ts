@@ -56,7 +56,7 @@ export class TokenIssuer {
       const { payload } = await jwtVerify(token, this.publicKey, { issuer: this.issuer, algorithms: ['ES256'], currentDate: now });
       return payload;
     } catch (e) {
-      throw new CloakError('KBS_TOKEN_INVALID', `the attestation token is not valid: ${(e as Error).message}`, { status: 401, cause: e });
+      throw new CloakError('KBS_TOKEN_INVALID', `the attestation token is not valid: ${(e as Error).message}`, { cause: e });
     }
   }
 }

@@ -1,16 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
-import { CloakError } from './errors.ts';
+import { CloakError, type ErrorCode } from './errors.ts';
 
 export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 
-export function fromHex(s: string, code = 'BAD_HEX', what = 'value'): Buffer {
+export function fromHex(s: string, code: ErrorCode = 'BAD_HEX', what = 'value'): Buffer {
   const clean = s.startsWith('0x') ? s.slice(2) : s;
   if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) throw new CloakError(code, `${what} is not valid hex`);
   return Buffer.from(clean, 'hex');
 }
 
 /** Decodes standard or URL-safe base64, with or without padding; rejects other characters. */
-export function fromBase64(s: string, code = 'BAD_BASE64', what = 'value'): Buffer {
+export function fromBase64(s: string, code: ErrorCode = 'BAD_BASE64', what = 'value'): Buffer {
   // Node decodes both alphabets and silently skips anything else, so a skipped
   // character (whitespace, stray '=', other symbols) shows up as a short result.
   if (typeof s !== 'string') throw new CloakError(code, `${what} is not valid base64`);

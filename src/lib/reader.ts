@@ -1,4 +1,4 @@
-import { CloakError } from './errors.ts';
+import { CloakError, type ErrorCode } from './errors.ts';
 
 /**
  * A bounds-checked cursor over untrusted bytes. Every read checks that the
@@ -6,7 +6,7 @@ import { CloakError } from './errors.ts';
  */
 export class ByteReader {
   private pos = 0;
-  constructor(readonly buf: Buffer, private readonly code: string, private readonly what: string) {}
+  constructor(readonly buf: Buffer, private readonly code: ErrorCode, private readonly what: string) {}
 
   get offset(): number { return this.pos; }
   get remaining(): number { return this.buf.length - this.pos; }

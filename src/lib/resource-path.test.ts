@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isResourcePath, parseResourcePath, kbsUri, resourceOfKbsUri } from './resource-path.ts';
+import { errorKind, LIB_ERRORS } from './errors.ts';
 
 test('resource paths: repo/type/tag of letters, digits, . _ - and never . or ..', () => {
   const table: Array<[unknown, boolean]> = [
@@ -10,7 +11,7 @@ test('resource paths: repo/type/tag of letters, digits, . _ - and never . or ..'
   ];
   for (const [path, ok] of table) assert.equal(isResourcePath(path), ok, String(path));
   assert.deepEqual(parseResourcePath('default/key/7'), ['default', 'key', '7']);
-  assert.throws(() => parseResourcePath('default/../x'), (e: any) => e.code === 'KBS_RESOURCE_PATH_INVALID' && e.status === 400);
+  assert.throws(() => parseResourcePath('default/../x'), (e: any) => e.code === 'KBS_RESOURCE_PATH_INVALID' && errorKind(e, LIB_ERRORS) === 'invalid');
 });
 
 test('kbs:/// URIs: written and read back; a host is allowed, a bad path is not', () => {

@@ -19,3 +19,5 @@ export function safeRelative(p: string): boolean {
 
 /** The guest's confidential data hub as a pod's containers reach it (guest-components api-server-rest, DEFAULT_BIND). */
 export const DEFAULT_CDH_URL = 'http://127.0.0.1:8006';
+/** How long the agent waits for one resource from the data hub (the data hub's own limit is 50 s). */
+export const CDH_TIMEOUT_MS = 60_000;

@@ -66,6 +66,6 @@ export class ExpansionBudget {
   }
 
   private refuse(limit: string): CloakError {
-    return new CloakError('OCI_LAYER_TOO_LARGE', `${this.what} expands beyond ${limit}: refused as a possible decompression bomb`, { status: 413 });
+    return new CloakError('OCI_LAYER_TOO_LARGE', `${this.what} expands beyond ${limit}: refused as a possible decompression bomb`);
   }
 }

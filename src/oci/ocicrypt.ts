@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual, type De
 import type { Transform } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
-import { CloakError, drainedAll, fromBase64, OffloadedHash, resourceOfKbsUri } from '../lib/index.ts';
+import { CloakError, drainedAll, fromBase64, OffloadedHash, resourceOfKbsUri, type ErrorCode } from '../lib/index.ts';
 import { stepStream, type BlobStep } from './blob-step.ts';
 import { DEFAULT_LAYER_LIMITS, ExpansionBudget, type LayerLimits } from './layer-limits.ts';
 
@@ -16,7 +16,7 @@ export const ANNOTATION_AA = 'org.opencontainers.image.enc.keys.provider.attesta
 export interface PrivateOptions { symkey: string; digest: string; cipheroptions: { nonce: string } }
 export interface PublicOptions { cipher: string; hmac: string; cipheroptions: Record<string, unknown> }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 export function parsePublicOptions(annotation: string | undefined): PublicOptions {
   if (!annotation) fail('OCI_ENC_PUBOPTS_MISSING', 'encrypted layer has no org.opencontainers.image.enc.pubopts annotation');

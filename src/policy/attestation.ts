@@ -109,12 +109,12 @@ function parseAllowInsecure(v: unknown): string[] {
 function refuseByClaims(policy: AttestationPolicy, input: AppraisalInput): void {
   const { claims } = input;
   if (!input.insecure && claims.debug === true && !policy.allowDebug) {
-    throw new CloakError('POLICY_DEBUG_REFUSED', `the ${input.tee} guest is debuggable (its debug flag is set: SNP policy DEBUG, TDX/SGX DEBUG attribute), so the host can read its memory; relaunch without debug, or set "allowDebug: true" in the attestation policy (never in production)`, { status: 401 });
+    throw new CloakError('POLICY_DEBUG_REFUSED', `the ${input.tee} guest is debuggable (its debug flag is set: SNP policy DEBUG, TDX/SGX DEBUG attribute), so the host can read its memory; relaunch without debug, or set "allowDebug: true" in the attestation policy (never in production)`);
   }
   const status = claims.tcb_status;
   if (typeof status === 'string' && !policy.acceptedTcbStatuses.includes(status)) {
     const advisories = Array.isArray(claims.advisory_ids) ? claims.advisory_ids.map(String) : [];
-    throw new CloakError('POLICY_TCB_STATUS_REFUSED', `the platform TCB status is ${status}${advisories.length ? ` (${advisories.join(', ')})` : ''}, not one of ${policy.acceptedTcbStatuses.join(', ')}: update the platform, or accept this status in the attestation policy's acceptedTcbStatuses`, { status: 401, details: { tcbStatus: status, advisoryIds: advisories } });
+    throw new CloakError('POLICY_TCB_STATUS_REFUSED', `the platform TCB status is ${status}${advisories.length ? ` (${advisories.join(', ')})` : ''}, not one of ${policy.acceptedTcbStatuses.join(', ')}: update the platform, or accept this status in the attestation policy's acceptedTcbStatuses`, { details: { tcbStatus: status, advisoryIds: advisories } });
   }
 }
 
@@ -122,17 +122,17 @@ function refuseByClaims(policy: AttestationPolicy, input: AppraisalInput): void 
 export function appraise(policy: AttestationPolicy, input: AppraisalInput): Appraisal {
   if (input.insecure && !policy.allowInsecure.includes(input.tee)) {
     const admitted = policy.allowInsecure.length ? `it admits only ${policy.allowInsecure.join(', ')}` : 'it admits none';
-    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not name it in allowInsecure (${admitted})`, { status: 403 });
+    throw new CloakError('POLICY_INSECURE_TEE', `TEE "${input.tee}" is insecure (simulated or sample) and the attestation policy does not name it in allowInsecure (${admitted})`);
   }
   if (policy.tees.length > 0 && !policy.tees.includes(input.tee)) {
-    throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`, { status: 403 });
+    throw new CloakError('POLICY_TEE_NOT_ALLOWED', `TEE "${input.tee}" is not in the attestation policy's tees (${policy.tees.join(', ')})`);
   }
   refuseByClaims(policy, input);
   const trustVector: TrustVector = {};
   for (const rule of policy.rules) {
     const v = runCel(rule.program, input as unknown as Record<string, unknown>, `trustVector.${rule.claim}`);
     if (typeof v !== 'number' || !Number.isInteger(v) || v < -128 || v > 127) {
-      throw new CloakError('POLICY_EVALUATION', `trustVector.${rule.claim} must yield an integer in −128…127, got ${JSON.stringify(v)}`, { status: 403 });
+      throw new CloakError('POLICY_EVALUATION', `trustVector.${rule.claim} must yield an integer in −128…127, got ${JSON.stringify(v)}`);
     }
     trustVector[rule.claim] = v;
   }

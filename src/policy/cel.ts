@@ -41,7 +41,7 @@ export function runCel(program: CelProgram, input: Record<string, unknown>, what
     return program(input);
   } catch (e) {
     const reason = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    throw new CloakError('POLICY_EVALUATION', `${what}: ${reason}`, { status: 403, cause: e });
+    throw new CloakError('POLICY_EVALUATION', `${what}: ${reason}`, { cause: e });
   }
 }
 

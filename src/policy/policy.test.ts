@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCloakError } from '../lib/index.ts';
+import { errorKind, isCloakError } from '../lib/index.ts';
+import { POLICY_ERRORS } from './errors.ts';
 import {
   appraise, parseAttestationPolicy, parseResourcePolicy, allowsRelease, statusOf, tierOf,
   DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, INSECURE_DEV_ATTESTATION_POLICY,
@@ -48,7 +49,7 @@ test('the default attestation policy refuses, for every TEE alike, what the veri
   ];
   for (const [name, over, want] of table) {
     if (typeof want === 'string') { assert.equal(appraise(p, input(over)).status, want, name); continue; }
-    assert.throws(() => appraise(p, input(over)), (e) => isCloakError(e) && e.status === 401 && want.test(`${e.code}: ${e.message}`), name);
+    assert.throws(() => appraise(p, input(over)), (e) => isCloakError(e) && errorKind(e, POLICY_ERRORS) === 'unauthorized' && want.test(`${e.code}: ${e.message}`), name);
   }
   const relaxed = parseAttestationPolicy('version: 1\nallowDebug: true\nacceptedTcbStatuses: [UpToDate, ConfigurationAndSWHardeningNeeded]\ntrustVector:\n  hardware: "2"\n');
   assert.equal(appraise(relaxed, input({ tee: 'snp', claims: { debug: true } })).status, 'affirming');

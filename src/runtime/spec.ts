@@ -1,13 +1,8 @@
+import type { ImageConfig } from '../oci/index.ts';
 import { resolveUser, type ImageUser } from './user.ts';
 
-/** The parts of an OCI image config that decide how the process starts. */
-export interface ImageRunConfig {
-  Entrypoint?: string[] | null;
-  Cmd?: string[] | null;
-  Env?: string[] | null;
-  WorkingDir?: string;
-  User?: string;
-}
+/** The parts of an OCI image config (as src/oci reads it) that decide how the process starts. */
+export type ImageRunConfig = Pick<NonNullable<ImageConfig['config']>, 'Entrypoint' | 'Cmd' | 'Env' | 'WorkingDir' | 'User'>;
 
 export const SECRETS_MOUNT = '/run/cloak/secrets';
 

@@ -9,7 +9,7 @@ export function makeAdminAuth(adminToken: string) {
     const m = /^Bearer (\S+)$/i.exec(authorization ?? '');
     const given = createHash('sha256').update(m?.[1] ?? '').digest();
     if (!m || !constantTimeEqual(given, expected)) {
-      throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>" (the token is in DATA/admin-token)', { status: 401 });
+      throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>" (the token is in DATA/admin-token)');
     }
     return 'admin';
   };
@@ -34,6 +34,6 @@ export function requireAdmin(app: FastifyInstance, authorize: (authorization: st
 
 /** The actor `requireAdmin` authenticated. */
 export function adminActor(req: FastifyRequest): string {
-  if (!req.adminActor) throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>"', { status: 401 });
+  if (!req.adminActor) throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>"');
   return req.adminActor;
 }

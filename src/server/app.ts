@@ -5,6 +5,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { CloakError } from '../lib/index.ts';
 import { toProblem, type Admin, type KeyBroker, type TokenIssuer } from '../kbs/index.ts';
 import { Metrics } from './metrics.ts';
+import { httpStatus, kindOfStatus } from './http-status.ts';
 import { kbsRoutes } from './routes/kbs.ts';
 import { adminRoutes, cocoAdminRoutes } from './routes/admin.ts';
 import { publicRoutes } from './routes/public.ts';
@@ -49,11 +50,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.setErrorHandler((err, req, reply) => {
     const e = normalize(err);
-    if (toProblem(e).status >= 500) req.log.error({ err }, 'request failed');
+    if (httpStatus(e) >= 500) req.log.error({ err }, 'request failed');
     sendProblem(reply, e);
   });
   app.setNotFoundHandler((req, reply) => {
-    sendProblem(reply, new CloakError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`, { status: 404 }));
+    sendProblem(reply, new CloakError('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
   await app.register(swagger, {
@@ -75,15 +76,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 const MAX_PARAM_LENGTH = 256;
 
 function sendProblem(reply: FastifyReply, e: unknown): void {
-  const problem = toProblem(e);
+  const problem = toProblem(e, httpStatus(e));
   reply.code(problem.status).type('application/problem+json').send(problem);
 }
 
 /** Errors the router raises before any route runs (the message would echo the path). */
 function frameworkError(err: { code?: string }): CloakError {
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new CloakError('REQUEST_PATH_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`, { status: 414 });
-  if (err.code === 'FST_ERR_BAD_URL') return new CloakError('REQUEST_URL_INVALID', 'the URL is not valid percent-encoding', { status: 400 });
-  return new CloakError('REQUEST_INVALID', 'the request could not be routed', { status: 400 });
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new CloakError('REQUEST_PATH_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  if (err.code === 'FST_ERR_BAD_URL') return new CloakError('REQUEST_URL_INVALID', 'the URL is not valid percent-encoding');
+  return new CloakError('REQUEST_INVALID', 'the request could not be routed');
 }
 
 /**
@@ -105,9 +106,9 @@ function requestForLog(req: FastifyRequest) {
 function normalize(err: unknown): unknown {
   if (err instanceof CloakError) return err;
   const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown };
-  if (e.validation) return new CloakError('REQUEST_INVALID', `request does not match the schema: ${e.message}`, { status: 400 });
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new CloakError('REQUEST_TOO_LARGE', 'request body is larger than this endpoint accepts', { status: 413 });
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new CloakError('REQUEST_MEDIA_TYPE', 'send the body as application/json', { status: 415 });
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new CloakError('REQUEST_INVALID', e.message ?? 'bad request', { status: e.statusCode });
+  if (e.validation) return new CloakError('REQUEST_INVALID', `request does not match the schema: ${e.message}`);
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new CloakError('REQUEST_TOO_LARGE', 'request body is larger than this endpoint accepts');
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new CloakError('REQUEST_MEDIA_TYPE', 'send the body as application/json');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new CloakError('REQUEST_INVALID', e.message ?? 'bad request', { kind: kindOfStatus(e.statusCode) });
   return err;
 }

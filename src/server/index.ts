@@ -1,4 +1,5 @@
-export * from './config.ts';
-export * from './app.ts';
-export * from './serve.ts';
-export * from './tls.ts';
+export { loadServerConfig, parseRetention, parseListen, type ServerConfig } from './config.ts';
+export { buildApp, type AppDeps } from './app.ts';
+export { startServer, type RunningServer } from './serve.ts';
+export { SERVER_ERRORS } from './errors.ts';
+export { certificateFingerprint, isLoopbackHost, selfSignedNames, createSelfSignedCertificate, readTlsFiles, loadOrCreateSelfSigned, type TlsMaterial } from './tls.ts';

@@ -27,7 +27,7 @@ export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
 }
 
 export function tooDeepError(): CloakError {
-  return new CloakError('REQUEST_TOO_DEEP', `request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`, { status: 400 });
+  return new CloakError('REQUEST_TOO_DEEP', `request body nests JSON deeper than ${MAX_JSON_DEPTH} levels`);
 }
 
 /** Replaces Fastify's JSON body parser with one that refuses deep JSON (400) and keeps its prototype-poisoning checks. */

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GENESIS_HASH, makeAuditRecord, verifyAuditChain } from './audit-chain.ts';
 import type { AuditRecord } from './types.ts';
+import { seededRandom } from '../lib/testing/mutator.ts';
 
 /** A chain made in the test with makeAuditRecord (no database). */
 function chain(n: number): AuditRecord[] {
@@ -11,16 +12,6 @@ function chain(n: number): AuditRecord[] {
       i + 1, out[i - 1]?.hash ?? GENESIS_HASH, new Date(Date.UTC(2026, 0, 1, 0, 0, i))));
   }
   return out;
-}
-
-/** mulberry32: a small seeded generator so the fuzz run is reproducible. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('verifyAuditChain: table of tamperings', () => {
@@ -54,12 +45,12 @@ test('verifyAuditChain: table of tamperings', () => {
 test('verifyAuditChain fuzz: random edits of JSON records are caught and never throw (seeded, 3000 runs)', () => {
   const c = chain(6);
   const text = JSON.stringify(c);
-  const next = rng(0xc10a4);
+  const rand = seededRandom(0xc10a4);
   let caught = 0;
   for (let i = 0; i < 3000; i++) {
     const bytes = Buffer.from(text);
-    const flips = 1 + Math.floor(next() * 3);
-    for (let f = 0; f < flips; f++) bytes[Math.floor(next() * bytes.length)] = 32 + Math.floor(next() * 95);
+    const flips = 1 + rand(3);
+    for (let f = 0; f < flips; f++) bytes[rand(bytes.length)] = 32 + rand(95);
     let records: unknown;
     try { records = JSON.parse(bytes.toString()); } catch { continue; }
     const r = verifyAuditChain(records as AuditRecord[]);

@@ -20,8 +20,8 @@ export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
  * stored unhashed or hashed differently from its JSON form).
  */
 export function makeAuditRecord(entry: AuditInput, seq: number, prevHash: string, now: Date): AuditRecord {
-  if (typeof entry?.kind !== 'string' || !entry.kind) throw new CloakError('STORE_AUDIT_INVALID', 'an audit record needs a kind', { status: 500 });
-  if (!['ok', 'refused', 'error'].includes(entry.outcome)) throw new CloakError('STORE_AUDIT_INVALID', `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`, { status: 500 });
+  if (typeof entry?.kind !== 'string' || !entry.kind) throw new CloakError('STORE_AUDIT_INVALID', 'an audit record needs a kind');
+  if (!['ok', 'refused', 'error'].includes(entry.outcome)) throw new CloakError('STORE_AUDIT_INVALID', `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`);
   const r: Omit<AuditRecord, 'hash'> = { seq, time: now.toISOString(), prevHash, kind: entry.kind, outcome: entry.outcome };
   if (entry.actor !== undefined) r.actor = String(entry.actor);
   if (entry.subject !== undefined) r.subject = String(entry.subject);
@@ -31,9 +31,9 @@ export function makeAuditRecord(entry: AuditInput, seq: number, prevHash: string
     try {
       details = JSON.parse(JSON.stringify(entry.details));
     } catch (e) {
-      throw new CloakError('STORE_AUDIT_INVALID', `audit details are not JSON: ${(e as Error).message}`, { status: 500, cause: e });
+      throw new CloakError('STORE_AUDIT_INVALID', `audit details are not JSON: ${(e as Error).message}`, { cause: e });
     }
-    if (details === null || typeof details !== 'object' || Array.isArray(details)) throw new CloakError('STORE_AUDIT_INVALID', 'audit details must be a JSON object', { status: 500 });
+    if (details === null || typeof details !== 'object' || Array.isArray(details)) throw new CloakError('STORE_AUDIT_INVALID', 'audit details must be a JSON object');
     r.details = details as Record<string, unknown>;
   }
   return { ...r, hash: auditHash(r) };

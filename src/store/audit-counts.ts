@@ -10,10 +10,10 @@ const HOUR_MS = 3_600_000;
 /** The row a counted event adds to: its hour and its bounded fields. */
 export function countKey(entry: CountInput, now: Date): { hour: string; time: string; source: string; kind: string; outcome: string; code: string; sample: string | null } {
   if (typeof entry?.kind !== 'string' || !entry.kind || typeof entry.code !== 'string' || !entry.code) {
-    throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a kind and a code', { status: 500 });
+    throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a kind and a code');
   }
-  if (!['ok', 'refused', 'error'].includes(entry.outcome)) throw new CloakError('STORE_AUDIT_INVALID', `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`, { status: 500 });
-  if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a valid time', { status: 500 });
+  if (!['ok', 'refused', 'error'].includes(entry.outcome)) throw new CloakError('STORE_AUDIT_INVALID', `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`);
+  if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a valid time');
   return {
     hour: hourOf(now),
     time: now.toISOString(),

@@ -12,7 +12,7 @@ import { PostgresStore } from './postgres.ts';
  */
 export async function openStore(url: string, opts: { sealingKey: Buffer; dataDir?: string }): Promise<Store> {
   if (!Buffer.isBuffer(opts?.sealingKey) || opts.sealingKey.length !== 32) {
-    throw new CloakError('STORE_SEALING_KEY_INVALID', 'the sealing key must be 32 bytes', { status: 500 });
+    throw new CloakError('STORE_SEALING_KEY_INVALID', 'the sealing key must be 32 bytes');
   }
   const key = Buffer.from(opts.sealingKey); // our own copy: a caller reusing its buffer cannot change it under us
   if (url.startsWith('sqlite:')) {
@@ -23,7 +23,7 @@ export async function openStore(url: string, opts: { sealingKey: Buffer; dataDir
       try {
         mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       } catch (e) {
-        throw new CloakError('STORE_OPEN_FAILED', `cannot create the directory for ${path}: ${(e as Error).message}`, { status: 500, cause: e });
+        throw new CloakError('STORE_OPEN_FAILED', `cannot create the directory for ${path}: ${(e as Error).message}`, { cause: e });
       }
     }
     return new SqliteStore(path, key);

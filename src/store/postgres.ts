@@ -256,7 +256,7 @@ export class PostgresStore implements Store {
       try {
         await c.query('INSERT INTO manifests (version, digest, text, signatures, created_at) VALUES ($1, $2, $3, $4, $5)', [m.version, m.digest, m.text, JSON.stringify(m.signatures), new Date().toISOString()]);
       } catch (e) {
-        if ((e as { code?: string }).code === '23505') throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`, { status: 409 });
+        if ((e as { code?: string }).code === '23505') throw new CloakError('STORE_CONFLICT', `manifest version ${m.version} already exists`);
         throw e;
       }
       for (const g of opts.generated ?? []) await this.upsertResource(c, g.path, g.value, 'DO NOTHING');

@@ -21,7 +21,7 @@ export function seal(key: Buffer, aad: string, plaintext: Buffer): Buffer {
 /** Opens a sealed value; anything but the right key, row and intact bytes throws STORE_UNSEAL_FAILED, never garbage. */
 export function unseal(key: Buffer, aad: string, sealed: Buffer): Buffer {
   if (!Buffer.isBuffer(sealed) || sealed.length < HEADER || sealed[0] !== VERSION) {
-    throw new CloakError('STORE_UNSEAL_FAILED', `sealed value for ${aad} is malformed`, { status: 500 });
+    throw new CloakError('STORE_UNSEAL_FAILED', `sealed value for ${aad} is malformed`);
   }
   try {
     const d = createDecipheriv('aes-256-gcm', key, sealed.subarray(1, 1 + IV_LEN), { authTagLength: TAG_LEN });
@@ -29,7 +29,7 @@ export function unseal(key: Buffer, aad: string, sealed: Buffer): Buffer {
     d.setAuthTag(sealed.subarray(1 + IV_LEN, HEADER));
     return Buffer.concat([d.update(sealed.subarray(HEADER)), d.final()]);
   } catch (e) {
-    throw new CloakError('STORE_UNSEAL_FAILED', `cannot unseal ${aad}: wrong sealing key, or the database was tampered with`, { status: 500, cause: e });
+    throw new CloakError('STORE_UNSEAL_FAILED', `cannot unseal ${aad}: wrong sealing key, or the database was tampered with`, { cause: e });
   }
 }
 
@@ -55,7 +55,7 @@ export function loadOrCreateSealingKey(path: string): Buffer {
   try {
     linkSync(tmp, path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot create the sealing key ${path}: ${(e as Error).message}`, { status: 500, cause: e });
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot create the sealing key ${path}: ${(e as Error).message}`, { cause: e });
     return readKey(path)!; // another process won the race: use its key
   } finally {
     unlinkSync(tmp);
@@ -70,10 +70,10 @@ function readKey(path: string): Buffer | undefined {
     key = readFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot read the sealing key ${path}: ${(e as Error).message}`, { status: 500, cause: e });
+    throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot read the sealing key ${path}: ${(e as Error).message}`, { cause: e });
   }
   if (key.length !== SEALING_KEY_LENGTH) {
-    throw new CloakError('STORE_SEALING_KEY_INVALID', `${path} must hold exactly ${SEALING_KEY_LENGTH} bytes, it holds ${key.length}`, { status: 500 });
+    throw new CloakError('STORE_SEALING_KEY_INVALID', `${path} must hold exactly ${SEALING_KEY_LENGTH} bytes, it holds ${key.length}`);
   }
   return key;
 }

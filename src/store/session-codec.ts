@@ -20,6 +20,6 @@ export function patchSession(current: SessionRecord, patch: Partial<Omit<Session
 function checkSession(s: SessionRecord): void {
   const validDate = (d: unknown) => d instanceof Date && Number.isFinite(d.getTime());
   if (typeof s?.id !== 'string' || !s.id || !validDate(s.createdAt) || !validDate(s.expiresAt)) {
-    throw new CloakError('STORE_SESSION_INVALID', 'a session needs an id and valid createdAt/expiresAt dates', { status: 500 });
+    throw new CloakError('STORE_SESSION_INVALID', 'a session needs an id and valid createdAt/expiresAt dates');
   }
 }

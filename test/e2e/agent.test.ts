@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, http, tempDir, type CloakServer, setResource } from './harness.ts';
 
 const INIT_DATA = `version = "0.1.0"
 algorithm = "sha384"
@@ -25,22 +25,26 @@ const admin = () => ({ authorization: `Bearer ${server.token}` });
 
 before(async () => {
   dir = tempDir('cloak-agent-');
-  assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   writeFileSync(join(dir.path, 'init-data.toml'), INIT_DATA);
-  await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('pw-1').toString('base64') }, headers: admin() });
-  await http('PUT', `${server.url}/api/v1/resources/default/secret/api-key`, { body: { value: Buffer.from("it's-key").toString('base64') }, headers: admin() });
+  await setResource(server, 'default/secret/db-password', 'pw-1');
+  await setResource(server, 'default/secret/api-key', "it's-key");
 });
 after(async () => { await server?.stop(); dir?.remove(); });
 
 const agentInit = (out: string, initData = join(dir.path, 'init-data.toml')) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--server', server.url, '--out', out, '--init-data', initData, '--json']);
 
+/** `cloak agent init` failed with `code` in its message and left `out` empty. */
+function assertRefused(r: { code: number; stderr: string }, code: RegExp, out: string) {
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, code);
+  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+}
+
 test('refused under the default policy: non-zero exit with the reason, nothing written', async () => {
   const out = join(dir.path, 'refused');
   const r = await agentInit(out);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /POLICY_INSECURE_TEE/);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+  assertRefused(r, /POLICY_INSECURE_TEE/, out);
 });
 
 test('attests with the simulated TEE and writes the secrets (files 0400, env file)', async () => {
@@ -59,9 +63,7 @@ test('a missing secret refuses the whole init: nothing written', async () => {
   await http('DELETE', `${server.url}/api/v1/resources/default/secret/api-key`, { headers: admin() });
   const out = join(dir.path, 'partial');
   const r = await agentInit(out);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /KBS_RESOURCE_NOT_FOUND/);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+  assertRefused(r, /KBS_RESOURCE_NOT_FOUND/, out);
 });
 
 test('a secret file named cloak.env beside a variable is refused with AGENT_SECRET_CONFLICT: nothing written', async () => {
@@ -69,7 +71,5 @@ test('a secret file named cloak.env beside a variable is refused with AGENT_SECR
   writeFileSync(conflict, INIT_DATA.replace('file = "db/password"', 'file = "cloak.env"').replace(/resource = "default\/secret\/api-key"\nenv/, 'resource = "default/secret/db-password"\nenv'));
   const out = join(dir.path, 'conflict');
   const r = await agentInit(out, conflict);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /AGENT_SECRET_CONFLICT/);
-  assert.ok(!existsSync(out) || readdirSync(out).length === 0);
+  assertRefused(r, /AGENT_SECRET_CONFLICT/, out);
 });

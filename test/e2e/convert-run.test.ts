@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
-import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
 import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 
@@ -18,8 +18,7 @@ const runsBefore = runLeftovers();
 before(async () => {
   if (skip) return;
   dir = tempDir('cloak-convert-run-');
-  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   const layout = OciLayout.create(join(dir.path, 'app'));
   await buildImage(layout, 'v1', [await busyboxLayerTar()], { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "the app read: $(cat /run/cloak/secrets/message)"'], User: 'app' });
   await runCloak(['resource', 'set', 'default/secret/message', '--value', 'only after attestation'], { env: env() });

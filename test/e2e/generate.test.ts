@@ -4,7 +4,7 @@ import { generateKeyPairSync, createHash } from 'node:crypto';
 import { readFileSync, writeFileSync, existsSync, readdirSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify, parse as parseYaml } from 'yaml';
-import { runCloak, startCloak, allowSim, tempDir } from './harness.ts';
+import { runCloak, startSimCloak, allowSim, tempDir } from './harness.ts';
 import { validateK8s, parseYamlStream } from '../support/k8s-validate.ts';
 import { decodeInitData } from '../../src/lib/index.ts';
 import { INITDATA_ANNOTATION } from '../../src/k8s/index.ts';
@@ -142,8 +142,7 @@ test('a workload from a generated manifest gets its secrets through its generate
   const dir = tempDir('cloak-gen-e2e-');
   let server;
   try {
-    assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
-    server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+    server = await startSimCloak(dir.path);
     const env = { CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token };
     await allowSim(server);
     assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);

@@ -72,6 +72,17 @@ export async function startCloak(opts: { data?: string; args?: string[]; capture
   };
 }
 
+/**
+ * A simulated TEE (`cloak sim init` into `dir`/sim) and `cloak serve` trusting
+ * its root; `opts.args` are further serve flags. The sim device is read with
+ * readSimDevice(join(dir, 'sim')).
+ */
+export async function startSimCloak(dir: string, opts: { args?: string[]; captureLog?: boolean } = {}): Promise<CloakServer> {
+  const init = await runCloak(['sim', 'init', '--dir', join(dir, 'sim')]);
+  if (init.code !== 0) throw new Error(`cloak sim init failed (${init.code}): ${init.stderr}`);
+  return startCloak({ args: ['--sim-root', join(dir, 'sim', 'root.pem'), ...(opts.args ?? [])], captureLog: opts.captureLog });
+}
+
 export function tempDir(prefix = 'cloak-test-'): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
@@ -88,6 +99,12 @@ export async function http(method: string, url: string, opts: { body?: unknown; 
   let json: any;
   try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
   return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Stores a resource through the admin API (`value` as text or bytes); throws unless the server took it. */
+export async function setResource(server: Pick<CloakServer, 'url' | 'token'>, path: string, value: string | Buffer): Promise<void> {
+  const r = await http('PUT', `${server.url}/api/v1/resources/${path}`, { body: { value: Buffer.from(value).toString('base64') }, headers: { authorization: `Bearer ${server.token}` } });
+  if (r.status !== 204) throw new Error(`setting resource ${path} failed: ${r.status} ${r.text}`);
 }
 
 /** Sets the development attestation policy README tells `cloak run` users to set: the default, admitting sim (and only sim). */

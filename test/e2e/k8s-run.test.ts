@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { decodeInitData } from '../../src/lib/index.ts';
 import { INITDATA_ANNOTATION } from '../../src/k8s/index.ts';
-import { startCloak, allowSim, runCloak, tempDir } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, tempDir } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { startRegistry, registryAvailable, skopeo } from '../support/registry.ts';
 import { parseYamlStream } from '../support/k8s-validate.ts';
@@ -19,8 +19,7 @@ test('generate → manifest → cloak run: a workload from the generated manifes
   const registry = await startRegistry();
   let server;
   try {
-    await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-    server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+    server = await startSimCloak(dir.path);
     const env = { CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token };
     const plain = OciLayout.create(join(dir.path, 'app'));
     await buildImage(plain, 'v1', [await busyboxLayerTar()], { Entrypoint: ['/bin/sh', '-c'], Cmd: ['echo "$(hostname) read: $(cat /run/cloak/secrets/msg)"'], User: 'app' });

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { simAttest } from '../../src/attest/sim/index.ts';
-import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, http, tempDir, type CloakServer } from './harness.ts';
 import { KbsClient, teeKey, bindingDigest, attestPayload } from './kbs-client.ts';
 
 let server: CloakServer;
@@ -12,8 +12,7 @@ let dir: ReturnType<typeof tempDir>;
 
 before(async () => {
   dir = tempDir('cloak-fuzz-');
-  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   const admin = { authorization: `Bearer ${server.token}` };
   await allowSim(server);
   await http('PUT', `${server.url}/api/v1/resources/default/secret/x`, { body: { value: 'AA==' }, headers: admin });

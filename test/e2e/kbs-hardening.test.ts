@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCloak, runCloak, http, tempDir, sendHeadersOnly, type CloakServer } from './harness.ts';
+import { startCloak, startSimCloak, http, tempDir, sendHeadersOnly, type CloakServer, setResource } from './harness.ts';
 import { KbsClient, teeKey, attestPayload, decryptJwe, type TeeKey } from './kbs-client.ts';
 import { readSimDevice, teeEvidence, type SimDevice } from './tee-evidence.ts';
 
@@ -23,10 +23,9 @@ const admin = () => ({ authorization: `Bearer ${server.token}` });
 
 before(async () => {
   dir = tempDir('cloak-hardening-');
-  assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
+  server = await startSimCloak(dir.path, { args: ['--log-level', 'info'], captureLog: true });
   device = readSimDevice(join(dir.path, 'sim'));
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem'), '--log-level', 'info'], captureLog: true });
-  assert.equal((await http('PUT', `${server.url}/api/v1/resources/${SECRET}`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin() })).status, 204);
+  await setResource(server, SECRET, 's3cret');
 });
 after(async () => {
   await server?.stop();

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { decodeProtectedHeader, decodeJwt } from 'jose';
-import { startCloak, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, http, tempDir, type CloakServer, setResource } from './harness.ts';
 import { KbsClient, teeKey, decryptJwe, attestPayload, type KeyKind } from './kbs-client.ts';
 import { readSimDevice, teeEvidence, type SimDevice } from './tee-evidence.ts';
 
@@ -16,12 +16,9 @@ const admin = () => ({ authorization: `Bearer ${server.token}` });
 
 before(async () => {
   simDir = tempDir('cloak-sim-');
-  const init = await runCloak(['sim', 'init', '--dir', simDir.path]);
-  assert.equal(init.code, 0, init.stderr);
-  device = readSimDevice(simDir.path);
-  server = await startCloak({ args: ['--sim-root', join(simDir.path, 'root.pem')] });
-  const put = await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('s3cret').toString('base64') }, headers: admin() });
-  assert.equal(put.status, 204, put.text);
+  server = await startSimCloak(simDir.path);
+  device = readSimDevice(join(simDir.path, 'sim'));
+  await setResource(server, 'default/secret/db-password', 's3cret');
 });
 
 after(async () => {

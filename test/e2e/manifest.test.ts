@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign, createHash, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, http, tempDir, type CloakServer, setResource } from './harness.ts';
 import { AgentKbsClient, simAttester } from '../../src/agent/index.ts';
 import { manifestDigest } from '../../src/manifest/index.ts';
 import { parse as parseYaml } from 'yaml';
@@ -42,10 +42,9 @@ const put = (text: string, signatures: unknown[]) => http('PUT', `${server.url}/
 
 before(async () => {
   dir = tempDir('cloak-manifest-');
-  assert.equal((await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')])).code, 0);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   await allowSim(server);
-  await http('PUT', `${server.url}/api/v1/resources/default/secret/db-password`, { body: { value: Buffer.from('web-db-pw').toString('base64') }, headers: admin() });
+  await setResource(server, 'default/secret/db-password', 'web-db-pw');
 });
 after(async () => { await server?.stop(); dir?.remove(); });
 

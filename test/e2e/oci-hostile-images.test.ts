@@ -12,7 +12,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { join } from 'node:path';
 import { OciLayout, buildImage, type ImageConfig } from '../../src/oci/index.ts';
 import { tarOf, type TarEntry } from '../../src/oci/testing/tar.ts';
-import { startCloak, allowSim, runCloak, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, tempDir, type CloakServer } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 
 const canRun = process.getuid?.() === 0 && spawnSync('runc', ['--version']).status === 0 && existsSync('/bin/busybox');
@@ -27,8 +27,7 @@ before(async () => {
   dir = tempDir('cloak-hostile-');
   writeFileSync(pub = join(dir.path, 'pub.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
   if (skipRun) return;
-  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   await allowSim(server);
 });
 after(async () => { await server?.stop(); dir?.remove(); });

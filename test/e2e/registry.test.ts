@@ -5,7 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
-import { startCloak, allowSim, runCloak, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, tempDir, type CloakServer } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { startRegistry, registryAvailable, skopeo } from '../support/registry.ts';
 
@@ -23,8 +23,7 @@ before(async () => {
   if (skip) return;
   dir = tempDir('cloak-registry-e2e-');
   registry = await startRegistry();
-  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   for (const [name, pair] of Object.entries({ rsa: generateKeyPairSync('rsa', { modulusLength: 2048 }), ec: generateKeyPairSync('ec', { namedCurve: 'P-384' }) })) {
     keys[name] = { pub: join(dir.path, `${name}.pub`), priv: join(dir.path, `${name}.pem`) };
     writeFileSync(keys[name]!.pub, pair.publicKey.export({ type: 'spki', format: 'pem' }));

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isCloakError } from '../../src/lib/index.ts';
 import { runConfidential, runInitData, type RunnableImage } from '../../src/runtime/index.ts';
-import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, http, tempDir, type CloakServer, setResource } from './harness.ts';
 import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar, streamOf } from '../support/busybox-layer.ts';
 
@@ -22,9 +22,8 @@ const runsBefore = runLeftovers();
 before(async () => {
   if (skip) return;
   dir = tempDir('cloak-runflow-');
-  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
-  await http('PUT', `${server.url}/api/v1/resources/default/secret/greeting`, { body: { value: Buffer.from('hello from the KBS').toString('base64') }, headers: admin() });
+  server = await startSimCloak(dir.path);
+  await setResource(server, 'default/secret/greeting', 'hello from the KBS');
   layer = await busyboxLayerTar();
 });
 after(async () => { await server?.stop(); dir?.remove(); });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { DEFAULT_RUN_ROOT, ID_RANGE_BASE, RUNC } from '../../src/runtime/index.ts';
 import type { ImageRunConfig } from '../../src/runtime/index.ts';
-import { startCloak, allowSim, runCloak, spawnCloak, tempDir, type CloakServer } from './harness.ts';
+import { startSimCloak, allowSim, runCloak, spawnCloak, tempDir, type CloakServer } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
 import { runDirsOf } from '../support/run-leftovers.ts';
 
@@ -66,8 +66,7 @@ const containerExists = (id: string) => spawnSync(RUNC, ['state', id]).status ==
 before(async () => {
   if (skip) return;
   dir = tempDir('cloak-run-shared-');
-  await runCloak(['sim', 'init', '--dir', join(dir.path, 'sim')]);
-  server = await startCloak({ args: ['--sim-root', join(dir.path, 'sim', 'root.pem')] });
+  server = await startSimCloak(dir.path);
   await runCloak(['resource', 'set', 'default/secret/msg', '--value', SECRET_FILE], { env: env() });
   await runCloak(['resource', 'set', 'default/secret/api', '--value', SECRET_ENV], { env: env() });
   await allowSim(server);

@@ -1,4 +1,4 @@
-import { CloakError, toHex } from '../../lib/index.ts';
+import { CloakError, toHex, type ErrorCode } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 import { VTPM_BINDING_BYTES, evidenceAsJson, expectedInitDataPcr, INITDATA_PCR, pcrClaims, quoteClaims, verifyTpmQuote, type VerifiedTpmQuote } from '../tpm/index.ts';
@@ -26,7 +26,7 @@ export interface AzVtpmChecked {
   runtimeClaimsDigest: Buffer;
 }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /**
  * The vTPM half of Azure CVM evidence, in one direction: HCL report → runtime

@@ -1,4 +1,4 @@
-import { CloakError } from '../../lib/index.ts';
+import { CloakError, type ErrorCode } from '../../lib/index.ts';
 import type { CollateralSource } from '../types.ts';
 import { cachedCollateral } from './cache.ts';
 import { unavailableOnError } from './compose.ts';
@@ -17,7 +17,7 @@ export interface HttpSourceOptions {
   /** Response headers served as `URL#Header-Name` (URL-decoded), e.g. Intel PCS's issuer chains. */
   headers?: readonly string[];
   /** The error a failed request (network, timeout) throws: its code and what the user can do. */
-  unavailable?: { code: string; hint: string };
+  unavailable?: { code: ErrorCode; hint: string };
 }
 
 /**
@@ -41,7 +41,7 @@ export function httpSource(opts: HttpSourceOptions): ResponseSource {
       }
       return entries;
     } catch (e) {
-      throw new CloakError(unavailable.code, `fetching ${url} failed: ${unavailable.hint}`, { status: 502, cause: e });
+      throw new CloakError(unavailable.code, `fetching ${url} failed: ${unavailable.hint}`, { cause: e });
     } finally {
       inflight.delete(url);
     }

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync } from 'node:fs';
-import { isCloakError } from '../../lib/index.ts';
+import { errorKind, isCloakError, type CloakError } from '../../lib/index.ts';
+import { ATTEST_ERRORS } from '../errors.ts';
 import { tdxVerifier } from '../tdx/index.ts';
 import { writeOfflineCollateralDir } from '../dcap/testing/offline-dir.ts';
 import { testdata } from '../../lib/testing/testdata.ts';
@@ -37,7 +38,7 @@ test('httpSource: a request that does not answer within the timeout fails with t
   const http = httpSource({ fetch: fakeFetch({ hang: true }).fetch, timeoutMs: 20, unavailable: { code: 'DCAP_COLLATERAL_UNAVAILABLE', hint: 'check network access to Intel PCS' } });
   const alive = setTimeout(() => {}, 5000); // AbortSignal.timeout does not hold the event loop open; a real socket would
   try {
-    await assert.rejects(http.get('https://x.test/slow'), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE') && /Intel PCS/.test((e as Error).message) && (e as { status: number }).status === 502);
+    await assert.rejects(http.get('https://x.test/slow'), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE') && /Intel PCS/.test((e as Error).message) && errorKind(e as CloakError, ATTEST_ERRORS) === 'upstream_failed');
   } finally { clearTimeout(alive); }
 });
 

@@ -4,7 +4,7 @@ import type { CollateralSource } from '../types.ts';
 import { loadQuoteCollateral, pcsUrls, type DcapTee, type PckCa, type QuoteCollateral } from '../dcap/collateral.ts';
 import { staticCollateral } from './compose.ts';
 
-const fail = (message: string): never => { throw new CloakError('DCAP_COLLATERAL_MALFORMED', message, { status: 401 }); };
+const fail = (message: string): never => { throw new CloakError('DCAP_COLLATERAL_MALFORMED', message); };
 
 /** A CRL as PCS serves it: DER bytes (hex text decoded; PEM kept, the verifier reads both). */
 const crlBytes = (crl: Uint8Array | string): Buffer => (typeof crl !== 'string' ? Buffer.from(crl) : /^[0-9a-fA-F]+$/.test(crl.trim()) ? Buffer.from(crl.trim(), 'hex') : Buffer.from(crl));

@@ -1,4 +1,4 @@
-import { CloakError } from '../../lib/index.ts';
+import { CloakError, type ErrorCode } from '../../lib/index.ts';
 import type { PckExtensions } from './pck-extensions.ts';
 import type { IsvLevel, QeIdentity, TcbInfo, TcbStatus } from './tcb-info.ts';
 import type { SgxReportBody, TdReportBody } from './quote.ts';
@@ -14,7 +14,7 @@ export interface TcbAppraisal {
   tcbDate: string;
 }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /** The first (highest) level whose SGX components, PCESVN and (for TDX) TEE_TCB_SVN all reach it. */
 function platformLevel(info: TcbInfo, pck: PckExtensions, td?: TdReportBody) {
@@ -31,7 +31,7 @@ function platformLevel(info: TcbInfo, pck: PckExtensions, td?: TdReportBody) {
   return fail('DCAP_TCB_LEVEL_NOT_FOUND', `no TCB level of the TCB info for FMSPC ${info.fmspc} matches this platform's SVNs (its TCB is below every level Intel lists)`);
 }
 
-function isvLevel(levels: IsvLevel[], isvSvn: number, code: string, what: string): IsvLevel {
+function isvLevel(levels: IsvLevel[], isvSvn: number, code: ErrorCode, what: string): IsvLevel {
   return levels.find((l) => isvSvn >= l.isvSvn) ?? fail(code, `${what} ISVSVN ${isvSvn} is below every level Intel lists`);
 }
 

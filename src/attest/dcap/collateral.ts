@@ -22,7 +22,7 @@ export interface QuoteCollateral {
 }
 
 const CODE = 'DCAP_COLLATERAL_MALFORMED';
-const fail = (msg: string): never => { throw new CloakError(CODE, msg, { status: 401 }); };
+const fail = (msg: string): never => { throw new CloakError(CODE, msg); };
 
 function str(o: Record<string, unknown>, ...names: string[]): string {
   for (const n of names) if (typeof o[n] === 'string') return o[n] as string;
@@ -109,7 +109,7 @@ export async function fetchQuoteCollateral(source: CollateralSource, tee: DcapTe
   const urls = pcsUrls(tee, fmspc, ca);
   const get = async (url: string): Promise<Uint8Array> => {
     const v = await source.get(url);
-    if (!v) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `collateral ${url} is not available: pass --collateral DIR|FILE.json or allow fetching from Intel PCS`, { status: 401 });
+    if (!v) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `collateral ${url} is not available: pass --collateral DIR|FILE.json or allow fetching from Intel PCS`);
     return v;
   };
   const text = async (url: string): Promise<string> => {

@@ -16,7 +16,7 @@ export interface PckExtensions {
 
 export const SGX_EXTENSIONS_OID = '1.2.840.113741.1.13.1';
 const CODE = 'DCAP_PCK_EXTENSION_MALFORMED';
-const fail = (msg: string): never => { throw new CloakError(CODE, `PCK certificate SGX extension: ${msg}`, { status: 401 }); };
+const fail = (msg: string): never => { throw new CloakError(CODE, `PCK certificate SGX extension: ${msg}`); };
 
 /** Each entry of an SGX extension sequence is SEQUENCE { OID, value }. */
 function entries(seq: asn1js.AsnType): Map<string, asn1js.AsnType> {
@@ -52,7 +52,7 @@ export function parsePckExtensions(der: Uint8Array): PckExtensions {
   } catch (e) {
     // asn1js throws plain Errors on some malformed encodings.
     if (e instanceof CloakError) throw e;
-    throw new CloakError(CODE, 'PCK certificate SGX extension: malformed ASN.1', { status: 401, cause: e });
+    throw new CloakError(CODE, 'PCK certificate SGX extension: malformed ASN.1', { cause: e });
   }
 }
 

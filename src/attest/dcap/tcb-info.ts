@@ -1,5 +1,5 @@
 import { createVerify, type X509Certificate } from 'node:crypto';
-import { CloakError } from '../../lib/index.ts';
+import { CloakError, type ErrorCode } from '../../lib/index.ts';
 
 /** Intel TCB Info v3 and QE Identity v2 (the signed JSON bodies) and their signatures. */
 
@@ -48,7 +48,7 @@ export interface QeIdentity {
 
 const CODE = 'DCAP_COLLATERAL_MALFORMED';
 type J = Record<string, unknown>;
-const fail = (msg: string): never => { throw new CloakError(CODE, msg, { status: 401 }); };
+const fail = (msg: string): never => { throw new CloakError(CODE, msg); };
 const obj = (v: unknown, what: string): J => (v && typeof v === 'object' && !Array.isArray(v) ? (v as J) : fail(`${what} must be an object`));
 const arr = (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : fail(`${what} must be an array`));
 const num = (v: unknown, what: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(`${what} must be a non-negative integer`));
@@ -136,8 +136,8 @@ export function parseQeIdentity(body: string): QeIdentity {
 }
 
 /** Verifies a hex r‖s ECDSA P-256 signature over the exact body bytes with the signing certificate. */
-export function verifyCollateralSignature(body: string, signatureHex: string, signer: X509Certificate, code: string, what: string): void {
+export function verifyCollateralSignature(body: string, signatureHex: string, signer: X509Certificate, code: ErrorCode, what: string): void {
   const sig = /^[0-9a-fA-F]{128}$/.test(signatureHex) ? Buffer.from(signatureHex, 'hex') : undefined;
   const ok = sig !== undefined && createVerify('sha256').update(body, 'utf8').verify({ key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, sig);
-  if (!ok) throw new CloakError(code, `the ${what} signature does not verify with the Intel TCB signing certificate`, { status: 401 });
+  if (!ok) throw new CloakError(code, `the ${what} signature does not verify with the Intel TCB signing certificate`);
 }

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { CloakError, fromBase64 } from '../../lib/index.ts';
+import { CloakError, fromBase64, type ErrorCode } from '../../lib/index.ts';
 import type { CollateralSource, DcapTrust, VerifyContext } from '../types.ts';
 import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 import { gatheredCollateral } from './collateral-cache.ts';
@@ -31,7 +31,7 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
     const gathered = gatheredCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa, opts.now, opts.cache);
     collateral = gathered instanceof Promise ? await gathered : gathered;
   }
-  if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`, { status: 401 });
+  if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`);
   const pending = collateralDocuments(collateral, tee, opts.now, opts.root, opts.cache);
   const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);
   const q = signed.quote;
@@ -71,10 +71,10 @@ export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions {
 }
 
 /** CoCo evidence (`{"quote": base64, …}`) or raw quote bytes → quote bytes. */
-export function quoteBytesFrom(evidence: unknown, code: string): Buffer {
+export function quoteBytesFrom(evidence: unknown, code: ErrorCode): Buffer {
   if (evidence instanceof Uint8Array) return Buffer.from(evidence);
   if (evidence && typeof evidence === 'object' && !Array.isArray(evidence) && typeof (evidence as Record<string, unknown>).quote === 'string') {
     return fromBase64((evidence as Record<string, string>).quote!, code, 'the evidence "quote"');
   }
-  throw new CloakError(code, 'evidence must be {"quote": "<base64>"} (CoCo) or the raw quote bytes', { status: 400 });
+  throw new CloakError(code, 'evidence must be {"quote": "<base64>"} (CoCo) or the raw quote bytes');
 }

@@ -1,5 +1,5 @@
 import { createPublicKey, createHash, hash, verify, type KeyObject, type X509Certificate } from 'node:crypto';
-import { CloakError, serialKey, x509 } from '../../lib/index.ts';
+import { CloakError, serialKey, x509, type ErrorCode } from '../../lib/index.ts';
 import { checkCrl, checkWindow, type CrlUse } from '../pki/crl.ts';
 import { intelRoot, verifyIntelChain } from './chain.ts';
 import type { DcapTee, PckCa, QuoteCollateral } from './collateral.ts';
@@ -8,7 +8,7 @@ import { parseQuote, type Quote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
 import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /** A quote whose signatures and PCK chain verified; collateral not yet applied. */
 export interface SignedQuote {
@@ -30,7 +30,7 @@ function importAttestationKey(raw: Buffer): KeyObject {
   try {
     return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(0, 32).toString('base64url'), y: raw.subarray(32, 64).toString('base64url') }, format: 'jwk' });
   } catch (e) {
-    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { status: 401, cause: e });
+    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { cause: e });
   }
 }
 
@@ -152,7 +152,7 @@ async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root
   const rootCrlUse = crlUse('the Intel SGX Root CA CRL');
   const rootCrl = checkCrl(c.rootCaCrl, root, now, rootCrlUse, cache);
   // The Intel signing certificates of the collateral must not be revoked by the root CA's CRL.
-  const signingChain = (pem: string, what: string, invalid: string): X509Certificate[] =>
+  const signingChain = (pem: string, what: string, invalid: ErrorCode): X509Certificate[] =>
     verifyIntelChain(pem, { what, invalid, expired: 'DCAP_COLLATERAL_EXPIRED', revoked: 'DCAP_TCB_SIGNING_CHAIN_INVALID' }, now, root, [{ data: c.rootCaCrl, issuer: root, use: rootCrlUse }], cache);
   const crlChain = signingChain(c.pckCrlIssuerChain, 'the PCK CRL issuer chain', 'DCAP_CRL_INVALID');
   const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'), cache);

@@ -8,7 +8,8 @@ import { testdata } from '../../lib/testing/testdata.ts';
 import { walkChain, type ChainCrl, type ChainUse } from './chain.ts';
 
 const EV = testdata('evidence');
-const USE: ChainUse = { what: 'the test chain', invalid: 'T_INVALID', expired: 'T_EXPIRED', notYetValid: 'T_NOT_YET', revoked: 'T_REVOKED' };
+// The walker takes its codes from the caller; these self-made chains borrow SNP's and DCAP's.
+const USE: ChainUse = { what: 'the test chain', invalid: 'SNP_VEK_SIGNATURE_INVALID', expired: 'SNP_CERT_EXPIRED', notYetValid: 'SNP_CERT_NOT_YET_VALID', revoked: 'SNP_REVOKED' };
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const FROM = new Date('2025-01-01T00:00:00Z');
 const TO = new Date('2027-01-01T00:00:00Z');
@@ -37,7 +38,7 @@ async function selfMade() {
 }
 
 const m = await selfMade();
-const crlOf = (data: Buffer, covers?: 'below'): ChainCrl => ({ data, issuer: m.root, use: { what: 'the test CRL', invalid: 'T_CRL_INVALID', expired: 'T_CRL_EXPIRED', refresh: 'fetch one' }, covers });
+const crlOf = (data: Buffer, covers?: 'below'): ChainCrl => ({ data, issuer: m.root, use: { what: 'the test CRL', invalid: 'DCAP_CRL_INVALID', expired: 'DCAP_COLLATERAL_EXPIRED', refresh: 'fetch one' }, covers });
 
 test('walkChain: a real AMD chain (Milan VCEK → ASK → ARK, the capture and the pinned roots) verifies', { skip: EV.skip }, () => {
   const roots = parsedRoots(AMD_ROOTS.Milan);
@@ -55,20 +56,20 @@ test('walkChain: SELF-MADE chains, each failure with its own code', async (t) =>
     { name: 'leaf, CA, root given in the chain', chain: [m.leaf, m.ca, m.root], length: 3 },
     { name: 'the trusted root alone', chain: [m.root], length: 1 },
     { name: 'the root chosen among several trusted ones', chain: [m.leaf, m.ca], anchors: [m.stranger, m.root], length: 3 },
-    { name: 'empty chain', chain: [], code: 'T_INVALID' },
-    { name: 'ends in a root that is not trusted', chain: [m.leaf, m.ca, m.stranger], code: 'T_INVALID' },
-    { name: 'a stranger root of the same name is trusted', chain: [m.leaf, m.ca], anchors: [m.stranger], code: 'T_INVALID' },
-    { name: 'a link is missing (leaf straight to root)', chain: [m.leaf], code: 'T_INVALID' },
-    { name: 'links out of order', chain: [m.ca, m.leaf], code: 'T_INVALID' },
-    { name: 'an issuer that is not a CA', chain: [m.underNonCa, m.nonCa], code: 'T_INVALID' },
-    { name: 'expired at now', chain: [m.leaf, m.ca], now: new Date('2028-01-01T00:00:00Z'), code: 'T_EXPIRED' },
-    { name: 'not yet valid at now', chain: [m.leaf, m.ca], now: new Date('2024-01-01T00:00:00Z'), code: 'T_NOT_YET' },
-    { name: 'a CA that expired before now', chain: [m.shortCa], code: 'T_EXPIRED' },
-    { name: 'the root CRL revokes the CA', chain: [m.leaf, m.ca], crls: [crlOf(revokeCa)], code: 'T_REVOKED' },
+    { name: 'empty chain', chain: [], code: 'SNP_VEK_SIGNATURE_INVALID' },
+    { name: 'ends in a root that is not trusted', chain: [m.leaf, m.ca, m.stranger], code: 'SNP_VEK_SIGNATURE_INVALID' },
+    { name: 'a stranger root of the same name is trusted', chain: [m.leaf, m.ca], anchors: [m.stranger], code: 'SNP_VEK_SIGNATURE_INVALID' },
+    { name: 'a link is missing (leaf straight to root)', chain: [m.leaf], code: 'SNP_VEK_SIGNATURE_INVALID' },
+    { name: 'links out of order', chain: [m.ca, m.leaf], code: 'SNP_VEK_SIGNATURE_INVALID' },
+    { name: 'an issuer that is not a CA', chain: [m.underNonCa, m.nonCa], code: 'SNP_VEK_SIGNATURE_INVALID' },
+    { name: 'expired at now', chain: [m.leaf, m.ca], now: new Date('2028-01-01T00:00:00Z'), code: 'SNP_CERT_EXPIRED' },
+    { name: 'not yet valid at now', chain: [m.leaf, m.ca], now: new Date('2024-01-01T00:00:00Z'), code: 'SNP_CERT_NOT_YET_VALID' },
+    { name: 'a CA that expired before now', chain: [m.shortCa], code: 'SNP_CERT_EXPIRED' },
+    { name: 'the root CRL revokes the CA', chain: [m.leaf, m.ca], crls: [crlOf(revokeCa)], code: 'SNP_REVOKED' },
     { name: 'the root CRL lists the leaf: not the root\'s to revoke', chain: [m.leaf, m.ca], crls: [crlOf(revokeLeaf)], length: 3 },
-    { name: 'the root CRL lists the leaf and covers everything below', chain: [m.leaf, m.ca], crls: [crlOf(revokeLeaf, 'below')], code: 'T_REVOKED' },
-    { name: 'a CRL that does not parse', chain: [m.leaf, m.ca], crls: [crlOf(Buffer.from('not a CRL'))], code: 'T_CRL_INVALID' },
-    { name: 'a CRL from outside the path', chain: [m.leaf, m.ca], crls: [{ ...crlOf(revokeCa), issuer: m.stranger }], code: 'T_INVALID' },
+    { name: 'the root CRL lists the leaf and covers everything below', chain: [m.leaf, m.ca], crls: [crlOf(revokeLeaf, 'below')], code: 'SNP_REVOKED' },
+    { name: 'a CRL that does not parse', chain: [m.leaf, m.ca], crls: [crlOf(Buffer.from('not a CRL'))], code: 'DCAP_CRL_INVALID' },
+    { name: 'a CRL from outside the path', chain: [m.leaf, m.ca], crls: [{ ...crlOf(revokeCa), issuer: m.stranger }], code: 'SNP_VEK_SIGNATURE_INVALID' },
   ];
   for (const row of table) {
     await t.test(row.name, () => {
@@ -84,6 +85,6 @@ test('walkChain with a cache: a path verified before is reused inside its window
   const revokeCa = crlOf(await m.crl(['02']));
   const first = walkChain([m.leaf, m.ca], USE, { now: NOW, anchors: [m.root], cache });
   assert.equal(walkChain([m.leaf, m.ca, m.root], USE, { now: NOW, anchors: [m.root], cache }), first);
-  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: new Date('2028-01-01T00:00:00Z'), anchors: [m.root], cache }), (e: unknown) => isCloakError(e, 'T_EXPIRED'));
-  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: NOW, anchors: [m.root], cache, crls: [revokeCa] }), (e: unknown) => isCloakError(e, 'T_REVOKED'));
+  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: new Date('2028-01-01T00:00:00Z'), anchors: [m.root], cache }), (e: unknown) => isCloakError(e, 'SNP_CERT_EXPIRED'));
+  assert.throws(() => walkChain([m.leaf, m.ca], USE, { now: NOW, anchors: [m.root], cache, crls: [revokeCa] }), (e: unknown) => isCloakError(e, 'SNP_REVOKED'));
 });

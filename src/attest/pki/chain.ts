@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { CloakError, serialKey } from '../../lib/index.ts';
+import { CloakError, serialKey, type ErrorCode } from '../../lib/index.ts';
 import { cached, cacheSlot, type VerifyCache } from '../cache.ts';
 import { checkCrl, type CrlUse } from './crl.ts';
 
@@ -18,13 +18,13 @@ export interface ChainUse {
   /** "the quote PCK chain", "AMD's Milan VCEK chain". */
   what: string;
   /** Code for a chain that does not link up to a trusted root, or a link not signed by its issuer. */
-  invalid: string;
+  invalid: ErrorCode;
   /** Code for a certificate past its notAfter at `now`. */
-  expired: string;
+  expired: ErrorCode;
   /** Code for a certificate before its notBefore (default: `expired`). */
-  notYetValid?: string;
+  notYetValid?: ErrorCode;
   /** Code for a certificate a CRL revokes (default: `invalid`). */
-  revoked?: string;
+  revoked?: ErrorCode;
   /** What to call each certificate, leaf first ("VCEK", "ASK", "ARK"); default its subject. */
   names?: readonly string[];
 }
@@ -54,7 +54,7 @@ export interface VerifiedPath {
   until: Date;
 }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 const subjectOf = (c: X509Certificate): string => c.subject.split('\n')[0]!;
 
 /** Signature results per (certificate, issuer) pair: a chain's links recur on every report of a host. */

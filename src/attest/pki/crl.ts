@@ -1,6 +1,6 @@
 import { constants, createHash, verify, type X509Certificate } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { CloakError, revokedSerials, x509 } from '../../lib/index.ts';
+import { CloakError, revokedSerials, x509, type ErrorCode } from '../../lib/index.ts';
 import { cacheSlot, type VerifyCache } from '../cache.ts';
 
 /**
@@ -16,9 +16,9 @@ export interface CrlUse {
   /** "the PCK CRL", "AMD's Milan CRL". */
   what: string;
   /** Code for a CRL that does not parse, is not the issuer's or is not signed by it. */
-  invalid: string;
+  invalid: ErrorCode;
   /** Code for a CRL (or document) outside its validity window at `now`. */
-  expired: string;
+  expired: ErrorCode;
   /** What to do then, e.g. "fetch fresh collateral". */
   refresh: string;
 }
@@ -29,10 +29,10 @@ export interface CheckedCrl {
   nextUpdate?: Date;
 }
 
-const fail = (code: string, message: string, cause?: unknown): never => { throw new CloakError(code, message, { status: 401, cause }); };
+const fail = (code: ErrorCode, message: string, cause?: unknown): never => { throw new CloakError(code, message, { cause }); };
 
 /** Parses a CRL given as DER bytes, PEM (bytes or text) or hex of DER. */
-export function parseCrl(data: Uint8Array | string, code: string, what: string): x509.X509Crl {
+export function parseCrl(data: Uint8Array | string, code: ErrorCode, what: string): x509.X509Crl {
   try {
     if (typeof data === 'string') {
       const t = data.trim();
@@ -75,7 +75,7 @@ export function crlSignedBy(crl: x509.X509Crl, issuer: X509Certificate): boolean
 }
 
 /** A document's validity window (a CRL's this/next update, TCB info's issue date and next update) at `now`. */
-export function checkWindow(issued: Date, nextUpdate: Date | undefined, now: Date, code: string, what: string, refresh: string): void {
+export function checkWindow(issued: Date, nextUpdate: Date | undefined, now: Date, code: ErrorCode, what: string, refresh: string): void {
   if (now < issued || (nextUpdate && now > nextUpdate)) {
     fail(code, `${what} is not valid at ${now.toISOString()} (issued ${issued.toISOString()}, next update ${nextUpdate?.toISOString() ?? 'none'}); ${refresh}`);
   }

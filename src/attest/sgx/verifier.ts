@@ -35,7 +35,7 @@ export const sgxVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const opts = dcapOptionsFrom(ctx);
     const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'SGX_EVIDENCE_MALFORMED'), 'sgx', opts);
-    if (v.quote.body.kind !== 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not an SGX quote', { status: 401 });
+    if (v.quote.body.kind !== 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not an SGX quote');
     const e = v.quote.body.sgx;
     return { tee: 'sgx', insecure: false, claims: sgxClaims(v, e), reportData: Buffer.from(e.reportData), initData: Buffer.from(e.configId) };
   },

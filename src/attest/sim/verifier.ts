@@ -1,5 +1,5 @@
 import { createVerify, X509Certificate } from 'node:crypto';
-import { CloakError, fromBase64 } from '../../lib/index.ts';
+import { CloakError, fromBase64, type ErrorCode } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, SimTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
@@ -9,7 +9,7 @@ import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
 export type { SimTrust };
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 function parseEvidence(evidence: unknown): { report: Buffer; signature: Buffer; chain: string[] } {
   if (!evidence || typeof evidence !== 'object' || Array.isArray(evidence)) fail('SIM_EVIDENCE_MALFORMED', 'sim evidence must be a JSON object {report, signature, cert_chain}');
@@ -25,11 +25,11 @@ function parseEvidence(evidence: unknown): { report: Buffer; signature: Buffer; 
   };
 }
 
-function readCert(pem: string, code: string): X509Certificate {
+function readCert(pem: string, code: ErrorCode): X509Certificate {
   try {
     return new X509Certificate(pem);
   } catch (e) {
-    throw new CloakError(code, 'a sim certificate is not a valid X.509 PEM', { status: 401, cause: e });
+    throw new CloakError(code, 'a sim certificate is not a valid X.509 PEM', { cause: e });
   }
 }
 

@@ -1,4 +1,4 @@
-import { CloakError, constantTimeEqual, fromHex, isAllZero, toHex } from '../../lib/index.ts';
+import { CloakError, constantTimeEqual, fromHex, isAllZero, toHex, type ErrorCode } from '../../lib/index.ts';
 import { decodeTcb, type SnpReport } from './report.ts';
 
 /** Minimum SPLs per TCB component (omitted components are not checked). */
@@ -35,7 +35,7 @@ export interface SnpPolicy {
   minimumAbi?: { major: number; minor: number };
 }
 
-const refuse = (code: string, message: string): never => { throw new CloakError(code, message, { status: 403 }); };
+const refuse = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 const bytesOf = (v: string | Uint8Array, len: number, what: string): Buffer => {
   const b = typeof v === 'string' ? fromHex(v, 'SNP_POLICY_INVALID', what) : Buffer.from(v);

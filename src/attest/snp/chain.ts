@@ -1,6 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
-import { CloakError } from '../../lib/index.ts';
+import { CloakError, type ErrorCode } from '../../lib/index.ts';
 import { issuedBy, walkChain } from '../pki/chain.ts';
+import type { CrlUse } from '../pki/crl.ts';
 import { productFromName } from './product.ts';
 import { parsedRoots, type ParsedRoots, type ProductRoots } from './roots/index.ts';
 import type { Vek } from './vek.ts';
@@ -14,7 +15,7 @@ export interface VerifiedChain {
   crlChecked: boolean;
 }
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /**
  * Verifies VEK ← ASK/ASVK ← ARK for the product: signatures (RSA-PSS
@@ -52,7 +53,7 @@ export function verifyVekChain(
   if (named !== undefined && named !== product) fail('SNP_PRODUCT_MISMATCH', `the ${vek.kind} names product ${vek.productName} but is used for ${product}`);
   const issuer = issuerOf(roots!);
   const issuerName = vek.kind === 'VLEK' ? 'ASVK' : 'ASK';
-  const crlUse = { what: `AMD's ${product} CRL`, invalid: 'SNP_CRL_INVALID', expired: 'SNP_CRL_INVALID', refresh: 'fetch a fresh one from AMD KDS' };
+  const crlUse = { what: `AMD's ${product} CRL`, invalid: 'SNP_CRL_INVALID', expired: 'SNP_CRL_INVALID', refresh: 'fetch a fresh one from AMD KDS' } satisfies CrlUse;
   walkChain([vek.cert, issuer], {
     what: `AMD's ${product} ${vek.kind} chain`, names: [vek.kind, issuerName, 'ARK'],
     invalid: 'SNP_VEK_SIGNATURE_INVALID', expired: 'SNP_CERT_EXPIRED', notYetValid: 'SNP_CERT_NOT_YET_VALID', revoked: 'SNP_REVOKED',

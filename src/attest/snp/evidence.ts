@@ -17,7 +17,7 @@ export interface SnpEvidence {
   certs: Map<string, Buffer>;
 }
 
-const fail = (message: string): never => { throw new CloakError('SNP_EVIDENCE_MALFORMED', message, { status: 400 }); };
+const fail = (message: string): never => { throw new CloakError('SNP_EVIDENCE_MALFORMED', message); };
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);

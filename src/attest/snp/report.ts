@@ -74,7 +74,7 @@ export interface SnpReport {
   raw: Buffer;
 }
 
-const fail = (message: string): never => { throw new CloakError('SNP_REPORT_MALFORMED', message, { status: 401 }); };
+const fail = (message: string): never => { throw new CloakError('SNP_REPORT_MALFORMED', message); };
 
 function reservedZero(buf: Buffer, from: number, to: number, what: string): void {
   if (!isAllZero(buf.subarray(from, to))) fail(`the report's reserved bytes ${what} (0x${from.toString(16)}..0x${to.toString(16)}) are not zero`);

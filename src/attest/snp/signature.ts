@@ -2,7 +2,7 @@ import { verify, type KeyObject } from 'node:crypto';
 import { CloakError, isAllZero } from '../../lib/index.ts';
 import { SIG_ALGO_ECDSA_P384_SHA384, type SnpReport } from './report.ts';
 
-const fail = (message: string): never => { throw new CloakError('SNP_SIGNATURE_INVALID', message, { status: 401 }); };
+const fail = (message: string): never => { throw new CloakError('SNP_SIGNATURE_INVALID', message); };
 
 /** r or s: 72 bytes little-endian with 48 significant bytes → 48 bytes big-endian. */
 function scalar(le: Buffer, name: string): Buffer {
@@ -18,7 +18,7 @@ export function verifyReportSignature(report: SnpReport, vekKey: KeyObject): voi
   try {
     ok = verify('sha384', report.signed, { key: vekKey, dsaEncoding: 'ieee-p1363' }, p1363);
   } catch (e) {
-    throw new CloakError('SNP_SIGNATURE_INVALID', 'the report signature could not be checked with the VEK\'s key', { status: 401, cause: e });
+    throw new CloakError('SNP_SIGNATURE_INVALID', 'the report signature could not be checked with the VEK\'s key', { cause: e });
   }
   if (!ok) fail('the report\'s signature does not verify with the VEK: the report was altered or the VEK is not the chip\'s');
 }

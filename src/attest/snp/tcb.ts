@@ -1,8 +1,8 @@
-import { CloakError, isAllZero } from '../../lib/index.ts';
+import { CloakError, isAllZero, type ErrorCode } from '../../lib/index.ts';
 import { decodeTcb, type SnpReport, type TcbVersion } from './report.ts';
 import type { Vek } from './vek.ts';
 
-const fail = (code: string, message: string): never => { throw new CloakError(code, message, { status: 401 }); };
+const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
 
 /**
  * The VEK is issued for one reported TCB and (VCEK) one chip: its SPL

@@ -27,7 +27,7 @@ export interface Vek {
   cspId?: string;
 }
 
-const fail = (message: string, cause?: unknown): never => { throw new CloakError('SNP_VEK_MALFORMED', message, { status: 401, cause }); };
+const fail = (message: string, cause?: unknown): never => { throw new CloakError('SNP_VEK_MALFORMED', message, { cause }); };
 
 function decode(value: ArrayBuffer, oid: string): asn1js.AsnType {
   const r = asn1js.fromBER(value);

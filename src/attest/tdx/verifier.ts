@@ -37,7 +37,7 @@ export const tdxVerifier: EvidenceVerifier = {
   async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
     const opts = dcapOptionsFrom(ctx);
     const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'TDX_EVIDENCE_MALFORMED'), 'tdx', opts);
-    if (v.quote.body.kind === 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not a TDX quote', { status: 401 });
+    if (v.quote.body.kind === 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not a TDX quote');
     const td = v.quote.body.td;
     return { tee: 'tdx', insecure: false, claims: tdxClaims(v, td), reportData: Buffer.from(td.reportData), initData: Buffer.from(td.mrConfigId) };
   },

@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, CloakError } from '../../lib/index.ts';
+import { ByteReader, ByteWriter, CloakError, type ErrorCode } from '../../lib/index.ts';
 import { TPM_HASHES, MAX_PCR_BANKS, MAX_SELECT_BYTES, TPM_GENERATED_VALUE, TPM_ST_ATTEST_QUOTE } from './constants.ts';
 
 /** One bank of a TPML_PCR_SELECTION: the hash algorithm and the PCR indices selected, ascending. */
@@ -24,7 +24,7 @@ export interface TpmQuoteInfo {
 const CODE = 'TPM_QUOTE_MALFORMED';
 
 /** Reads a TPML_PCR_SELECTION (shared with the agent's PCR_Read and Quote). */
-export function readPcrSelection(r: ByteReader, code = CODE): PcrBankSelection[] {
+export function readPcrSelection(r: ByteReader, code: ErrorCode = CODE): PcrBankSelection[] {
   const count = r.u32be('pcrSelection count');
   if (count > MAX_PCR_BANKS) throw new CloakError(code, `PCR selection has ${count} banks (at most ${MAX_PCR_BANKS})`);
   const banks: PcrBankSelection[] = [];
@@ -75,7 +75,7 @@ export function parseTpmQuote(message: Buffer): TpmQuoteInfo {
   return { qualifiedSigner, extraData, clock, resetCount, restartCount, safe: safe === 1, firmwareVersion, pcrSelection, pcrDigest };
 }
 
-export function tpmHash(alg: number, code = 'TPM_HASH_UNSUPPORTED'): { name: string; size: number } {
+export function tpmHash(alg: number, code: ErrorCode = 'TPM_HASH_UNSUPPORTED'): { name: string; size: number } {
   const h = TPM_HASHES[alg];
   if (!h) throw new CloakError(code, `TPM hash algorithm 0x${alg.toString(16)} is not supported`);
   return h;

@@ -1,5 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { CloakError, constantTimeEqual, fromBase64, toHex } from '../../lib/index.ts';
+import { CloakError, constantTimeEqual, fromBase64, toHex, type ErrorCode } from '../../lib/index.ts';
 import { tpmHash, parseTpmQuote, type TpmQuoteInfo } from './attest.ts';
 import { TPM_ALG } from './constants.ts';
 import { readQuoteSignature, verifyTpmSignature, type TpmSignature } from './signature.ts';
@@ -46,12 +46,12 @@ export function checkPcrDigest(info: TpmQuoteInfo, pcrs: Buffer[], signHashAlg: 
   }
   const digest = h.digest();
   if (!constantTimeEqual(digest, info.pcrDigest)) {
-    throw new CloakError('TPM_PCR_DIGEST_MISMATCH', `the PCR values hash to ${toHex(digest)}, but the quote holds ${toHex(info.pcrDigest)}`, { status: 401 });
+    throw new CloakError('TPM_PCR_DIGEST_MISMATCH', `the PCR values hash to ${toHex(digest)}, but the quote holds ${toHex(info.pcrDigest)}`);
   }
 }
 
 /** Decodes PCR values given as hex strings or byte arrays (CoCo v0 JSON); each must be 32 bytes (SHA-256 bank). */
-export function readPcrValues(pcrs: unknown, code: string): Buffer[] {
+export function readPcrValues(pcrs: unknown, code: ErrorCode): Buffer[] {
   if (!Array.isArray(pcrs) || pcrs.length === 0 || pcrs.length > 24) throw new CloakError(code, 'pcrs must be a list of 1 to 24 SHA-256 PCR values');
   return pcrs.map((p, i) => {
     const b = readJsonBytes(p, code, `PCR ${i}`, 'hex');
@@ -61,7 +61,7 @@ export function readPcrValues(pcrs: unknown, code: string): Buffer[] {
 }
 
 /** Bytes as JSON carries them: a hex or base64 string, or an array of 0..255 (serde's Vec<u8>). */
-export function readJsonBytes(v: unknown, code: string, what: string, encoding: 'hex' | 'base64' | 'base64url', max = 1 << 20): Buffer {
+export function readJsonBytes(v: unknown, code: ErrorCode, what: string, encoding: 'hex' | 'base64' | 'base64url', max = 1 << 20): Buffer {
   if (Array.isArray(v)) {
     if (v.length > max || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) throw new CloakError(code, `${what} is not a byte array`);
     return Buffer.from(v as number[]);

@@ -79,6 +79,6 @@ export function verifyTpmSignature(message: Buffer, sig: TpmSignature, key: KeyO
     if (e instanceof CloakError) throw e;
     ok = false;
   }
-  if (!ok) throw new CloakError('TPM_SIGNATURE_INVALID', 'the TPM quote signature does not verify with the attestation key', { status: 401 });
+  if (!ok) throw new CloakError('TPM_SIGNATURE_INVALID', 'the TPM quote signature does not verify with the attestation key');
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CloakError, padTo, toHex } from '../../lib/index.ts';
+import { CloakError, padTo, toHex, type ErrorCode } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
 import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, TpmTrust, VerifiedEvidence, VerifyContext } from '../types.ts';
@@ -35,7 +35,7 @@ function asObject(v: unknown, what: string): Record<string, unknown> {
 }
 
 /** Evidence may arrive as the parsed JSON object or (CLI) as the file's bytes. */
-export function evidenceAsJson(evidence: unknown, code: string): unknown {
+export function evidenceAsJson(evidence: unknown, code: ErrorCode): unknown {
   if (typeof evidence === 'string' || Buffer.isBuffer(evidence) || evidence instanceof Uint8Array) {
     try {
       return JSON.parse(Buffer.from(evidence as Uint8Array | string).toString('utf8'));
@@ -95,7 +95,7 @@ export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): Evidence
     const fingerprint = akFingerprint(ak);
     const trusted = trust?.trustedAks && derived(ctx.cache, FINGERPRINTS, trust.trustedAks, () => new Set(trust.trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))));
     if (!trusted || !trusted.has(fingerprint)) {
-      throw new CloakError('TPM_AK_NOT_TRUSTED', `the attestation key (SPKI SHA-256 ${fingerprint}) is not an enrolled trusted AK; add its PEM to the TPM trusted-AK list`, { status: 401 });
+      throw new CloakError('TPM_AK_NOT_TRUSTED', `the attestation key (SPKI SHA-256 ${fingerprint}) is not an enrolled trusted AK; add its PEM to the TPM trusted-AK list`);
     }
     const q = verifyTpmQuote(e, ak);
     return {

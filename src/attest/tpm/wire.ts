@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, CloakError } from '../../lib/index.ts';
+import { ByteReader, ByteWriter, CloakError, type ErrorCode } from '../../lib/index.ts';
 
 /**
  * The TPM 2.0 command/response wire format (TPM 2.0 Part 1 §18, Part 3):
@@ -45,7 +45,7 @@ const RC_HINTS: Record<number, string> = {
 };
 
 /** The codes a response failure throws: a malformed response, and a TPM error code. */
-export interface TpmResponseCodes { malformed: string; rc: string }
+export interface TpmResponseCodes { malformed: ErrorCode; rc: ErrorCode }
 
 /**
  * Checks a response's header (size matches, rc is success) and returns a

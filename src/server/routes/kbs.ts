@@ -39,6 +39,6 @@ export async function kbsRoutes(app: FastifyInstance, opts: { broker: KeyBroker 
   // A release is a GET only: HEAD would run the release (and audit it) to send no body.
   app.head('/kbs/v0/resource/:repository/:type/:tag', { schema: { hide: true } }, async (_req, reply) => {
     reply.header('allow', 'GET');
-    throw new CloakError('REQUEST_METHOD_NOT_ALLOWED', 'resources are released to GET only', { status: 405 });
+    throw new CloakError('REQUEST_METHOD_NOT_ALLOWED', 'resources are released to GET only');
   });
 }
