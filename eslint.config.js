@@ -17,12 +17,32 @@ export const layers = {
   mesh: ['lib'],
   runtime: ['lib', 'oci', 'agent', 'protect', 'mesh'],
   k8s: ['lib', 'oci', 'manifest'],
-  cli: ['lib', 'attest', 'manifest', 'policy', 'oci', 'store', 'kbs', 'server', 'agent', 'protect', 'mesh', 'runtime', 'k8s'],
+  cli: [
+    'lib',
+    'attest',
+    'manifest',
+    'policy',
+    'oci',
+    'store',
+    'kbs',
+    'server',
+    'agent',
+    'protect',
+    'mesh',
+    'runtime',
+    'k8s',
+  ],
 };
 const all = Object.keys(layers);
 // Narrower than the layer: the agent ships alone into the TEE, so it speaks the KBS protocol, not the broker.
 const narrower = {
-  agent: [{ group: ['**/kbs/*', '!**/kbs/guest.ts'], message: 'src/agent imports the KBS protocol from kbs/guest.ts; kbs/index.ts carries the broker, its CEL policies and every verifier' }],
+  agent: [
+    {
+      group: ['**/kbs/*', '!**/kbs/guest.ts'],
+      message:
+        'src/agent imports the KBS protocol from kbs/guest.ts; kbs/index.ts carries the broker, its CEL policies and every verifier',
+    },
+  ],
 };
 // Subfolders of a layer named like another layer: src/k8s/policy is the Kata agent policy, not src/policy.
 const ownSubfolders = { k8s: ['policy'] };
@@ -41,21 +61,33 @@ const entries = {
   oci: ['layer-limits.ts'],
 };
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const layerRule = (layer, allowed) => all
-  .filter((l) => l !== layer && !allowed.includes(l))
-  .map((l) => (ownSubfolders[layer]?.includes(l)
-    // only the layer's parent folder's src/<l>, not its own ./<l>/ subfolder
-    ? { regex: `^(\\.\\./)+${l}(/|$)`, message: `layer rule: src/${layer} may not import src/${l}` }
-    : { group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`], message: `layer rule: src/${layer} may not import src/${l}` }))
-  .concat(narrower[layer] ?? []);
-const throughIndex = (layer, allowed) => allowed.map((l) => ({
-  regex: `^(\\.\\./)+${l}/(?!(.+/)?index\\.ts$${(entries[l] ?? []).map((e) => `|${escape(e)}$`).join('')})`,
-  message: `import src/${l} through its index.ts${entries[l] ? ` (or ${entries[l].join(', ')}: see eslint.config.js)` : ''}, not its internals`,
-}));
+const layerRule = (layer, allowed) =>
+  all
+    .filter((l) => l !== layer && !allowed.includes(l))
+    .map((l) =>
+      ownSubfolders[layer]?.includes(l)
+        ? // only the layer's parent folder's src/<l>, not its own ./<l>/ subfolder
+          { regex: `^(\\.\\./)+${l}(/|$)`, message: `layer rule: src/${layer} may not import src/${l}` }
+        : {
+            group: [`**/${l}`, `**/${l}/*`, `**/${l}/**`],
+            message: `layer rule: src/${layer} may not import src/${l}`,
+          },
+    )
+    .concat(narrower[layer] ?? []);
+const throughIndex = (layer, allowed) =>
+  allowed.map((l) => ({
+    regex: `^(\\.\\./)+${l}/(?!(.+/)?index\\.ts$${(entries[l] ?? []).map((e) => `|${escape(e)}$`).join('')})`,
+    message: `import src/${l} through its index.ts${entries[l] ? ` (or ${entries[l].join(', ')}: see eslint.config.js)` : ''}, not its internals`,
+  }));
 // Tests and their helpers may reach into a folder's internals; the layer rule still holds for them.
 const tests = (layer) => [`src/${layer}/**/*.test.ts`, `src/${layer}/**/*.suite.ts`, `src/${layer}/**/testing/**/*.ts`];
 const layerConfigs = Object.entries(layers).flatMap(([layer, allowed]) => [
-  { files: [`src/${layer}/**/*.ts`], rules: { 'no-restricted-imports': ['error', { patterns: [...layerRule(layer, allowed), ...throughIndex(layer, allowed)] }] } },
+  {
+    files: [`src/${layer}/**/*.ts`],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...layerRule(layer, allowed), ...throughIndex(layer, allowed)] }],
+    },
+  },
   { files: tests(layer), rules: { 'no-restricted-imports': ['error', { patterns: layerRule(layer, allowed) }] } },
 ]);
 

@@ -10,7 +10,14 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { createSimHardware, simAttest, simVerifier, runtimeDataDigest, fitDigest, VerifyCache } from '../src/attest/index.ts';
+import {
+  createSimHardware,
+  simAttest,
+  simVerifier,
+  runtimeDataDigest,
+  fitDigest,
+  VerifyCache,
+} from '../src/attest/index.ts';
 import { encryptToTee } from '../src/kbs/index.ts';
 import { SignJWT, jwtVerify } from 'jose';
 import { startSimCloak, allowSim, setResource, tempDir } from '../test/e2e/harness.ts';
@@ -24,7 +31,17 @@ async function cryptoOnlyPerSecond(hw: Awaited<ReturnType<typeof createSimHardwa
   const key = teeKey('EC');
   const { privateKey: tokenKey, publicKey: tokenPub } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const nonce = 'x'.repeat(44);
-  const evidence = simAttest({ version: 1, debug: false, tcb: 1n, measurement: Buffer.alloc(48), hostData: Buffer.alloc(32), reportData: fitDigest(runtimeDataDigest(nonce, key.jwk), 64) }, hw);
+  const evidence = simAttest(
+    {
+      version: 1,
+      debug: false,
+      tcb: 1n,
+      measurement: Buffer.alloc(48),
+      hostData: Buffer.alloc(32),
+      reportData: fitDigest(runtimeDataDigest(nonce, key.jwk), 64),
+    },
+    hw,
+  );
   const ctx = { now: new Date(), trust: { sim: { roots: [hw.rootCertPem] } }, cache: new VerifyCache() };
   const one = async () => {
     await simVerifier.verify(evidence, ctx);
@@ -36,7 +53,10 @@ async function cryptoOnlyPerSecond(hw: Awaited<ReturnType<typeof createSimHardwa
   for (let i = 0; i < 50; i++) await one();
   const start = performance.now();
   let n = 0;
-  while (performance.now() - start < 3000) { await one(); n++; }
+  while (performance.now() - start < 3000) {
+    await one();
+    n++;
+  }
   return n / ((performance.now() - start) / 1000);
 }
 
@@ -56,7 +76,17 @@ async function main() {
     const { nonce } = await client.auth('sim');
     const rd = Buffer.alloc(64);
     bindingDigest(nonce!, key.jwk).copy(rd);
-    const ev = simAttest({ version: 1, debug: false, tcb: 1n, measurement: createHash('sha384').update('app').digest(), hostData: Buffer.alloc(32), reportData: rd }, device);
+    const ev = simAttest(
+      {
+        version: 1,
+        debug: false,
+        tcb: 1n,
+        measurement: createHash('sha384').update('app').digest(),
+        hostData: Buffer.alloc(32),
+        reportData: rd,
+      },
+      device,
+    );
     const a = await client.attest(attestPayload(nonce!, key, ev));
     if (a.status !== 200) throw new Error(`attest ${a.status} ${JSON.stringify(a.body)}`);
     const r = await client.resource('default/secret/bench', 'cookie');
@@ -65,28 +95,37 @@ async function main() {
 
   const limit = await cryptoOnlyPerSecond(hw);
   const rows: string[] = [];
-  console.log(`server crypto alone: ${limit.toFixed(0)} handshakes/s on one core (${cpus().length} cores, ${cpus()[0]?.model})`);
+  console.log(
+    `server crypto alone: ${limit.toFixed(0)} handshakes/s on one core (${cpus().length} cores, ${cpus()[0]?.model})`,
+  );
   for (const c of LEVELS) {
     for (let i = 0; i < c; i++) await handshake(i); // warm-up
     const lat: number[] = [];
     const end = performance.now() + DURATION_MS;
     const start = performance.now();
-    await Promise.all(Array.from({ length: c }, async (_, w) => {
-      for (let i = w; performance.now() < end; i += c) {
-        const t = performance.now();
-        await handshake(i);
-        lat.push(performance.now() - t);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: c }, async (_, w) => {
+        for (let i = w; performance.now() < end; i += c) {
+          const t = performance.now();
+          await handshake(i);
+          lat.push(performance.now() - t);
+        }
+      }),
+    );
     const secs = (performance.now() - start) / 1000;
     lat.sort((a, b) => a - b);
     const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
     const rate = lat.length / secs;
     const row = `| ${c} | ${rate.toFixed(0)} | ${q(0.5).toFixed(1)} | ${q(0.99).toFixed(1)} | ${(rate / limit).toFixed(2)} |`;
     rows.push(row);
-    console.log(`concurrency ${c}: ${rate.toFixed(0)} handshakes/s, p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, ratio to crypto limit ${(rate / limit).toFixed(2)}`);
+    console.log(
+      `concurrency ${c}: ${rate.toFixed(0)} handshakes/s, p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, ratio to crypto limit ${(rate / limit).toFixed(2)}`,
+    );
   }
-  console.log('\n| clients | handshakes/s | p50 ms | p99 ms | ratio to crypto-only limit |\n|---|---|---|---|---|\n' + rows.join('\n'));
+  console.log(
+    '\n| clients | handshakes/s | p50 ms | p99 ms | ratio to crypto-only limit |\n|---|---|---|---|---|\n' +
+      rows.join('\n'),
+  );
   await server.stop();
   simDir.remove();
 }

@@ -19,7 +19,16 @@ import { loadServerConfig, startServer } from '../src/server/index.ts';
 import { createSimHardware } from '../src/attest/index.ts';
 import { INSECURE_DEV_ATTESTATION_POLICY } from '../src/policy/index.ts';
 import { OciLayout, buildImage, encryptImage, unpackLayers } from '../src/oci/index.ts';
-import { openRunnableImage, runConfidential, runtimeSpec, runBundle, checkRunc, claimIdRange, hostIds, createRunDir } from '../src/runtime/index.ts';
+import {
+  openRunnableImage,
+  runConfidential,
+  runtimeSpec,
+  runBundle,
+  checkRunc,
+  claimIdRange,
+  hostIds,
+  createRunDir,
+} from '../src/runtime/index.ts';
 import { busyboxLayerTar } from '../test/support/busybox-layer.ts';
 
 const N = Number(process.env.BENCH_RUNS ?? 20);
@@ -33,7 +42,12 @@ async function main() {
   writeFileSync(join(work, 'sim', 'root.pem'), hw.rootCertPem);
   writeFileSync(join(work, 'sim', 'device.pem'), hw.deviceCertPem);
   writeFileSync(join(work, 'sim', 'device.key'), hw.deviceKeyPem);
-  const server = await startServer(loadServerConfig({ listen: '127.0.0.1:0', data: join(work, 'data'), simRoots: [join(work, 'sim', 'root.pem')], logLevel: 'warn' }, {}));
+  const server = await startServer(
+    loadServerConfig(
+      { listen: '127.0.0.1:0', data: join(work, 'data'), simRoots: [join(work, 'sim', 'root.pem')], logLevel: 'warn' },
+      {},
+    ),
+  );
   try {
     await server.store.setPolicy('attestation', INSECURE_DEV_ATTESTATION_POLICY);
     await server.store.putResource('default/secret/s', Buffer.from('s3cret'));
@@ -79,9 +93,21 @@ async function main() {
         if (nsCode !== 0) throw new Error(`runc in a user namespace exited ${nsCode}`);
         if (i >= 2) runcNs.push(performance.now() - t);
         t = performance.now();
-        const r = await runConfidential({ image: await openRunnableImage(`oci:${enc.dir}:v1`), server: server.url, simDir: join(work, 'sim'), secrets: [{ resource: 'default/secret/s', file: 's' }], stdio: 'pipe' });
+        const r = await runConfidential({
+          image: await openRunnableImage(`oci:${enc.dir}:v1`),
+          server: server.url,
+          simDir: join(work, 'sim'),
+          secrets: [{ resource: 'default/secret/s', file: 's' }],
+          stdio: 'pipe',
+        });
         if (r.exitCode !== 0) throw new Error(`cloak run exited ${r.exitCode}`);
-        if (i >= 2) cloak.push({ total: performance.now() - t, attest: r.timings.attestMs, keys: r.timings.keysMs, unpack: r.timings.unpackMs });
+        if (i >= 2)
+          cloak.push({
+            total: performance.now() - t,
+            attest: r.timings.attestMs,
+            keys: r.timings.keysMs,
+            unpack: r.timings.unpackMs,
+          });
       }
     } finally {
       nsRun.remove();
@@ -95,11 +121,19 @@ async function main() {
     const unpack = median(cloak.map((c) => c.unpack));
     const added = total - base;
     const rest = added - attest - keys - unpack;
-    console.log(`runs: ${N} each, interleaved, medians; image: one busybox-static layer (${(layer.length / 1024).toFixed(0)} KiB tar)`);
+    console.log(
+      `runs: ${N} each, interleaved, medians; image: one busybox-static layer (${(layer.length / 1024).toFixed(0)} KiB tar)`,
+    );
     console.log(`plain runc run:              ${plainBase.toFixed(1)} ms`);
-    console.log(`runc run, user namespace:    ${base.toFixed(1)} ms  (the namespace adds ${(base - plainBase).toFixed(1)} ms)`);
-    console.log(`cloak run:                   ${total.toFixed(1)} ms  (ratio ${(total / plainBase).toFixed(2)}x plain runc, ${(total / base).toFixed(2)}x runc in the same user namespace)`);
-    console.log(`added to runc, same userns:  ${added.toFixed(1)} ms = attest ${attest.toFixed(1)} + keys ${keys.toFixed(1)} + decrypt+unpack ${unpack.toFixed(1)} + rest ${rest.toFixed(1)}`);
+    console.log(
+      `runc run, user namespace:    ${base.toFixed(1)} ms  (the namespace adds ${(base - plainBase).toFixed(1)} ms)`,
+    );
+    console.log(
+      `cloak run:                   ${total.toFixed(1)} ms  (ratio ${(total / plainBase).toFixed(2)}x plain runc, ${(total / base).toFixed(2)}x runc in the same user namespace)`,
+    );
+    console.log(
+      `added to runc, same userns:  ${added.toFixed(1)} ms = attest ${attest.toFixed(1)} + keys ${keys.toFixed(1)} + decrypt+unpack ${unpack.toFixed(1)} + rest ${rest.toFixed(1)}`,
+    );
     console.log(`added besides decryption:    ${(added - unpack).toFixed(1)} ms (goal < 150 ms)`);
   } finally {
     await server.close();

@@ -23,15 +23,25 @@ const note = (text: string) => process.stderr.write(`      ${text}\n`);
 /** What the demo needs from the machine, checked before it starts anything. */
 function missingNeeds(): { root: boolean; packages: string[] } {
   const packages: string[] = [];
-  try { checkRunc(); } catch (e) { if (isCloakError(e, 'RUNTIME_NO_RUNC')) packages.push('runc (it runs the container)'); }
+  try {
+    checkRunc();
+  } catch (e) {
+    if (isCloakError(e, 'RUNTIME_NO_RUNC')) packages.push('runc (it runs the container)');
+  }
   if (!existsSync('/bin/busybox')) packages.push('busybox-static (the demo builds its image from /bin/busybox)');
   return { root: process.getuid?.() === 0, packages };
 }
 
 async function main(): Promise<number> {
   const { root, packages } = missingNeeds();
-  if (packages.length) process.stderr.write(`demo: missing Debian packages: ${packages.join(', ')}.\nRun \`npm run setup\` as root first: it installs them, saying why.\n`);
-  if (!root) process.stderr.write('demo: needs root: runc starts the container in a user namespace of its own. Run it as root (sudo npm run demo).\n');
+  if (packages.length)
+    process.stderr.write(
+      `demo: missing Debian packages: ${packages.join(', ')}.\nRun \`npm run setup\` as root first: it installs them, saying why.\n`,
+    );
+  if (!root)
+    process.stderr.write(
+      'demo: needs root: runc starts the container in a user namespace of its own. Run it as root (sudo npm run demo).\n',
+    );
   if (packages.length || !root) return 2;
   const work = mkdtempSync(join(tmpdir(), 'cloak-demo-'));
   const server = await (async () => {
@@ -44,19 +54,28 @@ async function main(): Promise<number> {
     writeFileSync(join(simDir, 'device.key'), hw.deviceKeyPem, { mode: 0o600 });
     note('SIMULATED TEE: a made-up vendor root and device key. It proves nothing;');
     note('real deployments verify AMD SEV-SNP / Intel TDX / SGX / Azure vTPM evidence.');
-    const s = await startServer(loadServerConfig({ listen: '127.0.0.1:0', data: join(work, 'data'), simRoots: [join(simDir, 'root.pem')], logLevel: 'warn' }, {}));
+    const s = await startServer(
+      loadServerConfig(
+        { listen: '127.0.0.1:0', data: join(work, 'data'), simRoots: [join(simDir, 'root.pem')], logLevel: 'warn' },
+        {},
+      ),
+    );
     note(`listening on ${s.url}`);
     return s;
   })();
   try {
     await server.store.setPolicy('attestation', INSECURE_DEV_ATTESTATION_POLICY);
-    note('attestation policy: allowInsecure: [sim] (development only: the simulated TEE and nothing else, not CoCo\'s keyless sample; the default admits neither)');
+    note(
+      "attestation policy: allowInsecure: [sim] (development only: the simulated TEE and nothing else, not CoCo's keyless sample; the default admits neither)",
+    );
 
     step(2, 'Building a tiny image from busybox-static (an unmodified app: a shell script entrypoint)');
     const plain = OciLayout.create(join(work, 'app'));
     await buildImage(plain, 'v1', [await busyboxLayerTar()], {
       Entrypoint: ['/bin/sh', '-c'],
-      Cmd: ['echo "app: my database password is \'$(cat /run/cloak/secrets/db-password)\' (I read it from /run/cloak/secrets)"'],
+      Cmd: [
+        'echo "app: my database password is \'$(cat /run/cloak/secrets/db-password)\' (I read it from /run/cloak/secrets)"',
+      ],
       User: 'app',
     });
     note(`oci:${plain.dir}:v1`);
@@ -68,8 +87,11 @@ async function main(): Promise<number> {
     const r = await encryptImage(plain, 'v1', enc, 'v1', { attestationAgent: { kek, kid: 'kbs:///default/key/demo' } });
     note(`oci:${enc.dir}:v1 (${r.encrypted} layer encrypted, key at kbs:///default/key/demo)`);
 
-    step(4, 'Storing the app\'s secret in the server (sealed at rest)');
-    await server.store.putResource('default/secret/db-password', Buffer.from('hunter2-' + randomBytes(3).toString('hex')));
+    step(4, "Storing the app's secret in the server (sealed at rest)");
+    await server.store.putResource(
+      'default/secret/db-password',
+      Buffer.from('hunter2-' + randomBytes(3).toString('hex')),
+    );
     note('default/secret/db-password');
 
     step(5, 'Running the image: attest (sim) → layer key + secret released → decrypt → runc');
@@ -80,7 +102,9 @@ async function main(): Promise<number> {
       secrets: [{ resource: 'default/secret/db-password', file: 'db-password' }],
       log: note,
     });
-    note(`container exited ${exitCode} (attest ${timings.attestMs.toFixed(0)} ms, keys ${timings.keysMs.toFixed(0)} ms, decrypt+unpack ${timings.unpackMs.toFixed(0)} ms, run ${timings.runMs.toFixed(0)} ms)`);
+    note(
+      `container exited ${exitCode} (attest ${timings.attestMs.toFixed(0)} ms, keys ${timings.keysMs.toFixed(0)} ms, decrypt+unpack ${timings.unpackMs.toFixed(0)} ms, run ${timings.runMs.toFixed(0)} ms)`,
+    );
 
     step(6, 'Cleaning up: the plaintext rootfs and secrets were removed when the container exited');
     const audit = await server.store.queryAudit({ limit: 100 });
@@ -92,4 +116,12 @@ async function main(): Promise<number> {
   }
 }
 
-main().then((code) => { process.exitCode = code; }, (e) => { process.stderr.write(`demo failed: ${e.message}\n`); process.exitCode = 1; });
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    process.stderr.write(`demo failed: ${e.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -24,7 +24,20 @@ import { CLI_ERRORS } from './cli/errors.ts';
  */
 const SRC = dirname(fileURLToPath(import.meta.url));
 const ROOT = dirname(SRC);
-const CATALOGUES = { lib: LIB_ERRORS, attest: ATTEST_ERRORS, manifest: MANIFEST_ERRORS, policy: POLICY_ERRORS, oci: OCI_ERRORS, store: STORE_ERRORS, kbs: KBS_ERRORS, agent: AGENT_ERRORS, runtime: RUNTIME_ERRORS, k8s: K8S_ERRORS, server: SERVER_ERRORS, cli: CLI_ERRORS };
+const CATALOGUES = {
+  lib: LIB_ERRORS,
+  attest: ATTEST_ERRORS,
+  manifest: MANIFEST_ERRORS,
+  policy: POLICY_ERRORS,
+  oci: OCI_ERRORS,
+  store: STORE_ERRORS,
+  kbs: KBS_ERRORS,
+  agent: AGENT_ERRORS,
+  runtime: RUNTIME_ERRORS,
+  k8s: K8S_ERRORS,
+  server: SERVER_ERRORS,
+  cli: CLI_ERRORS,
+};
 const known = new Set(Object.values(CATALOGUES).flatMap((c) => Object.keys(c)));
 
 /** Where a code from outside reaches a CloakError as the peer sent it (the server's problem `code`). */
@@ -37,7 +50,13 @@ function sources(dir: string): string[] {
     return e.name.endsWith('.ts') ? [p] : [];
   });
 }
-const files = ['src', 'test', 'bench', 'scripts'].flatMap((d) => { try { return sources(join(ROOT, d)); } catch { return []; } });
+const files = ['src', 'test', 'bench', 'scripts'].flatMap((d) => {
+  try {
+    return sources(join(ROOT, d));
+  } catch {
+    return [];
+  }
+});
 
 test('each code is in one catalogue only, spelled UPPER_SNAKE', () => {
   const seen = new Map<string, string>();
@@ -65,8 +84,14 @@ test('every code a check names (isCloakError(e, CODE), { code: CODE } in assert.
   assert.ok(checks > 100, `only ${checks} checks found: has the pattern drifted from how tests name codes?`);
 });
 
-test('a string becomes an ErrorCode by a cast only where a peer\'s code is passed on', () => {
-  const casting = files.filter((f) => /\bas ErrorCode\b/.test(readFileSync(f, 'utf8'))).map((f) => relative(ROOT, f)).sort();
-  assert.deepEqual(casting, CASTS_ALLOWED.filter((f) => casting.includes(f)));
+test("a string becomes an ErrorCode by a cast only where a peer's code is passed on", () => {
+  const casting = files
+    .filter((f) => /\bas ErrorCode\b/.test(readFileSync(f, 'utf8')))
+    .map((f) => relative(ROOT, f))
+    .sort();
+  assert.deepEqual(
+    casting,
+    CASTS_ALLOWED.filter((f) => casting.includes(f)),
+  );
   assert.ok(casting.length <= CASTS_ALLOWED.length);
 });

@@ -28,11 +28,16 @@ function sources(dir: string): string[] {
 
 function importGraph(files: string[]): Map<string, string[]> {
   const known = new Set(files);
-  return new Map(files.map((f) => {
-    const { importedFiles } = ts.preProcessFile(readFileSync(f, 'utf8'), true, true);
-    const targets = importedFiles.map((i) => i.fileName).filter((n) => n.startsWith('.')).map((n) => resolve(dirname(f), n));
-    return [f, [...new Set(targets.filter((t) => known.has(t)))]];
-  }));
+  return new Map(
+    files.map((f) => {
+      const { importedFiles } = ts.preProcessFile(readFileSync(f, 'utf8'), true, true);
+      const targets = importedFiles
+        .map((i) => i.fileName)
+        .filter((n) => n.startsWith('.'))
+        .map((n) => resolve(dirname(f), n));
+      return [f, [...new Set(targets.filter((t) => known.has(t)))]];
+    }),
+  );
 }
 
 /** The strongly connected components with more than one file, or a file importing itself (Tarjan). */
@@ -44,15 +49,25 @@ function cycles(graph: Map<string, string[]>): string[][] {
   const onStack = new Set<string>();
   const found: string[][] = [];
   const visit = (v: string) => {
-    index.set(v, next); low.set(v, next); next++;
-    stack.push(v); onStack.add(v);
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    onStack.add(v);
     for (const w of graph.get(v)!) {
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) !== index.get(v)) return;
     const component: string[] = [];
     let w: string;
-    do { w = stack.pop()!; onStack.delete(w); component.push(w); } while (w !== v);
+    do {
+      w = stack.pop()!;
+      onStack.delete(w);
+      component.push(w);
+    } while (w !== v);
     if (component.length > 1 || graph.get(v)!.includes(v)) found.push(component);
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
@@ -70,7 +85,10 @@ test('no import circles in src (relative imports of every .ts file, read with th
 
 test('the cycle finder finds a circle, a self-import and none in a chain', () => {
   const g = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
-  assert.deepEqual(cycles(g({ a: ['b'], b: ['c'], c: ['a'], d: ['a'] })).map((c) => c.sort()), [['a', 'b', 'c']]);
+  assert.deepEqual(
+    cycles(g({ a: ['b'], b: ['c'], c: ['a'], d: ['a'] })).map((c) => c.sort()),
+    [['a', 'b', 'c']],
+  );
   assert.deepEqual(cycles(g({ a: ['a'] })), [['a']]);
   assert.deepEqual(cycles(g({ a: ['b'], b: ['c'], c: [] })), []);
 });

@@ -27,8 +27,11 @@ export function treeEntries(dir: string, dest: string, keep: (rel: string) => bo
       const path = posix.join(dest, r);
       const st = lstatSync(src);
       if (st.isSymbolicLink()) out.push({ path, type: 'symlink', target: readlinkSync(src) });
-      else if (st.isDirectory()) { out.push({ path, type: 'directory' }); walk(r); }
-      else if (st.isFile()) out.push({ path, type: 'file', data: readFileSync(src), executable: (st.mode & 0o111) !== 0 });
+      else if (st.isDirectory()) {
+        out.push({ path, type: 'directory' });
+        walk(r);
+      } else if (st.isFile())
+        out.push({ path, type: 'file', data: readFileSync(src), executable: (st.mode & 0o111) !== 0 });
       // sockets, fifos and devices have no place in an image layer
     }
   };
@@ -51,12 +54,28 @@ export async function tarLayer(entries: LayerEntry[], mtime: number): Promise<Bu
   const tar = pack();
   const chunks: Buffer[] = [];
   tar.on('data', (c: unknown) => chunks.push(c as Buffer));
-  const done = new Promise<void>((resolve, reject) => { tar.on('end', resolve); tar.on('error', reject); });
+  const done = new Promise<void>((resolve, reject) => {
+    tar.on('end', resolve);
+    tar.on('error', reject);
+  });
   const header = { mtime: new Date(mtime * 1000), uid: 0, gid: 0, uname: '', gname: '' };
   for (const e of sorted) {
-    if (e.type === 'directory') tar.entry({ ...header, name: `${e.path}/`, type: 'directory', mode: e.mode ?? 0o755, uid: e.uid ?? 0, gid: e.uid ?? 0 });
-    else if (e.type === 'symlink') tar.entry({ ...header, name: e.path, type: 'symlink', linkname: e.target, mode: 0o777 });
-    else tar.entry({ ...header, name: e.path, type: 'file', mode: e.executable ? 0o755 : 0o644, size: e.data.length }, e.data);
+    if (e.type === 'directory')
+      tar.entry({
+        ...header,
+        name: `${e.path}/`,
+        type: 'directory',
+        mode: e.mode ?? 0o755,
+        uid: e.uid ?? 0,
+        gid: e.uid ?? 0,
+      });
+    else if (e.type === 'symlink')
+      tar.entry({ ...header, name: e.path, type: 'symlink', linkname: e.target, mode: 0o777 });
+    else
+      tar.entry(
+        { ...header, name: e.path, type: 'file', mode: e.executable ? 0o755 : 0o644, size: e.data.length },
+        e.data,
+      );
   }
   tar.finalize();
   await done;

@@ -27,7 +27,8 @@ const { values: o } = parseArgs({
   },
 });
 if (o.help) {
-  process.stdout.write(`npm run image -- [--out DIR] [--tag TAG] [--cache DIR] [--push docker://HOST/REPO:TAG [--tls-verify=false]] [--no-build]
+  process.stdout
+    .write(`npm run image -- [--out DIR] [--tag TAG] [--cache DIR] [--push docker://HOST/REPO:TAG [--tls-verify=false]] [--no-build]
 Builds Cloak's image (node runtime, production dependencies, dist/, Debian's libc/libstdc++/CA bundle) into an OCI layout.
 The downloads are cached in --cache (CLOAK_IMAGE_CACHE; default .cache/image), so rebuilds are offline and give the same digest.
 `);
@@ -45,7 +46,9 @@ try {
     const digest = await pushFromLayout(OciLayout.open(o.out), tag, ref, { tlsVerify: o['tls-verify'] !== 'false' });
     const pinned = `${ref.registry}/${ref.repository}@${digest}`;
     log(`pushed ${o.push} → ${pinned}`);
-    log(`use it: cloak generate … --agent-image ${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'} (pinned to ${digest} at generate time)`);
+    log(
+      `use it: cloak generate … --agent-image ${ref.registry}/${ref.repository}:${ref.tag ?? 'latest'} (pinned to ${digest} at generate time)`,
+    );
     process.stdout.write(`${pinned}\n`);
   } else {
     process.stdout.write(`${built.descriptor.digest}\n`);
@@ -54,4 +57,3 @@ try {
   log(`failed: ${(e as Error).message}`);
   process.exitCode = 1;
 }
-

@@ -35,10 +35,16 @@ export function cdhBaseUrl(url: string): string {
   try {
     u = new URL(url);
   } catch {
-    throw new CloakError('USAGE_CDH_URL', `--cdh ${url.slice(0, 200)} is not a URL (the guest's data hub is ${DEFAULT_CDH_URL})`);
+    throw new CloakError(
+      'USAGE_CDH_URL',
+      `--cdh ${url.slice(0, 200)} is not a URL (the guest's data hub is ${DEFAULT_CDH_URL})`,
+    );
   }
   if (u.protocol !== 'http:' || !LOOPBACK.has(u.hostname) || u.pathname !== '/' || u.search || u.username) {
-    throw new CloakError('USAGE_CDH_URL', `--cdh ${url.slice(0, 200)} must be http://<loopback>:<port>: the data hub answers plaintext, which must not leave the pod VM (the guest's is ${DEFAULT_CDH_URL})`);
+    throw new CloakError(
+      'USAGE_CDH_URL',
+      `--cdh ${url.slice(0, 200)} must be http://<loopback>:<port>: the data hub answers plaintext, which must not leave the pod VM (the guest's is ${DEFAULT_CDH_URL})`,
+    );
   }
   return u.origin;
 }
@@ -54,7 +60,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Reads a body up to `max` bytes, or refuses it without reading further. */
 async function boundedBody(res: Response, max: number, what: string): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? NaN);
-  const tooLarge = () => new CloakError('AGENT_CDH_TOO_LARGE', `the data hub's answer for ${what} is larger than ${max} bytes`);
+  const tooLarge = () =>
+    new CloakError('AGENT_CDH_TOO_LARGE', `the data hub's answer for ${what} is larger than ${max} bytes`);
   if (declared > max) {
     await res.body?.cancel();
     throw tooLarge();
@@ -72,11 +79,17 @@ async function boundedBody(res: Response, max: number, what: string): Promise<Bu
 }
 
 /** A short, printable excerpt of an error body (the CDH's error text, or whatever else answered). */
-const excerpt = (b: Buffer) => b.subarray(0, 300).toString('utf8').replace(/[^\x20-\x7e]+/g, ' ').trim();
+const excerpt = (b: Buffer) =>
+  b
+    .subarray(0, 300)
+    .toString('utf8')
+    .replace(/[^\x20-\x7e]+/g, ' ')
+    .trim();
 
 /** Fetches one resource (`repo/type/tag`) from the guest's data hub. */
 export async function cdhResource(path: string, opts: CdhClientOptions = {}): Promise<Buffer> {
-  if (!isResourcePath(path)) throw new CloakError('AGENT_RESOURCE_PATH', `"${String(path).slice(0, 200)}" is not a resource path repo/type/tag`);
+  if (!isResourcePath(path))
+    throw new CloakError('AGENT_RESOURCE_PATH', `"${String(path).slice(0, 200)}" is not a resource path repo/type/tag`);
   const base = cdhBaseUrl(opts.url ?? DEFAULT_CDH_URL);
   const timeoutMs = opts.timeoutMs ?? CDH_TIMEOUT_MS;
   const retries = opts.retries ?? 3;
@@ -87,25 +100,51 @@ export async function cdhResource(path: string, opts: CdhClientOptions = {}): Pr
     try {
       res = await doFetch(`${base}/cdh/resource/${path}`, { signal, redirect: 'error' });
     } catch (e) {
-      if (signal.aborted) throw new CloakError('AGENT_CDH_TIMEOUT', `the data hub at ${base} did not answer for ${path} within ${timeoutMs / 1000} s`);
+      if (signal.aborted)
+        throw new CloakError(
+          'AGENT_CDH_TIMEOUT',
+          `the data hub at ${base} did not answer for ${path} within ${timeoutMs / 1000} s`,
+        );
       if (attempt < retries) {
         await sleep(250 * 2 ** attempt);
         continue;
       }
-      throw new CloakError('AGENT_CDH_UNREACHABLE', `cannot reach the guest's data hub at ${base} (${why(e)}): is this a Confidential Containers pod? Its api-server-rest listens on ${DEFAULT_CDH_URL}`);
+      throw new CloakError(
+        'AGENT_CDH_UNREACHABLE',
+        `cannot reach the guest's data hub at ${base} (${why(e)}): is this a Confidential Containers pod? Its api-server-rest listens on ${DEFAULT_CDH_URL}`,
+      );
     }
     let body: Buffer;
     try {
       body = await boundedBody(res, opts.maxBytes ?? CDH_MAX_RESOURCE_BYTES, path);
     } catch (e) {
-      if (signal.aborted) throw new CloakError('AGENT_CDH_TIMEOUT', `the data hub at ${base} did not finish sending ${path} within ${timeoutMs / 1000} s`);
+      if (signal.aborted)
+        throw new CloakError(
+          'AGENT_CDH_TIMEOUT',
+          `the data hub at ${base} did not finish sending ${path} within ${timeoutMs / 1000} s`,
+        );
       throw e;
     }
     if (res.status === 200) return body;
     const said = excerpt(body);
-    if (res.status === 500) throw new CloakError('AGENT_CDH_RESOURCE_FAILED', `the data hub could not get ${path} from the KBS: ${said || '(no reason given)'}`);
-    if (res.status === 404 && /feature not enabled/i.test(said)) throw new CloakError('AGENT_CDH_FEATURE_DISABLED', `the guest's api-server-rest does not serve resources (${said}); the guest must run it with the resource feature, its default`);
-    if (res.status === 403) throw new CloakError('AGENT_CDH_FORBIDDEN', `the data hub at ${base} refused this caller (403 ${said}); it answers loopback callers only`);
-    throw new CloakError('AGENT_CDH_PROTOCOL', `${base} answered ${res.status} for /cdh/resource/${path} (${said}); is it the guest's api-server-rest?`);
+    if (res.status === 500)
+      throw new CloakError(
+        'AGENT_CDH_RESOURCE_FAILED',
+        `the data hub could not get ${path} from the KBS: ${said || '(no reason given)'}`,
+      );
+    if (res.status === 404 && /feature not enabled/i.test(said))
+      throw new CloakError(
+        'AGENT_CDH_FEATURE_DISABLED',
+        `the guest's api-server-rest does not serve resources (${said}); the guest must run it with the resource feature, its default`,
+      );
+    if (res.status === 403)
+      throw new CloakError(
+        'AGENT_CDH_FORBIDDEN',
+        `the data hub at ${base} refused this caller (403 ${said}); it answers loopback callers only`,
+      );
+    throw new CloakError(
+      'AGENT_CDH_PROTOCOL',
+      `${base} answered ${res.status} for /cdh/resource/${path} (${said}); is it the guest's api-server-rest?`,
+    );
   }
 }

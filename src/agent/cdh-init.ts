@@ -14,14 +14,21 @@ import type { SecretSpec } from './workload.ts';
 export function secretsFromArgs(files: string[], envs: string[]): SecretSpec[] {
   const split = (arg: string, flag: string) => {
     const i = arg.lastIndexOf('=');
-    if (i <= 0) throw new CloakError('USAGE_SECRET_ARG', `${flag} ${arg.slice(0, 200)} must be <where>=<repo/type/tag>`);
+    if (i <= 0)
+      throw new CloakError('USAGE_SECRET_ARG', `${flag} ${arg.slice(0, 200)} must be <where>=<repo/type/tag>`);
     return [arg.slice(0, i), arg.slice(i + 1)] as const;
   };
   const list = [
-    ...files.map((a) => { const [file, resource] = split(a, '--secret-file'); return { resource, file }; }),
-    ...envs.map((a) => { const [env, resource] = split(a, '--secret-env'); return { resource, env }; }),
+    ...files.map((a) => {
+      const [file, resource] = split(a, '--secret-file');
+      return { resource, file };
+    }),
+    ...envs.map((a) => {
+      const [env, resource] = split(a, '--secret-env');
+      return { resource, env };
+    }),
   ];
-  return readSecretSpecs(list, (m) => new CloakError('USAGE_SECRET_ARG', m), 'the agent\'s secrets');
+  return readSecretSpecs(list, (m) => new CloakError('USAGE_SECRET_ARG', m), "the agent's secrets");
 }
 
 /**
@@ -30,14 +37,20 @@ export function secretsFromArgs(files: string[], envs: string[]): SecretSpec[] {
  * writer (files 0400, variables in cloak.env), or nothing at all when any
  * of them cannot be had.
  */
-export async function runAgentCdh(opts: { out: string; secrets: SecretSpec[] } & CdhClientOptions): Promise<WrittenSecrets> {
+export async function runAgentCdh(
+  opts: { out: string; secrets: SecretSpec[] } & CdhClientOptions,
+): Promise<WrittenSecrets> {
   const values = new Map<string, Buffer>();
   let total = 0;
   for (const s of opts.secrets) {
     if (values.has(s.resource)) continue;
     const value = await cdhResource(s.resource, opts);
     total += value.length;
-    if (total > CDH_MAX_TOTAL_BYTES) throw new CloakError('AGENT_CDH_TOO_LARGE', `the workload's secrets exceed ${CDH_MAX_TOTAL_BYTES} bytes, the size of the secrets volume`);
+    if (total > CDH_MAX_TOTAL_BYTES)
+      throw new CloakError(
+        'AGENT_CDH_TOO_LARGE',
+        `the workload's secrets exceed ${CDH_MAX_TOTAL_BYTES} bytes, the size of the secrets volume`,
+      );
     values.set(s.resource, value);
   }
   return writeSecrets(opts.out, opts.secrets, values, { mode: 0o755 });

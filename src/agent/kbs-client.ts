@@ -2,7 +2,18 @@ import type { KeyObject } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { CloakError, type ErrorCode } from '../lib/index.ts';
 import { runtimeDataDigest } from '../attest/binding.ts';
-import { KBS_PROTOCOL_VERSION, SESSION_COOKIE, teeKeyPair, decryptFromKbs, type AttestReply, type AttestRequest, type AuthReply, type AuthRequest, type FlattenedJwe, type TeePubkey } from '../kbs/guest.ts';
+import {
+  KBS_PROTOCOL_VERSION,
+  SESSION_COOKIE,
+  teeKeyPair,
+  decryptFromKbs,
+  type AttestReply,
+  type AttestRequest,
+  type AuthReply,
+  type AuthRequest,
+  type FlattenedJwe,
+  type TeePubkey,
+} from '../kbs/guest.ts';
 
 /** What the agent's evidence source produces for a binding digest. */
 export interface Attester {
@@ -49,7 +60,8 @@ export class AgentKbsClient {
       'tee-evidence': { primary_evidence: evidence, additional_evidence: '' },
     };
     const token = (await this.call<AttestReply>('POST', '/kbs/v0/attest', attest)).token;
-    if (typeof token !== 'string') throw new CloakError('AGENT_KBS_PROTOCOL', 'the KBS answered /attest without a token');
+    if (typeof token !== 'string')
+      throw new CloakError('AGENT_KBS_PROTOCOL', 'the KBS answered /attest without a token');
     const exp = Number(decodeJwt(token).exp ?? 0);
     this.token = { value: token, exp };
     return token;
@@ -58,16 +70,25 @@ export class AgentKbsClient {
   /** Fetches and decrypts one resource (`repo/type/tag`). */
   async resource(path: string): Promise<Buffer> {
     const token = await this.attest();
-    const jwe = await this.call<FlattenedJwe>('GET', `/kbs/v0/resource/${path}`, undefined, { authorization: `Bearer ${token}` });
+    const jwe = await this.call<FlattenedJwe>('GET', `/kbs/v0/resource/${path}`, undefined, {
+      authorization: `Bearer ${token}`,
+    });
     try {
       return await decryptFromKbs(jwe, this.privateKey);
     } catch (e) {
-      throw new CloakError('AGENT_JWE_INVALID', `the KBS reply for ${path} does not decrypt with this workload's key`, { cause: e });
+      throw new CloakError('AGENT_JWE_INVALID', `the KBS reply for ${path} does not decrypt with this workload's key`, {
+        cause: e,
+      });
     }
   }
 
   /** One protocol call; the reply is the server's, unchecked: `Reply` says what a conforming KBS sends, callers check what they use. */
-  private async call<Reply>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Partial<Reply>> {
+  private async call<Reply>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Partial<Reply>> {
     const doFetch = this.opts.fetch ?? fetch;
     const retries = this.opts.retries ?? 4;
     for (let attempt = 0; ; attempt++) {
@@ -83,7 +104,11 @@ export class AgentKbsClient {
           body: body === undefined ? undefined : JSON.stringify(body),
         });
       } catch (e) {
-        if (attempt >= retries) throw new CloakError('AGENT_KBS_UNREACHABLE', `cannot reach the KBS at ${this.opts.url}: ${(e as Error).cause ?? (e as Error).message}`);
+        if (attempt >= retries)
+          throw new CloakError(
+            'AGENT_KBS_UNREACHABLE',
+            `cannot reach the KBS at ${this.opts.url}: ${(e as Error).cause ?? (e as Error).message}`,
+          );
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
         continue;
       }
@@ -91,7 +116,11 @@ export class AgentKbsClient {
       if (m) this.cookie = m[1];
       const text = await res.text();
       let parsed: unknown;
-      try { parsed = text ? JSON.parse(text) : undefined; } catch { parsed = text; }
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = text;
+      }
       if (res.status >= 500 && attempt < retries) {
         await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
         continue;
@@ -99,7 +128,11 @@ export class AgentKbsClient {
       if (!res.ok) {
         const p = (parsed ?? {}) as { detail?: string; code?: string };
         // The KBS's own code (or its HTTP status), passed on as the server sent it.
-        throw new CloakError((p.code ?? `AGENT_KBS_${res.status}`) as ErrorCode, `the KBS refused ${method} ${path} (${res.status}): ${p.detail ?? text.slice(0, 300)}`, { details: { status: res.status } });
+        throw new CloakError(
+          (p.code ?? `AGENT_KBS_${res.status}`) as ErrorCode,
+          `the KBS refused ${method} ${path} (${res.status}): ${p.detail ?? text.slice(0, 300)}`,
+          { details: { status: res.status } },
+        );
       }
       return (parsed ?? {}) as Partial<Reply>;
     }

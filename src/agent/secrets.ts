@@ -28,20 +28,33 @@ export interface WrittenSecrets {
  */
 export function checkSecrets(secrets: SecretSpec[], values: Map<string, Buffer>): string[] {
   if (secrets.some((s) => s.env) && secrets.some((s) => s.file === ENV_FILE)) {
-    throw new CloakError('AGENT_SECRET_CONFLICT', `a secret file may not be named ${ENV_FILE}: the secret variables are written there`);
+    throw new CloakError(
+      'AGENT_SECRET_CONFLICT',
+      `a secret file may not be named ${ENV_FILE}: the secret variables are written there`,
+    );
   }
   const files = new Set(secrets.flatMap((s) => (s.file ? [s.file] : [])));
   if (secrets.some((s) => s.env)) files.add(ENV_FILE);
   for (const f of files) {
     for (let d = dirname(f); d !== '.'; d = dirname(d)) {
-      if (files.has(d)) throw new CloakError('AGENT_SECRET_CONFLICT', `the secret file ${f} would lie inside the secret file ${d}: give them separate paths`);
+      if (files.has(d))
+        throw new CloakError(
+          'AGENT_SECRET_CONFLICT',
+          `the secret file ${f} would lie inside the secret file ${d}: give them separate paths`,
+        );
     }
   }
-  return secrets.filter((s) => s.env).map((s) => {
-    const value = values.get(s.resource)!;
-    if (value.includes(0)) throw new CloakError('AGENT_ENV_BINARY', `secret ${s.resource} holds binary data and cannot be the variable ${s.env}: deliver it as a file`);
-    return `${s.env}=${value.toString('utf8')}`;
-  });
+  return secrets
+    .filter((s) => s.env)
+    .map((s) => {
+      const value = values.get(s.resource)!;
+      if (value.includes(0))
+        throw new CloakError(
+          'AGENT_ENV_BINARY',
+          `secret ${s.resource} holds binary data and cannot be the variable ${s.env}: deliver it as a file`,
+        );
+      return `${s.env}=${value.toString('utf8')}`;
+    });
 }
 
 /**
@@ -52,11 +65,20 @@ export function checkSecrets(secrets: SecretSpec[], values: Map<string, Buffer>)
  * was there under the same names. This is the one way secrets reach a
  * workload, for `cloak agent init` and `cloak run` alike.
  */
-export function writeSecrets(dir: string, secrets: SecretSpec[], values: Map<string, Buffer>, opts: WriteSecretsOptions): WrittenSecrets {
+export function writeSecrets(
+  dir: string,
+  secrets: SecretSpec[],
+  values: Map<string, Buffer>,
+  opts: WriteSecretsOptions,
+): WrittenSecrets {
   const env = checkSecrets(secrets, values);
   const entries = new Map<string, Buffer | string>();
   for (const s of secrets) if (s.file) entries.set(s.file, values.get(s.resource)!);
-  if (env.length) entries.set(ENV_FILE, env.map((e) => `${e.slice(0, e.indexOf('='))}=${shellQuote(e.slice(e.indexOf('=') + 1))}`).join('\n') + '\n');
+  if (env.length)
+    entries.set(
+      ENV_FILE,
+      env.map((e) => `${e.slice(0, e.indexOf('='))}=${shellQuote(e.slice(e.indexOf('=') + 1))}`).join('\n') + '\n',
+    );
 
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const stage = mkdtempSync(join(dir, '.cloak-stage-'));

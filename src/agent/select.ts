@@ -30,8 +30,13 @@ export function chooseAttester(c: AttesterChoice): Attester {
   const tee = c.tee && c.tee !== 'auto' ? c.tee : autodetect(c);
   switch (tee) {
     case 'sim': {
-      const measurement = c.measurement ? fromHex(c.measurement, 'USAGE_MEASUREMENT', '--measurement') : createHash('sha384').update(c.initData ?? '').digest();
-      if (measurement.length > 48) throw new CloakError('USAGE_MEASUREMENT', '--measurement is at most 48 bytes (96 hex)');
+      const measurement = c.measurement
+        ? fromHex(c.measurement, 'USAGE_MEASUREMENT', '--measurement')
+        : createHash('sha384')
+            .update(c.initData ?? '')
+            .digest();
+      if (measurement.length > 48)
+        throw new CloakError('USAGE_MEASUREMENT', '--measurement is at most 48 bytes (96 hex)');
       return simAttester({ dir: c.simDir ?? '.cloak/sim', measurement, initData: c.initData });
     }
     case 'tdx':
@@ -39,7 +44,10 @@ export function chooseAttester(c: AttesterChoice): Attester {
     case 'tpm':
       return tpmAttester('tpm', openTpm(c.tpm));
     default:
-      throw new CloakError('AGENT_TEE_UNSUPPORTED', `no evidence source for TEE "${tee}" on this machine (sim, tdx, tpm)`);
+      throw new CloakError(
+        'AGENT_TEE_UNSUPPORTED',
+        `no evidence source for TEE "${tee}" on this machine (sim, tdx, tpm)`,
+      );
   }
 }
 

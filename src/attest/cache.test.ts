@@ -10,8 +10,14 @@ test('BoundedCache keeps at most maxEntries, the oldest goes first; a value set 
   c.set('c', 4);
   assert.deepEqual([c.get('a'), c.get('b'), c.get('c'), c.size], [3, undefined, 4, 2]);
   let made = 0;
-  assert.equal(c.getOrSet('c', () => ++made), 4);
-  assert.equal(c.getOrSet('d', () => ++made), 1);
+  assert.equal(
+    c.getOrSet('c', () => ++made),
+    4,
+  );
+  assert.equal(
+    c.getOrSet('d', () => ++made),
+    1,
+  );
   assert.equal(made, 1);
   assert.equal(c.get('a'), undefined);
 });
@@ -27,9 +33,24 @@ test('VerifyCache: one bounded cache per slot, values derived per owner object; 
   cached(cache, A, 'y', () => ++made);
   assert.deepEqual([cache.of(A).get('x'), cache.of(A).get('y'), cache.of(B).get('x')], [undefined, 2, 'b']);
   const owner = {};
-  assert.equal(derived(cache, D, owner, () => ++made), 3);
-  assert.equal(derived(cache, D, owner, () => ++made), 3);
-  assert.equal(derived(cache, D, {}, () => ++made), 4);
-  assert.equal(cached(undefined, A, 'y', () => ++made), 5);
-  assert.equal(derived(undefined, D, owner, () => ++made), 6);
+  assert.equal(
+    derived(cache, D, owner, () => ++made),
+    3,
+  );
+  assert.equal(
+    derived(cache, D, owner, () => ++made),
+    3,
+  );
+  assert.equal(
+    derived(cache, D, {}, () => ++made),
+    4,
+  );
+  assert.equal(
+    cached(undefined, A, 'y', () => ++made),
+    5,
+  );
+  assert.equal(
+    derived(undefined, D, owner, () => ++made),
+    6,
+  );
 });

@@ -9,15 +9,21 @@ export class BoundedCache<V> {
   private readonly map = new Map<string, V>();
   constructor(readonly maxEntries: number) {}
 
-  get size(): number { return this.map.size; }
-  get(key: string): V | undefined { return this.map.get(key); }
+  get size(): number {
+    return this.map.size;
+  }
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
   set(key: string, value: V): V {
     this.map.delete(key);
     if (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value!);
     this.map.set(key, value);
     return value;
   }
-  delete(key: string): void { this.map.delete(key); }
+  delete(key: string): void {
+    this.map.delete(key);
+  }
   /** The cached value for `key`, or `make()`'s, kept. */
   getOrSet(key: string, make: () => V): V {
     const hit = this.map.get(key);
@@ -53,14 +59,20 @@ export class VerifyCache {
   /** The slot's cache, made on first use. */
   of<V>(slot: CacheSlot<V>): BoundedCache<V> {
     let c = this.slots.get(slot);
-    if (!c) { c = new BoundedCache<unknown>(slot.maxEntries); this.slots.set(slot, c); }
+    if (!c) {
+      c = new BoundedCache<unknown>(slot.maxEntries);
+      this.slots.set(slot, c);
+    }
     return c as BoundedCache<V>;
   }
 
   /** `make()`'s value for `owner`, kept while `owner` lives (callers must not mutate `owner` in place). */
   derive<V>(slot: CacheSlot<V>, owner: object, make: () => V): V {
     let byOwner = this.derivations.get(owner);
-    if (!byOwner) { byOwner = new Map(); this.derivations.set(owner, byOwner); }
+    if (!byOwner) {
+      byOwner = new Map();
+      this.derivations.set(owner, byOwner);
+    }
     if (byOwner.has(slot)) return byOwner.get(slot) as V;
     const v = make();
     byOwner.set(slot, v);

@@ -13,4 +13,18 @@ import { verifyCommand } from './verify.ts';
 import { secretCommand } from './secret.ts';
 
 /** Every top-level command, one file each; each exports a factory returning a commander Command. */
-export const commands: Array<() => Command> = [serveCommand, simCommand, resourceCommand, secretCommand, policyCommand, auditCommand, manifestCommand, generateCommand, convertCommand, imageCommand, runCommand, verifyCommand, agentCommand];
+export const commands: Array<() => Command> = [
+  serveCommand,
+  simCommand,
+  resourceCommand,
+  secretCommand,
+  policyCommand,
+  auditCommand,
+  manifestCommand,
+  generateCommand,
+  convertCommand,
+  imageCommand,
+  runCommand,
+  verifyCommand,
+  agentCommand,
+];

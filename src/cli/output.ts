@@ -49,7 +49,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const code = await fn(...args);
       if (typeof code === 'number') process.exitCode = code;
     } catch (e) {
-      const opts = args.find((a) => a && typeof a === 'object' && 'json' in (a as object)) as { json?: boolean } | undefined;
+      const opts = args.find((a) => a && typeof a === 'object' && 'json' in (a as object)) as
+        { json?: boolean } | undefined;
       process.exitCode = reportError(e, opts?.json === true);
     }
   };

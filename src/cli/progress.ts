@@ -17,6 +17,8 @@ export function progress(label: string, total: number, enabled = true) {
       if (tty) draw();
       else if (enabled) process.stderr.write(`${label}: ${what} (${count()})\n`);
     },
-    end() { if (tty && enabled) process.stderr.write('\n'); },
+    end() {
+      if (tty && enabled) process.stderr.write('\n');
+    },
   };
 }

@@ -13,12 +13,20 @@ export function registryResolver(opts: { tlsVerify: boolean }): (image: string) 
   return async (image: string) => {
     const { RegistryClient, parseDockerReference } = await import('../oci/index.ts');
     let ref;
-    try { ref = parseDockerReference(kubernetesImageRef(image)); } catch { throw new CloakError('K8S_IMAGE_INVALID', `image "${image}" is not a valid image reference`); }
+    try {
+      ref = parseDockerReference(kubernetesImageRef(image));
+    } catch {
+      throw new CloakError('K8S_IMAGE_INVALID', `image "${image}" is not a valid image reference`);
+    }
     const client = new RegistryClient(ref, { tlsVerify: opts.tlsVerify, retries: 1 });
     try {
       return (await client.getManifest(ref.tag ?? 'latest')).digest;
     } catch (e) {
-      throw new CloakError('K8S_UNPINNED', `cannot pin ${image} to a digest: ${(e as Error).message} (pin it as repo@sha256:… or make the registry reachable)`, { cause: e });
+      throw new CloakError(
+        'K8S_UNPINNED',
+        `cannot pin ${image} to a digest: ${(e as Error).message} (pin it as repo@sha256:… or make the registry reachable)`,
+        { cause: e },
+      );
     }
   };
 }

@@ -18,15 +18,32 @@ const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 async function caIssued(): Promise<{ ca: string; cert: string; key: string }> {
   const caKeys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: '01', name: 'CN=test CA (self-made)', keys: caKeys, signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    serialNumber: '01',
+    name: 'CN=test CA (self-made)',
+    keys: caKeys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: '02' + randomBytes(4).toString('hex'), subject: 'CN=127.0.0.1', issuer: ca.subject, publicKey: keys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: ALG,
+    serialNumber: '02' + randomBytes(4).toString('hex'),
+    subject: 'CN=127.0.0.1',
+    issuer: ca.subject,
+    publicKey: keys.publicKey,
+    signingKey: caKeys.privateKey,
+    signingAlgorithm: ALG,
     extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }])],
   });
-  const key = createPrivateKey({ key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)), format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  const key = createPrivateKey({
+    key: Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)),
+    format: 'der',
+    type: 'pkcs8',
+  })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
   return { ca: ca.toString('pem') + '\n', cert: cert.toString('pem') + '\n', key };
 }
 
@@ -44,21 +61,41 @@ test('pinnedServerCert: fetched when the fingerprint matches, refused otherwise;
   const b = await serve(issued.cert + issued.ca, issued.key);
   try {
     const fp = certificateFingerprint(self.cert);
-    assert.equal(certificateFingerprint((await pinnedServerCert(a.url, { fingerprint: fp.toUpperCase().replace('SHA256', 'sha256') }))!), fp);
-    await assert.rejects(pinnedServerCert(a.url, { fingerprint: 'sha256:' + '0'.repeat(64) }), (e) => isCloakError(e, 'SERVER_CERT_MISMATCH'));
+    assert.equal(
+      certificateFingerprint(
+        (await pinnedServerCert(a.url, { fingerprint: fp.toUpperCase().replace('SHA256', 'sha256') }))!,
+      ),
+      fp,
+    );
+    await assert.rejects(pinnedServerCert(a.url, { fingerprint: 'sha256:' + '0'.repeat(64) }), (e) =>
+      isCloakError(e, 'SERVER_CERT_MISMATCH'),
+    );
     await assert.rejects(pinnedServerCert(a.url, {}), (e) => isCloakError(e, 'USAGE_SERVER_CERT'));
     await assert.rejects(pinnedServerCert(a.url, { fingerprint: 'abc' }), (e) => isCloakError(e, 'USAGE_FINGERPRINT'));
-    await assert.rejects(pinnedServerCert('http://127.0.0.1:1', { fingerprint: fp }), (e) => isCloakError(e, 'USAGE_SERVER_CERT'));
+    await assert.rejects(pinnedServerCert('http://127.0.0.1:1', { fingerprint: fp }), (e) =>
+      isCloakError(e, 'USAGE_SERVER_CERT'),
+    );
     assert.equal(await pinnedServerCert('http://127.0.0.1:1', {}), undefined, 'plain HTTP pins nothing');
-    await assert.rejects(pinnedServerCert('https://127.0.0.1:1', { fingerprint: fp, timeoutMs: 2000 }), (e) => isCloakError(e, 'SERVER_CERT_FETCH'));
+    await assert.rejects(pinnedServerCert('https://127.0.0.1:1', { fingerprint: fp, timeoutMs: 2000 }), (e) =>
+      isCloakError(e, 'SERVER_CERT_FETCH'),
+    );
 
     // A CA-issued certificate is not pinned by fetching (the guest takes the pin as a root): the CA from a file is.
-    await assert.rejects(pinnedServerCert(b.url, { fingerprint: certificateFingerprint(issued.cert) }), (e) => isCloakError(e, 'SERVER_CERT_ISSUED'));
+    await assert.rejects(pinnedServerCert(b.url, { fingerprint: certificateFingerprint(issued.cert) }), (e) =>
+      isCloakError(e, 'SERVER_CERT_ISSUED'),
+    );
     writeFileSync(join(dir, 'ca.pem'), issued.ca);
-    assert.equal(certificateFingerprint((await pinnedServerCert(b.url, { certFile: join(dir, 'ca.pem') }))!), certificateFingerprint(issued.ca));
+    assert.equal(
+      certificateFingerprint((await pinnedServerCert(b.url, { certFile: join(dir, 'ca.pem') }))!),
+      certificateFingerprint(issued.ca),
+    );
     writeFileSync(join(dir, 'junk.pem'), 'not a certificate');
-    await assert.rejects(pinnedServerCert(b.url, { certFile: join(dir, 'junk.pem') }), (e) => isCloakError(e, 'USAGE_SERVER_CERT'));
-    await assert.rejects(pinnedServerCert(b.url, { certFile: join(dir, 'missing.pem') }), (e) => isCloakError(e, 'USAGE_SERVER_CERT'));
+    await assert.rejects(pinnedServerCert(b.url, { certFile: join(dir, 'junk.pem') }), (e) =>
+      isCloakError(e, 'USAGE_SERVER_CERT'),
+    );
+    await assert.rejects(pinnedServerCert(b.url, { certFile: join(dir, 'missing.pem') }), (e) =>
+      isCloakError(e, 'USAGE_SERVER_CERT'),
+    );
   } finally {
     a.server.close();
     b.server.close();

@@ -8,13 +8,15 @@ import type { CollateralSource, VerifiedEvidence, VerifyContext } from '../attes
 export function verifyTime(at: string | undefined): Date {
   if (at === undefined) return new Date();
   const now = new Date(at);
-  if (Number.isNaN(now.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(at)) throw new CloakError('USAGE_AT', `--at ${at} is not an RFC 3339 time (e.g. 2025-07-01T00:00:00Z)`);
+  if (Number.isNaN(now.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(at))
+    throw new CloakError('USAGE_AT', `--at ${at} is not an RFC 3339 time (e.g. 2025-07-01T00:00:00Z)`);
   return now;
 }
 
 /** The bytes of an input file; a missing file (or a directory) is a usage error. `flag` names the option it came from. */
 export function readInputFile(file: string, flag = ''): Buffer {
-  if (!existsSync(file) || !statSync(file).isFile()) throw new CloakError('USAGE_FILE', `${flag}${file} does not exist or is not a file`);
+  if (!existsSync(file) || !statSync(file).isFile())
+    throw new CloakError('USAGE_FILE', `${flag}${file} does not exist or is not a file`);
   return readFileSync(file);
 }
 
@@ -26,13 +28,19 @@ export async function collateralOption(path: string | undefined): Promise<Collat
 }
 
 /** The context every `cloak verify` subcommand verifies in: `--at`, `--collateral`, its trust material, and the run's one cache (as `cloak serve` has one per process). */
-export async function verifyContext(o: { at?: string; collateral?: string }, trust: VerifyContext['trust']): Promise<VerifyContext> {
+export async function verifyContext(
+  o: { at?: string; collateral?: string },
+  trust: VerifyContext['trust'],
+): Promise<VerifyContext> {
   const { VerifyCache } = await import('../attest/cache.ts');
   return { now: verifyTime(o.at), collateral: await collateralOption(o.collateral), trust, cache: new VerifyCache() };
 }
 
 /** What the flags of a `cloak verify` subcommand change in the default attestation policy. */
-export interface AppraisalFlags { allowDebug?: boolean; acceptedTcbStatuses?: string[] }
+export interface AppraisalFlags {
+  allowDebug?: boolean;
+  acceptedTcbStatuses?: string[];
+}
 
 /**
  * Appraises verified evidence as `cloak serve` does after binding, under the

@@ -5,10 +5,15 @@ import { action, printJson, say } from './output.ts';
 import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
 
 interface VerifySnpOpts {
-  vek?: string; collateral?: string; at?: string; reportData?: string; hostData?: string;
-  allowDebug?: boolean; measurement?: string[]; json?: boolean;
+  vek?: string;
+  collateral?: string;
+  at?: string;
+  reportData?: string;
+  hostData?: string;
+  allowDebug?: boolean;
+  measurement?: string[];
+  json?: boolean;
 }
-
 
 const HELP = `
 FILE is a raw SEV-SNP attestation report (1184 bytes) or CoCo's evidence JSON
@@ -29,7 +34,10 @@ export function verifySnpCommand(): Command {
     .description('Verify AMD SEV-SNP evidence: report signature, VCEK/VLEK chain to AMD, TCB, CRL and policy')
     .argument('<file>', 'raw SEV-SNP report or CoCo SNP evidence JSON')
     .option('--vek <file>', 'the VCEK or VLEK certificate (DER or PEM)')
-    .option('--collateral <path>', 'offline vendor collateral, read as `cloak serve --collateral` reads it (an AMD KDS mirror: VCEKs, CRLs)')
+    .option(
+      '--collateral <path>',
+      'offline vendor collateral, read as `cloak serve --collateral` reads it (an AMD KDS mirror: VCEKs, CRLs)',
+    )
     .option('--at <time>', 'verify as of this RFC 3339 time instead of now')
     .option('--report-data <hex>', 'expected report-data (zero-padded to 64 bytes)')
     .option('--host-data <hex>', 'expected host-data / init-data digest (zero-padded to 32 bytes)')
@@ -37,13 +45,24 @@ export function verifySnpCommand(): Command {
     .option('--allow-debug', 'accept guests launched with debugging allowed')
     .option('--json', 'print the verified claims as JSON')
     .addHelpText('after', HELP)
-    .action(action(async (file: string, o: VerifySnpOpts) => {
-      const policy: SnpPolicy = { reportData: o.reportData, hostData: o.hostData, measurements: o.measurement };
-      const snp: SnpTrust = { policy, vek: o.vek ? readInputFile(o.vek, '--vek ') : undefined };
-      const { snpVerifier } = await import('../attest/snp/index.ts');
-      const v = await snpVerifier.verify(readInputFile(file), await verifyContext(o, { snp }));
-      await appraiseVerified(v, { allowDebug: o.allowDebug === true });
-      if (o.json) printJson({ ok: true, tee: v.tee, reportData: toHex(v.reportData), initData: v.initData ? toHex(v.initData) : undefined, claims: v.claims });
-      say(`snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`);
-    }));
+    .action(
+      action(async (file: string, o: VerifySnpOpts) => {
+        const policy: SnpPolicy = { reportData: o.reportData, hostData: o.hostData, measurements: o.measurement };
+        const snp: SnpTrust = { policy, vek: o.vek ? readInputFile(o.vek, '--vek ') : undefined };
+        const { snpVerifier } = await import('../attest/snp/index.ts');
+        const v = await snpVerifier.verify(readInputFile(file), await verifyContext(o, { snp }));
+        await appraiseVerified(v, { allowDebug: o.allowDebug === true });
+        if (o.json)
+          printJson({
+            ok: true,
+            tee: v.tee,
+            reportData: toHex(v.reportData),
+            initData: v.initData ? toHex(v.initData) : undefined,
+            claims: v.claims,
+          });
+        say(
+          `snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`,
+        );
+      }),
+    );
 }

@@ -5,7 +5,9 @@ import { verifySnpCommand } from './verify-snp.ts';
 
 /** `cloak verify <tee> FILE …`: one subcommand per evidence format, each from its own file. */
 export function verifyCommand(): Command {
-  const verify = new Command('verify').description('Verify TEE evidence offline against the vendors\' chains and collateral');
+  const verify = new Command('verify').description(
+    "Verify TEE evidence offline against the vendors' chains and collateral",
+  );
   for (const make of verifiers) verify.addCommand(make());
   return verify;
 }
@@ -14,4 +16,11 @@ export function verifyCommand(): Command {
 const azSnpHardware = async () => (await import('../server/verifiers.ts')).azSnpHardware;
 const azTdxHardware = async () => (await import('../server/verifiers.ts')).azTdxHardware;
 
-const verifiers: Array<() => Command> = [verifySnpCommand, verifyTdxCommand, verifySgxCommand, verifyTpmCommand, () => verifyAzSnpVtpmCommand(azSnpHardware), () => verifyAzTdxVtpmCommand(azTdxHardware)];
+const verifiers: Array<() => Command> = [
+  verifySnpCommand,
+  verifyTdxCommand,
+  verifySgxCommand,
+  verifyTpmCommand,
+  () => verifyAzSnpVtpmCommand(azSnpHardware),
+  () => verifyAzTdxVtpmCommand(azTdxHardware),
+];

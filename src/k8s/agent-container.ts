@@ -11,7 +11,9 @@ export const SECRETS_PATH = '/run/cloak/secrets';
  * Kata agent policy pins exactly, so the host can neither add nor redirect one.
  */
 export function agentContainer(image: string, secrets: SecretSpec[]): Record<string, any> {
-  const list = secrets.flatMap((s) => (s.file ? ['--secret-file', `${s.file}=${s.resource}`] : ['--secret-env', `${s.env}=${s.resource}`]));
+  const list = secrets.flatMap((s) =>
+    s.file ? ['--secret-file', `${s.file}=${s.resource}`] : ['--secret-env', `${s.env}=${s.resource}`],
+  );
   return {
     name: AGENT_CONTAINER,
     image,

@@ -1,5 +1,13 @@
 import { CloakError } from '../lib/index.ts';
-import { podPolicy, renderPolicy, type AgentPolicyOptIns, type ImageConfig, type ImageConfigSource, type PodPolicy, type ResolvedContainer } from './policy/index.ts';
+import {
+  podPolicy,
+  renderPolicy,
+  type AgentPolicyOptIns,
+  type ImageConfig,
+  type ImageConfigSource,
+  type PodPolicy,
+  type ResolvedContainer,
+} from './policy/index.ts';
 
 type Obj = Record<string, any>;
 
@@ -10,7 +18,13 @@ export interface AgentPolicyInput {
   /** The pod spec, as it will run. */
   pod: Obj;
   /** Init containers, then containers, each with its pinned image (digest undefined when it is a tag). */
-  containers: Array<{ spec: Obj; image: string; digest?: string; config?: ImageConfig; envPatterns?: Record<string, string> }>;
+  containers: Array<{
+    spec: Obj;
+    image: string;
+    digest?: string;
+    config?: ImageConfig;
+    envPatterns?: Record<string, string>;
+  }>;
   configs: ImageConfigSource;
   optIns: AgentPolicyOptIns;
   where: string;
@@ -22,10 +36,21 @@ export async function agentPolicy(input: AgentPolicyInput): Promise<{ text: stri
   for (const c of input.containers) {
     const config = c.config ?? (c.digest ? await input.configs(c.image, c.digest) : undefined);
     if (!config) {
-      throw new CloakError('K8S_IMAGE_CONFIG', `${input.where}: no image config for ${c.image} (container ${c.spec.name}); the agent policy pins its entrypoint, environment and user: make the registry reachable or give --image-configs DIR with sha256-<hex>.json for ${c.digest ?? 'the pinned digest'}`);
+      throw new CloakError(
+        'K8S_IMAGE_CONFIG',
+        `${input.where}: no image config for ${c.image} (container ${c.spec.name}); the agent policy pins its entrypoint, environment and user: make the registry reachable or give --image-configs DIR with sha256-<hex>.json for ${c.digest ?? 'the pinned digest'}`,
+      );
     }
     resolved.push({ spec: c.spec, image: c.image, digest: c.digest, config, envPatterns: c.envPatterns });
   }
-  const data = podPolicy(input.kind, input.meta, input.pod, resolved, String(input.meta.namespace ?? ''), input.optIns, input.where);
+  const data = podPolicy(
+    input.kind,
+    input.meta,
+    input.pod,
+    resolved,
+    String(input.meta.namespace ?? ''),
+    input.optIns,
+    input.where,
+  );
   return { text: renderPolicy(data), data };
 }

@@ -50,16 +50,29 @@ const AGENT_ENV_PATTERNS = {
   YARN_VERSION: '[0-9]+\\.[0-9]+\\.[0-9]+',
 };
 
-export interface GenerateResult { docs: Obj[]; manifest: ManifestDocument; changes: string[]; notes: string[] }
+export interface GenerateResult {
+  docs: Obj[];
+  manifest: ManifestDocument;
+  changes: string[];
+  notes: string[];
+}
 
 /** Where the pod template of each workload kind lives. */
 function podTemplate(doc: Obj): { meta: Obj; spec: Obj } | undefined {
   const t = (o: Obj | undefined) => (o ? { meta: (o.metadata ??= {}), spec: (o.spec ??= {}) } : undefined);
   switch (doc.kind) {
-    case 'Pod': return t(doc);
-    case 'Deployment': case 'StatefulSet': case 'DaemonSet': case 'ReplicaSet': case 'Job': return t(doc.spec?.template);
-    case 'CronJob': return t(doc.spec?.jobTemplate?.spec?.template);
-    default: return undefined;
+    case 'Pod':
+      return t(doc);
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return t(doc.spec?.template);
+    case 'CronJob':
+      return t(doc.spec?.jobTemplate?.spec?.template);
+    default:
+      return undefined;
   }
 }
 
@@ -73,7 +86,9 @@ function podTemplate(doc: Obj): { meta: Obj; spec: Obj } | undefined {
  */
 export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise<GenerateResult> {
   const out = structuredClone(docs);
-  const manifest: ManifestDocument = structuredClone(opts.manifest ?? { version: 1, owners: { approvals: 1, users: [] }, secrets: [], workloads: [] });
+  const manifest: ManifestDocument = structuredClone(
+    opts.manifest ?? { version: 1, owners: { approvals: 1, users: [] }, secrets: [], workloads: [] },
+  );
   const workloads = (manifest.workloads ??= []);
   const secretDefs = (manifest.secrets ??= []);
   const changes: string[] = [];
@@ -84,7 +99,10 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
   const retired = RETIRED_RUNTIME_CLASSES[runtimeClass];
   if (retired) notes.push(`warning: ${retired}`);
   const unusual = tees.filter((t) => !platform.tees.includes(t));
-  if (unusual.length) notes.push(`the manifest allows TEE ${unusual.join(', ')}, which platform ${platform.name} does not produce (it produces ${platform.tees.join(', ')})`);
+  if (unusual.length)
+    notes.push(
+      `the manifest allows TEE ${unusual.join(', ')}, which platform ${platform.name} does not produce (it produces ${platform.tees.join(', ')})`,
+    );
   let generated = 0;
   for (const doc of out) {
     const tpl = podTemplate(doc);
@@ -114,9 +132,20 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     }
     const secrets = (entry.secrets ?? []).map((s) => {
       const def = secretDefs.find((x) => x.name === s.name);
-      if (!def) throw new CloakError('K8S_MANIFEST_SECRET', `manifest workload ${name} names secret "${s.name}", which manifest.secrets does not define`);
-      if (s.env && !s.sealed) notes.push(`${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`);
-      if (s.sealed && !s.env) throw new CloakError('K8S_MANIFEST_SECRET', `manifest workload ${name}: secret "${s.name}" is sealed, so it must be delivered as env`);
+      if (!def)
+        throw new CloakError(
+          'K8S_MANIFEST_SECRET',
+          `manifest workload ${name} names secret "${s.name}", which manifest.secrets does not define`,
+        );
+      if (s.env && !s.sealed)
+        notes.push(
+          `${where}: secret ${s.name} is delivered as variable ${s.env} in ${SECRETS_PATH}/cloak.env (the app reads it there)`,
+        );
+      if (s.sealed && !s.env)
+        throw new CloakError(
+          'K8S_MANIFEST_SECRET',
+          `manifest workload ${name}: secret "${s.name}" is sealed, so it must be delivered as env`,
+        );
       return { resource: def.resource, file: s.file, env: s.env, sealed: s.sealed === true };
     });
     const sealed = secrets.filter((s) => s.sealed).map((s) => ({ resource: s.resource, env: s.env! }));
@@ -139,7 +168,8 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     const agent = agentContainer(agentImage, agentSecrets);
     const hadAgent = (spec.initContainers ?? []).some((c: Obj) => c.name === AGENT_CONTAINER);
     const inits: Obj[] = (spec.initContainers ?? []).filter((c: Obj) => c.name !== AGENT_CONTAINER);
-    if (withAgent !== hadAgent) changes.push(`${where}: ${withAgent ? 'added' : 'removed'} init container ${AGENT_CONTAINER}`);
+    if (withAgent !== hadAgent)
+      changes.push(`${where}: ${withAgent ? 'added' : 'removed'} init container ${AGENT_CONTAINER}`);
     if (withAgent) {
       spec.volumes.push({ name: SECRETS_VOLUME, emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
       spec.initContainers = [agent, ...inits];
@@ -154,12 +184,22 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     changes.push(...(await applySealedEnv(containers, sealed, opts.sealing, where)));
     if (sealed.length && opts.sealing && !(entry.keys ?? []).includes(opts.sealing.kid)) {
       entry.keys = [...(entry.keys ?? []), opts.sealing.kid];
-      changes.push(`manifest: workload ${name} may read the sealing key ${opts.sealing.kid} (its data hub verifies sealed secrets with it)`);
+      changes.push(
+        `manifest: workload ${name} may read the sealing key ${opts.sealing.kid} (its data hub verifies sealed secrets with it)`,
+      );
     }
-    if (sealed.length) notes.push(`${where}: ${sealed.map((s) => s.env).join(', ')} carry sealed secrets, which the guest unseals before the app starts; store the public key at ${opts.sealing?.kid ?? 'the sealing kid'} (cloak resource set … --file KEY.pub)`);
+    if (sealed.length)
+      notes.push(
+        `${where}: ${sealed.map((s) => s.env).join(', ')} carry sealed secrets, which the guest unseals before the app starts; store the public key at ${opts.sealing?.kid ?? 'the sealing kid'} (cloak resource set … --file KEY.pub)`,
+      );
 
     // The Kata agent policy of the pod as it will run, with the workload's opt-ins.
-    const optIns = readOptIns(entry, annotations, [...(spec.initContainers ?? []), ...containers].map((c: Obj) => String(c.name)), where);
+    const optIns = readOptIns(
+      entry,
+      annotations,
+      [...(spec.initContainers ?? []), ...containers].map((c: Obj) => String(c.name)),
+      where,
+    );
     const record = optInsRecord(optIns);
     if (JSON.stringify(record) !== JSON.stringify(entry.agentPolicy)) {
       if (record) entry.agentPolicy = record;
@@ -168,21 +208,51 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     }
     notes.push(...describeOptIns(optIns, where));
     const agentDigest = /@(sha256:[0-9a-f]{64})$/.exec(agentImage)?.[1];
-    if (!agentDigest) notes.push(`${where}: the agent policy pins the agent image by its tag ${agentImage}; give --agent-image …@sha256:… to pin it by digest`);
+    if (!agentDigest)
+      notes.push(
+        `${where}: the agent policy pins the agent image by its tag ${agentImage}; give --agent-image …@sha256:… to pin it by digest`,
+      );
     const agentConfig = (agentDigest && (await opts.imageConfigs?.(agentImage, agentDigest))) || AGENT_IMAGE_CONFIG;
     const noConfigs: ImageConfigSource = async () => undefined;
     const policy = await agentPolicy({
-      kind: doc.kind, meta: doc.metadata, pod: spec, where, optIns, configs: opts.imageConfigs ?? noConfigs,
+      kind: doc.kind,
+      meta: doc.metadata,
+      pod: spec,
+      where,
+      optIns,
+      configs: opts.imageConfigs ?? noConfigs,
       containers: [
-        ...(withAgent ? [{ spec: agent, image: agentImage, digest: agentDigest, config: agentConfig, envPatterns: AGENT_ENV_PATTERNS }] : []),
-        ...[...inits, ...containers].map((c: Obj) => ({ spec: c, image: String(c.image), digest: pinnedDigest.get(c) })),
+        ...(withAgent
+          ? [
+              {
+                spec: agent,
+                image: agentImage,
+                digest: agentDigest,
+                config: agentConfig,
+                envPatterns: AGENT_ENV_PATTERNS,
+              },
+            ]
+          : []),
+        ...[...inits, ...containers].map((c: Obj) => ({
+          spec: c,
+          image: String(c.image),
+          digest: pinnedDigest.get(c),
+        })),
       ],
     });
 
-    const imageRefs = [agentImage, ...[...inits, ...containers].map((c: Obj) => String(c.image))].map(guestImageReference);
+    const imageRefs = [agentImage, ...[...inits, ...containers].map((c: Obj) => String(c.image))].map(
+      guestImageReference,
+    );
     const initData = workloadInitData({
-      name, server: opts.server, serverCert: opts.serverCert, images: [...new Set(digests)], secrets: agentSecrets, policy: policy.text,
-      imageRefs, algorithm: platform.algorithm,
+      name,
+      server: opts.server,
+      serverCert: opts.serverCert,
+      images: [...new Set(digests)],
+      secrets: agentSecrets,
+      policy: policy.text,
+      imageRefs,
+      algorithm: platform.algorithm,
     });
     const digest = initDataDigestHex(initData);
     entry.images = [...new Set(digests)].sort();
@@ -190,14 +260,27 @@ export async function generate(docs: Obj[], opts: GenerateOptions = {}): Promise
     const encoded = encodeInitData(initData);
     if (annotations[INITDATA_ANNOTATION] !== encoded) {
       annotations[INITDATA_ANNOTATION] = encoded;
-      changes.push(`${where}: init-data annotation with agent policy (${platform.algorithm} ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`);
+      changes.push(
+        `${where}: init-data annotation with agent policy (${platform.algorithm} ${digest.slice(0, 16)}…, ${encoded.length} bytes encoded)`,
+      );
     }
   }
   if (generated) {
-    notes.push(`platform ${platform.name}: runtime class ${runtimeClass}, init-data digest ${platform.algorithm} in ${platform.binding}, manifest TEEs ${tees.join(', ')}`);
-    if (opts.server?.startsWith('https://') && !opts.serverCert) notes.push(`warning: no server certificate is pinned; the guest checks ${opts.server} against its built-in CA roots only`);
-    if (opts.server?.startsWith('http://')) notes.push(`warning: the guest talks to ${opts.server} in plain HTTP; that is for a server on the same machine only`);
-    if (!opts.server) notes.push('no --server: the init-data carries no aa.toml/cdh.toml, so the guest knows no KBS and enforces no image policy');
+    notes.push(
+      `platform ${platform.name}: runtime class ${runtimeClass}, init-data digest ${platform.algorithm} in ${platform.binding}, manifest TEEs ${tees.join(', ')}`,
+    );
+    if (opts.server?.startsWith('https://') && !opts.serverCert)
+      notes.push(
+        `warning: no server certificate is pinned; the guest checks ${opts.server} against its built-in CA roots only`,
+      );
+    if (opts.server?.startsWith('http://'))
+      notes.push(
+        `warning: the guest talks to ${opts.server} in plain HTTP; that is for a server on the same machine only`,
+      );
+    if (!opts.server)
+      notes.push(
+        'no --server: the init-data carries no aa.toml/cdh.toml, so the guest knows no KBS and enforces no image policy',
+      );
   }
   return { docs: out, manifest, changes, notes };
 }

@@ -9,7 +9,9 @@ import { generate, INITDATA_ANNOTATION, PLATFORMS, guestImageReference } from '.
 const APP = `registry.example:5000/shop/app@sha256:${'a'.repeat(64)}`;
 const configs = async () => ({ Entrypoint: ['/app'], Env: ['PATH=/usr/bin:/bin'], User: '1000:1000' });
 const job = () => ({
-  apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'report' },
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name: 'report' },
   spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'app', image: APP }] } } },
 });
 
@@ -24,10 +26,20 @@ test('every platform: its runtime class, its digest algorithm over the exact ini
     const w = r.manifest.workloads![0]!;
     assert.deepEqual(w.tees, p.tees);
     assert.deepEqual(w.referenceValues?.initData, [createHash(p.algorithm).update(text).digest('hex')]);
-    const again = await generate(r.docs, { platform: p.name, server: 'http://127.0.0.1:8080', imageConfigs: configs, manifest: r.manifest });
+    const again = await generate(r.docs, {
+      platform: p.name,
+      server: 'http://127.0.0.1:8080',
+      imageConfigs: configs,
+      manifest: r.manifest,
+    });
     assert.deepEqual(again.changes, [], `${p.name}: a second run changes nothing`);
   }
-  const switched = await generate([job()], { platform: 'snp', tees: ['az-snp-vtpm'], runtimeClass: 'my-snp', imageConfigs: configs });
+  const switched = await generate([job()], {
+    platform: 'snp',
+    tees: ['az-snp-vtpm'],
+    runtimeClass: 'my-snp',
+    imageConfigs: configs,
+  });
   assert.equal(switched.docs[0]!.spec.template.spec.runtimeClassName, 'my-snp');
   assert.deepEqual(switched.manifest.workloads![0]!.tees, ['az-snp-vtpm']);
   assert.ok(switched.notes.some((n) => /allows TEE az-snp-vtpm, which platform snp does not produce/.test(n)));

@@ -1,10 +1,31 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { canonicalJson, CloakError, constantTimeEqual, parseResourcePath, toHex, type ErrorCode } from '../lib/index.ts';
-import { runtimeDataDigest, type EvidenceVerifier, type CollateralSource, type TrustMaterial, type VerifyCache } from '../attest/index.ts';
 import {
-  appraise, allowsRelease, parseAttestationPolicy, parseResourcePolicy,
-  DEFAULT_ATTESTATION_POLICY, DEFAULT_RESOURCE_POLICY, type AttestationPolicy, type ResourcePolicy, type AppraisalInput, type Appraisal,
+  canonicalJson,
+  CloakError,
+  constantTimeEqual,
+  parseResourcePath,
+  toHex,
+  type ErrorCode,
+} from '../lib/index.ts';
+import {
+  runtimeDataDigest,
+  type EvidenceVerifier,
+  type CollateralSource,
+  type TrustMaterial,
+  type VerifyCache,
+} from '../attest/index.ts';
+import {
+  appraise,
+  allowsRelease,
+  parseAttestationPolicy,
+  parseResourcePolicy,
+  DEFAULT_ATTESTATION_POLICY,
+  DEFAULT_RESOURCE_POLICY,
+  type AttestationPolicy,
+  type ResourcePolicy,
+  type AppraisalInput,
+  type Appraisal,
 } from '../policy/index.ts';
 import type { Store, SessionRecord, CountInput } from '../store/index.ts';
 import { KBS_PROTOCOL_VERSION, SESSION_TTL_MS } from './protocol.ts';
@@ -56,13 +77,18 @@ export class KeyBroker {
     this.clock = opts.clock ?? (() => new Date());
   }
 
-  get tees(): string[] { return [...this.verifiers.keys()]; }
+  get tees(): string[] {
+    return [...this.verifiers.keys()];
+  }
 
   async auth(req: AuthRequest, source?: Source): Promise<{ sessionId: string; nonce: string; expires: Date }> {
     const { store } = this.opts;
     try {
       if (req.version !== KBS_PROTOCOL_VERSION) {
-        throw refused('KBS_PROTOCOL_VERSION', `protocol version "${req.version}" is not supported; this server speaks ${KBS_PROTOCOL_VERSION}`);
+        throw refused(
+          'KBS_PROTOCOL_VERSION',
+          `protocol version "${req.version}" is not supported; this server speaks ${KBS_PROTOCOL_VERSION}`,
+        );
       }
       if (!this.verifiers.has(req.tee)) {
         throw refused('KBS_UNKNOWN_TEE', `TEE "${req.tee}" is not supported (supported: ${this.tees.join(', ')})`);
@@ -97,9 +123,17 @@ export class KeyBroker {
       const teePubkey = req['runtime-data']['tee-pubkey'];
       if (session.attested) return tokenForSameKey(session, teePubkey);
       const token = await this.appraiseEvidence(session, req);
-      const result = await store.attestSession(session.id, { token, teePubkey }, { kind: 'kbs.attest', outcome: 'ok', subject: session.id, details: { tee: session.tee, source } });
+      const result = await store.attestSession(
+        session.id,
+        { token, teePubkey },
+        { kind: 'kbs.attest', outcome: 'ok', subject: session.id, details: { tee: session.tee, source } },
+      );
       if (result.won) return token;
-      if (!result.session) throw refused('KBS_SESSION_UNKNOWN', 'the session ended while this attest ran (another attempt on it failed): start again with POST /kbs/v0/auth');
+      if (!result.session)
+        throw refused(
+          'KBS_SESSION_UNKNOWN',
+          'the session ended while this attest ran (another attempt on it failed): start again with POST /kbs/v0/auth',
+        );
       return tokenForSameKey(result.session, teePubkey);
     } catch (e) {
       // A failed attempt burns the session and its nonce (the client starts over with /auth), unless an attest on it already won.
@@ -112,27 +146,47 @@ export class KeyBroker {
   private async appraiseEvidence(session: SessionRecord, req: AttestRequest): Promise<string> {
     const runtime = req['runtime-data'];
     if (!constantTimeEqual(Buffer.from(runtime.nonce), Buffer.from(session.nonce))) {
-      throw refused('KBS_NONCE_MISMATCH', 'runtime-data nonce is not the nonce this session was given: request a new challenge with /kbs/v0/auth');
+      throw refused(
+        'KBS_NONCE_MISMATCH',
+        'runtime-data nonce is not the nonce this session was given: request a new challenge with /kbs/v0/auth',
+      );
     }
     await checkTeePubkey(runtime['tee-pubkey']);
     const { primary, additional } = splitEvidence(req['tee-evidence']);
     const verifier = this.verifiers.get(session.tee)!;
     const now = this.clock();
-    const verified = await verifier.verify(primary, { now, collateral: this.opts.collateral, trust: this.opts.trust, cache: this.opts.cache }).catch((e: unknown) => {
-      // Evidence that does not verify is an attestation failure (401), whatever the verifier's default status.
-      throw e instanceof CloakError ? new CloakError(e.code, e.message, { kind: 'unauthorized', cause: e }) : e;
-    });
+    const verified = await verifier
+      .verify(primary, { now, collateral: this.opts.collateral, trust: this.opts.trust, cache: this.opts.cache })
+      .catch((e: unknown) => {
+        // Evidence that does not verify is an attestation failure (401), whatever the verifier's default status.
+        throw e instanceof CloakError ? new CloakError(e.code, e.message, { kind: 'unauthorized', cause: e }) : e;
+      });
 
     const binding = runtimeDataDigest(runtime.nonce, runtime['tee-pubkey'], additional);
     if (!constantTimeEqual(verified.reportData, verifier.expectedReportData(binding))) {
-      throw refused('KBS_REPORT_DATA_MISMATCH', 'the evidence report-data does not bind this nonce and tee-pubkey (expected SHA-384 of the canonical runtime data)');
+      throw refused(
+        'KBS_REPORT_DATA_MISMATCH',
+        'the evidence report-data does not bind this nonce and tee-pubkey (expected SHA-384 of the canonical runtime data)',
+      );
     }
     const initData = req['init-data'] ? parseInitData(req['init-data']) : undefined;
     if (initData) checkInitDataBinding(verifier, verified, initData);
-    const { appraisal } = await this.appraiseNow({ tee: verified.tee, insecure: verified.insecure, claims: verified.claims, init_data: initData?.claims ?? {} });
-    return this.opts.tokens.sign(earClaims({
-      verified, appraisal, runtime, initData, reportData: toHex(verified.reportData),
-    }), now);
+    const { appraisal } = await this.appraiseNow({
+      tee: verified.tee,
+      insecure: verified.insecure,
+      claims: verified.claims,
+      init_data: initData?.claims ?? {},
+    });
+    return this.opts.tokens.sign(
+      earClaims({
+        verified,
+        appraisal,
+        runtime,
+        initData,
+        reportData: toHex(verified.reportData),
+      }),
+      now,
+    );
   }
 
   async resource(cred: Credential, path: string, source?: Source): Promise<FlattenedJwe> {
@@ -144,22 +198,40 @@ export class KeyBroker {
       const ear = readEar(payload);
       // The token says what was verified; whether that still suffices is for the policy in force now,
       // so tightening the attestation policy (or the reference values) revokes tokens already issued.
-      const { appraisal, launch } = await this.appraiseNow({ tee: ear.tee, insecure: ear.insecure, claims: ear.claims, init_data: ear.initData });
+      const { appraisal, launch } = await this.appraiseNow({
+        tee: ear.tee,
+        insecure: ear.insecure,
+        claims: ear.claims,
+        init_data: ear.initData,
+      });
       const policy = await this.resourcePolicy();
       const input = {
-        tee: ear.tee, insecure: ear.insecure, status: appraisal.status, trust_vector: appraisal.trustVector,
-        claims: ear.claims, init_data: ear.initData, resource: { repository, type, tag, path: `${repository}/${type}/${tag}` },
+        tee: ear.tee,
+        insecure: ear.insecure,
+        status: appraisal.status,
+        trust_vector: appraisal.trustVector,
+        claims: ear.claims,
+        init_data: ear.initData,
+        resource: { repository, type, tag, path: `${repository}/${type}/${tag}` },
       };
       if (!allowsRelease(policy, input)) {
         const why = launchFails(launch) ? `: ${launch.reason}` : '';
-        throw refused('KBS_POLICY_DENY', `the resource policy does not release ${path} to this workload (status ${appraisal.status})${why}`);
+        throw refused(
+          'KBS_POLICY_DENY',
+          `the resource policy does not release ${path} to this workload (status ${appraisal.status})${why}`,
+        );
       }
       const manifest = await this.currentManifest();
       if (manifest) releaseByManifest(manifest, ear, input);
       const value = await store.getResource(`${repository}/${type}/${tag}`);
       if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`);
       const jwe = await encryptToTee(ear.teePubkey, value);
-      await store.appendAudit({ kind: 'kbs.release', outcome: 'ok', subject, details: { resource: path, tee: ear.tee, source } });
+      await store.appendAudit({
+        kind: 'kbs.release',
+        outcome: 'ok',
+        subject,
+        details: { resource: path, tee: ear.tee, source },
+      });
       return jwe;
     } catch (e) {
       await this.countRefusal('kbs.release', source, e);
@@ -171,14 +243,22 @@ export class KeyBroker {
    * Appraises verified claims under the attestation policy and reference values in force now; contraindicated is refused.
    * `refs.launch` says whether the launch measurement is pinned for the workload the init-data names (launch-pins.ts).
    */
-  private async appraiseNow(input: Omit<AppraisalInput, 'refs'>): Promise<{ appraisal: Appraisal; launch: LaunchCheck }> {
+  private async appraiseNow(
+    input: Omit<AppraisalInput, 'refs'>,
+  ): Promise<{ appraisal: Appraisal; launch: LaunchCheck }> {
     const policy = await this.attestationPolicy();
     const refs = await referenceValuesForPolicy(this.opts.store);
     const workload = workloadNamed(await this.currentManifest(), input.init_data);
     const launch = launchOf(input, workload, refs.measurements as string[]);
-    const appraisal = appraise(policy, { ...input, refs: { ...refs, launch: { required: launch.required, listed: launch.listed, pinned: launch.pinned } } });
+    const appraisal = appraise(policy, {
+      ...input,
+      refs: { ...refs, launch: { required: launch.required, listed: launch.listed, pinned: launch.pinned } },
+    });
     if (appraisal.status === 'contraindicated') {
-      throw refused('KBS_ATTESTATION_CONTRAINDICATED', `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`);
+      throw refused(
+        'KBS_ATTESTATION_CONTRAINDICATED',
+        `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`,
+      );
     }
     return { appraisal, launch };
   }
@@ -186,16 +266,22 @@ export class KeyBroker {
   private async authenticate(cred: Credential): Promise<JWTPayload> {
     const now = this.clock();
     if (cred.bearer) return this.opts.tokens.verify(cred.bearer, now);
-    if (!cred.sessionId) throw refused('KBS_UNAUTHENTICATED', 'no session cookie and no bearer token: attest first (/kbs/v0/auth, /kbs/v0/attest)');
+    if (!cred.sessionId)
+      throw refused(
+        'KBS_UNAUTHENTICATED',
+        'no session cookie and no bearer token: attest first (/kbs/v0/auth, /kbs/v0/attest)',
+      );
     const session = await this.liveSession(cred.sessionId);
-    if (!session.attested || !session.token) throw refused('KBS_NOT_ATTESTED', 'this session has not attested yet: POST /kbs/v0/attest first');
+    if (!session.attested || !session.token)
+      throw refused('KBS_NOT_ATTESTED', 'this session has not attested yet: POST /kbs/v0/attest first');
     return this.opts.tokens.verify(session.token, now);
   }
 
   private async liveSession(id: string | undefined): Promise<SessionRecord> {
     if (!id) throw refused('KBS_SESSION_UNKNOWN', 'no kbs-session-id cookie: start with POST /kbs/v0/auth');
     const session = await this.opts.store.getSession(id);
-    if (!session) throw refused('KBS_SESSION_UNKNOWN', 'unknown or finished session: start again with POST /kbs/v0/auth');
+    if (!session)
+      throw refused('KBS_SESSION_UNKNOWN', 'unknown or finished session: start again with POST /kbs/v0/auth');
     if (session.expiresAt.getTime() <= this.clock().getTime()) {
       await this.opts.store.deleteSession(id);
       throw refused('KBS_SESSION_EXPIRED', 'the session expired: start again with POST /kbs/v0/auth');
@@ -211,14 +297,20 @@ export class KeyBroker {
     if (!record) return undefined;
     if (this.manifestCache?.digest !== record.digest) {
       // Like a stored policy, a stored manifest that no longer reads (a rule tightened since it was set) fails closed, as the server's fault.
-      this.manifestCache = inForce('manifest', () => parseManifest(record.text), 'owners set a valid manifest (cloak manifest set)');
+      this.manifestCache = inForce(
+        'manifest',
+        () => parseManifest(record.text),
+        'owners set a valid manifest (cloak manifest set)',
+      );
     }
     return this.manifestCache;
   }
 
   async attestationPolicy(): Promise<AttestationPolicy> {
     const text = (await this.opts.store.getPolicy('attestation')) ?? DEFAULT_ATTESTATION_POLICY;
-    return this.cachedPolicy('a:' + text, () => inForce('attestation', () => parseAttestationPolicy(text))) as AttestationPolicy;
+    return this.cachedPolicy('a:' + text, () =>
+      inForce('attestation', () => parseAttestationPolicy(text)),
+    ) as AttestationPolicy;
   }
 
   async resourcePolicy(): Promise<ResourcePolicy> {
@@ -239,7 +331,13 @@ export class KeyBroker {
   private countRefusal(kind: string, source: Source, e: unknown) {
     const code = e instanceof CloakError ? e.code : 'INTERNAL';
     const reason = e instanceof Error ? e.message : String(e);
-    return this.count({ kind, outcome: e instanceof CloakError ? 'refused' : 'error', source, code, sample: `${code}: ${reason}` });
+    return this.count({
+      kind,
+      outcome: e instanceof CloakError ? 'refused' : 'error',
+      source,
+      code,
+      sample: `${code}: ${reason}`,
+    });
   }
 
   private async count(entry: Omit<CountInput, 'source'> & { source: Source }) {
@@ -260,28 +358,45 @@ function inForce<T>(kind: string, parse: () => T, fix = `an admin sets it again 
     return parse();
   } catch (e) {
     const what = kind === 'manifest' ? 'manifest' : `${kind} policy`;
-    throw new CloakError(kind === 'manifest' ? 'MANIFEST_IN_FORCE_INVALID' : 'POLICY_IN_FORCE_INVALID', `the ${what} in force is not valid (${(e as Error).message}): nothing is admitted until ${fix}`, { cause: e });
+    throw new CloakError(
+      kind === 'manifest' ? 'MANIFEST_IN_FORCE_INVALID' : 'POLICY_IN_FORCE_INVALID',
+      `the ${what} in force is not valid (${(e as Error).message}): nothing is admitted until ${fix}`,
+      { cause: e },
+    );
   }
 }
 
 /** An attested session's token, for a repeated or losing attest that bound the same tee-pubkey; any other key is refused. */
 function tokenForSameKey(session: SessionRecord, teePubkey: unknown): string {
   if (session.token && canonicalJson(session.teePubkey) === canonicalJson(teePubkey)) return session.token;
-  throw refused('KBS_SESSION_ATTESTED', 'this session already attested with another tee-pubkey: one challenge yields one token; start again with POST /kbs/v0/auth');
+  throw refused(
+    'KBS_SESSION_ATTESTED',
+    'this session already attested with another tee-pubkey: one challenge yields one token; start again with POST /kbs/v0/auth',
+  );
 }
 
 /**
  * The init-data must be the one the hardware holds (SNP HOST_DATA, TDX MRCONFIGID, SGX CONFIGID, vTPM PCR 8).
  * Init-data a hardware TEE cannot bind (a vTPM takes sha256 only) is refused rather than believed.
  */
-function checkInitDataBinding(verifier: EvidenceVerifier, verified: { tee: string; insecure: boolean; initData?: Buffer }, initData: { digest: Buffer; algorithm: string }): void {
+function checkInitDataBinding(
+  verifier: EvidenceVerifier,
+  verified: { tee: string; insecure: boolean; initData?: Buffer },
+  initData: { digest: Buffer; algorithm: string },
+): void {
   const expected = verifier.expectedInitData?.(initData.digest);
   if (!expected) {
     if (verified.insecure) return;
-    throw refused('KBS_INITDATA_UNBOUND', `TEE ${verified.tee} cannot hold a ${initData.algorithm} init-data digest${/tpm$/.test(verified.tee) ? ' (PCR 8 is extended with sha256 digests only: set algorithm = "sha256" in the init-data)' : ''}; the init-data is refused rather than believed`);
+    throw refused(
+      'KBS_INITDATA_UNBOUND',
+      `TEE ${verified.tee} cannot hold a ${initData.algorithm} init-data digest${/tpm$/.test(verified.tee) ? ' (PCR 8 is extended with sha256 digests only: set algorithm = "sha256" in the init-data)' : ''}; the init-data is refused rather than believed`,
+    );
   }
   if (!verified.initData || !constantTimeEqual(verified.initData, expected)) {
-    throw refused('KBS_INITDATA_MISMATCH', `the init-data digest (${initData.algorithm} ${initData.digest.toString('hex')}) does not match what the evidence holds (${verified.initData?.toString('hex') ?? 'nothing'}): the pod was started with other init-data`);
+    throw refused(
+      'KBS_INITDATA_MISMATCH',
+      `the init-data digest (${initData.algorithm} ${initData.digest.toString('hex')}) does not match what the evidence holds (${verified.initData?.toString('hex') ?? 'nothing'}): the pod was started with other init-data`,
+    );
   }
 }
 

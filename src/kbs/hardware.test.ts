@@ -21,44 +21,91 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
   ['tdx', tdxVerifier, 'tdx/dcap-qvl_tdx_quote.dat', 'tdx/dcap-qvl_tdx_quote_collateral.json', '2025-07-01T00:00:00Z'],
   ['sgx', sgxVerifier, 'sgx/dcap-qvl_sgx_quote.dat', 'sgx/dcap-qvl_sgx_quote_collateral.json', '2025-07-01T00:00:00Z'],
 ] as const) {
-  test(`KBS with tee ${tee}: real quote verifies, report-data binding is enforced, tampering refused`, { skip: EV.skip }, async () => {
-    const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
-    const collateral = JSON.parse(readFileSync(shared(collateralFile), 'utf8'));
-    const tokens = await TokenIssuer.load(store, 'test');
-    const broker = new KeyBroker({
-      store, tokens, verifiers: [verifier], clock: () => new Date(at),
-      trust: { dcap: { collateral } },
-    });
-    const quote = readFileSync(shared(quoteFile));
-    const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
-    const attest = async (q: Buffer) => {
-      const s = await broker.auth({ version: '0.4.0', tee });
-      return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: { quote: q.toString('base64') }, additional_evidence: '' } });
-    };
-    await assert.rejects(attest(quote), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
-    const tampered = Buffer.from(quote);
-    tampered[100]! ^= 1;
-    await assert.rejects(attest(tampered), (e) => isCloakError(e, 'DCAP_QUOTE_SIGNATURE_INVALID') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
-    const refusals = await store.queryAuditCounts({ kind: 'kbs.attest' });
-    assert.deepEqual(refusals.map((r) => r.code).sort(), ['DCAP_QUOTE_SIGNATURE_INVALID', 'KBS_REPORT_DATA_MISMATCH']);
-    assert.deepEqual(await store.queryAudit({ kind: 'kbs.attest' }), [], 'refusals are counted, not chained');
-    await store.close();
-  });
+  test(
+    `KBS with tee ${tee}: real quote verifies, report-data binding is enforced, tampering refused`,
+    { skip: EV.skip },
+    async () => {
+      const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+      const collateral = JSON.parse(readFileSync(shared(collateralFile), 'utf8'));
+      const tokens = await TokenIssuer.load(store, 'test');
+      const broker = new KeyBroker({
+        store,
+        tokens,
+        verifiers: [verifier],
+        clock: () => new Date(at),
+        trust: { dcap: { collateral } },
+      });
+      const quote = readFileSync(shared(quoteFile));
+      const jwk = {
+        ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
+          string,
+          string
+        >),
+        alg: 'ECDH-ES+A256KW',
+      };
+      const attest = async (q: Buffer) => {
+        const s = await broker.auth({ version: '0.4.0', tee });
+        return broker.attest(s.sessionId, {
+          'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
+          'tee-evidence': { primary_evidence: { quote: q.toString('base64') }, additional_evidence: '' },
+        });
+      };
+      await assert.rejects(
+        attest(quote),
+        (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized',
+      );
+      const tampered = Buffer.from(quote);
+      tampered[100]! ^= 1;
+      await assert.rejects(
+        attest(tampered),
+        (e) =>
+          isCloakError(e, 'DCAP_QUOTE_SIGNATURE_INVALID') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized',
+      );
+      const refusals = await store.queryAuditCounts({ kind: 'kbs.attest' });
+      assert.deepEqual(refusals.map((r) => r.code).sort(), [
+        'DCAP_QUOTE_SIGNATURE_INVALID',
+        'KBS_REPORT_DATA_MISMATCH',
+      ]);
+      assert.deepEqual(await store.queryAudit({ kind: 'kbs.attest' }), [], 'refusals are counted, not chained');
+      await store.close();
+    },
+  );
 }
 
-test('KBS with tee snp: the real CoCo SNP evidence (Genoa, VCEK in cert_chain) verifies, then the binding is enforced; a tampered report is refused', { skip: EV.skip }, async () => {
-  const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
-  const tokens = await TokenIssuer.load(store, 'test');
-  const broker = new KeyBroker({ store, tokens, verifiers: [snpVerifier], clock: () => new Date('2025-06-01T00:00:00Z') });
-  const evidence = JSON.parse(readFileSync(shared('coco/snp-evidence.json'), 'utf8'));
-  const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
-  const attest = async (e: unknown) => {
-    const s = await broker.auth({ version: '0.4.0', tee: 'snp' });
-    return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: e, additional_evidence: '' } });
-  };
-  await assert.rejects(attest(evidence), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH'));
-  const tampered = structuredClone(evidence);
-  tampered.attestation_report.guest_svn = 1;
-  await assert.rejects(attest(tampered), (e) => isCloakError(e, 'SNP_SIGNATURE_INVALID') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
-  await store.close();
-});
+test(
+  'KBS with tee snp: the real CoCo SNP evidence (Genoa, VCEK in cert_chain) verifies, then the binding is enforced; a tampered report is refused',
+  { skip: EV.skip },
+  async () => {
+    const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+    const tokens = await TokenIssuer.load(store, 'test');
+    const broker = new KeyBroker({
+      store,
+      tokens,
+      verifiers: [snpVerifier],
+      clock: () => new Date('2025-06-01T00:00:00Z'),
+    });
+    const evidence = JSON.parse(readFileSync(shared('coco/snp-evidence.json'), 'utf8'));
+    const jwk = {
+      ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
+        string,
+        string
+      >),
+      alg: 'ECDH-ES+A256KW',
+    };
+    const attest = async (e: unknown) => {
+      const s = await broker.auth({ version: '0.4.0', tee: 'snp' });
+      return broker.attest(s.sessionId, {
+        'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
+        'tee-evidence': { primary_evidence: e, additional_evidence: '' },
+      });
+    };
+    await assert.rejects(attest(evidence), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH'));
+    const tampered = structuredClone(evidence);
+    tampered.attestation_report.guest_svn = 1;
+    await assert.rejects(
+      attest(tampered),
+      (e) => isCloakError(e, 'SNP_SIGNATURE_INVALID') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized',
+    );
+    await store.close();
+  },
+);

@@ -7,7 +7,14 @@ export { earClaims, readEar, EAR_PROFILE, VERIFIER_ID, type EarView } from './ea
 export { type BrokerOptions, type Source, type Credential, KeyBroker } from './broker.ts';
 export { type PolicyKind, POLICY_KINDS, MAX_RESOURCE_BYTES, Admin } from './admin.ts';
 export { toProblem, type ProblemBody } from './problem.ts';
-export { parseManifest, countApprovals, checkUpdate, type Manifest, type WorkloadEntry, type ManifestSignature } from './manifest.ts';
+export {
+  parseManifest,
+  countApprovals,
+  checkUpdate,
+  type Manifest,
+  type WorkloadEntry,
+  type ManifestSignature,
+} from './manifest.ts';
 export { releaseByManifest } from './manifest-release.ts';
 export { KBS_ERRORS } from './errors.ts';
 export { workloadNamed, launchPinsOf, launchOf, launchFails } from './launch-pins.ts';

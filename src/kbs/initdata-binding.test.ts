@@ -14,22 +14,58 @@ const at = new Date('2025-02-01T00:00:00Z');
 /** TEST ONLY: the capture's report-data answers another challenge, so the report-data check expects what it holds; the init-data check is the real one. */
 function reportDataRelaxed(v: EvidenceVerifier): EvidenceVerifier {
   let held: Buffer | undefined;
-  return { ...v, verify: async (e, ctx) => { const r = await v.verify(e, ctx); held = r.reportData; return r; }, expectedReportData: () => held! };
+  return {
+    ...v,
+    verify: async (e, ctx) => {
+      const r = await v.verify(e, ctx);
+      held = r.reportData;
+      return r;
+    },
+    expectedReportData: () => held!,
+  };
 }
 
-test('init-data on a real az-snp-vtpm capture: a sha384 digest PCR 8 cannot hold is refused, a sha256 one PCR 8 does not hold is a mismatch', { skip: EV.skip }, async () => {
-  const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
-  try {
-    const broker = new KeyBroker({ store, tokens: await TokenIssuer.load(store, 'test'), verifiers: [reportDataRelaxed(makeAzSnpVtpmVerifier((i, ctx) => verifySnpReport(i, ctx)))], clock: () => at });
-    const jwk = { ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<string, string>), alg: 'ECDH-ES+A256KW' };
-    const attest = async (body: string) => {
-      const s = await broker.auth({ version: '0.4.0', tee: 'az-snp-vtpm' });
-      return broker.attest(s.sessionId, { 'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any }, 'tee-evidence': { primary_evidence: evidence, additional_evidence: '' }, 'init-data': { format: 'toml', body } });
-    };
-    const sha256 = initDataText({ 'cloak.toml': 'name = "app"\n' });
-    await assert.rejects(attest(sha256.replace('algorithm = "sha256"', 'algorithm = "sha384"')), (e) => isCloakError(e, 'KBS_INITDATA_UNBOUND') && /sha256 digests only/.test((e as Error).message) && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
-    await assert.rejects(attest(sha256), (e) => isCloakError(e, 'KBS_INITDATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized');
-  } finally {
-    await store.close();
-  }
-});
+test(
+  'init-data on a real az-snp-vtpm capture: a sha384 digest PCR 8 cannot hold is refused, a sha256 one PCR 8 does not hold is a mismatch',
+  { skip: EV.skip },
+  async () => {
+    const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+    try {
+      const broker = new KeyBroker({
+        store,
+        tokens: await TokenIssuer.load(store, 'test'),
+        verifiers: [reportDataRelaxed(makeAzSnpVtpmVerifier((i, ctx) => verifySnpReport(i, ctx)))],
+        clock: () => at,
+      });
+      const jwk = {
+        ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
+          string,
+          string
+        >),
+        alg: 'ECDH-ES+A256KW',
+      };
+      const attest = async (body: string) => {
+        const s = await broker.auth({ version: '0.4.0', tee: 'az-snp-vtpm' });
+        return broker.attest(s.sessionId, {
+          'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
+          'tee-evidence': { primary_evidence: evidence, additional_evidence: '' },
+          'init-data': { format: 'toml', body },
+        });
+      };
+      const sha256 = initDataText({ 'cloak.toml': 'name = "app"\n' });
+      await assert.rejects(
+        attest(sha256.replace('algorithm = "sha256"', 'algorithm = "sha384"')),
+        (e) =>
+          isCloakError(e, 'KBS_INITDATA_UNBOUND') &&
+          /sha256 digests only/.test((e as Error).message) &&
+          errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized',
+      );
+      await assert.rejects(
+        attest(sha256),
+        (e) => isCloakError(e, 'KBS_INITDATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized',
+      );
+    } finally {
+      await store.close();
+    }
+  },
+);

@@ -10,6 +10,10 @@ test('the agent policy in the init-data reaches the claims as its digest, the re
   const data = (claims as { data: Record<string, string> }).data;
   assert.equal(data['policy.rego'], 'sha256:' + createHash('sha256').update(policy).digest('hex'));
   assert.equal(data['cloak.toml'], 'name = "web"');
-  assert.equal(digest.toString('hex'), createHash('sha256').update(body).digest('hex'), 'the init-data digest is over the whole text, policy included');
+  assert.equal(
+    digest.toString('hex'),
+    createHash('sha256').update(body).digest('hex'),
+    'the init-data digest is over the whole text, policy included',
+  );
   assert.ok(JSON.stringify(claims).length < 400);
 });

@@ -14,7 +14,8 @@ export interface InitData {
  * holds (SNP host_data, TDX mr_config_id, …).
  */
 export function parseInitData(initData: { format: string; body: string }): InitData {
-  if (initData.format !== 'toml') throw new CloakError('KBS_INITDATA_INVALID', `init-data format "${initData.format}" is not supported (toml)`);
+  if (initData.format !== 'toml')
+    throw new CloakError('KBS_INITDATA_INVALID', `init-data format "${initData.format}" is not supported (toml)`);
   let doc: Record<string, unknown>;
   try {
     doc = parseToml(initData.body) as Record<string, unknown>;

@@ -14,7 +14,11 @@ export interface FlattenedJwe {
 /** Key-wrapping algorithm for a TEE key, as CoCo clients expect it. */
 export function wrapAlgorithm(key: TeePubkey): string {
   if (key.kty === 'EC') {
-    if (!['P-256', 'P-384', 'P-521'].includes(key.crv ?? '')) throw new CloakError('KBS_TEE_PUBKEY_INVALID', `EC tee-pubkey curve "${key.crv}" is not supported (P-256, P-384, P-521)`);
+    if (!['P-256', 'P-384', 'P-521'].includes(key.crv ?? ''))
+      throw new CloakError(
+        'KBS_TEE_PUBKEY_INVALID',
+        `EC tee-pubkey curve "${key.crv}" is not supported (P-256, P-384, P-521)`,
+      );
     return 'ECDH-ES+A256KW';
   }
   if (key.kty === 'RSA') return key.alg === 'RSA1_5' ? 'RSA1_5' : 'RSA-OAEP-256';
@@ -34,7 +38,17 @@ export async function checkTeePubkey(key: TeePubkey): Promise<void> {
   const missing = required.filter((m) => typeof (key as Record<string, unknown>)[m] !== 'string');
   const extra = Object.keys(key).filter((m) => !required.includes(m) && !optional.includes(m));
   if (missing.length || extra.length) {
-    throw new CloakError('KBS_TEE_PUBKEY_INVALID', `an ${key.kty} tee-pubkey has exactly the members ${[...required, ...optional.map((m) => m + '?')].join(', ')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${extra.length ? `; not allowed ${extra.slice(0, 5).map((m) => JSON.stringify(m.slice(0, 32))).join(', ')}` : ''}`);
+    throw new CloakError(
+      'KBS_TEE_PUBKEY_INVALID',
+      `an ${key.kty} tee-pubkey has exactly the members ${[...required, ...optional.map((m) => m + '?')].join(', ')}${missing.length ? `; missing ${missing.join(', ')}` : ''}${
+        extra.length
+          ? `; not allowed ${extra
+              .slice(0, 5)
+              .map((m) => JSON.stringify(m.slice(0, 32)))
+              .join(', ')}`
+          : ''
+      }`,
+    );
   }
   let bits: number | undefined;
   try {
@@ -42,9 +56,14 @@ export async function checkTeePubkey(key: TeePubkey): Promise<void> {
     bits = k.asymmetricKeyDetails?.modulusLength;
     await importJWK({ ...(key as JWK), alg }, alg);
   } catch (e) {
-    throw new CloakError('KBS_TEE_PUBKEY_INVALID', `tee-pubkey is not a valid ${key.kty} public key: ${(e as Error).message}`, { cause: e });
+    throw new CloakError(
+      'KBS_TEE_PUBKEY_INVALID',
+      `tee-pubkey is not a valid ${key.kty} public key: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
-  if (key.kty === 'RSA' && (bits ?? 0) < 2048) throw new CloakError('KBS_TEE_PUBKEY_INVALID', `RSA tee-pubkey has ${bits ?? 0} bits; at least 2048 are needed`);
+  if (key.kty === 'RSA' && (bits ?? 0) < 2048)
+    throw new CloakError('KBS_TEE_PUBKEY_INVALID', `RSA tee-pubkey has ${bits ?? 0} bits; at least 2048 are needed`);
 }
 
 /**
@@ -64,11 +83,22 @@ export async function encryptToTee(key: TeePubkey, plaintext: Uint8Array): Promi
   const publicKey = await importJWK({ ...(key as JWK), alg }, alg);
   if (alg !== 'ECDH-ES+A256KW') {
     const jwe = await new FlattenedEncrypt(plaintext).setProtectedHeader({ alg, enc: 'A256GCM' }).encrypt(publicKey);
-    return { protected: jwe.protected ?? '', encrypted_key: jwe.encrypted_key ?? '', iv: jwe.iv ?? '', ciphertext: jwe.ciphertext, tag: jwe.tag ?? '' };
+    return {
+      protected: jwe.protected ?? '',
+      encrypted_key: jwe.encrypted_key ?? '',
+      iv: jwe.iv ?? '',
+      ciphertext: jwe.ciphertext,
+      tag: jwe.tag ?? '',
+    };
   }
   const cek = randomBytes(32);
-  const wrapped = await new FlattenedEncrypt(new Uint8Array(0)).setProtectedHeader({ alg, enc: 'A256GCM' }).setContentEncryptionKey(cek).encrypt(publicKey);
-  const { epk } = JSON.parse(Buffer.from(wrapped.protected ?? '', 'base64url').toString('utf8')) as { epk: Record<string, string> };
+  const wrapped = await new FlattenedEncrypt(new Uint8Array(0))
+    .setProtectedHeader({ alg, enc: 'A256GCM' })
+    .setContentEncryptionKey(cek)
+    .encrypt(publicKey);
+  const { epk } = JSON.parse(Buffer.from(wrapped.protected ?? '', 'base64url').toString('utf8')) as {
+    epk: Record<string, string>;
+  };
   const header = JSON.stringify({ alg, enc: 'A256GCM', epk: { crv: epk.crv, kty: epk.kty, x: epk.x, y: epk.y } });
   const protectedHeader = Buffer.from(header).toString('base64url');
   const iv = randomBytes(12);

@@ -3,7 +3,10 @@ import { readWorkloadEntry } from '../manifest/index.ts';
 import type { Manifest, WorkloadEntry } from './manifest.ts';
 
 /** The manifest workload the init-data's `cloak.toml` entry names, if the manifest lists it. */
-export function workloadNamed(manifest: Manifest | undefined, initDataClaims: Record<string, unknown>): WorkloadEntry | undefined {
+export function workloadNamed(
+  manifest: Manifest | undefined,
+  initDataClaims: Record<string, unknown>,
+): WorkloadEntry | undefined {
   if (!manifest) return undefined;
   let name: string;
   try {
@@ -25,7 +28,11 @@ export function launchPinsOf(w: WorkloadEntry | undefined, recorded: string[] = 
 }
 
 /** The launch check for verified claims and the workload they speak for. */
-export function launchOf(a: { tee: string; insecure: boolean; claims: Record<string, unknown> }, w: WorkloadEntry | undefined, recorded: string[] = []): LaunchCheck {
+export function launchOf(
+  a: { tee: string; insecure: boolean; claims: Record<string, unknown> },
+  w: WorkloadEntry | undefined,
+  recorded: string[] = [],
+): LaunchCheck {
   return checkLaunch(a.tee, a.insecure, a.claims, launchPinsOf(w, recorded), w?.name);
 }
 

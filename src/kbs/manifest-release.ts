@@ -9,7 +9,9 @@ const deny = (message: string) => new CloakError('KBS_POLICY_DENY', message);
 
 /** The workload an attested token speaks for: the `cloak.toml` entry of its (hardware-bound) init-data. */
 function workloadOf(ear: EarView): { name: string; images: string[] } {
-  return readWorkloadEntry(ear.initData.data, (m) => deny(`${m} (the manifest releases secrets only to the workloads their init-data names)`));
+  return readWorkloadEntry(ear.initData.data, (m) =>
+    deny(`${m} (the manifest releases secrets only to the workloads their init-data names)`),
+  );
 }
 
 /**
@@ -21,18 +23,26 @@ export function releaseByManifest(manifest: Manifest, ear: EarView, input: Resou
   const { name, images } = workloadOf(ear);
   const w = manifest.workloads.find((x) => x.name === name);
   if (!w) throw deny(`manifest version ${manifest.version} has no workload "${name}"`);
-  if (w.tees.length && !w.tees.includes(ear.tee)) throw deny(`workload "${name}" may not run on TEE "${ear.tee}" (manifest allows ${w.tees.join(', ')})`);
+  if (w.tees.length && !w.tees.includes(ear.tee))
+    throw deny(`workload "${name}" may not run on TEE "${ear.tee}" (manifest allows ${w.tees.join(', ')})`);
   if (w.initData.length ? !(ear.initDataDigest && w.initData.includes(ear.initDataDigest)) : !ear.insecure) {
-    throw deny(w.initData.length
-      ? `workload "${name}": the init-data digest ${ear.initDataDigest ?? '(none)'} is not in its referenceValues.initData (the pod was started with other init-data, e.g. another agent policy; \`cloak generate\` records the digest of the init-data it writes)`
-      : `workload "${name}" lists no referenceValues.initData: on a hardware TEE the manifest must pin the init-data (its agent policy and KBS settings); \`cloak generate\` records it`);
+    throw deny(
+      w.initData.length
+        ? `workload "${name}": the init-data digest ${ear.initDataDigest ?? '(none)'} is not in its referenceValues.initData (the pod was started with other init-data, e.g. another agent policy; \`cloak generate\` records the digest of the init-data it writes)`
+        : `workload "${name}" lists no referenceValues.initData: on a hardware TEE the manifest must pin the init-data (its agent policy and KBS settings); \`cloak generate\` records it`,
+    );
   }
   const launch = launchOf(ear, w);
   if (launchFails(launch)) throw deny(`workload "${name}": ${launch.reason}`);
   const foreign = images.filter((i) => !w.images.includes(i));
-  if (w.images.length && foreign.length) throw deny(`workload "${name}" names image ${foreign[0]}, which the manifest does not list for it`);
+  if (w.images.length && foreign.length)
+    throw deny(`workload "${name}" names image ${foreign[0]}, which the manifest does not list for it`);
   const own = new Set([...w.secrets.map((s) => manifest.secrets.find((x) => x.name === s.name)!.resource), ...w.keys]);
-  if (!own.has(input.resource.path)) throw deny(`workload "${name}" may not read ${input.resource.path}: it is not one of its secrets in manifest version ${manifest.version}`);
-  if (w.policy && !allowsRelease(w.policy, input)) throw deny(`workload "${name}": its manifest policy does not release ${input.resource.path}`);
+  if (!own.has(input.resource.path))
+    throw deny(
+      `workload "${name}" may not read ${input.resource.path}: it is not one of its secrets in manifest version ${manifest.version}`,
+    );
+  if (w.policy && !allowsRelease(w.policy, input))
+    throw deny(`workload "${name}": its manifest policy does not release ${input.resource.path}`);
   return w;
 }

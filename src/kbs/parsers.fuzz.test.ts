@@ -7,7 +7,10 @@ import { parseManifest } from './manifest.ts';
 import { parseInitData } from './initdata.ts';
 
 let seed = 99;
-const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+const rand = (n: number) => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
 const CHARS = 'abc:{}[]-"\'\n #=.1\\$()!&|?<>\u0000é';
 function mangle(text: string): string {
   const b = text.split('');
@@ -21,19 +24,27 @@ function mangle(text: string): string {
   return b.join('');
 }
 
-const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
 const MANIFEST = `version: 1
 owners:
   approvals: 1
   users:
     - name: alice
       publicKey: |
-${PEM.trim().split('\n').map((l) => '        ' + l).join('\n')}
+${PEM.trim()
+  .split('\n')
+  .map((l) => '        ' + l)
+  .join('\n')}
 secrets: [{ name: a, resource: default/secret/a }]
 workloads: [{ name: w, secrets: [{ name: a, file: a }], policy: 'status == "affirming"' }]
 `;
 const H96 = '1a'.repeat(48);
-const MANIFEST_WITH_LAUNCH = MANIFEST.replace('policy:', `referenceValues: { initData: [${'2b'.repeat(32)}], snp: [{ measurement: ${H96} }], tdx: [{ mr_td: ${H96}, rtmr1: ${H96}, rtmr2: ${H96} }], vtpm: [{ pcrs: { 9: ${'3c'.repeat(32)}, 11: ${'4d'.repeat(32)} } }] }, policy:`);
+const MANIFEST_WITH_LAUNCH = MANIFEST.replace(
+  'policy:',
+  `referenceValues: { initData: [${'2b'.repeat(32)}], snp: [{ measurement: ${H96} }], tdx: [{ mr_td: ${H96}, rtmr1: ${H96}, rtmr2: ${H96} }], vtpm: [{ pcrs: { 9: ${'3c'.repeat(32)}, 11: ${'4d'.repeat(32)} } }] }, policy:`,
+);
 const INIT = 'version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"cloak.toml" = \'\'\'\nname = "w"\n\'\'\'\n';
 
 const parsers: Array<[string, string, (t: string) => unknown]> = [
@@ -49,7 +60,11 @@ for (const [name, good, parse] of parsers) {
     parse(good);
     for (let i = 0; i < 2000; i++) {
       const text = mangle(good);
-      try { parse(text); } catch (e) { assert.ok(isCloakError(e), `${name}: ${String(e)} for ${JSON.stringify(text).slice(0, 200)}`); }
+      try {
+        parse(text);
+      } catch (e) {
+        assert.ok(isCloakError(e), `${name}: ${String(e)} for ${JSON.stringify(text).slice(0, 200)}`);
+      }
     }
   });
 }

@@ -31,14 +31,34 @@ const SERVER_SIDE_DETAIL: Record<string, string> = {
 };
 const INTERNAL_DETAIL = 'internal error (the server log has the details)';
 
-export interface ProblemBody { type: string; title: string; status: number; detail: string; code: string }
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+}
 
 /** Maps any error, with the HTTP status the server gives it, to an RFC 7807 body (the KBS shape plus title/status/code). */
 export function toProblem(e: unknown, status: number): ProblemBody {
   if (e instanceof CloakError) {
-    const variant = VARIANTS[e.code] ?? (status === 403 ? 'PolicyDeny' : status >= 500 ? 'InternalError' : status === 401 ? 'AttestationFailed' : 'InvalidRequest');
-    const detail = status >= 500 ? SERVER_SIDE_DETAIL[e.code] ?? INTERNAL_DETAIL : e.message;
+    const variant =
+      VARIANTS[e.code] ??
+      (status === 403
+        ? 'PolicyDeny'
+        : status >= 500
+          ? 'InternalError'
+          : status === 401
+            ? 'AttestationFailed'
+            : 'InvalidRequest');
+    const detail = status >= 500 ? (SERVER_SIDE_DETAIL[e.code] ?? INTERNAL_DETAIL) : e.message;
     return { type: KBS_ERROR_PREFIX + variant, title: variant, status, detail, code: e.code };
   }
-  return { type: KBS_ERROR_PREFIX + 'InternalError', title: 'InternalError', status: 500, detail: INTERNAL_DETAIL, code: 'INTERNAL' };
+  return {
+    type: KBS_ERROR_PREFIX + 'InternalError',
+    title: 'InternalError',
+    status: 500,
+    detail: INTERNAL_DETAIL,
+    code: 'INTERNAL',
+  };
 }

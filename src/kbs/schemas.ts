@@ -17,22 +17,30 @@ export type AuthReply = Static<typeof AuthReply>;
  * copied into every token, so no other member and no long value gets in;
  * which members go with which `kty` is checked in jwe.ts.
  */
-export const TeePubkey = Type.Object({
-  kty: Type.Union([Type.Literal('EC'), Type.Literal('RSA')]),
-  alg: Type.Optional(Type.String({ maxLength: 32 })),
-  crv: Type.Optional(Type.String({ maxLength: 16 })),
-  x: Type.Optional(Type.String({ maxLength: 128 })),
-  y: Type.Optional(Type.String({ maxLength: 128 })),
-  n: Type.Optional(Type.String({ maxLength: 1400 })), // base64url of up to 8192 bits
-  e: Type.Optional(Type.String({ maxLength: 16 })),
-}, { additionalProperties: false });
+export const TeePubkey = Type.Object(
+  {
+    kty: Type.Union([Type.Literal('EC'), Type.Literal('RSA')]),
+    alg: Type.Optional(Type.String({ maxLength: 32 })),
+    crv: Type.Optional(Type.String({ maxLength: 16 })),
+    x: Type.Optional(Type.String({ maxLength: 128 })),
+    y: Type.Optional(Type.String({ maxLength: 128 })),
+    n: Type.Optional(Type.String({ maxLength: 1400 })), // base64url of up to 8192 bits
+    e: Type.Optional(Type.String({ maxLength: 16 })),
+  },
+  { additionalProperties: false },
+);
 export type TeePubkey = Static<typeof TeePubkey>;
 
 export const AttestRequest = Type.Object({
-  'init-data': Type.Optional(Type.Union([Type.Null(), Type.Object({
-    format: Type.String({ maxLength: 16 }),
-    body: Type.String({ maxLength: 256 * 1024 }),
-  })])),
+  'init-data': Type.Optional(
+    Type.Union([
+      Type.Null(),
+      Type.Object({
+        format: Type.String({ maxLength: 16 }),
+        body: Type.String({ maxLength: 256 * 1024 }),
+      }),
+    ]),
+  ),
   'runtime-data': Type.Object({
     nonce: Type.String({ maxLength: 128 }),
     'tee-pubkey': TeePubkey,

@@ -34,9 +34,13 @@ export class TokenIssuer {
     return new TokenIssuer(privateKey, publicKey, { ...jwk, kid, alg: 'ES256', use: 'sig' }, issuer);
   }
 
-  get kid(): string { return this.publicJwk.kid!; }
+  get kid(): string {
+    return this.publicJwk.kid!;
+  }
 
-  jwks(): { keys: JWK[] } { return { keys: [this.publicJwk] }; }
+  jwks(): { keys: JWK[] } {
+    return { keys: [this.publicJwk] };
+  }
 
   async sign(claims: JWTPayload, now: Date): Promise<string> {
     const iat = Math.floor(now.getTime() / 1000);
@@ -53,10 +57,16 @@ export class TokenIssuer {
   /** Verifies a token this server issued; throws KBS_TOKEN_INVALID. */
   async verify(token: string, now: Date): Promise<JWTPayload> {
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, { issuer: this.issuer, algorithms: ['ES256'], currentDate: now });
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        issuer: this.issuer,
+        algorithms: ['ES256'],
+        currentDate: now,
+      });
       return payload;
     } catch (e) {
-      throw new CloakError('KBS_TOKEN_INVALID', `the attestation token is not valid: ${(e as Error).message}`, { cause: e });
+      throw new CloakError('KBS_TOKEN_INVALID', `the attestation token is not valid: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
   }
 }

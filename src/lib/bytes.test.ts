@@ -13,7 +13,21 @@ test('fromBase64 decodes standard and URL-safe base64, padded or not', () => {
 });
 
 test('fromBase64 refuses anything that is not base64', () => {
-  for (const bad of ['a', 'abcde', 'ab cd', 'ab\ncd', 'ab=c', 'abc=d', 'ab*d', 'a===', '====', 'YQ==YQ==', 'YWJj\u00e9', 'YW=', 'Y===']) {
+  for (const bad of [
+    'a',
+    'abcde',
+    'ab cd',
+    'ab\ncd',
+    'ab=c',
+    'abc=d',
+    'ab*d',
+    'a===',
+    '====',
+    'YQ==YQ==',
+    'YWJj\u00e9',
+    'YW=',
+    'Y===',
+  ]) {
     assert.throws(() => fromBase64(bad, 'INITDATA_ENCODING'), { code: 'INITDATA_ENCODING' }, JSON.stringify(bad));
   }
   assert.throws(() => fromBase64(42 as unknown as string, 'INITDATA_ENCODING'), { code: 'INITDATA_ENCODING' });
@@ -28,7 +42,11 @@ test('fromBase64 values of every size keep their own bytes (the 4–16 KiB ones 
     }
     const text = randomBytes(n).toString('base64');
     for (const at of [0, Math.floor(text.length / 2), text.length - 3]) {
-      assert.throws(() => fromBase64(text.slice(0, at) + '*' + text.slice(at + 1), 'INITDATA_ENCODING'), { code: 'INITDATA_ENCODING' }, `${n} bytes, '*' at ${at}`);
+      assert.throws(
+        () => fromBase64(text.slice(0, at) + '*' + text.slice(at + 1), 'INITDATA_ENCODING'),
+        { code: 'INITDATA_ENCODING' },
+        `${n} bytes, '*' at ${at}`,
+      );
     }
   }
   for (const [b, decoded] of kept) assert.deepEqual(decoded, b);

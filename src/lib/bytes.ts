@@ -15,9 +15,11 @@ export function fromBase64(s: string, code: ErrorCode = 'BAD_BASE64', what = 'va
   // character (whitespace, stray '=', other symbols) shows up as a short result.
   if (typeof s !== 'string') throw new CloakError(code, `${what} is not valid base64`);
   let end = s.length;
-  if (s.endsWith('==')) end -= 2; else if (s.endsWith('=')) end -= 1;
+  if (s.endsWith('==')) end -= 2;
+  else if (s.endsWith('=')) end -= 1;
   const size = Math.floor((end * 3) / 4);
-  if (end % 4 === 1 || (end < s.length && s.length % 4 !== 0)) throw new CloakError(code, `${what} is not valid base64`);
+  if (end % 4 === 1 || (end < s.length && s.length % 4 !== 0))
+    throw new CloakError(code, `${what} is not valid base64`);
   const out = decodeTarget(size);
   if (out.write(s, 0, size, 'base64') !== size) throw new CloakError(code, `${what} is not valid base64`);
   return out;
@@ -34,7 +36,10 @@ let slab = Buffer.alloc(0);
 let slabUsed = 0;
 function decodeTarget(size: number): Buffer {
   if (size < 4096 || size > SLAB_SIZE / 4) return Buffer.allocUnsafe(size);
-  if (slabUsed + size > slab.length) { slab = Buffer.allocUnsafeSlow(SLAB_SIZE); slabUsed = 0; }
+  if (slabUsed + size > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_SIZE);
+    slabUsed = 0;
+  }
   const out = slab.subarray(slabUsed, slabUsed + size);
   slabUsed += (size + 7) & ~7;
   return out;

@@ -3,8 +3,18 @@
  * gives every code one kind; src/server/http-status.ts maps kinds to HTTP statuses.
  */
 export type ErrorKind =
-  | 'invalid' | 'unauthorized' | 'forbidden' | 'not_found' | 'method_not_allowed' | 'conflict'
-  | 'too_large' | 'uri_too_long' | 'unsupported_media_type' | 'internal' | 'upstream_failed' | 'unavailable';
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'too_large'
+  | 'uri_too_long'
+  | 'unsupported_media_type'
+  | 'internal'
+  | 'upstream_failed'
+  | 'unavailable';
 
 /** The error codes of src/lib and the kind of failure each is. */
 export const LIB_ERRORS = {
@@ -43,7 +53,11 @@ export class CloakError extends Error {
   readonly kind?: ErrorKind;
   readonly details?: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string, options: { kind?: ErrorKind; cause?: unknown; details?: Record<string, unknown> } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { kind?: ErrorKind; cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CloakError';
     this.code = code;

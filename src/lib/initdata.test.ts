@@ -8,19 +8,28 @@ import { mutator, FUZZ_ITERATIONS } from './testing/mutator.ts';
 
 const DATA = { 'cloak.toml': 'name = "web"\n', 'aa.toml': '[token_configs.kbs]\nurl = "https://kbs:8443"\n' };
 
-test('initDataText writes what Kata accepts: version 0.1.0, the platform\'s algorithm, [data] of strings; the digest is over the exact text', () => {
+test("initDataText writes what Kata accepts: version 0.1.0, the platform's algorithm, [data] of strings; the digest is over the exact text", () => {
   for (const algorithm of ['sha256', 'sha384', 'sha512'] as const) {
     const text = initDataText(DATA, algorithm);
     assert.deepEqual(readInitData(text), { version: '0.1.0', algorithm, data: DATA });
     assert.equal(initDataDigestHex(text), createHash(algorithm).update(text).digest('hex'));
     assert.equal(decodeInitData(encodeInitData(text)), text);
   }
-  assert.throws(() => initDataText(DATA, 'md5' as never), (e) => isCloakError(e, 'INITDATA_ALGORITHM'));
-  assert.throws(() => initDataText({ 'a"b': 'x' }), (e) => isCloakError(e, 'INITDATA_ENTRY'));
-  assert.throws(() => initDataText({ a: "'''" }), (e) => isCloakError(e, 'INITDATA_ENTRY'));
+  assert.throws(
+    () => initDataText(DATA, 'md5' as never),
+    (e) => isCloakError(e, 'INITDATA_ALGORITHM'),
+  );
+  assert.throws(
+    () => initDataText({ 'a"b': 'x' }),
+    (e) => isCloakError(e, 'INITDATA_ENTRY'),
+  );
+  assert.throws(
+    () => initDataText({ a: "'''" }),
+    (e) => isCloakError(e, 'INITDATA_ENTRY'),
+  );
 });
 
-test('readInitData refuses what Kata\'s parser refuses', () => {
+test("readInitData refuses what Kata's parser refuses", () => {
   const table: Array<[string, RegExp]> = [
     ['algorithm = "sha256"\n[data]\n', /version must be "0.1.0"/],
     ['version = "0.2.0"\nalgorithm = "sha256"\n[data]\n', /version must be "0.1.0"/],
@@ -33,7 +42,15 @@ test('readInitData refuses what Kata\'s parser refuses', () => {
     ['version = "0.1.0"\nalgorithm = "sha256"\n[data\n', /not valid TOML/],
   ];
   for (const [text, message] of table) {
-    assert.throws(() => readInitData(text), (e) => isCloakError(e, e instanceof Error && /algorithm "md5"/.test(e.message) ? 'INITDATA_ALGORITHM' : 'INITDATA_INVALID') && message.test((e as Error).message), text);
+    assert.throws(
+      () => readInitData(text),
+      (e) =>
+        isCloakError(
+          e,
+          e instanceof Error && /algorithm "md5"/.test(e.message) ? 'INITDATA_ALGORITHM' : 'INITDATA_INVALID',
+        ) && message.test((e as Error).message),
+      text,
+    );
   }
   // Kata ignores other top-level keys.
   assert.equal(readInitData('version = "0.1.0"\nalgorithm = "sha384"\nextra = 1\n[data]\n').algorithm, 'sha384');

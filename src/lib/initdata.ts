@@ -24,7 +24,10 @@ export const INITDATA_VERSION = '0.1.0';
 
 function checkAlgorithm(algorithm: string): InitDataAlgorithm {
   if (!(INITDATA_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw new CloakError('INITDATA_ALGORITHM', `init-data algorithm "${algorithm}" is not supported (use ${INITDATA_ALGORITHMS.join(', ')})`);
+    throw new CloakError(
+      'INITDATA_ALGORITHM',
+      `init-data algorithm "${algorithm}" is not supported (use ${INITDATA_ALGORITHMS.join(', ')})`,
+    );
   }
   return algorithm as InitDataAlgorithm;
 }
@@ -38,7 +41,8 @@ function checkAlgorithm(algorithm: string): InitDataAlgorithm {
 export function initDataText(data: Record<string, string>, algorithm: InitDataAlgorithm = 'sha256'): string {
   checkAlgorithm(algorithm);
   const entries = Object.entries(data).map(([k, v]) => {
-    if (!/^[A-Za-z0-9._-]+$/.test(k)) throw new CloakError('INITDATA_ENTRY', `init-data entry name "${k}" must be letters, digits, ".", "_" or "-"`);
+    if (!/^[A-Za-z0-9._-]+$/.test(k))
+      throw new CloakError('INITDATA_ENTRY', `init-data entry name "${k}" must be letters, digits, ".", "_" or "-"`);
     if (v.includes("'''")) throw new CloakError('INITDATA_ENTRY', `init-data entry ${k} may not contain '''`);
     return `"${k}" = '''\n${v}'''`;
   });
@@ -64,11 +68,16 @@ export function readInitData(text: string): InitDataDocument {
   } catch (e) {
     throw new CloakError('INITDATA_INVALID', `init-data is not valid TOML: ${(e as Error).message.split('\n')[0]}`);
   }
-  if (doc.version !== INITDATA_VERSION) throw new CloakError('INITDATA_INVALID', `init-data version must be "${INITDATA_VERSION}", got ${JSON.stringify(doc.version ?? null)}`);
+  if (doc.version !== INITDATA_VERSION)
+    throw new CloakError(
+      'INITDATA_INVALID',
+      `init-data version must be "${INITDATA_VERSION}", got ${JSON.stringify(doc.version ?? null)}`,
+    );
   if (typeof doc.algorithm !== 'string') throw new CloakError('INITDATA_INVALID', 'init-data has no algorithm');
   const algorithm = checkAlgorithm(doc.algorithm);
   const data = doc.data;
-  if (!data || typeof data !== 'object' || Array.isArray(data) || data instanceof Date) throw new CloakError('INITDATA_INVALID', 'init-data has no [data] table');
+  if (!data || typeof data !== 'object' || Array.isArray(data) || data instanceof Date)
+    throw new CloakError('INITDATA_INVALID', 'init-data has no [data] table');
   for (const [k, v] of Object.entries(data)) {
     if (typeof v !== 'string') throw new CloakError('INITDATA_INVALID', `init-data [data] "${k}" must be a string`);
   }
@@ -83,6 +92,10 @@ export function initDataDigest(text: string, algorithm: string = 'sha256'): Buff
 /** Hex digest over the exact text, with the algorithm the text names (sha256 when it names none). */
 export function initDataDigestHex(text: string): string {
   let named: unknown;
-  try { named = (parseToml(text) as Record<string, unknown>).algorithm; } catch { /* the digest is over bytes; an unparsable text keeps the default */ }
+  try {
+    named = (parseToml(text) as Record<string, unknown>).algorithm;
+  } catch {
+    /* the digest is over bytes; an unparsable text keeps the default */
+  }
   return initDataDigest(text, typeof named === 'string' ? named : 'sha256').toString('hex');
 }

@@ -15,8 +15,16 @@ test('offloaded SHA-256 and HMAC-SHA256 equal node:crypto at every size around t
   for (const size of [0, 1, 65536, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 3 * (1 << 20) + 17, 20 * (1 << 20)]) {
     const data = randomBytes(size);
     for (const chunk of [7919, 65536, 1 << 21]) {
-      assert.deepEqual(await feed(new OffloadedHash(), data, chunk), createHash('sha256').update(data).digest(), `sha256 ${size}/${chunk}`);
-      assert.deepEqual(await feed(new OffloadedHash(key), data, chunk), createHmac('sha256', key).update(data).digest(), `hmac ${size}/${chunk}`);
+      assert.deepEqual(
+        await feed(new OffloadedHash(), data, chunk),
+        createHash('sha256').update(data).digest(),
+        `sha256 ${size}/${chunk}`,
+      );
+      assert.deepEqual(
+        await feed(new OffloadedHash(key), data, chunk),
+        createHmac('sha256', key).update(data).digest(),
+        `hmac ${size}/${chunk}`,
+      );
     }
   }
 });

@@ -33,8 +33,16 @@ parentPort.on('message', (m) => {
 });
 `;
 
-interface Pending { onDone(bytes: number, buffer: ArrayBuffer): void; onDigest(d: Buffer): void; onError(e: Error): void }
-interface PoolWorker { worker: Worker; active: Map<number, Pending>; outstanding: number }
+interface Pending {
+  onDone(bytes: number, buffer: ArrayBuffer): void;
+  onDigest(d: Buffer): void;
+  onError(e: Error): void;
+}
+interface PoolWorker {
+  worker: Worker;
+  active: Map<number, Pending>;
+  outstanding: number;
+}
 
 /** A worker keeps the process alive only while it owes a reply. */
 function send(w: PoolWorker, message: Record<string, unknown>, transfer: ArrayBuffer[] = []): void {
@@ -49,7 +57,8 @@ const pool: PoolWorker[] = [];
 let nextId = 1;
 
 function failAll(w: PoolWorker, e: Error): void {
-  for (const p of w.active.values()) p.onError(new CloakError('HASH_WORKER_FAILED', `a digest worker failed: ${e.message}`, { cause: e }));
+  for (const p of w.active.values())
+    p.onError(new CloakError('HASH_WORKER_FAILED', `a digest worker failed: ${e.message}`, { cause: e }));
   w.active.clear();
   w.worker.unref();
   if (pool.includes(w)) pool.splice(pool.indexOf(w), 1);
@@ -67,7 +76,9 @@ function spawn(): PoolWorker {
     } else p.onDone(m.done!, m.data!);
   });
   w.worker.on('error', (e) => failAll(w, e));
-  w.worker.on('exit', (code) => { if (w.active.size) failAll(w, new Error(`exited with code ${code}`)); });
+  w.worker.on('exit', (code) => {
+    if (w.active.size) failAll(w, new Error(`exited with code ${code}`));
+  });
   w.worker.unref();
   pool.push(w);
   return w;
@@ -134,8 +145,12 @@ export class OffloadedHash {
       this.batch = undefined;
       this.result = Promise.resolve(d);
     } else {
-      this.result = new Promise<Buffer>((resolve, reject) => { this.resolveDigest = resolve; this.rejectDigest = reject; });
-      if (this.error) this.rejectDigest(this.error); else this.post(true);
+      this.result = new Promise<Buffer>((resolve, reject) => {
+        this.resolveDigest = resolve;
+        this.rejectDigest = reject;
+      });
+      if (this.error) this.rejectDigest(this.error);
+      else this.post(true);
     }
     return this.result;
   }
@@ -144,7 +159,10 @@ export class OffloadedHash {
   abandon(): void {
     if (this.result || !this.batch) return;
     this.batch = undefined;
-    if (this.worker) { this.worker.active.delete(this.id); this.worker.worker.postMessage({ id: this.id, abandon: true }); }
+    if (this.worker) {
+      this.worker.active.delete(this.id);
+      this.worker.worker.postMessage({ id: this.id, abandon: true });
+    }
   }
 
   async hex(): Promise<string> {

@@ -26,7 +26,10 @@ export function isResourcePath(path: unknown): path is ResourcePath {
 /** Splits a resource path, or refuses it (400: it came over HTTP or from a document a user wrote). */
 export function parseResourcePath(path: string): [string, string, string] {
   if (!isResourcePath(path)) {
-    throw new CloakError('KBS_RESOURCE_PATH_INVALID', `resource path "${String(path).slice(0, 200)}" must be <repository>/<type>/<tag> of letters, digits, . _ -`);
+    throw new CloakError(
+      'KBS_RESOURCE_PATH_INVALID',
+      `resource path "${String(path).slice(0, 200)}" must be <repository>/<type>/<tag> of letters, digits, . _ -`,
+    );
   }
   return path.split('/') as [string, string, string];
 }

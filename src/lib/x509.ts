@@ -11,4 +11,5 @@ export { x509 };
 export const serialKey = (hex: string): string => hex.toLowerCase().replace(/^0+(?=.)/, '');
 
 /** The serial numbers a CRL revokes, as `serialKey`s. */
-export const revokedSerials = (crl: x509.X509Crl): Set<string> => new Set(crl.entries.map((e) => serialKey(e.serialNumber)));
+export const revokedSerials = (crl: x509.X509Crl): Set<string> =>
+  new Set(crl.entries.map((e) => serialKey(e.serialNumber)));

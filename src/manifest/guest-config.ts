@@ -23,10 +23,13 @@ const toml = (o: Record<string, unknown>): string => stringify(o).replace(/\n*$/
 const PEM = /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n?$/;
 
 function checkServer(s: GuestServer): void {
-  if (!/^https?:\/\/[^\s"'\\/]+(\/[^\s"'\\]*)?$/.test(s.url)) throw new CloakError('INITDATA_SERVER_URL', `server "${s.url}" is not an http(s) URL`);
+  if (!/^https?:\/\/[^\s"'\\/]+(\/[^\s"'\\]*)?$/.test(s.url))
+    throw new CloakError('INITDATA_SERVER_URL', `server "${s.url}" is not an http(s) URL`);
   if (s.cert !== undefined) {
-    if (!s.url.startsWith('https://')) throw new CloakError('INITDATA_SERVER_CERT', `a pinned certificate needs an https:// server, got ${s.url}`);
-    if (!PEM.test(s.cert.replace(/\r\n/g, '\n'))) throw new CloakError('INITDATA_SERVER_CERT', 'the server certificate must be one PEM CERTIFICATE block');
+    if (!s.url.startsWith('https://'))
+      throw new CloakError('INITDATA_SERVER_CERT', `a pinned certificate needs an https:// server, got ${s.url}`);
+    if (!PEM.test(s.cert.replace(/\r\n/g, '\n')))
+      throw new CloakError('INITDATA_SERVER_CERT', 'the server certificate must be one PEM CERTIFICATE block');
   }
 }
 
@@ -44,10 +47,12 @@ export function attestationAgentConfig(s: GuestServer): string {
  */
 export function imageSecurityPolicy(references: string[]): string {
   const accept = [{ type: 'insecureAcceptAnything' }];
-  const scopes = Object.fromEntries([...new Set(references)].sort().map((r) => {
-    if (!/^[^\s"]+$/.test(r)) throw new CloakError('INITDATA_IMAGE_POLICY', `"${r}" is not an image reference`);
-    return [r, accept];
-  }));
+  const scopes = Object.fromEntries(
+    [...new Set(references)].sort().map((r) => {
+      if (!/^[^\s"]+$/.test(r)) throw new CloakError('INITDATA_IMAGE_POLICY', `"${r}" is not an image reference`);
+      return [r, accept];
+    }),
+  );
   return JSON.stringify({ default: [{ type: 'reject' }], transports: { docker: scopes } });
 }
 

@@ -14,7 +14,13 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
 /** A file a secret is written to: relative to the secrets directory, no `..`, `.` or empty segments. */
 export function safeRelative(p: string): boolean {
-  return p.length > 0 && p.length < 256 && !p.startsWith('/') && !p.split('/').some((s) => s === '..' || s === '' || s === '.') && !p.includes('\0');
+  return (
+    p.length > 0 &&
+    p.length < 256 &&
+    !p.startsWith('/') &&
+    !p.split('/').some((s) => s === '..' || s === '' || s === '.') &&
+    !p.includes('\0')
+  );
 }
 
 /** The guest's confidential data hub as a pod's containers reach it (guest-components api-server-rest, DEFAULT_BIND). */

@@ -23,7 +23,11 @@ export interface Manifest<P = string> {
   document: ManifestDocument;
 }
 
-export interface ManifestOwner { name: string; publicKey: KeyObject; roles: string[] }
+export interface ManifestOwner {
+  name: string;
+  publicKey: KeyObject;
+  roles: string[];
+}
 
 export interface ManifestWorkload<P = string> {
   name: string;
@@ -45,10 +49,18 @@ export interface ManifestSecret {
   generate?: { type: 'random'; bytes: number } | { type: 'password'; length: number };
 }
 
-const fail = (message: string): never => { throw new CloakError('MANIFEST_INVALID', message); };
+const fail = (message: string): never => {
+  throw new CloakError('MANIFEST_INVALID', message);
+};
 
 /** `/workloads/0/name` → `workloads[0].name`. */
-const where = (path: string) => path.split('/').slice(1).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '');
+const where = (path: string) =>
+  path
+    .split('/')
+    .slice(1)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join('')
+    .replace(/^\./, '');
 
 /** Checks a parsed document against the manifest schema (structure only: no keys parsed, no cross-references). */
 export function checkManifestDocument(doc: unknown, what = 'manifest'): ManifestDocument {
@@ -64,14 +76,24 @@ export function checkManifestDocument(doc: unknown, what = 'manifest'): Manifest
 /** Parses and checks a manifest (YAML): the schema, then what a schema cannot say (keys, references, uniqueness, thresholds). */
 export function readManifest(text: string): Manifest {
   let doc: unknown;
-  try { doc = parseYaml(text); } catch (e) { fail(`manifest is not valid YAML: ${(e as Error).message.split('\n')[0]}`); }
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    fail(`manifest is not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+  }
   const d = checkManifestDocument(doc);
-  if (d.version > 1 && d.previous === undefined) fail(`version ${d.version} needs "previous": the digest of version ${d.version - 1}`);
+  if (d.version > 1 && d.previous === undefined)
+    fail(`version ${d.version} needs "previous": the digest of version ${d.version - 1}`);
 
   const users = d.owners.users.map((u, i) => {
     let publicKey: KeyObject;
-    try { publicKey = createPublicKey(u.publicKey); } catch { return fail(`owners.users[${i}] (${u.name}) has no valid PEM publicKey`); }
-    if (!['ec', 'ed25519', 'rsa'].includes(publicKey.asymmetricKeyType ?? '')) fail(`owners.users[${i}] key type ${publicKey.asymmetricKeyType} is not supported`);
+    try {
+      publicKey = createPublicKey(u.publicKey);
+    } catch {
+      return fail(`owners.users[${i}] (${u.name}) has no valid PEM publicKey`);
+    }
+    if (!['ec', 'ed25519', 'rsa'].includes(publicKey.asymmetricKeyType ?? ''))
+      fail(`owners.users[${i}] key type ${publicKey.asymmetricKeyType} is not supported`);
     return { name: u.name, publicKey, roles: u.roles ?? ['owner'] };
   });
   unique(users, 'owners.users');
@@ -89,11 +111,17 @@ export function readManifest(text: string): Manifest {
   const workloads: ManifestWorkload[] = (d.workloads ?? []).map((w, i) => {
     const secrets = (w.secrets ?? []).map((s, j) => {
       if (!secretNames.has(s.name)) fail(`workloads[${i}].secrets[${j}] names unknown secret "${s.name}"`);
-      if ((s.file === undefined) === (s.env === undefined)) fail(`workloads[${i}].secrets[${j}] needs exactly one of file or env`);
-      if (s.sealed && s.env === undefined) fail(`workloads[${i}].secrets[${j}] is sealed: a sealed secret is delivered as a variable (env), which the guest unseals`);
+      if ((s.file === undefined) === (s.env === undefined))
+        fail(`workloads[${i}].secrets[${j}] needs exactly one of file or env`);
+      if (s.sealed && s.env === undefined)
+        fail(
+          `workloads[${i}].secrets[${j}] is sealed: a sealed secret is delivered as a variable (env), which the guest unseals`,
+        );
       return { name: s.name, file: s.file, env: s.env, ...(s.sealed ? { sealed: true } : {}) };
     });
-    const keys = (w.keys ?? []).map((k, j) => (isResourcePath(k) ? k.toLowerCase() : fail(`workloads[${i}].keys[${j}] must be repo/type/tag`)));
+    const keys = (w.keys ?? []).map((k, j) =>
+      isResourcePath(k) ? k.toLowerCase() : fail(`workloads[${i}].keys[${j}] must be repo/type/tag`),
+    );
     const lower = (v: string[] | undefined) => (v ?? []).map((x) => x.toLowerCase());
     return {
       name: w.name,
@@ -101,7 +129,11 @@ export function readManifest(text: string): Manifest {
       tees: lower(w.tees),
       measurements: w.referenceValues?.measurements ?? [],
       initData: w.referenceValues?.initData ?? [],
-      launch: { snp: w.referenceValues?.snp ?? [], tdx: w.referenceValues?.tdx ?? [], vtpm: w.referenceValues?.vtpm ?? [] },
+      launch: {
+        snp: w.referenceValues?.snp ?? [],
+        tdx: w.referenceValues?.tdx ?? [],
+        vtpm: w.referenceValues?.vtpm ?? [],
+      },
       policy: w.policy,
       secrets,
       keys,
@@ -109,7 +141,15 @@ export function readManifest(text: string): Manifest {
     };
   });
   unique(workloads, 'workloads');
-  return { version: d.version, previous: d.previous, owners: { approvals, users }, workloads, secrets, digest: manifestDigest(d), document: d };
+  return {
+    version: d.version,
+    previous: d.previous,
+    owners: { approvals, users },
+    workloads,
+    secrets,
+    digest: manifestDigest(d),
+    document: d,
+  };
 }
 
 function unique(list: Array<{ name: string }>, what: string): void {

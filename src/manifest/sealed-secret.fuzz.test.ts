@@ -14,8 +14,15 @@ test('fuzz: the sealed-secret parser throws only CloakError, and verification ac
   const [, h, p, s] = good.split('.');
   const payload = Buffer.from(p!, 'base64url');
   for (let i = 0; i < FUZZ_ITERATIONS; i++) {
-    const input = i % 2 ? mutate(Buffer.from(good)).toString('latin1') : `sealed.${h}.${mutate(payload).toString('base64url')}.${s}`;
-    try { parseSealedSecret(input); } catch (e) { assert.ok(isCloakError(e), `${String(e)} for ${JSON.stringify(input).slice(0, 200)}`); }
+    const input =
+      i % 2
+        ? mutate(Buffer.from(good)).toString('latin1')
+        : `sealed.${h}.${mutate(payload).toString('base64url')}.${s}`;
+    try {
+      parseSealedSecret(input);
+    } catch (e) {
+      assert.ok(isCloakError(e), `${String(e)} for ${JSON.stringify(input).slice(0, 200)}`);
+    }
     if (input !== good && i % 20 === 0) await assert.rejects(verifySealedSecret(input, pub), (e) => isCloakError(e));
   }
 });

@@ -26,10 +26,25 @@ export const SEALED_VERSION = '0.1.0';
 export const SEALED_MAX_LENGTH = 16 * 1024;
 const MAX_FIELD = 4096;
 
-export interface VaultPayload { version: string; type: 'vault'; name: string; provider: string; provider_settings: Record<string, unknown>; annotations: Record<string, unknown> }
+export interface VaultPayload {
+  version: string;
+  type: 'vault';
+  name: string;
+  provider: string;
+  provider_settings: Record<string, unknown>;
+  annotations: Record<string, unknown>;
+}
 export interface EnvelopePayload {
-  version: string; type: 'envelope'; provider: string; key_id: string; encrypted_key: string; encrypted_data: string;
-  wrap_type: 'A256GCM' | 'A256CTR'; iv: string; provider_settings: Record<string, unknown>; annotations: Record<string, unknown>;
+  version: string;
+  type: 'envelope';
+  provider: string;
+  key_id: string;
+  encrypted_key: string;
+  encrypted_data: string;
+  wrap_type: 'A256GCM' | 'A256CTR';
+  iv: string;
+  provider_settings: Record<string, unknown>;
+  annotations: Record<string, unknown>;
 }
 
 export interface SealedSecret {
@@ -48,7 +63,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function decodePart(part: string, what: string): Buffer {
   const bytes = Buffer.from(part, 'base64url');
   // Canonical only, as the CDH's base64 engine decodes (no stray trailing bits): one secret, one spelling.
-  if (!B64URL.test(part) || bytes.toString('base64url') !== part) throw invalid(`the ${what} is not base64url without padding`);
+  if (!B64URL.test(part) || bytes.toString('base64url') !== part)
+    throw invalid(`the ${what} is not base64url without padding`);
   return bytes;
 }
 
@@ -73,21 +89,34 @@ function text(o: Record<string, unknown>, key: string, what: string): string {
 // The CDH's serde structs have no defaults for these: it refuses a payload without them.
 function map(o: Record<string, unknown>, key: string): Record<string, unknown> {
   const v = o[key];
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid(`the payload needs "${key}" (a JSON object, {} when empty)`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw invalid(`the payload needs "${key}" (a JSON object, {} when empty)`);
   return v as Record<string, unknown>;
 }
 
 function readPayload(o: Record<string, unknown>): VaultPayload | EnvelopePayload {
   const version = text(o, 'version', 'payload');
-  if (version !== SEALED_VERSION) throw invalid(`version "${version.slice(0, 40)}" is not ${SEALED_VERSION}, the only one the CDH unseals`);
-  const common = { version, provider: text(o, 'provider', 'payload'), provider_settings: map(o, 'provider_settings'), annotations: map(o, 'annotations') };
+  if (version !== SEALED_VERSION)
+    throw invalid(`version "${version.slice(0, 40)}" is not ${SEALED_VERSION}, the only one the CDH unseals`);
+  const common = {
+    version,
+    provider: text(o, 'provider', 'payload'),
+    provider_settings: map(o, 'provider_settings'),
+    annotations: map(o, 'annotations'),
+  };
   if (o.type === 'vault') return { ...common, type: 'vault', name: text(o, 'name', 'payload') };
   if (o.type === 'envelope') {
     const wrap = text(o, 'wrap_type', 'payload');
-    if (wrap !== 'A256GCM' && wrap !== 'A256CTR') throw invalid(`wrap_type "${wrap.slice(0, 40)}" is not A256GCM or A256CTR`);
+    if (wrap !== 'A256GCM' && wrap !== 'A256CTR')
+      throw invalid(`wrap_type "${wrap.slice(0, 40)}" is not A256GCM or A256CTR`);
     return {
-      ...common, type: 'envelope', key_id: text(o, 'key_id', 'payload'), encrypted_key: text(o, 'encrypted_key', 'payload'),
-      encrypted_data: text(o, 'encrypted_data', 'payload'), wrap_type: wrap, iv: text(o, 'iv', 'payload'),
+      ...common,
+      type: 'envelope',
+      key_id: text(o, 'key_id', 'payload'),
+      encrypted_key: text(o, 'encrypted_key', 'payload'),
+      encrypted_data: text(o, 'encrypted_data', 'payload'),
+      wrap_type: wrap,
+      iv: text(o, 'iv', 'payload'),
     };
   }
   throw invalid('type must be "vault" or "envelope"');
@@ -101,7 +130,8 @@ export function parseSealedSecret(value: unknown): SealedSecret {
   const parts = value.slice(SEALED_PREFIX.length).split('.');
   if (parts.length !== 3) throw invalid('needs three dot-separated parts after "sealed." (header, payload, signature)');
   const header = jsonObject(decodePart(parts[0]!, 'header'), 'header');
-  if (header.alg !== 'ES256') throw invalid(`header alg ${JSON.stringify(header.alg)?.slice(0, 40)} is not ES256, the only one the CDH verifies`);
+  if (header.alg !== 'ES256')
+    throw invalid(`header alg ${JSON.stringify(header.alg)?.slice(0, 40)} is not ES256, the only one the CDH verifies`);
   const kid = text(header, 'kid', 'header');
   if (!kid) throw invalid('the header kid is empty');
   const payload = readPayload(jsonObject(decodePart(parts[1]!, 'payload'), 'payload'));
@@ -118,7 +148,10 @@ export async function verifySealedSecret(value: string, publicKey: JsonWebKey | 
   try {
     await compactVerify(value.slice(SEALED_PREFIX.length), key, { algorithms: ['ES256'] });
   } catch {
-    throw new CloakError('SEALED_SECRET_SIGNATURE', `sealed secret: the signature does not verify with the key ${sealed.header.kid}`);
+    throw new CloakError(
+      'SEALED_SECRET_SIGNATURE',
+      `sealed secret: the signature does not verify with the key ${sealed.header.kid}`,
+    );
   }
   return sealed;
 }
@@ -127,13 +160,19 @@ export async function verifySealedSecret(value: string, publicKey: JsonWebKey | 
 function p256(key: JsonWebKey | KeyObject, kind: 'private' | 'public'): KeyObject {
   let k: KeyObject;
   try {
-    k = key instanceof KeyObject ? key
-      : kind === 'private' ? createPrivateKey({ key: key as JsonWebKey, format: 'jwk' }) : createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
+    k =
+      key instanceof KeyObject
+        ? key
+        : kind === 'private'
+          ? createPrivateKey({ key: key as JsonWebKey, format: 'jwk' })
+          : createPublicKey({ key: key as JsonWebKey, format: 'jwk' });
   } catch (e) {
     throw new CloakError('SEALED_SECRET_KEY', `the sealing key is not a usable ${kind} JWK: ${(e as Error).message}`);
   }
-  if (k.asymmetricKeyType !== 'ec' || k.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new CloakError('SEALED_SECRET_KEY', 'the sealing key must be an EC P-256 key (the CDH verifies ES256 only)');
-  if (kind === 'private' && k.type !== 'private') throw new CloakError('SEALED_SECRET_KEY', 'sealing needs the private key (a JWK with "d")');
+  if (k.asymmetricKeyType !== 'ec' || k.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new CloakError('SEALED_SECRET_KEY', 'the sealing key must be an EC P-256 key (the CDH verifies ES256 only)');
+  if (kind === 'private' && k.type !== 'private')
+    throw new CloakError('SEALED_SECRET_KEY', 'sealing needs the private key (a JWK with "d")');
   return k;
 }
 
@@ -152,10 +191,29 @@ export function sealingPublicJwk(key: JsonWebKey | KeyObject): JsonWebKey {
  * public key at `kid` (a resource path, sent as `kbs:///kid`), verifies the
  * ES256 signature, then fetches `kbs:///resource` through the KBS.
  */
-export async function sealVaultSecret(opts: { resource: string; kid: string; key: JsonWebKey | KeyObject }): Promise<string> {
-  if (!isResourcePath(opts.resource)) throw new CloakError('SEALED_SECRET_RESOURCE', `"${String(opts.resource).slice(0, 200)}" is not a resource path repo/type/tag`);
-  if (!isResourcePath(opts.kid)) throw new CloakError('SEALED_SECRET_RESOURCE', `the signing key id "${String(opts.kid).slice(0, 200)}" must be the resource path (repo/type/tag) its public JWK is stored at`);
-  const payload: VaultPayload = { version: SEALED_VERSION, type: 'vault', name: kbsUri(opts.resource), provider: 'kbs', provider_settings: {}, annotations: {} };
+export async function sealVaultSecret(opts: {
+  resource: string;
+  kid: string;
+  key: JsonWebKey | KeyObject;
+}): Promise<string> {
+  if (!isResourcePath(opts.resource))
+    throw new CloakError(
+      'SEALED_SECRET_RESOURCE',
+      `"${String(opts.resource).slice(0, 200)}" is not a resource path repo/type/tag`,
+    );
+  if (!isResourcePath(opts.kid))
+    throw new CloakError(
+      'SEALED_SECRET_RESOURCE',
+      `the signing key id "${String(opts.kid).slice(0, 200)}" must be the resource path (repo/type/tag) its public JWK is stored at`,
+    );
+  const payload: VaultPayload = {
+    version: SEALED_VERSION,
+    type: 'vault',
+    name: kbsUri(opts.resource),
+    provider: 'kbs',
+    provider_settings: {},
+    annotations: {},
+  };
   const jws = await new CompactSign(Buffer.from(JSON.stringify(payload)))
     .setProtectedHeader({ alg: 'ES256', kid: kbsUri(opts.kid) })
     .sign(p256(opts.key, 'private'));

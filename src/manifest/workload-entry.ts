@@ -76,11 +76,17 @@ export function readWorkloadEntry(data: unknown, refuse: (message: string) => Er
   }
   if (!isWorkloadName(w.name)) throw refuse(`${WORKLOAD_ENTRY} needs name = "<workload name>" (lower-case DNS label)`);
   const images = w.images ?? [];
-  if (!Array.isArray(images) || !images.every((i) => typeof i === 'string' && IMAGE_DIGEST.test(i))) throw refuse(`${WORKLOAD_ENTRY} images must be a list of sha256:<64 hex> digests`);
+  if (!Array.isArray(images) || !images.every((i) => typeof i === 'string' && IMAGE_DIGEST.test(i)))
+    throw refuse(`${WORKLOAD_ENTRY} images must be a list of sha256:<64 hex> digests`);
   const secrets = w.secrets ?? [];
   if (!Array.isArray(secrets)) throw refuse(`${WORKLOAD_ENTRY} secrets must be an array of tables ([[secrets]])`);
   const specs = readSecretSpecs(secrets, refuse, 'secrets');
-  return { name: w.name, images: images as string[], server: typeof w.server === 'string' ? w.server : undefined, secrets: specs };
+  return {
+    name: w.name,
+    images: images as string[],
+    server: typeof w.server === 'string' ? w.server : undefined,
+    secrets: specs,
+  };
 }
 
 /**
@@ -92,9 +98,12 @@ export function readSecretSpecs(secrets: unknown[], refuse: (message: string) =>
   const specs = secrets.map((s, i) => {
     const x = s as Record<string, unknown>;
     if (!isResourcePath(x.resource)) throw refuse(`${where}[${i}].resource must be repo/type/tag`);
-    if ((x.file === undefined) === (x.env === undefined)) throw refuse(`${where}[${i}] needs exactly one of file = "…" or env = "…"`);
-    if (x.file !== undefined && (typeof x.file !== 'string' || !safeRelative(x.file))) throw refuse(`${where}[${i}].file must be a relative path without ".."`);
-    if (x.env !== undefined && (typeof x.env !== 'string' || !ENV_NAME.test(x.env))) throw refuse(`${where}[${i}].env must be a variable name`);
+    if ((x.file === undefined) === (x.env === undefined))
+      throw refuse(`${where}[${i}] needs exactly one of file = "…" or env = "…"`);
+    if (x.file !== undefined && (typeof x.file !== 'string' || !safeRelative(x.file)))
+      throw refuse(`${where}[${i}].file must be a relative path without ".."`);
+    if (x.env !== undefined && (typeof x.env !== 'string' || !ENV_NAME.test(x.env)))
+      throw refuse(`${where}[${i}].env must be a variable name`);
     const key = x.file ? `file:${x.file}` : `env:${x.env}`;
     if (seen.has(key)) throw refuse(`${where}[${i}] writes ${key} twice`);
     seen.add(key);

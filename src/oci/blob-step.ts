@@ -24,11 +24,21 @@ export function stepStream(step: BlobStep): Transform {
     highWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _e, cb: TransformCallback) {
       let out: Buffer;
-      try { out = step.update(chunk); } catch (e) { return cb(e as Error); }
+      try {
+        out = step.update(chunk);
+      } catch (e) {
+        return cb(e as Error);
+      }
       const wait = step.drained();
-      if (wait) wait.then(() => cb(null, out), cb); else cb(null, out);
+      if (wait) wait.then(() => cb(null, out), cb);
+      else cb(null, out);
     },
-    flush(cb: TransformCallback) { step.final().then((out) => cb(null, out), cb); },
-    destroy(err, cb) { step.abandon(); cb(err); },
+    flush(cb: TransformCallback) {
+      step.final().then((out) => cb(null, out), cb);
+    },
+    destroy(err, cb) {
+      step.abandon();
+      cb(err);
+    },
   });
 }

@@ -6,10 +6,20 @@ import { OciLayout, MT_CONFIG, type Descriptor, type ImageConfig } from './layou
 export const MT_LAYER_GZIP = 'application/vnd.oci.image.layer.v1.tar+gzip';
 
 /** What a published image carries besides its layers and runtime config (kept out when absent, so tests' images stay as they were). */
-export interface ImageMetadata { created?: string; annotations?: Record<string, string> }
+export interface ImageMetadata {
+  created?: string;
+  annotations?: Record<string, string>;
+}
 
 /** Builds an image from uncompressed layer tars (gzipped here) and a runtime config; returns the manifest descriptor. */
-export async function buildImage(layout: OciLayout, tag: string, layers: Buffer[], config: NonNullable<ImageConfig['config']>, platform = { os: 'linux', architecture: 'amd64' }, meta: ImageMetadata = {}): Promise<Descriptor> {
+export async function buildImage(
+  layout: OciLayout,
+  tag: string,
+  layers: Buffer[],
+  config: NonNullable<ImageConfig['config']>,
+  platform = { os: 'linux', architecture: 'amd64' },
+  meta: ImageMetadata = {},
+): Promise<Descriptor> {
   const descriptors: Descriptor[] = [];
   for (const tar of layers) {
     const { digest, size } = await layout.writeBlob(Readable.from([gzipSync(tar)]));
@@ -22,5 +32,11 @@ export async function buildImage(layout: OciLayout, tag: string, layers: Buffer[
     rootfs: { type: 'layers', diff_ids: layers.map((t) => 'sha256:' + createHash('sha256').update(t).digest('hex')) },
   };
   const configDesc = layout.writeJson(MT_CONFIG, imageConfig);
-  return layout.tag(tag, { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: configDesc, layers: descriptors, ...(meta.annotations ? { annotations: meta.annotations } : {}) });
+  return layout.tag(tag, {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: configDesc,
+    layers: descriptors,
+    ...(meta.annotations ? { annotations: meta.annotations } : {}),
+  });
 }

@@ -14,7 +14,12 @@ const sha = (b: string | Buffer) => createHash('sha256').update(b).digest('hex')
 /** A `docker save`-style archive: config, a layer, a second layer that is a symlink to the first, manifest.json naming them. */
 async function archive(manifest: unknown, extra: TarEntry[] = []): Promise<Buffer> {
   const layer = await tarOf([{ name: 'hello', body: 'hi' }]);
-  const config = JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`, `sha256:${sha(layer)}`] } });
+  const config = JSON.stringify({
+    architecture: 'amd64',
+    os: 'linux',
+    config: {},
+    rootfs: { type: 'layers', diff_ids: [`sha256:${sha(layer)}`, `sha256:${sha(layer)}`] },
+  });
   return tarOf([
     { name: 'aaa/', type: 'directory' },
     { name: 'aaa/layer.tar', body: layer },
@@ -22,7 +27,14 @@ async function archive(manifest: unknown, extra: TarEntry[] = []): Promise<Buffe
     { name: 'bbb/layer.tar', type: 'symlink', linkname: '../aaa/layer.tar' },
     { name: `${sha(config)}.json`, body: config },
     ...extra,
-    { name: 'manifest.json', body: JSON.stringify(manifest ?? [{ Config: `${sha(config)}.json`, RepoTags: ['app:v1'], Layers: ['aaa/layer.tar', 'bbb/layer.tar'] }]) },
+    {
+      name: 'manifest.json',
+      body: JSON.stringify(
+        manifest ?? [
+          { Config: `${sha(config)}.json`, RepoTags: ['app:v1'], Layers: ['aaa/layer.tar', 'bbb/layer.tar'] },
+        ],
+      ),
+    },
   ]);
 }
 
@@ -44,21 +56,32 @@ test('docker-archive: names from manifest.json must be regular files inside the 
       ['absolute layer', [{ Config: 'aaa/layer.tar', Layers: [join(dir, 'outside.tar')] }], []],
       ['NUL in a name', [{ Config: 'aaa/layer.tar', Layers: ['aaa/layer.tar\0x'] }], []],
       ['directory as a layer', [{ Config: 'aaa/layer.tar', Layers: ['aaa'] }], []],
-      ['symlink out as a layer', [{ Config: 'aaa/layer.tar', Layers: ['out.tar'] }], [{ name: 'out.tar', type: 'symlink', linkname: join(dir, 'outside.tar') }]],
+      [
+        'symlink out as a layer',
+        [{ Config: 'aaa/layer.tar', Layers: ['out.tar'] }],
+        [{ name: 'out.tar', type: 'symlink', linkname: join(dir, 'outside.tar') }],
+      ],
       ['missing config', [{ Config: 'nope.json', Layers: [] }], []],
     ];
     for (const [name, manifest, extra] of hostile) {
       const file = join(dir, 'hostile.tar');
       writeFileSync(file, await archive(manifest, extra));
-      await assert.rejects(importDockerArchive(file, undefined, OciLayout.create(join(dir, `out-${name}`)), 'v1'), (e) => isCloakError(e, 'OCI_ARCHIVE_INVALID'), name);
+      await assert.rejects(
+        importDockerArchive(file, undefined, OciLayout.create(join(dir, `out-${name}`)), 'v1'),
+        (e) => isCloakError(e, 'OCI_ARCHIVE_INVALID'),
+        name,
+      );
       assert.deepEqual(readdirSync(process.env.TMPDIR), [], `${name}: the unpacked archive is removed`);
     }
     // The archive itself is unpacked with the layer checks: a whiteout of ".." is refused.
     writeFileSync(join(dir, 'wh.tar'), await tarOf([{ name: '.wh...' }]));
-    await assert.rejects(importDockerArchive(join(dir, 'wh.tar'), undefined, layout, 'x'), (e) => isCloakError(e, 'OCI_LAYER_WHITEOUT_INVALID'));
+    await assert.rejects(importDockerArchive(join(dir, 'wh.tar'), undefined, layout, 'x'), (e) =>
+      isCloakError(e, 'OCI_LAYER_WHITEOUT_INVALID'),
+    );
     assert.deepEqual(readdirSync(process.env.TMPDIR), []);
   } finally {
-    if (savedTmp === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = savedTmp;
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -11,7 +11,8 @@ import { LayerDecryptor, LayerEncryptor } from './ocicrypt.ts';
 
 const MiB = 1 << 20;
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
-const blobNames = (l: OciLayout) => readdirSync(join(l.dir, 'blobs', 'sha256')).concat(readdirSync(join(l.dir, 'blobs')).filter((n) => n !== 'sha256'));
+const blobNames = (l: OciLayout) =>
+  readdirSync(join(l.dir, 'blobs', 'sha256')).concat(readdirSync(join(l.dir, 'blobs')).filter((n) => n !== 'sha256'));
 
 async function setup(size: number) {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-through-'));
@@ -36,7 +37,9 @@ test('writeBlobThrough encrypts and decrypts exactly, at sizes around its read a
       const pt = await dec.writeBlobThrough(enc, { ...layer, ...ct }, d, d.plainDigest);
       assert.equal(pt.digest, layer.digest, `size ${size}`);
       assert.deepEqual(readFileSync(dec.blobPath(pt.digest)), plain);
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
 
@@ -52,7 +55,9 @@ test('writeBlobThrough leaves nothing behind when the source or the ciphertext i
     const altered = Buffer.from(readFileSync(src.blobPath(layer.digest)));
     altered[MiB + 7]! ^= 1;
     writeFileSync(src.blobPath(layer.digest), altered);
-    await assert.rejects(dec.writeBlobThrough(src, layer, new LayerEncryptor(layer.digest)), (err) => isCloakError(err, 'OCI_DIGEST_MISMATCH'));
+    await assert.rejects(dec.writeBlobThrough(src, layer, new LayerEncryptor(layer.digest)), (err) =>
+      isCloakError(err, 'OCI_DIGEST_MISMATCH'),
+    );
     assert.deepEqual(blobNames(dec), before);
 
     // A flipped ciphertext byte, with the descriptor naming the tampered blob: the HMAC refuses it.
@@ -60,13 +65,20 @@ test('writeBlobThrough leaves nothing behind when the source or the ciphertext i
     bad[12345]! ^= 0x80;
     const badBlob = await enc.writeBlob(Readable.from([bad]));
     const d = new LayerDecryptor(priv, pub);
-    await assert.rejects(dec.writeBlobThrough(enc, { ...layer, ...badBlob }, d, d.plainDigest), (err) => isCloakError(err, 'OCI_HMAC_MISMATCH'));
+    await assert.rejects(dec.writeBlobThrough(enc, { ...layer, ...badBlob }, d, d.plainDigest), (err) =>
+      isCloakError(err, 'OCI_HMAC_MISMATCH'),
+    );
     assert.deepEqual(blobNames(dec), before);
 
     // A truncated blob is missing as far as its descriptor goes.
-    await assert.rejects(dec.writeBlobThrough(enc, { ...layer, digest: ct.digest, size: ct.size + 1 }, new LayerDecryptor(priv, pub)), (err) => isCloakError(err, 'OCI_BLOB_MISSING'));
+    await assert.rejects(
+      dec.writeBlobThrough(enc, { ...layer, digest: ct.digest, size: ct.size + 1 }, new LayerDecryptor(priv, pub)),
+      (err) => isCloakError(err, 'OCI_BLOB_MISSING'),
+    );
     assert.deepEqual(blobNames(dec), before);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('decryptImage and openLayerTar of gzip layers: options naming the blob (Cloak) or the diff ID (skopeo) both come back exactly', async () => {
@@ -95,15 +107,25 @@ test('decryptImage and openLayerTar of gzip layers: options naming the blob (Clo
     const skopeoLike = OciLayout.create(join(dir, 'skopeo'));
     const ct = await skopeoLike.writeBlobThrough(plain, layer, e);
     const { priv, pub } = await e.result;
-    const annotations = { [ANNOTATION_PUBOPTS]: Buffer.from(JSON.stringify(pub)).toString('base64'), [ANNOTATION_JWE]: await wrapJwe(priv, publicKey) };
+    const annotations = {
+      [ANNOTATION_PUBOPTS]: Buffer.from(JSON.stringify(pub)).toString('base64'),
+      [ANNOTATION_JWE]: await wrapJwe(priv, publicKey),
+    };
     const cfg = skopeoLike.writeJson(manifest.config.mediaType, config);
-    skopeoLike.tag('v1', { ...manifest, config: cfg, layers: [{ mediaType: layer.mediaType + '+encrypted', ...ct, annotations }] });
+    skopeoLike.tag('v1', {
+      ...manifest,
+      config: cfg,
+      layers: [{ mediaType: layer.mediaType + '+encrypted', ...ct, annotations }],
+    });
     const dec2 = OciLayout.create(join(dir, 'dec2'));
     await decryptImage(skopeoLike, 'v1', dec2, 'v1', { privateKey });
     assert.equal(dec2.resolve('v1').manifest.layers[0]!.digest, layer.digest);
     // That inflation is bounded like an unpack: past the limit, refused and nothing written.
     const dec3 = OciLayout.create(join(dir, 'dec3'));
-    await assert.rejects(decryptImage(skopeoLike, 'v1', dec3, 'v1', { privateKey }, { maxSize: MiB, maxRatio: 0 }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
+    await assert.rejects(
+      decryptImage(skopeoLike, 'v1', dec3, 'v1', { privateKey }, { maxSize: MiB, maxRatio: 0 }),
+      (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'),
+    );
     assert.deepEqual(readdirSync(join(dec3.dir, 'blobs', 'sha256')), []);
     assert.deepEqual(readdirSync(join(dec3.dir, 'blobs')), ['sha256']);
 
@@ -115,8 +137,17 @@ test('decryptImage and openLayerTar of gzip layers: options naming the blob (Clo
       const imageLayer = image.resolve('v1').manifest.layers[0]!;
       assert.ok((await read(openLayerTar(image, imageLayer, { privateKey }, { diffIds, index: 0 }))).equals(tar));
       // Another diff ID: refused when the stream ends.
-      await assert.rejects(read(openLayerTar(image, imageLayer, { privateKey }, { diffIds: ['sha256:' + '0'.repeat(64)], index: 0 })), (e) => isCloakError(e, 'OCI_DIFF_ID_MISMATCH') || (image === skopeoLike && isCloakError(e, 'OCI_DIGEST_MISMATCH')), image.dir);
-      await assert.rejects(read(openLayerTar(image, imageLayer, { privateKey }, { diffIds, index: 1 })), (e) => isCloakError(e, 'OCI_DIFF_ID_MISSING'));
+      await assert.rejects(
+        read(openLayerTar(image, imageLayer, { privateKey }, { diffIds: ['sha256:' + '0'.repeat(64)], index: 0 })),
+        (e) =>
+          isCloakError(e, 'OCI_DIFF_ID_MISMATCH') || (image === skopeoLike && isCloakError(e, 'OCI_DIGEST_MISMATCH')),
+        image.dir,
+      );
+      await assert.rejects(read(openLayerTar(image, imageLayer, { privateKey }, { diffIds, index: 1 })), (e) =>
+        isCloakError(e, 'OCI_DIFF_ID_MISSING'),
+      );
     }
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Transform, pipeline as pipelineCb, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,9 +19,34 @@ import { STAGE_BUFFER, type BlobStep } from './blob-step.ts';
 import { parseDescriptor, parseImageConfig, parseManifest, selectPlatform, type Platform } from './manifest.ts';
 import { hostPlatform } from './platform.ts';
 
-export interface Descriptor { mediaType: string; digest: string; size: number; annotations?: Record<string, string>; platform?: { os?: string; architecture?: string } }
-export interface ImageManifest { schemaVersion: 2; mediaType?: string; config: Descriptor; layers: Descriptor[]; annotations?: Record<string, string> }
-export interface ImageConfig { created?: string; architecture?: string; os?: string; config?: { Entrypoint?: string[] | null; Cmd?: string[] | null; Env?: string[] | null; WorkingDir?: string; User?: string; Labels?: Record<string, string> }; rootfs?: { type: string; diff_ids: string[] } }
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: { os?: string; architecture?: string };
+}
+export interface ImageManifest {
+  schemaVersion: 2;
+  mediaType?: string;
+  config: Descriptor;
+  layers: Descriptor[];
+  annotations?: Record<string, string>;
+}
+export interface ImageConfig {
+  created?: string;
+  architecture?: string;
+  os?: string;
+  config?: {
+    Entrypoint?: string[] | null;
+    Cmd?: string[] | null;
+    Env?: string[] | null;
+    WorkingDir?: string;
+    User?: string;
+    Labels?: Record<string, string>;
+  };
+  rootfs?: { type: string; diff_ids: string[] };
+}
 
 export const MT_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const MT_CONFIG = 'application/vnd.oci.image.config.v1+json';
@@ -27,7 +62,9 @@ const CIPHER_SLICE = 64 * 1024;
 
 /** Chains streams so that an error anywhere reaches the last one (unlike .pipe()). */
 export function chain(first: Readable, ...rest: Transform[]): Readable {
-  return (pipelineCb as (...s: unknown[]) => Readable)(first, ...rest, () => { /* errors surface on the returned stream */ });
+  return (pipelineCb as (...s: unknown[]) => Readable)(first, ...rest, () => {
+    /* errors surface on the returned stream */
+  });
 }
 
 async function writeAll(fh: FileHandle, bs: Buffer[]): Promise<void> {
@@ -40,7 +77,11 @@ async function writeAll(fh: FileHandle, bs: Buffer[]): Promise<void> {
 
 /** Hashes a chunk and passes it on, waiting while the digest worker is behind. */
 function feed(h: OffloadedHash, chunk: Buffer, cb: TransformCallback): void {
-  try { if (!h.update(chunk)) return void h.drained().then(() => cb(null, chunk), cb); } catch (e) { return cb(e as Error); }
+  try {
+    if (!h.update(chunk)) return void h.drained().then(() => cb(null, chunk), cb);
+  } catch (e) {
+    return cb(e as Error);
+  }
   cb(null, chunk);
 }
 
@@ -50,22 +91,34 @@ function feed(h: OffloadedHash, chunk: Buffer, cb: TransformCallback): void {
  * length first (and may throw to stop the stream); `mismatch` makes the
  * error for a wrong digest.
  */
-export function verifyingStream(digest: string, size?: number, opts: { count?: (n: number) => void; mismatch?: (actual: string) => CloakError } = {}): Transform {
+export function verifyingStream(
+  digest: string,
+  size?: number,
+  opts: { count?: (n: number) => void; mismatch?: (actual: string) => CloakError } = {},
+): Transform {
   const h = new OffloadedHash();
   let n = 0;
   return new Transform({
     highWaterMark: STAGE_BUFFER,
     transform(chunk: Buffer, _e, cb: TransformCallback) {
       n += chunk.length;
-      try { opts.count?.(chunk.length); } catch (e) { return cb(e as Error); }
+      try {
+        opts.count?.(chunk.length);
+      } catch (e) {
+        return cb(e as Error);
+      }
       feed(h, chunk, cb);
     },
-    destroy(err, cb) { h.abandon(); cb(err); },
+    destroy(err, cb) {
+      h.abandon();
+      cb(err);
+    },
     flush(cb: TransformCallback) {
       h.hex().then((hex) => {
         const actual = 'sha256:' + hex;
         if (actual !== digest && opts.mismatch) return cb(opts.mismatch(actual));
-        if (actual !== digest || (size !== undefined && n !== size)) return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
+        if (actual !== digest || (size !== undefined && n !== size))
+          return cb(new CloakError('OCI_DIGEST_MISMATCH', `blob ${digest} does not match its digest or size`));
         cb();
       }, cb);
     },
@@ -75,24 +128,35 @@ export function verifyingStream(digest: string, size?: number, opts: { count?: (
 /** An OCI image layout directory (`oci:DIR:TAG`): blobs by digest, index.json naming tags. */
 export class OciLayout {
   /** `platform` picks the image of a multi-platform index (default: this machine's). */
-  constructor(readonly dir: string, readonly platform?: Platform) {}
+  constructor(
+    readonly dir: string,
+    readonly platform?: Platform,
+  ) {}
 
   static create(dir: string): OciLayout {
     mkdirSync(join(dir, 'blobs', 'sha256'), { recursive: true });
-    if (!existsSync(join(dir, 'oci-layout'))) writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    if (!existsSync(join(dir, 'index.json'))) writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [] }));
+    if (!existsSync(join(dir, 'oci-layout')))
+      writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    if (!existsSync(join(dir, 'index.json')))
+      writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [] }));
     return new OciLayout(dir);
   }
 
   static open(dir: string, platform?: Platform): OciLayout {
     let v: unknown;
-    try { v = JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8')).imageLayoutVersion; } catch { throw new CloakError('OCI_LAYOUT_INVALID', `${dir} is not an OCI image layout (no oci-layout file)`); }
-    if (v !== '1.0.0') throw new CloakError('OCI_LAYOUT_INVALID', `${dir}: unsupported imageLayoutVersion ${String(v)}`);
+    try {
+      v = JSON.parse(readFileSync(join(dir, 'oci-layout'), 'utf8')).imageLayoutVersion;
+    } catch {
+      throw new CloakError('OCI_LAYOUT_INVALID', `${dir} is not an OCI image layout (no oci-layout file)`);
+    }
+    if (v !== '1.0.0')
+      throw new CloakError('OCI_LAYOUT_INVALID', `${dir}: unsupported imageLayoutVersion ${String(v)}`);
     return new OciLayout(dir, platform);
   }
 
   blobPath(digest: string): string {
-    if (!DIGEST.test(digest)) throw new CloakError('OCI_DIGEST_INVALID', `unsupported digest "${String(digest).slice(0, 80)}" (sha256 only)`);
+    if (!DIGEST.test(digest))
+      throw new CloakError('OCI_DIGEST_INVALID', `unsupported digest "${String(digest).slice(0, 80)}" (sha256 only)`);
     return join(this.dir, 'blobs', 'sha256', digest.slice(7));
   }
 
@@ -101,22 +165,34 @@ export class OciLayout {
   }
 
   readBytes(d: Descriptor): Buffer {
-    if (!(d.size <= MAX_JSON)) throw new CloakError('OCI_BLOB_TOO_LARGE', `${d.mediaType} of ${d.size} bytes is larger than a manifest may be`);
+    if (!(d.size <= MAX_JSON))
+      throw new CloakError('OCI_BLOB_TOO_LARGE', `${d.mediaType} of ${d.size} bytes is larger than a manifest may be`);
     let buf: Buffer;
-    try { buf = readFileSync(this.blobPath(d.digest)); } catch (e) { if (e instanceof CloakError) throw e; throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing from ${this.dir}`); }
-    if ('sha256:' + createHash('sha256').update(buf).digest('hex') !== d.digest || buf.length !== d.size) throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
+    try {
+      buf = readFileSync(this.blobPath(d.digest));
+    } catch (e) {
+      if (e instanceof CloakError) throw e;
+      throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing from ${this.dir}`);
+    }
+    if ('sha256:' + createHash('sha256').update(buf).digest('hex') !== d.digest || buf.length !== d.size)
+      throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
     return buf;
   }
 
   readJson<T>(d: Descriptor): T {
     const buf = this.readBytes(d);
-    try { return JSON.parse(buf.toString('utf8')) as T; } catch { throw new CloakError('OCI_JSON_INVALID', `blob ${d.digest} is not JSON`); }
+    try {
+      return JSON.parse(buf.toString('utf8')) as T;
+    } catch {
+      throw new CloakError('OCI_JSON_INVALID', `blob ${d.digest} is not JSON`);
+    }
   }
 
   /** Opens a blob, verified against its digest and size as it streams. */
   openBlob(d: Descriptor): Readable {
     const path = this.blobPath(d.digest);
-    if (statSync(path, { throwIfNoEntry: false })?.size !== d.size) throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
+    if (statSync(path, { throwIfNoEntry: false })?.size !== d.size)
+      throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
     return chain(createReadStream(path, { highWaterMark: READ_CHUNK }), verifyingStream(d.digest, d.size));
   }
 
@@ -124,7 +200,10 @@ export class OciLayout {
     const buf = Buffer.from(JSON.stringify(value));
     const digest = 'sha256:' + createHash('sha256').update(buf).digest('hex');
     const path = this.blobPath(digest);
-    if (!existsSync(path)) { writeFileSync(path + '.tmp', buf); renameSync(path + '.tmp', path); }
+    if (!existsSync(path)) {
+      writeFileSync(path + '.tmp', buf);
+      renameSync(path + '.tmp', path);
+    }
     return { mediaType, digest, size: buf.length };
   }
 
@@ -139,7 +218,18 @@ export class OciLayout {
     const h = verified === undefined ? new OffloadedHash() : undefined;
     let size = 0;
     try {
-      await pipeline(source, new Transform({ highWaterMark: STAGE_BUFFER, transform(c: Buffer, _e, cb) { size += c.length; if (h) feed(h, c, cb); else cb(null, c); } }), createWriteStream(tmp, { flags: 'wx', highWaterMark: STAGE_BUFFER }));
+      await pipeline(
+        source,
+        new Transform({
+          highWaterMark: STAGE_BUFFER,
+          transform(c: Buffer, _e, cb) {
+            size += c.length;
+            if (h) feed(h, c, cb);
+            else cb(null, c);
+          },
+        }),
+        createWriteStream(tmp, { flags: 'wx', highWaterMark: STAGE_BUFFER }),
+      );
       const digest = h ? 'sha256:' + (await h.hex()) : await verified!;
       renameSync(tmp, this.blobPath(digest));
       return { digest, size };
@@ -158,9 +248,15 @@ export class OciLayout {
    * before the blob lands; otherwise nothing is left behind. `verified` as
    * for `writeBlob`.
    */
-  async writeBlobThrough(src: OciLayout, d: Descriptor, step: BlobStep, verified?: string | Promise<string>): Promise<{ digest: string; size: number }> {
+  async writeBlobThrough(
+    src: OciLayout,
+    d: Descriptor,
+    step: BlobStep,
+    verified?: string | Promise<string>,
+  ): Promise<{ digest: string; size: number }> {
     const path = src.blobPath(d.digest);
-    if (statSync(path, { throwIfNoEntry: false })?.size !== d.size) throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
+    if (statSync(path, { throwIfNoEntry: false })?.size !== d.size)
+      throw new CloakError('OCI_BLOB_MISSING', `blob ${d.digest} is missing or has the wrong size`);
     const tmp = join(this.dir, 'blobs', `.tmp-${randomBytes(8).toString('hex')}`);
     const input = new OffloadedHash();
     const output = verified === undefined ? new OffloadedHash() : undefined;
@@ -174,7 +270,10 @@ export class OciLayout {
       const out = outFh;
       let size = 0;
       const write = (bs: Buffer[]) => {
-        for (const b of bs) { output?.update(b); size += b.length; }
+        for (const b of bs) {
+          output?.update(b);
+          size += b.length;
+        }
         const prev = writing;
         writing = prev.then(() => writeAll(out, bs));
         return prev;
@@ -191,12 +290,14 @@ export class OciLayout {
         reading = inFh.read(bufs[i ^ 1]!, 0, STEP_CHUNK, pos);
         input.update(chunk);
         const outs: Buffer[] = [];
-        for (let off = 0; off < chunk.length; off += CIPHER_SLICE) outs.push(step.update(chunk.subarray(off, off + CIPHER_SLICE)));
+        for (let off = 0; off < chunk.length; off += CIPHER_SLICE)
+          outs.push(step.update(chunk.subarray(off, off + CIPHER_SLICE)));
         await write(outs); // at most one write queued behind the one in flight
         await step.drained();
         await drainedAll([input, output]);
       }
-      if (pos !== d.size || 'sha256:' + (await input.hex()) !== d.digest) throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
+      if (pos !== d.size || 'sha256:' + (await input.hex()) !== d.digest)
+        throw new CloakError('OCI_DIGEST_MISMATCH', `blob ${d.digest} does not match its digest or size`);
       await write([await step.final()]);
       await writing;
       await outFh.close();
@@ -220,21 +321,37 @@ export class OciLayout {
   /** The manifest of `tag` (or the only image when no tag is given); an index is resolved by platform. */
   resolve(tag?: string): { descriptor: Descriptor; manifest: ImageManifest; config: ImageConfig } {
     let index: unknown;
-    try { index = JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8')); } catch { throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json is missing or not JSON`); }
+    try {
+      index = JSON.parse(readFileSync(join(this.dir, 'index.json'), 'utf8'));
+    } catch {
+      throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json is missing or not JSON`);
+    }
     const list = (index as { manifests?: unknown })?.manifests;
-    if (!Array.isArray(list)) throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json has no manifests list`);
+    if (!Array.isArray(list))
+      throw new CloakError('OCI_LAYOUT_INVALID', `${this.dir}/index.json has no manifests list`);
     const all = list.map((m, i) => parseDescriptor(m, `index.json manifests[${i}]`));
     const matches = tag ? all.filter((m) => m.annotations?.[REF_NAME] === tag) : all;
-    if (matches.length !== 1) throw new CloakError('OCI_TAG_UNKNOWN', tag ? `no image tagged "${tag}" in ${this.dir}` : `${this.dir} holds ${all.length} images: name one with oci:DIR:TAG`);
+    if (matches.length !== 1)
+      throw new CloakError(
+        'OCI_TAG_UNKNOWN',
+        tag
+          ? `no image tagged "${tag}" in ${this.dir}`
+          : `${this.dir} holds ${all.length} images: name one with oci:DIR:TAG`,
+      );
     let descriptor = matches[0]!;
     let parsed = parseManifest(this.readBytes(descriptor), `manifest ${descriptor.digest}`);
     if (parsed.kind === 'index') {
       descriptor = selectPlatform(parsed.manifests, this.platform ?? hostPlatform());
       parsed = parseManifest(this.readBytes(descriptor), `manifest ${descriptor.digest}`);
-      if (parsed.kind === 'index') throw new CloakError('OCI_MANIFEST_INVALID', 'an index inside an index is not supported');
+      if (parsed.kind === 'index')
+        throw new CloakError('OCI_MANIFEST_INVALID', 'an index inside an index is not supported');
     }
     const manifest = parsed.manifest;
-    return { descriptor, manifest, config: parseImageConfig(this.readBytes(manifest.config), `config ${manifest.config.digest}`) };
+    return {
+      descriptor,
+      manifest,
+      config: parseImageConfig(this.readBytes(manifest.config), `config ${manifest.config.digest}`),
+    };
   }
 
   /** Records `manifest` under `tag` (replacing an older image of that tag). */
@@ -246,7 +363,10 @@ export class OciLayout {
   tagBytes(tag: string, body: Buffer, mediaType: string): Descriptor {
     const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
     const path = this.blobPath(digest);
-    if (!existsSync(path)) { writeFileSync(path + '.tmp', body); renameSync(path + '.tmp', path); }
+    if (!existsSync(path)) {
+      writeFileSync(path + '.tmp', body);
+      renameSync(path + '.tmp', path);
+    }
     const d = { mediaType, digest, size: body.length, annotations: { [REF_NAME]: tag } };
     const indexPath = join(this.dir, 'index.json');
     const index = JSON.parse(readFileSync(indexPath, 'utf8')) as { schemaVersion: 2; manifests: Descriptor[] };

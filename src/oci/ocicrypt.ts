@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, randomBytes, timingSafeEqual, type Decipher, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  randomBytes,
+  timingSafeEqual,
+  type Decipher,
+  type KeyObject,
+} from 'node:crypto';
 import type { Transform } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { FlattenedEncrypt, flattenedDecrypt, type FlattenedJWE } from 'jose';
@@ -13,30 +20,61 @@ export const ANNOTATION_PUBOPTS = 'org.opencontainers.image.enc.pubopts';
 export const ANNOTATION_AA = 'org.opencontainers.image.enc.keys.provider.attestation-agent';
 
 /** The private options a recipient unwraps: the layer key, the CTR nonce and the plain blob's digest. */
-export interface PrivateOptions { symkey: string; digest: string; cipheroptions: { nonce: string } }
-export interface PublicOptions { cipher: string; hmac: string; cipheroptions: Record<string, unknown> }
+export interface PrivateOptions {
+  symkey: string;
+  digest: string;
+  cipheroptions: { nonce: string };
+}
+export interface PublicOptions {
+  cipher: string;
+  hmac: string;
+  cipheroptions: Record<string, unknown>;
+}
 
-const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
+const fail = (code: ErrorCode, message: string): never => {
+  throw new CloakError(code, message);
+};
 
 export function parsePublicOptions(annotation: string | undefined): PublicOptions {
-  if (!annotation) fail('OCI_ENC_PUBOPTS_MISSING', 'encrypted layer has no org.opencontainers.image.enc.pubopts annotation');
+  if (!annotation)
+    fail('OCI_ENC_PUBOPTS_MISSING', 'encrypted layer has no org.opencontainers.image.enc.pubopts annotation');
   let p: PublicOptions;
-  try { p = JSON.parse(fromBase64(annotation!, 'OCI_ENC_PUBOPTS_INVALID', 'pubopts').toString('utf8')); } catch (e) { if (e instanceof CloakError) throw e; return fail('OCI_ENC_PUBOPTS_INVALID', 'pubopts annotation is not base64 JSON'); }
-  if (p?.cipher !== CIPHER) fail('OCI_ENC_CIPHER_UNSUPPORTED', `layer cipher "${String(p?.cipher).slice(0, 40)}" is not supported (${CIPHER})`);
-  if (typeof p.hmac !== 'string' || fromBase64(p.hmac, 'OCI_ENC_PUBOPTS_INVALID', 'hmac').length !== 32) fail('OCI_ENC_PUBOPTS_INVALID', 'pubopts hmac must be 32 bytes of base64');
+  try {
+    p = JSON.parse(fromBase64(annotation!, 'OCI_ENC_PUBOPTS_INVALID', 'pubopts').toString('utf8'));
+  } catch (e) {
+    if (e instanceof CloakError) throw e;
+    return fail('OCI_ENC_PUBOPTS_INVALID', 'pubopts annotation is not base64 JSON');
+  }
+  if (p?.cipher !== CIPHER)
+    fail('OCI_ENC_CIPHER_UNSUPPORTED', `layer cipher "${String(p?.cipher).slice(0, 40)}" is not supported (${CIPHER})`);
+  if (typeof p.hmac !== 'string' || fromBase64(p.hmac, 'OCI_ENC_PUBOPTS_INVALID', 'hmac').length !== 32)
+    fail('OCI_ENC_PUBOPTS_INVALID', 'pubopts hmac must be 32 bytes of base64');
   return p;
 }
 
 export function parsePrivateOptions(json: Uint8Array): PrivateOptions {
   let p: PrivateOptions;
-  try { p = JSON.parse(Buffer.from(json).toString('utf8')); } catch { return fail('OCI_ENC_PRIVOPTS_INVALID', 'unwrapped layer options are not JSON'); }
-  if (typeof p?.symkey !== 'string' || fromBase64(p.symkey, 'OCI_ENC_PRIVOPTS_INVALID', 'symkey').length !== 32) fail('OCI_ENC_PRIVOPTS_INVALID', 'layer symkey must be 32 bytes');
-  if (typeof p.cipheroptions?.nonce !== 'string' || fromBase64(p.cipheroptions.nonce, 'OCI_ENC_PRIVOPTS_INVALID', 'nonce').length !== 16) fail('OCI_ENC_PRIVOPTS_INVALID', 'layer nonce must be 16 bytes');
-  if (typeof p.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(p.digest)) fail('OCI_ENC_PRIVOPTS_INVALID', 'layer options lack the plain digest');
+  try {
+    p = JSON.parse(Buffer.from(json).toString('utf8'));
+  } catch {
+    return fail('OCI_ENC_PRIVOPTS_INVALID', 'unwrapped layer options are not JSON');
+  }
+  if (typeof p?.symkey !== 'string' || fromBase64(p.symkey, 'OCI_ENC_PRIVOPTS_INVALID', 'symkey').length !== 32)
+    fail('OCI_ENC_PRIVOPTS_INVALID', 'layer symkey must be 32 bytes');
+  if (
+    typeof p.cipheroptions?.nonce !== 'string' ||
+    fromBase64(p.cipheroptions.nonce, 'OCI_ENC_PRIVOPTS_INVALID', 'nonce').length !== 16
+  )
+    fail('OCI_ENC_PRIVOPTS_INVALID', 'layer nonce must be 16 bytes');
+  if (typeof p.digest !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(p.digest))
+    fail('OCI_ENC_PRIVOPTS_INVALID', 'layer options lack the plain digest');
   return p;
 }
 
-export interface LayerOptions { priv: PrivateOptions; pub: PublicOptions }
+export interface LayerOptions {
+  priv: PrivateOptions;
+  pub: PublicOptions;
+}
 
 /**
  * Encrypts a layer blob with a fresh key, chunk by chunk. The HMAC (public
@@ -66,12 +104,17 @@ export class LayerEncryptor implements BlobStep {
     return out;
   }
 
-  drained(): Promise<void> | undefined { return drainedAll([this.plain, this.hmac]); }
+  drained(): Promise<void> | undefined {
+    return drainedAll([this.plain, this.hmac]);
+  }
 
   async final(): Promise<Buffer> {
     const out = this.cipher.final();
     this.hmac.update(out);
-    const [mac, digest] = await Promise.all([this.hmac.digest(), this.plain ? this.plain.hex().then((h) => 'sha256:' + h) : this.plainDigest!]);
+    const [mac, digest] = await Promise.all([
+      this.hmac.digest(),
+      this.plain ? this.plain.hex().then((h) => 'sha256:' + h) : this.plainDigest!,
+    ]);
     this.settle({
       priv: { symkey: this.symkey.toString('base64'), digest, cipheroptions: { nonce: this.nonce.toString('base64') } },
       pub: { cipher: CIPHER, hmac: mac.toString('base64'), cipheroptions: {} },
@@ -79,7 +122,10 @@ export class LayerEncryptor implements BlobStep {
     return out;
   }
 
-  abandon(): void { this.hmac.abandon(); this.plain?.abandon(); }
+  abandon(): void {
+    this.hmac.abandon();
+    this.plain?.abandon();
+  }
 }
 
 /** `LayerEncryptor` as a Transform; `result` settles when the stream ends. */
@@ -115,7 +161,11 @@ export class LayerDecryptor implements BlobStep {
   private settle!: (d: string) => void;
   readonly plainDigest = new Promise<string>((r) => (this.settle = r));
 
-  constructor(private readonly priv: PrivateOptions, private readonly pub: PublicOptions, opts: DecryptOptions = {}) {
+  constructor(
+    private readonly priv: PrivateOptions,
+    private readonly pub: PublicOptions,
+    opts: DecryptOptions = {},
+  ) {
     const symkey = fromBase64(priv.symkey);
     this.decipher = createDecipheriv('aes-256-ctr', symkey, fromBase64(priv.cipheroptions.nonce));
     this.hmac = new OffloadedHash(symkey);
@@ -123,12 +173,30 @@ export class LayerDecryptor implements BlobStep {
     if (opts.inflate && !this.inflatedCheckedByCaller) {
       const inflated = (this.inflated = new OffloadedHash());
       const gunzip = (this.gunzip = createGunzip());
-      const budget = new ExpansionBudget(opts.inflate.compressedSize, opts.inflate.limits ?? DEFAULT_LAYER_LIMITS, `layer ${priv.digest}`);
+      const budget = new ExpansionBudget(
+        opts.inflate.compressedSize,
+        opts.inflate.limits ?? DEFAULT_LAYER_LIMITS,
+        `layer ${priv.digest}`,
+      );
       gunzip.on('data', (c: Buffer) => {
-        try { budget.add(c.length); } catch (e) { this.tooLarge = e as Error; gunzip.destroy(); return; }
-        if (!inflated.update(c)) { gunzip.pause(); inflated.drained().then(() => gunzip.resume(), () => gunzip.resume()); }
+        try {
+          budget.add(c.length);
+        } catch (e) {
+          this.tooLarge = e as Error;
+          gunzip.destroy();
+          return;
+        }
+        if (!inflated.update(c)) {
+          gunzip.pause();
+          inflated.drained().then(
+            () => gunzip.resume(),
+            () => gunzip.resume(),
+          );
+        }
       });
-      gunzip.on('error', () => { this.gunzipFailed = true; });
+      gunzip.on('error', () => {
+        this.gunzipFailed = true;
+      });
     }
   }
 
@@ -141,7 +209,12 @@ export class LayerDecryptor implements BlobStep {
       // Wait for the inflater to catch up, unless it fails (the plaintext is then not gzip at all).
       const gunzip = this.gunzip;
       this.gunzipDrain = new Promise((resolve) => {
-        const go = () => { gunzip.off('drain', go); gunzip.off('error', go); gunzip.off('close', go); resolve(); };
+        const go = () => {
+          gunzip.off('drain', go);
+          gunzip.off('error', go);
+          gunzip.off('close', go);
+          resolve();
+        };
         gunzip.on('drain', go);
         gunzip.on('error', go);
         gunzip.on('close', go);
@@ -154,7 +227,7 @@ export class LayerDecryptor implements BlobStep {
     const wait = this.gunzipDrain;
     this.gunzipDrain = undefined;
     const hashes = drainedAll([this.hmac, this.plain]);
-    return wait && hashes ? Promise.all([wait, hashes]).then(() => undefined) : wait ?? hashes;
+    return wait && hashes ? Promise.all([wait, hashes]).then(() => undefined) : (wait ?? hashes);
   }
 
   async final(): Promise<Buffer> {
@@ -163,18 +236,42 @@ export class LayerDecryptor implements BlobStep {
     this.plain.update(out);
     if (this.gunzip && !this.gunzipFailed && !this.gunzip.destroyed) {
       const gunzip = this.gunzip;
-      await new Promise<void>((resolve) => { gunzip.once('end', resolve); gunzip.once('error', () => resolve()); gunzip.once('close', () => resolve()); gunzip.end(out); gunzip.resume(); });
+      await new Promise<void>((resolve) => {
+        gunzip.once('end', resolve);
+        gunzip.once('error', () => resolve());
+        gunzip.once('close', () => resolve());
+        gunzip.end(out);
+        gunzip.resume();
+      });
     }
     if (this.tooLarge) throw this.tooLarge;
-    const [actual, plainHex, inflatedHex] = await Promise.all([this.hmac.digest(), this.plain.hex(), this.inflated && !this.gunzipFailed ? this.inflated.hex() : undefined]);
+    const [actual, plainHex, inflatedHex] = await Promise.all([
+      this.hmac.digest(),
+      this.plain.hex(),
+      this.inflated && !this.gunzipFailed ? this.inflated.hex() : undefined,
+    ]);
     const expected = fromBase64(this.pub.hmac);
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new CloakError('OCI_HMAC_MISMATCH', 'layer HMAC does not match: the encrypted layer was altered or the key is wrong');
-    if ('sha256:' + plainHex !== this.priv.digest && 'sha256:' + inflatedHex !== this.priv.digest && !this.inflatedCheckedByCaller) throw new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name');
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
+      throw new CloakError(
+        'OCI_HMAC_MISMATCH',
+        'layer HMAC does not match: the encrypted layer was altered or the key is wrong',
+      );
+    if (
+      'sha256:' + plainHex !== this.priv.digest &&
+      'sha256:' + inflatedHex !== this.priv.digest &&
+      !this.inflatedCheckedByCaller
+    )
+      throw new CloakError('OCI_DIGEST_MISMATCH', 'decrypted layer does not have the digest its options name');
     this.settle('sha256:' + plainHex);
     return out;
   }
 
-  abandon(): void { this.hmac.abandon(); this.plain.abandon(); this.inflated?.abandon(); this.gunzip?.destroy(); }
+  abandon(): void {
+    this.hmac.abandon();
+    this.plain.abandon();
+    this.inflated?.abandon();
+    this.gunzip?.destroy();
+  }
 }
 
 export interface DecryptOptions {
@@ -191,8 +288,18 @@ export function decryptLayerStream(priv: PrivateOptions, pub: PublicOptions, opt
 
 /** JWE recipient (skopeo's `jwe:`): RSA-OAEP for RSA keys, ECDH-ES+A256KW for EC keys, A256GCM. */
 export async function wrapJwe(priv: PrivateOptions, publicKey: KeyObject): Promise<string> {
-  const alg = publicKey.asymmetricKeyType === 'rsa' ? 'RSA-OAEP' : publicKey.asymmetricKeyType === 'ec' ? 'ECDH-ES+A256KW' : fail('OCI_ENC_KEY_UNSUPPORTED', `recipient key type ${publicKey.asymmetricKeyType} is not supported (RSA or EC)`);
-  const jwe = await new FlattenedEncrypt(Buffer.from(JSON.stringify(priv))).setProtectedHeader({ alg: alg as string, enc: 'A256GCM' }).encrypt(publicKey);
+  const alg =
+    publicKey.asymmetricKeyType === 'rsa'
+      ? 'RSA-OAEP'
+      : publicKey.asymmetricKeyType === 'ec'
+        ? 'ECDH-ES+A256KW'
+        : fail(
+            'OCI_ENC_KEY_UNSUPPORTED',
+            `recipient key type ${publicKey.asymmetricKeyType} is not supported (RSA or EC)`,
+          );
+  const jwe = await new FlattenedEncrypt(Buffer.from(JSON.stringify(priv)))
+    .setProtectedHeader({ alg: alg as string, enc: 'A256GCM' })
+    .encrypt(publicKey);
   return Buffer.from(JSON.stringify(jwe)).toString('base64');
 }
 
@@ -200,15 +307,21 @@ export async function wrapJwe(priv: PrivateOptions, publicKey: KeyObject): Promi
 export async function unwrapJwe(annotation: string, privateKey: KeyObject): Promise<PrivateOptions> {
   for (const part of annotation.split(',')) {
     let jwe: FlattenedJWE;
-    try { jwe = JSON.parse(fromBase64(part).toString('utf8')); } catch { continue; }
     try {
-      const { plaintext } = await flattenedDecrypt(jwe, privateKey, { keyManagementAlgorithms: ['RSA-OAEP', 'RSA-OAEP-256', 'ECDH-ES+A256KW'] });
+      jwe = JSON.parse(fromBase64(part).toString('utf8'));
+    } catch {
+      continue;
+    }
+    try {
+      const { plaintext } = await flattenedDecrypt(jwe, privateKey, {
+        keyManagementAlgorithms: ['RSA-OAEP', 'RSA-OAEP-256', 'ECDH-ES+A256KW'],
+      });
       return parsePrivateOptions(plaintext);
     } catch (e) {
       if (e instanceof CloakError) throw e;
     }
   }
-  return fail('OCI_ENC_NO_KEY', 'none of the layer\'s JWE recipients opens with this private key');
+  return fail('OCI_ENC_NO_KEY', "none of the layer's JWE recipients opens with this private key");
 }
 
 /** CoCo's attestation-agent packet: the options sealed (AES-256-GCM) under a KEK that the KBS holds as `kid`. */
@@ -217,31 +330,46 @@ export function wrapForAttestationAgent(priv: PrivateOptions, kek: Buffer, kid: 
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', kek, iv);
   const wrapped = Buffer.concat([c.update(JSON.stringify(priv)), c.final(), c.getAuthTag()]);
-  return Buffer.from(JSON.stringify({ kid, wrapped_data: wrapped.toString('base64'), iv: iv.toString('base64'), wrap_type: 'A256GCM' })).toString('base64');
+  return Buffer.from(
+    JSON.stringify({ kid, wrapped_data: wrapped.toString('base64'), iv: iv.toString('base64'), wrap_type: 'A256GCM' }),
+  ).toString('base64');
 }
 
 /** The KBS resource (`repo/type/tag`) holding the KEK of an attestation-agent annotation. */
 export function attestationAgentKid(annotation: string): string {
   let packet: { kid?: unknown };
-  try { packet = JSON.parse(fromBase64(annotation).toString('utf8')); } catch { return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON'); }
+  try {
+    packet = JSON.parse(fromBase64(annotation).toString('utf8'));
+  } catch {
+    return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON');
+  }
   const resource = resourceOfKbsUri(String(packet.kid));
-  if (!resource) fail('OCI_ENC_AA_INVALID', `attestation-agent kid "${String(packet.kid).slice(0, 100)}" is not kbs:///repo/type/tag`);
+  if (!resource)
+    fail(
+      'OCI_ENC_AA_INVALID',
+      `attestation-agent kid "${String(packet.kid).slice(0, 100)}" is not kbs:///repo/type/tag`,
+    );
   return resource!;
 }
 
 export function unwrapForAttestationAgent(annotation: string, kek: Buffer): PrivateOptions {
   let packet: { wrapped_data?: string; iv?: string; wrap_type?: string };
-  try { packet = JSON.parse(fromBase64(annotation).toString('utf8')); } catch { return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON'); }
+  try {
+    packet = JSON.parse(fromBase64(annotation).toString('utf8'));
+  } catch {
+    return fail('OCI_ENC_AA_INVALID', 'attestation-agent annotation is not base64 JSON');
+  }
   if (packet.wrap_type !== 'A256GCM') fail('OCI_ENC_AA_INVALID', `wrap_type "${packet.wrap_type}" is not A256GCM`);
   const data = fromBase64(packet.wrapped_data ?? '', 'OCI_ENC_AA_INVALID', 'wrapped_data');
   const iv = fromBase64(packet.iv ?? '', 'OCI_ENC_AA_INVALID', 'iv');
-  if (iv.length !== 12 || data.length < 17 || kek.length !== 32) fail('OCI_ENC_AA_INVALID', 'attestation-agent packet has a wrong IV, data or key length');
+  if (iv.length !== 12 || data.length < 17 || kek.length !== 32)
+    fail('OCI_ENC_AA_INVALID', 'attestation-agent packet has a wrong IV, data or key length');
   try {
     const d = createDecipheriv('aes-256-gcm', kek, iv);
     d.setAuthTag(data.subarray(data.length - 16));
     return parsePrivateOptions(Buffer.concat([d.update(data.subarray(0, data.length - 16)), d.final()]));
   } catch (e) {
     if (e instanceof CloakError) throw e;
-    return fail('OCI_ENC_AA_UNWRAP', 'the key from the KBS does not open this layer\'s attestation-agent packet');
+    return fail('OCI_ENC_AA_UNWRAP', "the key from the KBS does not open this layer's attestation-agent packet");
   }
 }

@@ -11,10 +11,16 @@ const MAX_MANIFEST = 4 * 1024 * 1024;
 export const CHUNK_SIZE = 8 * 1024 * 1024;
 
 /** Credentials for a registry from ~/.docker/config.json (`auths.<host>.auth` = base64 user:password). */
-export function dockerConfigAuth(registry: string, file = join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json')): RegistryAuth | undefined {
+export function dockerConfigAuth(
+  registry: string,
+  file = join(process.env.DOCKER_CONFIG ?? join(homedir(), '.docker'), 'config.json'),
+): RegistryAuth | undefined {
   try {
     const auths = JSON.parse(readFileSync(file, 'utf8')).auths ?? {};
-    const entry = auths[registry] ?? auths[`https://${registry}`] ?? (registry === 'registry-1.docker.io' ? auths['https://index.docker.io/v1/'] : undefined);
+    const entry =
+      auths[registry] ??
+      auths[`https://${registry}`] ??
+      (registry === 'registry-1.docker.io' ? auths['https://index.docker.io/v1/'] : undefined);
     if (!entry?.auth) return undefined;
     const text = Buffer.from(entry.auth, 'base64').toString('utf8');
     const i = text.indexOf(':');
@@ -35,38 +41,73 @@ export class RegistryClient {
   private readonly auth?: RegistryAuth;
   private readonly doFetch: typeof fetch;
 
-  constructor(readonly ref: RegistryRef, private readonly opts: RegistryOptions = {}) {
+  constructor(
+    readonly ref: RegistryRef,
+    private readonly opts: RegistryOptions = {},
+  ) {
     this.base = `${opts.tlsVerify === false ? 'http' : 'https'}://${ref.registry}`;
     this.auth = opts.auth ?? dockerConfigAuth(ref.registry);
     this.doFetch = opts.fetch ?? fetch;
   }
 
-  private url(path: string): string { return `${this.base}/v2/${this.ref.repository}/${path}`; }
+  private url(path: string): string {
+    return `${this.base}/v2/${this.ref.repository}/${path}`;
+  }
 
   /** One request with auth negotiation and retries; `ok` lists the statuses that are not errors. */
-  async request(method: string, url: string, init: { headers?: Record<string, string>; body?: Buffer | Readable; ok?: number[] } = {}): Promise<Response> {
+  async request(
+    method: string,
+    url: string,
+    init: { headers?: Record<string, string>; body?: Buffer | Readable; ok?: number[] } = {},
+  ): Promise<Response> {
     const retries = this.opts.retries ?? 3;
     for (let attempt = 0, authTried = false; ; attempt++) {
       const headers: Record<string, string> = { ...init.headers };
       if (this.token) headers.authorization = `Bearer ${this.token}`;
-      else if (this.auth?.username && authTried) headers.authorization = 'Basic ' + Buffer.from(`${this.auth.username}:${this.auth.password ?? ''}`).toString('base64');
+      else if (this.auth?.username && authTried)
+        headers.authorization =
+          'Basic ' + Buffer.from(`${this.auth.username}:${this.auth.password ?? ''}`).toString('base64');
       let res: Response;
       try {
-        res = await this.doFetch(url, { method, headers, body: init.body as BodyInit | undefined, redirect: 'follow', ...(init.body instanceof Readable ? { duplex: 'half' } : {}) } as RequestInit);
+        res = await this.doFetch(url, {
+          method,
+          headers,
+          body: init.body as BodyInit | undefined,
+          redirect: 'follow',
+          ...(init.body instanceof Readable ? { duplex: 'half' } : {}),
+        } as RequestInit);
       } catch (e) {
-        if (attempt < retries && !(init.body instanceof Readable)) { await sleep(attempt); continue; }
-        throw new CloakError('OCI_REGISTRY_UNREACHABLE', `cannot reach ${this.ref.registry}: ${(e as Error).cause ?? (e as Error).message}${this.opts.tlsVerify === false ? '' : ' (for a plain-HTTP registry pass --tls-verify=false)'}`);
+        if (attempt < retries && !(init.body instanceof Readable)) {
+          await sleep(attempt);
+          continue;
+        }
+        throw new CloakError(
+          'OCI_REGISTRY_UNREACHABLE',
+          `cannot reach ${this.ref.registry}: ${(e as Error).cause ?? (e as Error).message}${this.opts.tlsVerify === false ? '' : ' (for a plain-HTTP registry pass --tls-verify=false)'}`,
+        );
       }
       if (res.status === 401 && !authTried) {
         authTried = true;
         await res.body?.cancel();
         await this.negotiate(res.headers.get('www-authenticate') ?? '');
-        if (!(init.body instanceof Readable)) { attempt--; continue; }
+        if (!(init.body instanceof Readable)) {
+          attempt--;
+          continue;
+        }
       }
-      if ((res.status >= 500 || res.status === 429) && attempt < retries && !(init.body instanceof Readable)) { await res.body?.cancel(); await sleep(attempt); continue; }
+      if ((res.status >= 500 || res.status === 429) && attempt < retries && !(init.body instanceof Readable)) {
+        await res.body?.cancel();
+        await sleep(attempt);
+        continue;
+      }
       if (!(init.ok ?? [200]).includes(res.status)) {
         const text = (await res.text()).slice(0, 300);
-        const code = res.status === 401 || res.status === 403 ? 'OCI_REGISTRY_DENIED' : res.status === 404 ? 'OCI_REGISTRY_NOT_FOUND' : 'OCI_REGISTRY_ERROR';
+        const code =
+          res.status === 401 || res.status === 403
+            ? 'OCI_REGISTRY_DENIED'
+            : res.status === 404
+              ? 'OCI_REGISTRY_NOT_FOUND'
+              : 'OCI_REGISTRY_ERROR';
         throw new CloakError(code, `${method} ${url.replace(this.base, this.ref.registry)}: ${res.status} ${text}`);
       }
       return res;
@@ -78,12 +119,18 @@ export class RegistryClient {
     const scheme = challenge.split(' ')[0]?.toLowerCase();
     if (scheme !== 'bearer') return;
     const params = Object.fromEntries([...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
-    if (!params.realm) throw new CloakError('OCI_REGISTRY_AUTH', `registry ${this.ref.registry} sent a Bearer challenge without a realm`);
+    if (!params.realm)
+      throw new CloakError(
+        'OCI_REGISTRY_AUTH',
+        `registry ${this.ref.registry} sent a Bearer challenge without a realm`,
+      );
     const q = new URLSearchParams();
     if (params.service) q.set('service', params.service);
     q.set('scope', params.scope ?? `repository:${this.ref.repository}:pull,push`);
     const headers: Record<string, string> = {};
-    if (this.auth?.username) headers.authorization = 'Basic ' + Buffer.from(`${this.auth.username}:${this.auth.password ?? ''}`).toString('base64');
+    if (this.auth?.username)
+      headers.authorization =
+        'Basic ' + Buffer.from(`${this.auth.username}:${this.auth.password ?? ''}`).toString('base64');
     const res = await this.doFetch(`${params.realm}?${q}`, { headers });
     if (!res.ok) throw new CloakError('OCI_REGISTRY_DENIED', `token service ${params.realm} refused: ${res.status}`);
     const body = (await res.json()) as { token?: string; access_token?: string };
@@ -96,9 +143,14 @@ export class RegistryClient {
     const body = Buffer.from(await res.arrayBuffer());
     if (body.length > MAX_MANIFEST) throw new CloakError('OCI_BLOB_TOO_LARGE', 'manifest is larger than 4 MiB');
     const digest = 'sha256:' + createHash('sha256').update(body).digest('hex');
-    if (reference.startsWith('sha256:') && reference !== digest) throw new CloakError('OCI_DIGEST_MISMATCH', `registry returned a manifest whose digest is not ${reference}`);
+    if (reference.startsWith('sha256:') && reference !== digest)
+      throw new CloakError('OCI_DIGEST_MISMATCH', `registry returned a manifest whose digest is not ${reference}`);
     let mediaType = res.headers.get('content-type')?.split(';')[0] ?? '';
-    try { mediaType = JSON.parse(body.toString('utf8')).mediaType ?? mediaType; } catch { throw new CloakError('OCI_JSON_INVALID', 'registry returned a manifest that is not JSON'); }
+    try {
+      mediaType = JSON.parse(body.toString('utf8')).mediaType ?? mediaType;
+    } catch {
+      throw new CloakError('OCI_JSON_INVALID', 'registry returned a manifest that is not JSON');
+    }
     return { body, mediaType, digest };
   }
 
@@ -114,32 +166,62 @@ export class RegistryClient {
   }
 
   /** Uploads a blob unless the registry has it: cross-repo mount when `mountFrom` is given, else monolithic or chunked. */
-  async pushBlob(digest: string, size: number, open: () => Readable, mountFrom?: string): Promise<'exists' | 'mounted' | 'uploaded'> {
+  async pushBlob(
+    digest: string,
+    size: number,
+    open: () => Readable,
+    mountFrom?: string,
+  ): Promise<'exists' | 'mounted' | 'uploaded'> {
     if (await this.hasBlob(digest)) return 'exists';
-    const start = await this.request('POST', this.url(`blobs/uploads/${mountFrom && mountFrom !== this.ref.repository ? `?mount=${digest}&from=${encodeURIComponent(mountFrom)}` : ''}`), { ok: [201, 202] });
+    const start = await this.request(
+      'POST',
+      this.url(
+        `blobs/uploads/${mountFrom && mountFrom !== this.ref.repository ? `?mount=${digest}&from=${encodeURIComponent(mountFrom)}` : ''}`,
+      ),
+      { ok: [201, 202] },
+    );
     await start.body?.cancel();
     if (start.status === 201) return 'mounted';
     let location = this.absolute(start.headers.get('location'));
     if (size <= CHUNK_SIZE) {
       const body = await collect(open());
-      const put = await this.request('PUT', withQuery(location, `digest=${digest}`), { headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) }, body, ok: [201] });
+      const put = await this.request('PUT', withQuery(location, `digest=${digest}`), {
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+        body,
+        ok: [201],
+      });
       await put.body?.cancel();
       return 'uploaded';
     }
     let offset = 0;
     for await (const chunk of chunks(open(), CHUNK_SIZE)) {
-      const res = await this.request('PATCH', location, { headers: { 'content-type': 'application/octet-stream', 'content-range': `${offset}-${offset + chunk.length - 1}`, 'content-length': String(chunk.length) }, body: chunk, ok: [202] });
+      const res = await this.request('PATCH', location, {
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-range': `${offset}-${offset + chunk.length - 1}`,
+          'content-length': String(chunk.length),
+        },
+        body: chunk,
+        ok: [202],
+      });
       await res.body?.cancel();
       location = this.absolute(res.headers.get('location'));
       offset += chunk.length;
     }
-    const done = await this.request('PUT', withQuery(location, `digest=${digest}`), { headers: { 'content-length': '0' }, ok: [201] });
+    const done = await this.request('PUT', withQuery(location, `digest=${digest}`), {
+      headers: { 'content-length': '0' },
+      ok: [201],
+    });
     await done.body?.cancel();
     return 'uploaded';
   }
 
   async putManifest(reference: string, body: Buffer, mediaType: string): Promise<string> {
-    const res = await this.request('PUT', this.url(`manifests/${reference}`), { headers: { 'content-type': mediaType }, body, ok: [201] });
+    const res = await this.request('PUT', this.url(`manifests/${reference}`), {
+      headers: { 'content-type': mediaType },
+      body,
+      ok: [201],
+    });
     await res.body?.cancel();
     return res.headers.get('docker-content-digest') ?? 'sha256:' + createHash('sha256').update(body).digest('hex');
   }

@@ -9,18 +9,25 @@ export const printable = (s: unknown): string => JSON.stringify(String(s).slice(
 
 /** Splits a tar entry name into components; refuses absolute paths, "..", NUL and oversized names. */
 export function entryComponents(name: string): string[] {
-  if (name.length > 4096 || name.includes('\0')) throw new CloakError('OCI_LAYER_PATH_INVALID', `layer entry name is too long or holds NUL`);
+  if (name.length > 4096 || name.includes('\0'))
+    throw new CloakError('OCI_LAYER_PATH_INVALID', `layer entry name is too long or holds NUL`);
   const trimmed = name.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-  if (trimmed.startsWith('/')) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${printable(name)}" is an absolute path`);
+  if (trimmed.startsWith('/'))
+    throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${printable(name)}" is an absolute path`);
   const parts = trimmed.split('/').filter((p) => p !== '' && p !== '.');
-  if (parts.some((p) => p === '..')) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${printable(name)}" climbs out with ".."`);
+  if (parts.some((p) => p === '..'))
+    throw new CloakError('OCI_LAYER_PATH_ESCAPE', `layer entry "${printable(name)}" climbs out with ".."`);
   return parts;
 }
 
 /** A symlink's target as stored: any text (it is resolved inside the root whenever a later entry goes through it), but no NUL and not oversized. */
 export function linkTarget(entry: string, linkname: string | null | undefined): string {
   const target = linkname ?? '';
-  if (target === '' || target.length > 4096 || target.includes('\0')) throw new CloakError('OCI_LAYER_PATH_INVALID', `symlink "${printable(entry)}" has an empty, oversized or NUL-holding target`);
+  if (target === '' || target.length > 4096 || target.includes('\0'))
+    throw new CloakError(
+      'OCI_LAYER_PATH_INVALID',
+      `symlink "${printable(entry)}" has an empty, oversized or NUL-holding target`,
+    );
   return target;
 }
 
@@ -38,21 +45,32 @@ export function resolveInRoot(root: string, parts: string[]): string {
     const part = pending.shift()!;
     if (part === '.' || part === '') continue;
     if (part === '..') {
-      if (resolved.length === 0) throw new CloakError('OCI_LAYER_PATH_ESCAPE', 'a symlink in the layer resolves outside the rootfs');
+      if (resolved.length === 0)
+        throw new CloakError('OCI_LAYER_PATH_ESCAPE', 'a symlink in the layer resolves outside the rootfs');
       resolved.pop();
       continue;
     }
     const host = join(root, ...resolved, part);
     let st;
-    try { st = lstatSync(host); } catch { resolved.push(part); continue; }
+    try {
+      st = lstatSync(host);
+    } catch {
+      resolved.push(part);
+      continue;
+    }
     if (st.isSymbolicLink()) {
-      if (++hops > MAX_LINK_HOPS) throw new CloakError('OCI_LAYER_PATH_ESCAPE', 'too many symlinks while resolving a layer path');
+      if (++hops > MAX_LINK_HOPS)
+        throw new CloakError('OCI_LAYER_PATH_ESCAPE', 'too many symlinks while resolving a layer path');
       const target = readlinkSync(host);
       if (target.startsWith('/')) resolved.length = 0;
       pending.unshift(...target.split('/').filter((p) => p !== ''));
       continue;
     }
-    if (!st.isDirectory()) throw new CloakError('OCI_LAYER_PATH_INVALID', `layer path goes through "${[...resolved, part].join('/')}", which is not a directory`);
+    if (!st.isDirectory())
+      throw new CloakError(
+        'OCI_LAYER_PATH_INVALID',
+        `layer path goes through "${[...resolved, part].join('/')}", which is not a directory`,
+      );
     resolved.push(part);
   }
   return join(root, ...resolved, parts[parts.length - 1] ?? '');

@@ -6,14 +6,20 @@ import { RegistryClient } from './registry-client.ts';
 import type { RegistryOptions, RegistryRef } from './registry.ts';
 
 /** Pulls an image (resolving an index by platform) into an OCI layout, keeping its manifest bytes and digest. */
-export async function pullToLayout(ref: RegistryRef, layout: OciLayout, tag: string, opts: RegistryOptions & { platform?: Platform; onBlob?: (d: Descriptor) => void } = {}): Promise<Descriptor> {
+export async function pullToLayout(
+  ref: RegistryRef,
+  layout: OciLayout,
+  tag: string,
+  opts: RegistryOptions & { platform?: Platform; onBlob?: (d: Descriptor) => void } = {},
+): Promise<Descriptor> {
   const client = new RegistryClient(ref, opts);
   let m = await client.getManifest(ref.digest ?? ref.tag ?? 'latest');
   let parsed = parseManifest(m.body, `manifest of ${ref.repository}`);
   if (parsed.kind === 'index') {
     m = await client.getManifest(selectPlatform(parsed.manifests, opts.platform ?? hostPlatform()).digest);
     parsed = parseManifest(m.body, `manifest of ${ref.repository}`);
-    if (parsed.kind === 'index') throw new CloakError('OCI_MANIFEST_INVALID', 'an index inside an index is not supported');
+    if (parsed.kind === 'index')
+      throw new CloakError('OCI_MANIFEST_INVALID', 'an index inside an index is not supported');
   }
   const manifest = parsed.manifest;
   for (const d of [manifest.config, ...manifest.layers]) {
@@ -25,7 +31,12 @@ export async function pullToLayout(ref: RegistryRef, layout: OciLayout, tag: str
 }
 
 /** Pushes an image from an OCI layout: blobs the registry lacks (mounted from `mountFrom` when possible), then the manifest. */
-export async function pushFromLayout(layout: OciLayout, tag: string | undefined, ref: RegistryRef, opts: RegistryOptions & { mountFrom?: string; onBlob?: (d: Descriptor, how: string) => void } = {}): Promise<string> {
+export async function pushFromLayout(
+  layout: OciLayout,
+  tag: string | undefined,
+  ref: RegistryRef,
+  opts: RegistryOptions & { mountFrom?: string; onBlob?: (d: Descriptor, how: string) => void } = {},
+): Promise<string> {
   const client = new RegistryClient(ref, opts);
   const { descriptor, manifest } = layout.resolve(tag);
   for (const d of [manifest.config, ...manifest.layers]) {

@@ -12,7 +12,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -30,9 +41,17 @@ function snapshot(dir: string, skip: string): string[] {
     const p = join(dir, rel);
     if (p === skip || p.startsWith(skip + '/')) continue;
     const st = lstatSync(p);
-    const what = st.isSymbolicLink() ? `-> ${readlinkSync(p)}` : st.isFile() ? readFileSync(p, 'hex') : st.isDirectory() ? 'dir' : 'other';
+    const what = st.isSymbolicLink()
+      ? `-> ${readlinkSync(p)}`
+      : st.isFile()
+        ? readFileSync(p, 'hex')
+        : st.isDirectory()
+          ? 'dir'
+          : 'other';
     // A directory's size and mtime are not compared (the root's parent changes as the root comes and goes): its entries are.
-    out.push(`${rel} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : `${st.size} ${st.mtimeMs}`} ${what}`);
+    out.push(
+      `${rel} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.isDirectory() ? '' : `${st.size} ${st.mtimeMs}`} ${what}`,
+    );
   }
   return out;
 }
@@ -65,26 +84,124 @@ test(`fuzz: hostile and mutated layer entries never write or delete outside the 
   const { rand, mutate } = mutator(20260713);
   const pick = <T>(xs: readonly T[]): T => xs[rand(xs.length)]!;
   // Mostly plain names (so layers build structure: directories, symlinked parents, files to link and white out), some hostile ones.
-  const PLAIN = ['a', 'b', 'etc', 'up', 'abs', 'l', 'sentinel2', 'outlink', '.wh.a', '.wh.b', '.wh.up', '.wh.l', '.wh.sentinel2', '.wh.outlink', '.wh..wh..opq', '.'];
-  const HOSTILE = ['..', '', '...', '.wh.', '.wh..', '.wh...', '.wh.', '.wh..', '.wh...', '.wh....', '.wh..wh.plnk', '.wh..wh.', 'x'.repeat(255), 'y'.repeat(256), 'n\0ul', 'sp ace', 'é', '\\', '.wh.\0', '.wh./'];
-  const TARGETS = ['..', '../..', '../../..', '/', '/..', '/../..', 'a', 'a/b', 'b', 'etc', 'up', 'up/..', 'up/a', '../sentinel2', '../../sentinel', '../outlink', '../root/..', base,
-    join(base, 'sentinel'), join(parent, 'sentinel2'), parent, root, '', 'n\0ul', 'z'.repeat(5000), '.', './', '/etc', 'abs/..', 'l/../..', 'a/../../sentinel2'];
+  const PLAIN = [
+    'a',
+    'b',
+    'etc',
+    'up',
+    'abs',
+    'l',
+    'sentinel2',
+    'outlink',
+    '.wh.a',
+    '.wh.b',
+    '.wh.up',
+    '.wh.l',
+    '.wh.sentinel2',
+    '.wh.outlink',
+    '.wh..wh..opq',
+    '.',
+  ];
+  const HOSTILE = [
+    '..',
+    '',
+    '...',
+    '.wh.',
+    '.wh..',
+    '.wh...',
+    '.wh.',
+    '.wh..',
+    '.wh...',
+    '.wh....',
+    '.wh..wh.plnk',
+    '.wh..wh.',
+    'x'.repeat(255),
+    'y'.repeat(256),
+    'n\0ul',
+    'sp ace',
+    'é',
+    '\\',
+    '.wh.\0',
+    '.wh./',
+  ];
+  const TARGETS = [
+    '..',
+    '../..',
+    '../../..',
+    '/',
+    '/..',
+    '/../..',
+    'a',
+    'a/b',
+    'b',
+    'etc',
+    'up',
+    'up/..',
+    'up/a',
+    '../sentinel2',
+    '../../sentinel',
+    '../outlink',
+    '../root/..',
+    base,
+    join(base, 'sentinel'),
+    join(parent, 'sentinel2'),
+    parent,
+    root,
+    '',
+    'n\0ul',
+    'z'.repeat(5000),
+    '.',
+    './',
+    '/etc',
+    'abs/..',
+    'l/../..',
+    'a/../../sentinel2',
+  ];
   const INSIDE = ['a', 'b', 'a/b', 'etc', 'up/a', '/a', '/etc', '../a', 'l', './b', 'sentinel2', '/'];
-  const TYPES: Array<TarEntry['type']> = ['file', 'file', 'file', 'directory', 'directory', 'symlink', 'symlink', 'symlink', 'link', 'link', 'character-device', 'block-device', 'fifo'];
+  const TYPES: Array<TarEntry['type']> = [
+    'file',
+    'file',
+    'file',
+    'directory',
+    'directory',
+    'symlink',
+    'symlink',
+    'symlink',
+    'link',
+    'link',
+    'character-device',
+    'block-device',
+    'fifo',
+  ];
   const name = (): string => {
     if (rand(100) === 0) return 'w/'.repeat(2100); // over the 4096-character name limit
     const parts = Array.from({ length: 1 + rand(3) }, () => pick(rand(10) === 0 ? HOSTILE : PLAIN));
-    return (rand(30) === 0 ? pick(['/', '../', '//', '/./']) : pick(['', './'])) + parts.join('/') + pick(['', '', '/']);
+    return (
+      (rand(30) === 0 ? pick(['/', '../', '//', '/./']) : pick(['', './'])) + parts.join('/') + pick(['', '', '/'])
+    );
   };
   const entry = (): TarEntry => {
     const type = pick(TYPES);
-    return { name: name(), type, linkname: type === 'symlink' || type === 'link' ? pick(rand(3) === 0 ? TARGETS : INSIDE) : undefined, body: type === 'file' ? 'x'.repeat(rand(3) * 300) : undefined, mode: pick([0o644, 0o755, 0o4755, 0o2755, 0o000, 0o7777, 0o1777]), uid: pick([0, 1000, 65534]), gid: pick([0, 1000]) };
+    return {
+      name: name(),
+      type,
+      linkname: type === 'symlink' || type === 'link' ? pick(rand(3) === 0 ? TARGETS : INSIDE) : undefined,
+      body: type === 'file' ? 'x'.repeat(rand(3) * 300) : undefined,
+      mode: pick([0o644, 0o755, 0o4755, 0o2755, 0o000, 0o7777, 0o1777]),
+      uid: pick([0, 1000, 65534]),
+      gid: pick([0, 1000]),
+    };
   };
   const layer = async (): Promise<{ bytes: Buffer; entries: number }> => {
     const entries: TarEntry[] = [];
     for (let n = 1 + rand(8); entries.length < n;) {
       const e = entry();
-      try { await tarOf([e]); entries.push(e); } catch { n--; } // tar-stream refuses to write some of these at all
+      try {
+        await tarOf([e]);
+        entries.push(e);
+      } catch {
+        n--;
+      } // tar-stream refuses to write some of these at all
     }
     let bytes = await tarOf(entries);
     if (rand(5) === 0) {
@@ -111,7 +228,10 @@ test(`fuzz: hostile and mutated layer entries never write or delete outside the 
       const layers = [await layer(), await layer()];
       entries += layers[0]!.entries + layers[1]!.entries;
       try {
-        await unpackLayers(layers.map((l) => () => Readable.from([l.bytes])), root);
+        await unpackLayers(
+          layers.map((l) => () => Readable.from([l.bytes])),
+          root,
+        );
         assert.ok(lstatSync(root).isDirectory(), `case ${i}: the root itself was removed`);
       } catch (e) {
         assert.ok(isCloakError(e), `case ${i}: untyped ${String((e as Error)?.stack ?? e)}`);
@@ -127,5 +247,7 @@ test(`fuzz: hostile and mutated layer entries never write or delete outside the 
     process.off('uncaughtException', record);
     rmSync(base, { recursive: true, force: true });
   }
-  t.diagnostic(`${CASES} cases, ${entries} entries, ${refused} refused: ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  t.diagnostic(
+    `${CASES} cases, ${entries} entries, ${refused} refused: ${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')}`,
+  );
 });

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, lstatSync, readFileSync, readlinkSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -59,7 +70,9 @@ test('unpacks files, dirs, symlinks, hard links; applies whiteouts and opaque di
     assert.equal(stats.skippedDevices, 1);
     assert.equal(stats.strippedSetuid, 1);
     assert.deepEqual(s.outside(), []);
-  } finally { s.remove(); }
+  } finally {
+    s.remove();
+  }
 });
 
 test('escapes and bombs are refused, nothing is written outside, and the rootfs is removed', async () => {
@@ -67,30 +80,85 @@ test('escapes and bombs are refused, nothing is written outside, and the rootfs 
     ['dot-dot path', [{ name: '../evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
     ['nested dot-dot', [{ name: 'a/../../evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
     ['absolute path', [{ name: '/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
-    ['symlink then file through it', [{ name: 'esc', type: 'symlink', linkname: '../../..' }, { name: 'esc/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
-    ['relative symlink climbing out', [{ name: 'd/', type: 'directory' }, { name: 'd/up', type: 'symlink', linkname: '../..' }, { name: 'd/up/evil', body: 'x' }], 'OCI_LAYER_PATH_ESCAPE'],
+    [
+      'symlink then file through it',
+      [
+        { name: 'esc', type: 'symlink', linkname: '../../..' },
+        { name: 'esc/evil', body: 'x' },
+      ],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
+    [
+      'relative symlink climbing out',
+      [
+        { name: 'd/', type: 'directory' },
+        { name: 'd/up', type: 'symlink', linkname: '../..' },
+        { name: 'd/up/evil', body: 'x' },
+      ],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
     ['hard link outside', [{ name: 'h', type: 'link', linkname: '../outside-file' }], 'OCI_LAYER_PATH_ESCAPE'],
     ['hard link to nothing', [{ name: 'h', type: 'link', linkname: 'nope' }], 'OCI_LAYER_LINK_INVALID'],
     // Issue #13: ".wh..." whited out "..", the directory above the rootfs.
     ['whiteout of the parent (.wh...)', [{ name: '.wh...' }], 'OCI_LAYER_WHITEOUT_INVALID'],
     ['whiteout of the root itself (.wh..)', [{ name: '.wh..' }], 'OCI_LAYER_WHITEOUT_INVALID'],
     ['whiteout naming nothing (.wh.)', [{ name: './.wh.' }], 'OCI_LAYER_WHITEOUT_INVALID'],
-    ['nested whiteout of its own directory', [{ name: 'a/b/', type: 'directory' }, { name: 'a/b/.wh..' }], 'OCI_LAYER_WHITEOUT_INVALID'],
-    ['nested whiteout of the parent', [{ name: 'a/', type: 'directory' }, { name: 'a/.wh...' }], 'OCI_LAYER_WHITEOUT_INVALID'],
-    ['whiteout under a symlink to the parent', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/.wh.sentinel' }], 'OCI_LAYER_PATH_ESCAPE'],
-    ['whiteout under an absolute symlink out', [{ name: 'up', type: 'symlink', linkname: '/../..' }, { name: 'up/.wh.sentinel' }], 'OCI_LAYER_PATH_ESCAPE'],
-    ['opaque whiteout under a symlink to the parent', [{ name: 'up', type: 'symlink', linkname: '../rootfs/..' }, { name: 'up/.wh..wh..opq' }], 'OCI_LAYER_PATH_ESCAPE'],
-    ['hard link through a symlinked parent', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'h', type: 'link', linkname: 'up/sentinel' }], 'OCI_LAYER_PATH_ESCAPE'],
-    ['file over a symlink to the outside', [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/sentinel', body: 'overwritten' }], 'OCI_LAYER_PATH_ESCAPE'],
+    [
+      'nested whiteout of its own directory',
+      [{ name: 'a/b/', type: 'directory' }, { name: 'a/b/.wh..' }],
+      'OCI_LAYER_WHITEOUT_INVALID',
+    ],
+    [
+      'nested whiteout of the parent',
+      [{ name: 'a/', type: 'directory' }, { name: 'a/.wh...' }],
+      'OCI_LAYER_WHITEOUT_INVALID',
+    ],
+    [
+      'whiteout under a symlink to the parent',
+      [{ name: 'up', type: 'symlink', linkname: '..' }, { name: 'up/.wh.sentinel' }],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
+    [
+      'whiteout under an absolute symlink out',
+      [{ name: 'up', type: 'symlink', linkname: '/../..' }, { name: 'up/.wh.sentinel' }],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
+    [
+      'opaque whiteout under a symlink to the parent',
+      [{ name: 'up', type: 'symlink', linkname: '../rootfs/..' }, { name: 'up/.wh..wh..opq' }],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
+    [
+      'hard link through a symlinked parent',
+      [
+        { name: 'up', type: 'symlink', linkname: '..' },
+        { name: 'h', type: 'link', linkname: 'up/sentinel' },
+      ],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
+    [
+      'file over a symlink to the outside',
+      [
+        { name: 'up', type: 'symlink', linkname: '..' },
+        { name: 'up/sentinel', body: 'overwritten' },
+      ],
+      'OCI_LAYER_PATH_ESCAPE',
+    ],
     ['dot-dot only', [{ name: '..', type: 'directory' }], 'OCI_LAYER_PATH_ESCAPE'],
   ];
   for (const [name, entries, code] of cases) {
     const s = sandbox();
     try {
-      await assert.rejects(unpackLayers([async () => Readable.from(await tarOf(entries))], s.rootfs), (e) => isCloakError(e, code), name);
+      await assert.rejects(
+        unpackLayers([async () => Readable.from(await tarOf(entries))], s.rootfs),
+        (e) => isCloakError(e, code),
+        name,
+      );
       assert.deepEqual(s.outside(), [], `${name}: nothing outside`);
       assert.equal(existsSync(s.rootfs), false, `${name}: rootfs removed`);
-    } finally { s.remove(); }
+    } finally {
+      s.remove();
+    }
   }
 });
 
@@ -105,28 +173,46 @@ test('a layer cut off inside an entry the unpacker does not read (a symlink clai
     const record = (e: unknown) => uncaught.push(e);
     process.on('uncaughtException', record);
     try {
-      await assert.rejects(unpackLayers([() => Readable.from([t.subarray(0, 100_000)])], s.rootfs), (e) => isCloakError(e, 'OCI_LAYER_CORRUPT'));
+      await assert.rejects(unpackLayers([() => Readable.from([t.subarray(0, 100_000)])], s.rootfs), (e) =>
+        isCloakError(e, 'OCI_LAYER_CORRUPT'),
+      );
       await new Promise((r) => setTimeout(r, 50));
-    } finally { process.off('uncaughtException', record); }
+    } finally {
+      process.off('uncaughtException', record);
+    }
     assert.deepEqual(uncaught, [], 'the extractor destroying the entry raised nothing uncaught');
     assert.deepEqual(s.outside(), []);
-  } finally { s.remove(); }
+  } finally {
+    s.remove();
+  }
 });
 
 test('tar bomb limits and corrupt streams', async () => {
   const s = sandbox();
   try {
     const many = await tarOf(Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, body: 'x'.repeat(100) })));
-    await assert.rejects(unpackLayers([() => Readable.from(many)], s.rootfs, { limits: { maxEntries: 10, maxBytes: 1e9 } }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
-    await assert.rejects(unpackLayers([() => Readable.from(many)], s.rootfs, { limits: { maxEntries: 100, maxBytes: 1000 } }), (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'));
+    await assert.rejects(
+      unpackLayers([() => Readable.from(many)], s.rootfs, { limits: { maxEntries: 10, maxBytes: 1e9 } }),
+      (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'),
+    );
+    await assert.rejects(
+      unpackLayers([() => Readable.from(many)], s.rootfs, { limits: { maxEntries: 100, maxBytes: 1000 } }),
+      (e) => isCloakError(e, 'OCI_LAYER_TOO_LARGE'),
+    );
     const corrupt = Buffer.from(many);
     corrupt.fill(0x41, 100, 200); // smash the first header's checksum region
     await assert.rejects(unpackLayers([() => Readable.from(corrupt)], s.rootfs), (e) => isCloakError(e));
-  } finally { s.remove(); }
+  } finally {
+    s.remove();
+  }
 });
 
 test('fuzz: random byte flips in a layer only ever raise CloakError or unpack inside the root', async () => {
-  const good = await tarOf([{ name: 'a/b', body: 'hello' }, { name: 'l', type: 'symlink', linkname: 'a' }, { name: 'h', type: 'link', linkname: 'a/b' }]);
+  const good = await tarOf([
+    { name: 'a/b', body: 'hello' },
+    { name: 'l', type: 'symlink', linkname: 'a' },
+    { name: 'h', type: 'link', linkname: 'a/b' },
+  ]);
   const rand = seededRandom(7);
   for (let i = 0; i < 300; i++) {
     const s = sandbox();
@@ -134,33 +220,48 @@ test('fuzz: random byte flips in a layer only ever raise CloakError or unpack in
       const b = Buffer.from(good.subarray(0, rand(good.length) + 1));
       for (let k = 0; k < 4; k++) b[rand(b.length)] = rand(256);
       mkdirSync(s.rootfs);
-      try { await applyLayer(Readable.from(b), s.rootfs); } catch (e) { assert.ok(isCloakError(e), String(e)); }
+      try {
+        await applyLayer(Readable.from(b), s.rootfs);
+      } catch (e) {
+        assert.ok(isCloakError(e), String(e));
+      }
       assert.deepEqual(s.outside(), []);
-    } finally { s.remove(); }
+    } finally {
+      s.remove();
+    }
   }
 });
 
-test('mapIds: every entry is created with its mapped owner; the root and implied directories get mapped 0, a hard link keeps its source\'s owner', { skip: process.getuid?.() === 0 ? false : 'needs root (chown)' }, async () => {
-  const s = sandbox();
-  try {
-    const l1 = await tarOf([
-      { name: 'etc/', type: 'directory', uid: 70000, gid: 70000 },
-      { name: 'etc/app', body: 'x', uid: 1000, gid: 50 },
-      { name: 'shadow', type: 'symlink', linkname: '/etc/shadow', uid: 1000, gid: 50 },
-      { name: 'var/lib/data', body: 'y', uid: 5, gid: 6 },
-    ]);
-    const l2 = await tarOf([{ name: 'etc/app-link', type: 'link', linkname: 'etc/app' }]);
-    const map = (id: number) => 1_000_000 + (id < 65536 ? id : 65534);
-    await unpackLayers([() => Readable.from(l1), () => Readable.from(l2)], s.rootfs, { mapIds: map });
-    const own = (p: string) => { const st = lstatSync(join(s.rootfs, p)); return [st.uid - 1_000_000, st.gid - 1_000_000]; };
-    assert.deepEqual(own('.'), [0, 0], 'the root');
-    assert.deepEqual(own('var'), [0, 0], 'a directory the layer only implies');
-    assert.deepEqual(own('var/lib'), [0, 0]);
-    assert.deepEqual(own('var/lib/data'), [5, 6]);
-    assert.deepEqual(own('etc/app'), [1000, 50]);
-    assert.deepEqual(own('etc/app-link'), [1000, 50], 'a hard link in a later layer: the source\'s owner');
-    assert.deepEqual(own('shadow'), [1000, 50], 'the symlink itself, not its target');
-    assert.deepEqual(own('etc'), [65534, 65534], 'what the mapping sends to nobody');
-    assert.equal(lstatSync('/etc/shadow').uid, 0);
-  } finally { s.remove(); }
-});
+test(
+  "mapIds: every entry is created with its mapped owner; the root and implied directories get mapped 0, a hard link keeps its source's owner",
+  { skip: process.getuid?.() === 0 ? false : 'needs root (chown)' },
+  async () => {
+    const s = sandbox();
+    try {
+      const l1 = await tarOf([
+        { name: 'etc/', type: 'directory', uid: 70000, gid: 70000 },
+        { name: 'etc/app', body: 'x', uid: 1000, gid: 50 },
+        { name: 'shadow', type: 'symlink', linkname: '/etc/shadow', uid: 1000, gid: 50 },
+        { name: 'var/lib/data', body: 'y', uid: 5, gid: 6 },
+      ]);
+      const l2 = await tarOf([{ name: 'etc/app-link', type: 'link', linkname: 'etc/app' }]);
+      const map = (id: number) => 1_000_000 + (id < 65536 ? id : 65534);
+      await unpackLayers([() => Readable.from(l1), () => Readable.from(l2)], s.rootfs, { mapIds: map });
+      const own = (p: string) => {
+        const st = lstatSync(join(s.rootfs, p));
+        return [st.uid - 1_000_000, st.gid - 1_000_000];
+      };
+      assert.deepEqual(own('.'), [0, 0], 'the root');
+      assert.deepEqual(own('var'), [0, 0], 'a directory the layer only implies');
+      assert.deepEqual(own('var/lib'), [0, 0]);
+      assert.deepEqual(own('var/lib/data'), [5, 6]);
+      assert.deepEqual(own('etc/app'), [1000, 50]);
+      assert.deepEqual(own('etc/app-link'), [1000, 50], "a hard link in a later layer: the source's owner");
+      assert.deepEqual(own('shadow'), [1000, 50], 'the symlink itself, not its target');
+      assert.deepEqual(own('etc'), [65534, 65534], 'what the mapping sends to nobody');
+      assert.equal(lstatSync('/etc/shadow').uid, 0);
+    } finally {
+      s.remove();
+    }
+  },
+);

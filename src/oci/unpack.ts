@@ -1,4 +1,15 @@
-import { createWriteStream, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, linkSync, chmodSync, lchownSync, utimesSync } from 'node:fs';
+import {
+  createWriteStream,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  linkSync,
+  chmodSync,
+  lchownSync,
+  utimesSync,
+} from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -25,7 +36,12 @@ export interface UnpackOptions {
   mapIds?: (id: number) => number;
 }
 
-export interface UnpackStats { entries: number; bytes: number; skippedDevices: number; strippedSetuid: number }
+export interface UnpackStats {
+  entries: number;
+  bytes: number;
+  skippedDevices: number;
+  strippedSetuid: number;
+}
 
 const WHITEOUT = '.wh.';
 /** AUFS metadata (`.wh..wh.plnk`, `.wh..wh.orph`, …) other than the opaque marker: never applied, as containerd does. */
@@ -50,7 +66,13 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
     // A failing extract destroys the current entry with its error, which the pipeline below reports: not an uncaught one.
     stream.on('error', () => {});
     const done = (e?: unknown) => (e ? next(e as Error) : next());
-    handle(header, stream as unknown as Readable).then(() => done(), (e) => { stream.resume(); done(e); });
+    handle(header, stream as unknown as Readable).then(
+      () => done(),
+      (e) => {
+        stream.resume();
+        done(e);
+      },
+    );
   });
 
   async function handle(header: tar.Header, stream: Readable): Promise<void> {
@@ -58,16 +80,25 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
       await apply(header, stream);
     } catch (e) {
       if (e instanceof CloakError) throw e;
-      throw new CloakError('OCI_LAYER_ENTRY_INVALID', `layer entry "${printable(header.name)}" cannot be unpacked: ${(e as Error).message}`, { cause: e });
+      throw new CloakError(
+        'OCI_LAYER_ENTRY_INVALID',
+        `layer entry "${printable(header.name)}" cannot be unpacked: ${(e as Error).message}`,
+        { cause: e },
+      );
     }
   }
 
   async function apply(header: tar.Header, stream: Readable): Promise<void> {
-    if (++stats.entries > limits.maxEntries) throw new CloakError('OCI_LAYER_TOO_LARGE', `layer has more than ${limits.maxEntries} entries`);
+    if (++stats.entries > limits.maxEntries)
+      throw new CloakError('OCI_LAYER_TOO_LARGE', `layer has more than ${limits.maxEntries} entries`);
     stats.bytes += header.size ?? 0;
-    if (stats.bytes > limits.maxBytes) throw new CloakError('OCI_LAYER_TOO_LARGE', `layer expands beyond ${limits.maxBytes} bytes`);
+    if (stats.bytes > limits.maxBytes)
+      throw new CloakError('OCI_LAYER_TOO_LARGE', `layer expands beyond ${limits.maxBytes} bytes`);
     const parts = entryComponents(header.name);
-    if (parts.length === 0) { stream.resume(); return; } // the root itself
+    if (parts.length === 0) {
+      stream.resume();
+      return;
+    } // the root itself
     const name = parts[parts.length - 1]!;
     const target = inside(root, resolveInRoot(root, parts));
 
@@ -75,7 +106,9 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
       stream.resume();
       const dir = dirname(target);
       if (name === OPAQUE) {
-        for (const child of safeReaddir(dir)) if (!createdHere.has(join(dir, child))) rmSync(inside(root, join(dir, child)), { recursive: true, force: true });
+        for (const child of safeReaddir(dir))
+          if (!createdHere.has(join(dir, child)))
+            rmSync(inside(root, join(dir, child)), { recursive: true, force: true });
         return;
       }
       if (name.startsWith(WHITEOUT_META)) return;
@@ -84,7 +117,10 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
     }
 
     let mode = (header.mode ?? 0o644) & 0o7777;
-    if (mode & 0o6000) { stats.strippedSetuid++; mode &= ~0o6000; }
+    if (mode & 0o6000) {
+      stats.strippedSetuid++;
+      mode &= ~0o6000;
+    }
     const madeParent = mkdirSync(dirname(target), { recursive: true });
     if (mapId && madeParent) ownImplied(madeParent, dirname(target), mapId(0));
 
@@ -114,7 +150,11 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
         const linkParts = entryComponents(header.linkname ?? '');
         const source = inside(root, resolveInRoot(root, linkParts));
         const st = lstatOrUndefined(source);
-        if (!st || !st.isFile()) throw new CloakError('OCI_LAYER_LINK_INVALID', `hard link "${printable(header.name)}" points at "${printable(header.linkname)}", which is not a file in the rootfs`);
+        if (!st || !st.isFile())
+          throw new CloakError(
+            'OCI_LAYER_LINK_INVALID',
+            `hard link "${printable(header.name)}" points at "${printable(header.linkname)}", which is not a file in the rootfs`,
+          );
         replace(target);
         linkSync(source, target);
         stream.resume();
@@ -134,7 +174,8 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
     createdHere.add(target);
     // A hard link shares its source's inode, which already has its (mapped) owner.
     if (mapId && header.type !== 'link') lchownSync(target, mapId(header.uid ?? 0), mapId(header.gid ?? 0));
-    if (header.type !== 'symlink' && header.type !== 'link' && header.mtime) utimesSync(target, header.mtime, header.mtime);
+    if (header.type !== 'symlink' && header.type !== 'link' && header.mtime)
+      utimesSync(target, header.mtime, header.mtime);
   }
 
   try {
@@ -149,29 +190,42 @@ export async function applyLayer(layer: Readable, root: string, opts: UnpackOpti
 /** The name a whiteout `.wh.NAME` removes: one plain entry of its directory, never the directory itself or its parent. */
 function whiteoutTarget(entry: string, name: string): string {
   const victim = name.slice(WHITEOUT.length);
-  if (victim === '' || victim === '.' || victim === '..') throw new CloakError('OCI_LAYER_WHITEOUT_INVALID', `whiteout "${printable(entry)}" names no file inside its directory (it would remove "${victim || '.'}")`);
+  if (victim === '' || victim === '.' || victim === '..')
+    throw new CloakError(
+      'OCI_LAYER_WHITEOUT_INVALID',
+      `whiteout "${printable(entry)}" names no file inside its directory (it would remove "${victim || '.'}")`,
+    );
   return victim;
 }
 
 /** `p` when it lies strictly inside `root` (never the root itself); the last guard before anything is written or removed. */
 function inside(root: string, p: string): string {
   const rel = relative(root, p);
-  if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel)) throw new CloakError('OCI_LAYER_PATH_ESCAPE', `a layer entry resolves to "${printable(p)}", outside the rootfs`);
+  if (rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel))
+    throw new CloakError('OCI_LAYER_PATH_ESCAPE', `a layer entry resolves to "${printable(p)}", outside the rootfs`);
   return p;
 }
 
 function lstatOrUndefined(p: string) {
-  try { return lstatSync(p); } catch { return undefined; }
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 function safeReaddir(dir: string): string[] {
-  try { return readdirSync(dir); } catch { return []; }
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /** How entry owners are set: mapped, kept as the layer names them, or (undefined) left to the unpacking process. */
 function ownerMapping(opts: UnpackOptions): ((id: number) => number) | undefined {
   if (opts.mapIds) return opts.mapIds;
-  return opts.chown ?? process.getuid?.() === 0 ? (id) => id : undefined;
+  return (opts.chown ?? process.getuid?.() === 0) ? (id) => id : undefined;
 }
 
 /** Owns the directories `mkdir -p` just made, from `first` down to `last`, by `id`. */
@@ -187,7 +241,11 @@ function replace(p: string): void {
 }
 
 /** Unpacks layers in order into a fresh `rootfs` (owned by the mapped id 0 when owners are set); on any failure the rootfs is removed. */
-export async function unpackLayers(layers: Array<() => Promise<Readable> | Readable>, rootfs: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
+export async function unpackLayers(
+  layers: Array<() => Promise<Readable> | Readable>,
+  rootfs: string,
+  opts: UnpackOptions = {},
+): Promise<UnpackStats> {
   mkdirSync(rootfs, { recursive: false, mode: 0o755 });
   const total: UnpackStats = { entries: 0, bytes: 0, skippedDevices: 0, strippedSetuid: 0 };
   try {
@@ -195,7 +253,10 @@ export async function unpackLayers(layers: Array<() => Promise<Readable> | Reada
     if (rootOwner !== undefined) lchownSync(rootfs, rootOwner, rootOwner);
     for (const open of layers) {
       const s = await applyLayer(await open(), rootfs, opts);
-      total.entries += s.entries; total.bytes += s.bytes; total.skippedDevices += s.skippedDevices; total.strippedSetuid += s.strippedSetuid;
+      total.entries += s.entries;
+      total.bytes += s.bytes;
+      total.skippedDevices += s.skippedDevices;
+      total.strippedSetuid += s.strippedSetuid;
     }
     return total;
   } catch (e) {

@@ -1,7 +1,13 @@
 /** AR4SI trustworthiness claims (draft-ietf-rats-ar4si) and EAR status tiers. */
 export const TRUST_CLAIMS = [
-  'instance-identity', 'configuration', 'executables', 'file-system',
-  'hardware', 'runtime-opaque', 'storage-opaque', 'sourced-data',
+  'instance-identity',
+  'configuration',
+  'executables',
+  'file-system',
+  'hardware',
+  'runtime-opaque',
+  'storage-opaque',
+  'sourced-data',
 ] as const;
 export type TrustClaim = (typeof TRUST_CLAIMS)[number];
 export type TrustVector = Partial<Record<TrustClaim, number>>;

@@ -34,4 +34,7 @@ trustVector:
 export const DEFAULT_RESOURCE_POLICY = 'status == "affirming"';
 
 /** For local development with `cloak run`: admits the simulated TEE, and only it (not `sample`). */
-export const INSECURE_DEV_ATTESTATION_POLICY = DEFAULT_ATTESTATION_POLICY.replace('allowInsecure: []', 'allowInsecure: [sim]');
+export const INSECURE_DEV_ATTESTATION_POLICY = DEFAULT_ATTESTATION_POLICY.replace(
+  'allowInsecure: []',
+  'allowInsecure: [sim]',
+);

@@ -69,13 +69,18 @@ const MATCH: { [K in Kind]: (claims: Record<string, unknown>, pins: LaunchPins[K
 function held(kind: Kind, c: Record<string, unknown>): string {
   const short = (v: string | undefined) => v ?? '(none)';
   switch (kind) {
-    case 'measurements': case 'snp': return `measurement ${short(str(c.measurement))}`;
-    case 'tdx': return ['mr_td', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'].map((k) => `${k} ${short(str(c[k]))}`).join(', ');
-    case 'vtpm': return ['3', '4', '7', '9', '11'].map((i) => `PCR ${i} ${short(pcr(c, i))}`).join(', ');
+    case 'measurements':
+    case 'snp':
+      return `measurement ${short(str(c.measurement))}`;
+    case 'tdx':
+      return ['mr_td', 'rtmr0', 'rtmr1', 'rtmr2', 'rtmr3'].map((k) => `${k} ${short(str(c[k]))}`).join(', ');
+    case 'vtpm':
+      return ['3', '4', '7', '9', '11'].map((i) => `PCR ${i} ${short(pcr(c, i))}`).join(', ');
   }
 }
 
-const WHERE = 'take the values from the release notes of your CoCo guest image, or measure your own peer-pod image build (README: "Launch measurement")';
+const WHERE =
+  'take the values from the release notes of your CoCo guest image, or measure your own peer-pod image build (README: "Launch measurement")';
 
 /**
  * Checks verified claims against a workload's launch pins. Insecure TEEs and
@@ -83,20 +88,42 @@ const WHERE = 'take the values from the release notes of your CoCo guest image, 
  * workload in the reason (undefined: the init-data names none, and only the
  * recorded reference values' measurements can pin).
  */
-export function checkLaunch(tee: string, insecure: boolean, claims: Record<string, unknown>, pins: LaunchPins, workload?: string): LaunchCheck {
+export function checkLaunch(
+  tee: string,
+  insecure: boolean,
+  claims: Record<string, unknown>,
+  pins: LaunchPins,
+  workload?: string,
+): LaunchCheck {
   const kinds = KINDS[tee] ?? { pin: [], also: [] };
   const required = !insecure && !NOT_REQUIRED.has(tee);
   const listedKinds = [...kinds.pin, ...kinds.also].filter((k) => pins[k].length > 0);
   const listed = listedKinds.length > 0;
-  const field = (k: Kind) => (workload ? `workload "${workload}"'s referenceValues.${k}` : k === 'measurements' ? 'the recorded reference values' : `referenceValues.${k}`);
-  const failed = listedKinds.find((k) => !(MATCH[k] as (c: Record<string, unknown>, p: unknown) => boolean)(claims, pins[k]));
+  const field = (k: Kind) =>
+    workload
+      ? `workload "${workload}"'s referenceValues.${k}`
+      : k === 'measurements'
+        ? 'the recorded reference values'
+        : `referenceValues.${k}`;
+  const failed = listedKinds.find(
+    (k) => !(MATCH[k] as (c: Record<string, unknown>, p: unknown) => boolean)(claims, pins[k]),
+  );
   if (failed) {
-    return { required, listed, pinned: false, reason: `the launch measurement is not pinned: ${tee} evidence holds ${held(failed, claims)}, which is not in ${field(failed)}; ${WHERE}` };
+    return {
+      required,
+      listed,
+      pinned: false,
+      reason: `the launch measurement is not pinned: ${tee} evidence holds ${held(failed, claims)}, which is not in ${field(failed)}; ${WHERE}`,
+    };
   }
   if (listedKinds.some((k) => kinds.pin.includes(k))) return { required, listed, pinned: true, reason: '' };
   if (!required) return { required, listed, pinned: false, reason: '' };
-  const asked = kinds.pin.length ? kinds.pin.map((k) => `referenceValues.${k}`).join(' or ') : 'reference value Cloak can check';
-  const whom = workload ? `workload "${workload}" lists no ${asked} for TEE ${tee}` : `the init-data names no manifest workload whose ${asked} could pin TEE ${tee}, and no recorded reference value does`;
+  const asked = kinds.pin.length
+    ? kinds.pin.map((k) => `referenceValues.${k}`).join(' or ')
+    : 'reference value Cloak can check';
+  const whom = workload
+    ? `workload "${workload}" lists no ${asked} for TEE ${tee}`
+    : `the init-data names no manifest workload whose ${asked} could pin TEE ${tee}, and no recorded reference value does`;
   const holds = kinds.pin.length ? `; this evidence holds ${held(kinds.pin[0]!, claims)}` : '';
   return { required, listed, pinned: false, reason: `the launch measurement is not pinned: ${whom}${holds}; ${WHERE}` };
 }

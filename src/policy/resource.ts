@@ -23,6 +23,7 @@ export function parseResourcePolicy(text: string): ResourcePolicy {
 
 export function allowsRelease(policy: ResourcePolicy, input: ResourceInput): boolean {
   const v = runCel(policy.program, input as unknown as Record<string, unknown>, 'resource policy');
-  if (typeof v !== 'boolean') throw new CloakError('POLICY_EVALUATION', `the resource policy must yield true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw new CloakError('POLICY_EVALUATION', `the resource policy must yield true or false, got ${JSON.stringify(v)}`);
   return v;
 }

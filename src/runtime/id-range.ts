@@ -30,16 +30,33 @@ export async function claimIdRange(): Promise<IdRange> {
   for (let i = 0; i < ID_RANGE_SLOTS; i++) {
     const slot = (start + i) % ID_RANGE_SLOTS;
     const server = await bindAbstract(`cloak-run-ids-${slot}`);
-    if (server) return { hostId: ID_RANGE_BASE + slot * ID_RANGE_SIZE, size: ID_RANGE_SIZE, release: () => { server.close(); } };
+    if (server)
+      return {
+        hostId: ID_RANGE_BASE + slot * ID_RANGE_SIZE,
+        size: ID_RANGE_SIZE,
+        release: () => {
+          server.close();
+        },
+      };
   }
-  throw new CloakError('RUNTIME_NO_ID_RANGE', `all ${ID_RANGE_SLOTS} host id ranges of cloak run are in use: wait for other runs to end`);
+  throw new CloakError(
+    'RUNTIME_NO_ID_RANGE',
+    `all ${ID_RANGE_SLOTS} host id ranges of cloak run are in use: wait for other runs to end`,
+  );
 }
 
 function bindAbstract(name: string): Promise<Server | undefined> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(undefined) : reject(new CloakError('RUNTIME_NO_ID_RANGE', `cannot claim a host id range: ${e.message}`))));
-    server.listen({ path: `\0${name}` }, () => { server.unref(); resolve(server); });
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EADDRINUSE'
+        ? resolve(undefined)
+        : reject(new CloakError('RUNTIME_NO_ID_RANGE', `cannot claim a host id range: ${e.message}`)),
+    );
+    server.listen({ path: `\0${name}` }, () => {
+      server.unref();
+      resolve(server);
+    });
   });
 }
 
@@ -55,6 +72,9 @@ export function hostIds(range: Pick<IdRange, 'hostId' | 'size'>): (id: number) =
 /** Refuses an image user the container's user namespace cannot hold. */
 export function checkMappable(user: { uid: number; gid: number }, range: Pick<IdRange, 'size'>): void {
   if (user.uid >= range.size || user.gid >= range.size) {
-    throw new CloakError('RUNTIME_USER_UNMAPPED', `the image user resolves to uid ${user.uid}, gid ${user.gid}; cloak run maps container ids 0–${range.size - 1} only: use a smaller id in the image's User`);
+    throw new CloakError(
+      'RUNTIME_USER_UNMAPPED',
+      `the image user resolves to uid ${user.uid}, gid ${user.gid}; cloak run maps container ids 0–${range.size - 1} only: use a smaller id in the image's User`,
+    );
   }
 }

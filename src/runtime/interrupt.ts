@@ -33,7 +33,9 @@ export function cleanupOnInterrupt(fn: () => void): () => void {
  */
 export function deferInterrupt(fn: (signal: NodeJS.Signals) => void): () => void {
   deferrals.add(fn);
-  return () => { deferrals.delete(fn); };
+  return () => {
+    deferrals.delete(fn);
+  };
 }
 
 /** The signal that asked this process to stop, if one did while a deferral held it. */
@@ -44,7 +46,11 @@ export function interruptedBy(): NodeJS.Signals | undefined {
 /** Runs every registered cleanup and exits with 128+signo. */
 export function exitInterrupted(signal: NodeJS.Signals): never {
   for (const fn of cleanups.splice(0).reverse()) {
-    try { fn(); } catch { /* the other cleanups still run */ }
+    try {
+      fn();
+    } catch {
+      /* the other cleanups still run */
+    }
   }
   process.exit(128 + constants.signals[signal]);
 }

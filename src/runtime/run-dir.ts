@@ -1,4 +1,15 @@
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statfsSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CloakError } from '../lib/index.ts';
 import { deleteContainer } from './runc.ts';
@@ -63,7 +74,11 @@ export function createRunDir(group: number, runRoot = DEFAULT_RUN_ROOT): RunDir 
  */
 export function sweepDeadRuns(runRoot = DEFAULT_RUN_ROOT): string[] {
   let names: string[];
-  try { names = readdirSync(runRoot); } catch { return []; }
+  try {
+    names = readdirSync(runRoot);
+  } catch {
+    return [];
+  }
   const removed: string[] = [];
   for (const name of names) {
     const m = RUN_NAME.exec(name);
@@ -72,10 +87,16 @@ export function sweepDeadRuns(runRoot = DEFAULT_RUN_ROOT): string[] {
     if (processStartTime(pid) === m[2]) continue;
     const path = join(runRoot, name);
     let container: string | undefined;
-    try { container = readFileSync(join(path, 'container'), 'utf8'); } catch { /* killed before its container started */ }
+    try {
+      container = readFileSync(join(path, 'container'), 'utf8');
+    } catch {
+      /* killed before its container started */
+    }
     if (container) deleteContainer(container);
     removeTree(path);
-    removed.push(`removed ${path}, left by a cloak run (pid ${pid}) that was killed${container ? `, and stopped its container ${container}` : ''}`);
+    removed.push(
+      `removed ${path}, left by a cloak run (pid ${pid}) that was killed${container ? `, and stopped its container ${container}` : ''}`,
+    );
   }
   return removed;
 }
@@ -83,7 +104,11 @@ export function sweepDeadRuns(runRoot = DEFAULT_RUN_ROOT): string[] {
 /** The start time of a process (clock ticks since boot, /proc/PID/stat field 22), or undefined when there is none. */
 export function processStartTime(pid: number): string | undefined {
   let stat: string;
-  try { stat = readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return undefined; }
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
   // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
   return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
 }
@@ -92,12 +117,18 @@ function ensureRunRoot(runRoot: string): void {
   mkdirSync(runRoot, { recursive: true, mode: 0o711 });
   const st = lstatSync(runRoot);
   if (!st.isDirectory() || st.uid !== 0) {
-    throw new CloakError('RUNTIME_RUN_ROOT_UNSAFE', `${runRoot} is not a directory owned by root (another user may have created it): remove it and run again`);
+    throw new CloakError(
+      'RUNTIME_RUN_ROOT_UNSAFE',
+      `${runRoot} is not a directory owned by root (another user may have created it): remove it and run again`,
+    );
   }
   if ((st.mode & 0o7777) !== 0o711) chmodSync(runRoot, 0o711);
   const { type } = statfsSync(runRoot);
   if (type !== TMPFS_MAGIC && type !== RAMFS_MAGIC) {
-    throw new CloakError('RUNTIME_RUN_ROOT_NOT_MEMORY', `${runRoot} is not on tmpfs: cloak run keeps decrypted images and secrets only in memory`);
+    throw new CloakError(
+      'RUNTIME_RUN_ROOT_NOT_MEMORY',
+      `${runRoot} is not on tmpfs: cloak run keeps decrypted images and secrets only in memory`,
+    );
   }
 }
 

@@ -25,23 +25,34 @@ test('env merging: later entries win by name, first order kept', () => {
   assert.deepEqual(mergeEnv(['A=1', 'B=2'], ['A=3', 'C']), ['A=3', 'B=2', 'C']);
 });
 
-test('runc runs the image process as the image user, with read-only secrets, and returns its exit code', { skip }, async () => {
-  const b = bundleWithBusybox();
-  const secrets = mkdtempSync(join('/dev/shm', 'cloak-secrets-'));
-  try {
-    writeFileSync(join(secrets, 'password'), 's3cret', { mode: 0o444 });
-    chmodSync(secrets, 0o755);
-    const spec = runtimeSpec({
-      rootfs: b.rootfs, secretsDir: secrets,
-      image: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['true'], User: 'app', Env: ['GREETING=hi'] },
-      args: ['echo "$GREETING $(id -u) $(cat /run/cloak/secrets/password)"; (echo x > /run/cloak/secrets/w) 2>/dev/null || echo ro; exit 7'],
-    });
-    let out = '';
-    const code = await runBundle(b.bundle, spec, { id: `cloak-test-${process.pid}`, stdio: 'pipe', onOutput: (c) => (out += c) });
-    assert.equal(code, 7, out);
-    assert.equal(out, 'hi 1000 s3cret\nro\n');
-  } finally {
-    b.remove();
-    rmSync(secrets, { recursive: true, force: true });
-  }
-});
+test(
+  'runc runs the image process as the image user, with read-only secrets, and returns its exit code',
+  { skip },
+  async () => {
+    const b = bundleWithBusybox();
+    const secrets = mkdtempSync(join('/dev/shm', 'cloak-secrets-'));
+    try {
+      writeFileSync(join(secrets, 'password'), 's3cret', { mode: 0o444 });
+      chmodSync(secrets, 0o755);
+      const spec = runtimeSpec({
+        rootfs: b.rootfs,
+        secretsDir: secrets,
+        image: { Entrypoint: ['/bin/sh', '-c'], Cmd: ['true'], User: 'app', Env: ['GREETING=hi'] },
+        args: [
+          'echo "$GREETING $(id -u) $(cat /run/cloak/secrets/password)"; (echo x > /run/cloak/secrets/w) 2>/dev/null || echo ro; exit 7',
+        ],
+      });
+      let out = '';
+      const code = await runBundle(b.bundle, spec, {
+        id: `cloak-test-${process.pid}`,
+        stdio: 'pipe',
+        onOutput: (c) => (out += c),
+      });
+      assert.equal(code, 7, out);
+      assert.equal(out, 'hi 1000 s3cret\nro\n');
+    } finally {
+      b.remove();
+      rmSync(secrets, { recursive: true, force: true });
+    }
+  },
+);

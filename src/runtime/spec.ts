@@ -2,11 +2,29 @@ import type { ImageConfig } from '../oci/index.ts';
 import { resolveUser, type ImageUser } from './user.ts';
 
 /** The parts of an OCI image config (as src/oci reads it) that decide how the process starts. */
-export type ImageRunConfig = Pick<NonNullable<ImageConfig['config']>, 'Entrypoint' | 'Cmd' | 'Env' | 'WorkingDir' | 'User'>;
+export type ImageRunConfig = Pick<
+  NonNullable<ImageConfig['config']>,
+  'Entrypoint' | 'Cmd' | 'Env' | 'WorkingDir' | 'User'
+>;
 
 export const SECRETS_MOUNT = '/run/cloak/secrets';
 
-const CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_MKNOD', 'CAP_NET_RAW', 'CAP_SETGID', 'CAP_SETUID', 'CAP_SETFCAP', 'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_KILL', 'CAP_AUDIT_WRITE'];
+const CAPS = [
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FSETID',
+  'CAP_FOWNER',
+  'CAP_MKNOD',
+  'CAP_NET_RAW',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETFCAP',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_SYS_CHROOT',
+  'CAP_KILL',
+  'CAP_AUDIT_WRITE',
+];
 
 /**
  * An OCI runtime spec (runc config.json) for the image's process: entrypoint
@@ -18,24 +36,59 @@ const CAPS = ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FSETID', 'CAP_FOWNER', 'CAP_
  * read-only from the host (sysfs cannot be mounted from a user namespace
  * that does not own the network namespace).
  */
-export function runtimeSpec(opts: { rootfs: string; image: ImageRunConfig; args?: string[]; env?: string[]; secretsDir?: string; hostname?: string; user?: ImageUser; idMap?: { hostId: number; size: number } }): Record<string, unknown> {
+export function runtimeSpec(opts: {
+  rootfs: string;
+  image: ImageRunConfig;
+  args?: string[];
+  env?: string[];
+  secretsDir?: string;
+  hostname?: string;
+  user?: ImageUser;
+  idMap?: { hostId: number; size: number };
+}): Record<string, unknown> {
   const { image } = opts;
-  const args = opts.args?.length ? [...(image.Entrypoint ?? []), ...opts.args] : [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])];
-  const env = mergeEnv(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(image.Env ?? [])], opts.env ?? []);
+  const args = opts.args?.length
+    ? [...(image.Entrypoint ?? []), ...opts.args]
+    : [...(image.Entrypoint ?? []), ...(image.Cmd ?? [])];
+  const env = mergeEnv(
+    ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', ...(image.Env ?? [])],
+    opts.env ?? [],
+  );
   const user = opts.user ?? resolveUser(opts.rootfs, image.User);
   const { idMap } = opts;
   const mounts: unknown[] = [
     { destination: '/proc', type: 'proc', source: 'proc' },
-    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
-    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'] },
-    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    {
+      destination: '/dev',
+      type: 'tmpfs',
+      source: 'tmpfs',
+      options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+    },
+    {
+      destination: '/dev/pts',
+      type: 'devpts',
+      source: 'devpts',
+      options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620'],
+    },
+    {
+      destination: '/dev/shm',
+      type: 'tmpfs',
+      source: 'shm',
+      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'],
+    },
     { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     idMap
       ? { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
       : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
     { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
   ];
-  if (opts.secretsDir) mounts.push({ destination: SECRETS_MOUNT, type: 'bind', source: opts.secretsDir, options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'] });
+  if (opts.secretsDir)
+    mounts.push({
+      destination: SECRETS_MOUNT,
+      type: 'bind',
+      source: opts.secretsDir,
+      options: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'],
+    });
   return {
     ociVersion: '1.0.2',
     process: {
@@ -52,12 +105,29 @@ export function runtimeSpec(opts: { rootfs: string; image: ImageRunConfig; args?
     hostname: opts.hostname ?? 'cloak',
     mounts,
     linux: {
-      namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, ...(idMap ? [{ type: 'user' }] : [])],
+      namespaces: [
+        { type: 'pid' },
+        { type: 'ipc' },
+        { type: 'uts' },
+        { type: 'mount' },
+        ...(idMap ? [{ type: 'user' }] : []),
+      ],
       ...(idMap && {
         uidMappings: [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }],
         gidMappings: [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }],
       }),
-      maskedPaths: ['/proc/acpi', '/proc/asound', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list', '/proc/timer_stats', '/proc/sched_debug', '/sys/firmware', '/proc/scsi'],
+      maskedPaths: [
+        '/proc/acpi',
+        '/proc/asound',
+        '/proc/kcore',
+        '/proc/keys',
+        '/proc/latency_stats',
+        '/proc/timer_list',
+        '/proc/timer_stats',
+        '/proc/sched_debug',
+        '/sys/firmware',
+        '/proc/scsi',
+      ],
       readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
     },
   };

@@ -38,35 +38,141 @@ test('image user resolution: names, ids, groups', () => {
     assert.deepEqual(resolveUser(rootfs, 'app:staff'), { uid: 1000, gid: 50 });
     assert.deepEqual(resolveUser(rootfs, '42:43'), { uid: 42, gid: 43 });
     assert.deepEqual(resolveUser(rootfs, '42'), { uid: 42, gid: 0 });
-    assert.throws(() => resolveUser(rootfs, 'ghost'), (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN') && /"ghost" is not in the image/.test((e as Error).message));
-    assert.throws(() => resolveUser(rootfs, 'app:ghosts'), (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN'));
-    assert.throws(() => resolveUser(rootfs, '99999999999'), (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN'));
+    assert.throws(
+      () => resolveUser(rootfs, 'ghost'),
+      (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN') && /"ghost" is not in the image/.test((e as Error).message),
+    );
+    assert.throws(
+      () => resolveUser(rootfs, 'app:ghosts'),
+      (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN'),
+    );
+    assert.throws(
+      () => resolveUser(rootfs, '99999999999'),
+      (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN'),
+    );
   });
-  withRootfs(() => {}, (rootfs) => {
-    assert.deepEqual(resolveUser(rootfs, '7:8'), { uid: 7, gid: 8 }, 'numeric ids need no /etc');
-    assert.throws(() => resolveUser(rootfs, 'app'), (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN'));
-  });
+  withRootfs(
+    () => {},
+    (rootfs) => {
+      assert.deepEqual(resolveUser(rootfs, '7:8'), { uid: 7, gid: 8 }, 'numeric ids need no /etc');
+      assert.throws(
+        () => resolveUser(rootfs, 'app'),
+        (e) => isCloakError(e, 'RUNTIME_USER_UNKNOWN'),
+      );
+    },
+  );
 });
 
 // The layouts issue #13 used to read host files through the image's /etc, and their kin.
-const HOSTILE: Array<{ name: string; user: string; layout: (rootfs: string, outside: string) => void; message: RegExp }> = [
-  { name: '/etc/passwd → /dev/zero', user: 'app', layout: (r) => { mkdirSync(join(r, 'etc')); symlinkSync('/dev/zero', join(r, 'etc/passwd')); }, message: /\/etc\/passwd is a symbolic link/ },
-  { name: '/etc/passwd → /etc/shadow', user: 'root', layout: (r) => { mkdirSync(join(r, 'etc')); symlinkSync('/etc/shadow', join(r, 'etc/passwd')); }, message: /\/etc\/passwd is a symbolic link/ },
-  { name: '/etc/passwd → a host-only passwd file', user: 'hostonly', layout: (r, o) => { mkdirSync(join(r, 'etc')); symlinkSync(o, join(r, 'etc/passwd')); }, message: /\/etc\/passwd is a symbolic link/ },
-  { name: '/etc/passwd → ../../host-passwd (relative)', user: 'hostonly', layout: (r) => { mkdirSync(join(r, 'etc')); symlinkSync('../../host-passwd', join(r, 'etc/passwd')); }, message: /symbolic link/ },
-  { name: '/etc/passwd → a file inside the rootfs', user: 'app', layout: (r) => { mkdirSync(join(r, 'etc')); writeFileSync(join(r, 'passwd'), PASSWD); symlinkSync('/passwd', join(r, 'etc/passwd')); }, message: /symbolic link/ },
-  { name: '/etc → /etc', user: 'nobody', layout: (r) => symlinkSync('/etc', join(r, 'etc')), message: /\/etc is a symbolic link/ },
-  { name: '/etc/group → /etc/gshadow', user: 'app:root', layout: (r) => { plainEtc(r); rmSync(join(r, 'etc/group')); symlinkSync('/etc/gshadow', join(r, 'etc/group')); }, message: /\/etc\/group is a symbolic link/ },
-  { name: '/etc/passwd a fifo', user: 'app', layout: (r) => { mkdirSync(join(r, 'etc')); spawnSync('mkfifo', [join(r, 'etc/passwd')]); }, message: /not a regular file/ },
-  { name: '/etc/passwd a directory', user: 'app', layout: (r) => { mkdirSync(join(r, 'etc/passwd'), { recursive: true }); }, message: /not a regular file/ },
-  { name: '/etc a file', user: 'app', layout: (r) => writeFileSync(join(r, 'etc'), PASSWD), message: /\/etc is not a directory/ },
-  { name: '/etc/passwd over the size cap', user: 'app', layout: (r) => { mkdirSync(join(r, 'etc')); writeFileSync(join(r, 'etc/passwd'), PASSWD + '#'.repeat(MAX_USER_TABLE_BYTES)); }, message: /more than the 1048576/ },
+const HOSTILE: Array<{
+  name: string;
+  user: string;
+  layout: (rootfs: string, outside: string) => void;
+  message: RegExp;
+}> = [
+  {
+    name: '/etc/passwd → /dev/zero',
+    user: 'app',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc'));
+      symlinkSync('/dev/zero', join(r, 'etc/passwd'));
+    },
+    message: /\/etc\/passwd is a symbolic link/,
+  },
+  {
+    name: '/etc/passwd → /etc/shadow',
+    user: 'root',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc'));
+      symlinkSync('/etc/shadow', join(r, 'etc/passwd'));
+    },
+    message: /\/etc\/passwd is a symbolic link/,
+  },
+  {
+    name: '/etc/passwd → a host-only passwd file',
+    user: 'hostonly',
+    layout: (r, o) => {
+      mkdirSync(join(r, 'etc'));
+      symlinkSync(o, join(r, 'etc/passwd'));
+    },
+    message: /\/etc\/passwd is a symbolic link/,
+  },
+  {
+    name: '/etc/passwd → ../../host-passwd (relative)',
+    user: 'hostonly',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc'));
+      symlinkSync('../../host-passwd', join(r, 'etc/passwd'));
+    },
+    message: /symbolic link/,
+  },
+  {
+    name: '/etc/passwd → a file inside the rootfs',
+    user: 'app',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc'));
+      writeFileSync(join(r, 'passwd'), PASSWD);
+      symlinkSync('/passwd', join(r, 'etc/passwd'));
+    },
+    message: /symbolic link/,
+  },
+  {
+    name: '/etc → /etc',
+    user: 'nobody',
+    layout: (r) => symlinkSync('/etc', join(r, 'etc')),
+    message: /\/etc is a symbolic link/,
+  },
+  {
+    name: '/etc/group → /etc/gshadow',
+    user: 'app:root',
+    layout: (r) => {
+      plainEtc(r);
+      rmSync(join(r, 'etc/group'));
+      symlinkSync('/etc/gshadow', join(r, 'etc/group'));
+    },
+    message: /\/etc\/group is a symbolic link/,
+  },
+  {
+    name: '/etc/passwd a fifo',
+    user: 'app',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc'));
+      spawnSync('mkfifo', [join(r, 'etc/passwd')]);
+    },
+    message: /not a regular file/,
+  },
+  {
+    name: '/etc/passwd a directory',
+    user: 'app',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc/passwd'), { recursive: true });
+    },
+    message: /not a regular file/,
+  },
+  {
+    name: '/etc a file',
+    user: 'app',
+    layout: (r) => writeFileSync(join(r, 'etc'), PASSWD),
+    message: /\/etc is not a directory/,
+  },
+  {
+    name: '/etc/passwd over the size cap',
+    user: 'app',
+    layout: (r) => {
+      mkdirSync(join(r, 'etc'));
+      writeFileSync(join(r, 'etc/passwd'), PASSWD + '#'.repeat(MAX_USER_TABLE_BYTES));
+    },
+    message: /more than the 1048576/,
+  },
 ];
 
 for (const c of HOSTILE) {
   test(`hostile image user table refused: ${c.name}`, () => {
     withRootfs(c.layout, (rootfs) => {
-      assert.throws(() => resolveUser(rootfs, c.user), (e) => isCloakError(e, 'RUNTIME_USER_TABLE_UNSAFE') && c.message.test((e as Error).message));
+      assert.throws(
+        () => resolveUser(rootfs, c.user),
+        (e) => isCloakError(e, 'RUNTIME_USER_TABLE_UNSAFE') && c.message.test((e as Error).message),
+      );
     });
   });
 }

@@ -7,7 +7,10 @@ export const MAX_USER_TABLE_BYTES = 1024 * 1024;
 /** The largest id Linux accepts ((uid_t)-1 is "no change"). */
 const MAX_ID = 2 ** 32 - 2;
 
-export interface ImageUser { uid: number; gid: number }
+export interface ImageUser {
+  uid: number;
+  gid: number;
+}
 
 /**
  * Resolves an image config `User` ("", "name", "uid", "name:group", "uid:gid")
@@ -37,7 +40,8 @@ export function resolveUser(rootfs: string, user: string | undefined): ImageUser
     if (isNumeric(g)) gid = toId(g, user);
     else {
       const entry = readImageTable(rootfs, 'group').find((e) => e[0] === g);
-      if (!entry) throw new CloakError('RUNTIME_USER_UNKNOWN', `image group ${clip(g)} is not in the image's /etc/group`);
+      if (!entry)
+        throw new CloakError('RUNTIME_USER_UNKNOWN', `image group ${clip(g)} is not in the image's /etc/group`);
       gid = toId(entry[2], user, 'its /etc/group entry');
     }
   }
@@ -53,21 +57,31 @@ export function readImageTable(rootfs: string, name: 'passwd' | 'group'): string
   const shown = `/etc/${name}`;
   const etc = lstatOrUndefined(join(rootfs, 'etc'));
   if (!etc) return [];
-  if (etc.isSymbolicLink()) throw unsafe(`the image's /etc is a symbolic link: cloak run reads ${shown} only from a regular file inside the image`);
+  if (etc.isSymbolicLink())
+    throw unsafe(
+      `the image's /etc is a symbolic link: cloak run reads ${shown} only from a regular file inside the image`,
+    );
   if (!etc.isDirectory()) throw unsafe(`the image's /etc is not a directory`);
   let fd: number;
   try {
-    fd = openSync(join(rootfs, 'etc', name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+    fd = openSync(
+      join(rootfs, 'etc', name),
+      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY,
+    );
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
-    if (code === 'ELOOP') throw unsafe(`the image's ${shown} is a symbolic link: cloak run reads users only from a regular file inside the image (replace the link with the file)`);
+    if (code === 'ELOOP')
+      throw unsafe(
+        `the image's ${shown} is a symbolic link: cloak run reads users only from a regular file inside the image (replace the link with the file)`,
+      );
     throw unsafe(`the image's ${shown} cannot be read (${code ?? (e as Error).message})`);
   }
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw unsafe(`the image's ${shown} is not a regular file`);
-    if (st.size > MAX_USER_TABLE_BYTES) throw unsafe(`the image's ${shown} is ${st.size} bytes, more than the ${MAX_USER_TABLE_BYTES} cloak run reads`);
+    if (st.size > MAX_USER_TABLE_BYTES)
+      throw unsafe(`the image's ${shown} is ${st.size} bytes, more than the ${MAX_USER_TABLE_BYTES} cloak run reads`);
     const buf = Buffer.alloc(st.size);
     let n = 0;
     while (n < buf.length) {
@@ -75,7 +89,12 @@ export function readImageTable(rootfs: string, name: 'passwd' | 'group'): string
       if (r === 0) break;
       n += r;
     }
-    return buf.subarray(0, n).toString('utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
+    return buf
+      .subarray(0, n)
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'))
+      .map((l) => l.split(':'));
   } finally {
     closeSync(fd);
   }
@@ -86,7 +105,11 @@ function unsafe(message: string): CloakError {
 }
 
 function lstatOrUndefined(p: string) {
-  try { return lstatSync(p); } catch { return undefined; }
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
 }
 
 const isNumeric = (s: string) => /^\d+$/.test(s);
@@ -100,7 +123,11 @@ function parseId(field: string | undefined): number | undefined {
 
 function toId(field: string | undefined, user: string, where?: string): number {
   const id = parseId(field);
-  if (id === undefined) throw new CloakError('RUNTIME_USER_UNKNOWN', `image user ${clip(user)} does not resolve to numeric ids${where ? ` (${where} has ${clip(field ?? '')})` : ''}`);
+  if (id === undefined)
+    throw new CloakError(
+      'RUNTIME_USER_UNKNOWN',
+      `image user ${clip(user)} does not resolve to numeric ids${where ? ` (${where} has ${clip(field ?? '')})` : ''}`,
+    );
   return id;
 }
 

@@ -7,9 +7,14 @@ export function makeAdminAuth(adminToken: string) {
   const expected = createHash('sha256').update(adminToken).digest();
   return (authorization: string | undefined): string => {
     const m = /^Bearer (\S+)$/i.exec(authorization ?? '');
-    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    const given = createHash('sha256')
+      .update(m?.[1] ?? '')
+      .digest();
     if (!m || !constantTimeEqual(given, expected)) {
-      throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>" (the token is in DATA/admin-token)');
+      throw new CloakError(
+        'ADMIN_UNAUTHORIZED',
+        'admin API needs "Authorization: Bearer <admin token>" (the token is in DATA/admin-token)',
+      );
     }
     return 'admin';
   };
@@ -29,11 +34,14 @@ declare module 'fastify' {
  */
 export function requireAdmin(app: FastifyInstance, authorize: (authorization: string | undefined) => string): void {
   app.decorateRequest('adminActor', undefined);
-  app.addHook('onRequest', async (req) => { req.adminActor = authorize(req.headers.authorization); });
+  app.addHook('onRequest', async (req) => {
+    req.adminActor = authorize(req.headers.authorization);
+  });
 }
 
 /** The actor `requireAdmin` authenticated. */
 export function adminActor(req: FastifyRequest): string {
-  if (!req.adminActor) throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>"');
+  if (!req.adminActor)
+    throw new CloakError('ADMIN_UNAUTHORIZED', 'admin API needs "Authorization: Bearer <admin token>"');
   return req.adminActor;
 }

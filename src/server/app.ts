@@ -45,7 +45,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.addHook('onResponse', async (req, reply) => {
-    metrics.inc('cloak_http_requests_total', 'HTTP requests by route and status.', { route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    metrics.inc('cloak_http_requests_total', 'HTTP requests by route and status.', {
+      route: req.routeOptions.url ?? 'unmatched',
+      status: String(reply.statusCode),
+    });
   });
 
   app.setErrorHandler((err, req, reply) => {
@@ -82,8 +85,10 @@ function sendProblem(reply: FastifyReply, e: unknown): void {
 
 /** Errors the router raises before any route runs (the message would echo the path). */
 function frameworkError(err: { code?: string }): CloakError {
-  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return new CloakError('REQUEST_PATH_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`);
-  if (err.code === 'FST_ERR_BAD_URL') return new CloakError('REQUEST_URL_INVALID', 'the URL is not valid percent-encoding');
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    return new CloakError('REQUEST_PATH_TOO_LONG', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`);
+  if (err.code === 'FST_ERR_BAD_URL')
+    return new CloakError('REQUEST_URL_INVALID', 'the URL is not valid percent-encoding');
   return new CloakError('REQUEST_INVALID', 'the request could not be routed');
 }
 
@@ -107,8 +112,11 @@ function normalize(err: unknown): unknown {
   if (err instanceof CloakError) return err;
   const e = err as { code?: string; statusCode?: number; message?: string; validation?: unknown };
   if (e.validation) return new CloakError('REQUEST_INVALID', `request does not match the schema: ${e.message}`);
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new CloakError('REQUEST_TOO_LARGE', 'request body is larger than this endpoint accepts');
-  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new CloakError('REQUEST_MEDIA_TYPE', 'send the body as application/json');
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return new CloakError('REQUEST_INVALID', e.message ?? 'bad request', { kind: kindOfStatus(e.statusCode) });
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return new CloakError('REQUEST_TOO_LARGE', 'request body is larger than this endpoint accepts');
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+    return new CloakError('REQUEST_MEDIA_TYPE', 'send the body as application/json');
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500)
+    return new CloakError('REQUEST_INVALID', e.message ?? 'bad request', { kind: kindOfStatus(e.statusCode) });
   return err;
 }

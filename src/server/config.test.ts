@@ -15,7 +15,10 @@ test('config precedence: cloak.yaml < CLOAK_* < flags', () => {
     assert.equal(fromFile.listen, '127.0.0.1:7000');
     assert.equal(fromFile.db, `sqlite:${dir}/from-file/cloak.db`);
     assert.deepEqual(fromFile.simRoots, ['a.pem']);
-    const fromEnv = loadServerConfig({ config: file }, { CLOAK_LISTEN: '127.0.0.1:7001', CLOAK_DB: 'postgres://x@h/db' });
+    const fromEnv = loadServerConfig(
+      { config: file },
+      { CLOAK_LISTEN: '127.0.0.1:7001', CLOAK_DB: 'postgres://x@h/db' },
+    );
     assert.equal(fromEnv.listen, '127.0.0.1:7001');
     assert.equal(fromEnv.db, 'postgres://x@h/db');
     assert.equal(fromEnv.logLevel, 'debug');
@@ -23,10 +26,21 @@ test('config precedence: cloak.yaml < CLOAK_* < flags', () => {
     assert.equal(fromFlags.listen, '[::1]:7002');
     assert.deepEqual(parseListen('[::1]:7002'), { host: '::1', port: 7002 });
     writeFileSync(file, 'lisen: x\n');
-    assert.throws(() => loadServerConfig({ config: file }, {}), (e) => isCloakError(e, 'CONFIG_INVALID'));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
-  assert.throws(() => loadServerConfig({ listen: 'nope' }, {}), (e) => isCloakError(e, 'CONFIG_INVALID'));
-  assert.throws(() => loadServerConfig({ db: 'mysql://x' }, {}), (e) => isCloakError(e, 'CONFIG_INVALID'));
+    assert.throws(
+      () => loadServerConfig({ config: file }, {}),
+      (e) => isCloakError(e, 'CONFIG_INVALID'),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.throws(
+    () => loadServerConfig({ listen: 'nope' }, {}),
+    (e) => isCloakError(e, 'CONFIG_INVALID'),
+  );
+  assert.throws(
+    () => loadServerConfig({ db: 'mysql://x' }, {}),
+    (e) => isCloakError(e, 'CONFIG_INVALID'),
+  );
   assert.equal(loadServerConfig({}, {}).listen, '127.0.0.1:8080');
 });
 
@@ -36,6 +50,10 @@ test('refusalRetention: 30 days by default, hours or days from cloak.yaml or CLO
   assert.equal(loadServerConfig({}, { CLOAK_REFUSAL_RETENTION: '12h' }).refusalRetention, 12 * h);
   assert.equal(parseRetention('7d'), 7 * 24 * h);
   for (const bad of ['0h', '30', '1w', '-1d', '3651d', 'd', '']) {
-    assert.throws(() => parseRetention(bad), (e) => isCloakError(e, 'CONFIG_INVALID'), bad);
+    assert.throws(
+      () => parseRetention(bad),
+      (e) => isCloakError(e, 'CONFIG_INVALID'),
+      bad,
+    );
   }
 });

@@ -25,7 +25,14 @@ export const HTTP_STATUS: Readonly<Record<ErrorKind, number>> = {
 
 /** The catalogues of every layer whose code runs in the server. */
 const CATALOGUE: Readonly<Record<string, ErrorKind>> = {
-  ...LIB_ERRORS, ...ATTEST_ERRORS, ...MANIFEST_ERRORS, ...POLICY_ERRORS, ...OCI_ERRORS, ...STORE_ERRORS, ...KBS_ERRORS, ...SERVER_ERRORS,
+  ...LIB_ERRORS,
+  ...ATTEST_ERRORS,
+  ...MANIFEST_ERRORS,
+  ...POLICY_ERRORS,
+  ...OCI_ERRORS,
+  ...STORE_ERRORS,
+  ...KBS_ERRORS,
+  ...SERVER_ERRORS,
 };
 
 /** The HTTP status of any error: a CloakError's kind's, 500 for anything else (or a code no catalogue knows). */

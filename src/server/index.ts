@@ -2,4 +2,12 @@ export { loadServerConfig, parseRetention, parseListen, type ServerConfig } from
 export { buildApp, type AppDeps } from './app.ts';
 export { startServer, type RunningServer } from './serve.ts';
 export { SERVER_ERRORS } from './errors.ts';
-export { certificateFingerprint, isLoopbackHost, selfSignedNames, createSelfSignedCertificate, readTlsFiles, loadOrCreateSelfSigned, type TlsMaterial } from './tls.ts';
+export {
+  certificateFingerprint,
+  isLoopbackHost,
+  selfSignedNames,
+  createSelfSignedCertificate,
+  readTlsFiles,
+  loadOrCreateSelfSigned,
+  type TlsMaterial,
+} from './tls.ts';

@@ -6,7 +6,9 @@ export class Metrics {
   inc(name: string, help: string, labels: Record<string, string> = {}): void {
     let c = this.counters.get(name);
     if (!c) this.counters.set(name, (c = { help, values: new Map() }));
-    const key = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`).join(',');
+    const key = Object.entries(labels)
+      .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+      .join(',');
     c.values.set(key, (c.values.get(key) ?? 0) + 1);
   }
 

@@ -29,24 +29,48 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
   mkdirSync(cfg.data, { recursive: true, mode: 0o700 });
   const { host, port } = parseListen(cfg.listen);
   const tls = await serverTls(cfg, host);
-  if (tls?.created) log(`created a self-signed TLS certificate ${tls.certFile} (key mode 0600) for ${selfSignedNames(host, cfg.tlsNames).join(', ')}`);
+  if (tls?.created)
+    log(
+      `created a self-signed TLS certificate ${tls.certFile} (key mode 0600) for ${selfSignedNames(host, cfg.tlsNames).join(', ')}`,
+    );
   const sealingKey = loadOrCreateSealingKey(cfg.sealingKeyFile);
   const store = await openStore(cfg.db, { sealingKey, dataDir: cfg.data });
   try {
     const { token: adminToken, file: adminTokenFile, created } = loadOrCreateAdminToken(cfg.adminTokenFile);
     if (created) log(`created the admin token in ${adminTokenFile} (mode 0600); use it as CLOAK_TOKEN`);
-    const readPems = (files: string[], what: string) => files.map((f) => {
-      try { return readFileSync(f, 'utf8'); } catch { throw new CloakError('CONFIG_INVALID', `cannot read ${what} ${f}`); }
-    });
+    const readPems = (files: string[], what: string) =>
+      files.map((f) => {
+        try {
+          return readFileSync(f, 'utf8');
+        } catch {
+          throw new CloakError('CONFIG_INVALID', `cannot read ${what} ${f}`);
+        }
+      });
     const simRoots = readPems(cfg.simRoots, 'sim root');
     const trustedAks = readPems(cfg.tpmAks, 'TPM attestation key');
     const tokens = await TokenIssuer.load(store, cfg.issuer);
-    const broker = new KeyBroker({ store, tokens, verifiers: defaultVerifiers(), collateral: collateralSource(cfg.collateral), cache: verifyCache(), trust: { sim: { roots: simRoots }, tpm: { trustedAks } } });
-    for (const policy of [broker.attestationPolicy(), broker.resourcePolicy()]) await policy.catch((e: Error) => log(`warning: ${e.message}`));
+    const broker = new KeyBroker({
+      store,
+      tokens,
+      verifiers: defaultVerifiers(),
+      collateral: collateralSource(cfg.collateral),
+      cache: verifyCache(),
+      trust: { sim: { roots: simRoots }, tpm: { trustedAks } },
+    });
+    for (const policy of [broker.attestationPolicy(), broker.resourcePolicy()])
+      await policy.catch((e: Error) => log(`warning: ${e.message}`));
     const admin = new Admin(store);
     const app = await buildApp({
-      broker, admin, tokens, authorize: makeAdminAuth(adminToken), logLevel: cfg.logLevel, https: tls,
-      ready: async () => { await store.listResources(); return true; },
+      broker,
+      admin,
+      tokens,
+      authorize: makeAdminAuth(adminToken),
+      logLevel: cfg.logLevel,
+      https: tls,
+      ready: async () => {
+        await store.listResources();
+        return true;
+      },
     });
     // Expired sessions and refusal counts past their retention go at start and then every minute.
     const sweep = async () => {
@@ -55,13 +79,23 @@ export async function startServer(cfg: ServerConfig, log: (msg: string) => void 
       await store.pruneAuditCounts(new Date(now.getTime() - cfg.refusalRetention)).catch(() => {});
     };
     await sweep();
-    const sweeper = setInterval(() => { void sweep(); }, SWEEP_INTERVAL_MS);
+    const sweeper = setInterval(() => {
+      void sweep();
+    }, SWEEP_INTERVAL_MS);
     sweeper.unref();
     await app.listen({ host, port });
     const url = listeningUrl(app.server) ?? `${tls ? 'https' : 'http'}://${cfg.listen}`;
     return {
-      app, store, url, adminTokenFile, tls,
-      async close() { clearInterval(sweeper); await app.close(); await store.close(); },
+      app,
+      store,
+      url,
+      adminTokenFile,
+      tls,
+      async close() {
+        clearInterval(sweeper);
+        await app.close();
+        await store.close();
+      },
     };
   } catch (e) {
     await store.close();
@@ -79,7 +113,8 @@ async function serverTls(cfg: ServerConfig, host: string): Promise<TlsMaterial |
 function loadOrCreateAdminToken(file: string): { token: string; file: string; created: boolean } {
   if (existsSync(file)) {
     const token = readFileSync(file, 'utf8').trim();
-    if (token.length < 16) throw new CloakError('CONFIG_INVALID', `${file} holds no usable admin token (delete it to create a new one)`);
+    if (token.length < 16)
+      throw new CloakError('CONFIG_INVALID', `${file} holds no usable admin token (delete it to create a new one)`);
     return { token, file, created: false };
   }
   const token = randomBytes(32).toString('base64url');

@@ -1,7 +1,20 @@
 import {
-  defaultCollateral, verifySnpReport,
-  sampleVerifier, simVerifier, tpmVerifier, tdxVerifier, sgxVerifier, snpVerifier, makeAzTdxVtpmVerifier, makeAzSnpVtpmVerifier,
-  VerifyCache, type CollateralSource, type EvidenceVerifier, type HardwareVerifier, type TdxHardwareInput, type SnpHardwareInput,
+  defaultCollateral,
+  verifySnpReport,
+  sampleVerifier,
+  simVerifier,
+  tpmVerifier,
+  tdxVerifier,
+  sgxVerifier,
+  snpVerifier,
+  makeAzTdxVtpmVerifier,
+  makeAzSnpVtpmVerifier,
+  VerifyCache,
+  type CollateralSource,
+  type EvidenceVerifier,
+  type HardwareVerifier,
+  type TdxHardwareInput,
+  type SnpHardwareInput,
 } from '../attest/index.ts';
 
 /** The TD quote inside Azure's HCL evidence goes to the DCAP verifier. */
@@ -12,8 +25,14 @@ export const azSnpHardware: HardwareVerifier<SnpHardwareInput> = (input, ctx) =>
 /** Every TEE the server verifies. */
 export function defaultVerifiers(): EvidenceVerifier[] {
   return [
-    sampleVerifier, simVerifier, snpVerifier, tdxVerifier, sgxVerifier, tpmVerifier,
-    makeAzSnpVtpmVerifier(azSnpHardware), makeAzTdxVtpmVerifier(azTdxHardware),
+    sampleVerifier,
+    simVerifier,
+    snpVerifier,
+    tdxVerifier,
+    sgxVerifier,
+    tpmVerifier,
+    makeAzSnpVtpmVerifier(azSnpHardware),
+    makeAzTdxVtpmVerifier(azTdxHardware),
   ];
 }
 

@@ -8,8 +8,21 @@ import { seededRandom } from '../lib/testing/mutator.ts';
 function chain(n: number): AuditRecord[] {
   const out: AuditRecord[] = [];
   for (let i = 0; i < n; i++) {
-    out.push(makeAuditRecord({ kind: i % 2 ? 'kbs.attest' : 'admin.resource.set', outcome: i % 3 ? 'ok' : 'refused', actor: 'admin', subject: `s${i}`, reason: i % 3 ? undefined : 'denied', details: { i, list: [i, 'x'] } },
-      i + 1, out[i - 1]?.hash ?? GENESIS_HASH, new Date(Date.UTC(2026, 0, 1, 0, 0, i))));
+    out.push(
+      makeAuditRecord(
+        {
+          kind: i % 2 ? 'kbs.attest' : 'admin.resource.set',
+          outcome: i % 3 ? 'ok' : 'refused',
+          actor: 'admin',
+          subject: `s${i}`,
+          reason: i % 3 ? undefined : 'denied',
+          details: { i, list: [i, 'x'] },
+        },
+        i + 1,
+        out[i - 1]?.hash ?? GENESIS_HASH,
+        new Date(Date.UTC(2026, 0, 1, 0, 0, i)),
+      ),
+    );
   }
   return out;
 }
@@ -20,10 +33,26 @@ test('verifyAuditChain: table of tamperings', () => {
     ['intact', c, 'ok'],
     ['empty', [], 'ok'],
     ['edited subject', c.map((r) => (r.seq === 4 ? { ...r, subject: 'forged' } : r)), { seq: 4, reason: /edited/ }],
-    ['edited details', c.map((r) => (r.seq === 2 ? { ...r, details: { i: 99, list: [1, 'x'] } } : r)), { seq: 2, reason: /edited/ }],
-    ['edited outcome', c.map((r) => (r.seq === 1 ? { ...r, outcome: 'ok' as const } : r)), { seq: 1, reason: /edited/ }],
+    [
+      'edited details',
+      c.map((r) => (r.seq === 2 ? { ...r, details: { i: 99, list: [1, 'x'] } } : r)),
+      { seq: 2, reason: /edited/ },
+    ],
+    [
+      'edited outcome',
+      c.map((r) => (r.seq === 1 ? { ...r, outcome: 'ok' as const } : r)),
+      { seq: 1, reason: /edited/ },
+    ],
     ['added reason', c.map((r) => (r.seq === 2 ? { ...r, reason: 'later excuse' } : r)), { seq: 2, reason: /edited/ }],
-    ['rehashed edit (breaks the next link)', (() => { const e = c.map((r) => ({ ...r })); e[2] = makeAuditRecord({ kind: 'x', outcome: 'ok' }, 3, e[1]!.hash, new Date(0)); return e; })(), { seq: 4, reason: /previous-hash/ }],
+    [
+      'rehashed edit (breaks the next link)',
+      (() => {
+        const e = c.map((r) => ({ ...r }));
+        e[2] = makeAuditRecord({ kind: 'x', outcome: 'ok' }, 3, e[1]!.hash, new Date(0));
+        return e;
+      })(),
+      { seq: 4, reason: /previous-hash/ },
+    ],
     ['removed middle', c.filter((r) => r.seq !== 5), { seq: 5, reason: /missing/ }],
     ['removed first', c.slice(1), { seq: 1, reason: /missing/ }],
     ['swapped', [c[0]!, c[2]!, c[1]!, ...c.slice(3)], { seq: 2, reason: /missing/ }],
@@ -31,7 +60,10 @@ test('verifyAuditChain: table of tamperings', () => {
   ];
   for (const [name, records, want] of cases) {
     const got = verifyAuditChain(records);
-    if (want === 'ok') { assert.deepEqual(got, { ok: true }, name); continue; }
+    if (want === 'ok') {
+      assert.deepEqual(got, { ok: true }, name);
+      continue;
+    }
     assert.equal(got.ok, false, name);
     if (!got.ok) {
       assert.equal(got.seq, want.seq, name);
@@ -52,7 +84,11 @@ test('verifyAuditChain fuzz: random edits of JSON records are caught and never t
     const flips = 1 + rand(3);
     for (let f = 0; f < flips; f++) bytes[rand(bytes.length)] = 32 + rand(95);
     let records: unknown;
-    try { records = JSON.parse(bytes.toString()); } catch { continue; }
+    try {
+      records = JSON.parse(bytes.toString());
+    } catch {
+      continue;
+    }
     const r = verifyAuditChain(records as AuditRecord[]);
     if (JSON.stringify(records) !== text && r.ok) {
       // A change that leaves every hashed field equal (e.g. a key order swap) is no edit; anything else must be caught.

@@ -8,7 +8,13 @@ const OPTIONAL = ['actor', 'subject', 'reason', 'details'] as const;
 
 /** The hash of one record: SHA-256 hex of canonicalJson({seq, time, prevHash, kind, outcome, actor?, subject?, reason?, details?}). */
 export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
-  const body: Record<string, unknown> = { seq: r.seq, time: r.time, prevHash: r.prevHash, kind: r.kind, outcome: r.outcome };
+  const body: Record<string, unknown> = {
+    seq: r.seq,
+    time: r.time,
+    prevHash: r.prevHash,
+    kind: r.kind,
+    outcome: r.outcome,
+  };
   for (const k of OPTIONAL) if (r[k] !== undefined && r[k] !== null) body[k] = r[k];
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
@@ -20,9 +26,20 @@ export function auditHash(r: Omit<AuditRecord, 'hash'>): string {
  * stored unhashed or hashed differently from its JSON form).
  */
 export function makeAuditRecord(entry: AuditInput, seq: number, prevHash: string, now: Date): AuditRecord {
-  if (typeof entry?.kind !== 'string' || !entry.kind) throw new CloakError('STORE_AUDIT_INVALID', 'an audit record needs a kind');
-  if (!['ok', 'refused', 'error'].includes(entry.outcome)) throw new CloakError('STORE_AUDIT_INVALID', `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`);
-  const r: Omit<AuditRecord, 'hash'> = { seq, time: now.toISOString(), prevHash, kind: entry.kind, outcome: entry.outcome };
+  if (typeof entry?.kind !== 'string' || !entry.kind)
+    throw new CloakError('STORE_AUDIT_INVALID', 'an audit record needs a kind');
+  if (!['ok', 'refused', 'error'].includes(entry.outcome))
+    throw new CloakError(
+      'STORE_AUDIT_INVALID',
+      `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`,
+    );
+  const r: Omit<AuditRecord, 'hash'> = {
+    seq,
+    time: now.toISOString(),
+    prevHash,
+    kind: entry.kind,
+    outcome: entry.outcome,
+  };
   if (entry.actor !== undefined) r.actor = String(entry.actor);
   if (entry.subject !== undefined) r.subject = String(entry.subject);
   if (entry.reason !== undefined) r.reason = String(entry.reason);
@@ -33,7 +50,8 @@ export function makeAuditRecord(entry: AuditInput, seq: number, prevHash: string
     } catch (e) {
       throw new CloakError('STORE_AUDIT_INVALID', `audit details are not JSON: ${(e as Error).message}`, { cause: e });
     }
-    if (details === null || typeof details !== 'object' || Array.isArray(details)) throw new CloakError('STORE_AUDIT_INVALID', 'audit details must be a JSON object');
+    if (details === null || typeof details !== 'object' || Array.isArray(details))
+      throw new CloakError('STORE_AUDIT_INVALID', 'audit details must be a JSON object');
     r.details = details as Record<string, unknown>;
   }
   return { ...r, hash: auditHash(r) };
@@ -48,7 +66,10 @@ export type AuditChainResult = { ok: true } | { ok: false; seq: number; reason: 
  * Removing records from the very end cannot be seen from the chain alone:
  * compare the head (last seq and hash) with one kept elsewhere.
  */
-export function verifyAuditChain(records: AuditRecord[], opts: { after?: { seq: number; hash: string } } = {}): AuditChainResult {
+export function verifyAuditChain(
+  records: AuditRecord[],
+  opts: { after?: { seq: number; hash: string } } = {},
+): AuditChainResult {
   let prev = opts.after?.hash ?? GENESIS_HASH;
   const first = (opts.after?.seq ?? 0) + 1;
   if (!Array.isArray(records)) return { ok: false, seq: first, reason: 'the audit log is not a list of records' };
@@ -61,7 +82,8 @@ export function verifyAuditChain(records: AuditRecord[], opts: { after?: { seq: 
         ? { ok: false, seq: expected, reason: `record ${expected} is missing (found ${String(r.seq)} in its place)` }
         : { ok: false, seq: expected, reason: `records are out of order (found ${r.seq} where ${expected} belongs)` };
     }
-    if (r.prevHash !== prev) return { ok: false, seq: r.seq, reason: 'its previous-hash does not match the record before it' };
+    if (r.prevHash !== prev)
+      return { ok: false, seq: r.seq, reason: 'its previous-hash does not match the record before it' };
     let hash: string;
     try {
       hash = auditHash(r);
@@ -80,4 +102,8 @@ export function auditHeadMac(sealingKey: Buffer, seq: number, hash: string): str
   return createHmac('sha256', macKey).update(`${seq}:${hash}`).digest('hex');
 }
 
-export interface AuditHead { seq: number; hash: string; authentic: boolean }
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  authentic: boolean;
+}

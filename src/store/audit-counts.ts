@@ -8,12 +8,20 @@ export const OVERFLOW_SOURCE = '*';
 const HOUR_MS = 3_600_000;
 
 /** The row a counted event adds to: its hour and its bounded fields. */
-export function countKey(entry: CountInput, now: Date): { hour: string; time: string; source: string; kind: string; outcome: string; code: string; sample: string | null } {
+export function countKey(
+  entry: CountInput,
+  now: Date,
+): { hour: string; time: string; source: string; kind: string; outcome: string; code: string; sample: string | null } {
   if (typeof entry?.kind !== 'string' || !entry.kind || typeof entry.code !== 'string' || !entry.code) {
     throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a kind and a code');
   }
-  if (!['ok', 'refused', 'error'].includes(entry.outcome)) throw new CloakError('STORE_AUDIT_INVALID', `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`);
-  if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a valid time');
+  if (!['ok', 'refused', 'error'].includes(entry.outcome))
+    throw new CloakError(
+      'STORE_AUDIT_INVALID',
+      `audit outcome must be ok, refused or error, not ${String(entry.outcome)}`,
+    );
+  if (!(now instanceof Date) || !Number.isFinite(now.getTime()))
+    throw new CloakError('STORE_AUDIT_INVALID', 'a counted audit event needs a valid time');
   return {
     hour: hourOf(now),
     time: now.toISOString(),
@@ -32,18 +40,29 @@ export function hourOf(t: Date): string {
 
 /** Hours that ended before `before` may go: their start is at most `before` - 1 h. */
 export function lastPrunableHour(before: Date): string {
-  if (!(before instanceof Date) || !Number.isFinite(before.getTime())) throw new CloakError('STORE_QUERY_INVALID', 'the pruning horizon must be a valid date');
+  if (!(before instanceof Date) || !Number.isFinite(before.getTime()))
+    throw new CloakError('STORE_QUERY_INVALID', 'the pruning horizon must be a valid date');
   return new Date(before.getTime() - HOUR_MS).toISOString();
 }
 
 export function checkCountQuery(q: AuditCountQuery): { limit: number; since?: string } {
-  if (q.since !== undefined && !(q.since instanceof Date && Number.isFinite(q.since.getTime()))) throw new CloakError('STORE_QUERY_INVALID', 'since must be a valid date');
+  if (q.since !== undefined && !(q.since instanceof Date && Number.isFinite(q.since.getTime())))
+    throw new CloakError('STORE_QUERY_INVALID', 'since must be a valid date');
   // An hour overlaps `since` when it ends after it.
   return { limit: auditLimit(q.limit), since: q.since ? hourOf(q.since) : undefined };
 }
 
 export function countFromRow(r: Record<string, any>): AuditCount {
-  const c: AuditCount = { hour: r.hour, source: r.source, kind: r.kind, outcome: r.outcome, code: r.code, count: Number(r.count), firstTime: r.first_time, lastTime: r.last_time };
+  const c: AuditCount = {
+    hour: r.hour,
+    source: r.source,
+    kind: r.kind,
+    outcome: r.outcome,
+    code: r.code,
+    count: Number(r.count),
+    firstTime: r.first_time,
+    lastTime: r.last_time,
+  };
   if (r.sample !== null && r.sample !== undefined) c.sample = r.sample;
   return c;
 }
@@ -53,7 +72,10 @@ export function countQuerySql(q: AuditCountQuery, ph: (n: number) => string): { 
   const { limit, since } = checkCountQuery(q);
   const where: string[] = [];
   const args: unknown[] = [];
-  const add = (column: string, op: string, value: unknown) => { args.push(value); where.push(`${column} ${op} ${ph(args.length)}`); };
+  const add = (column: string, op: string, value: unknown) => {
+    args.push(value);
+    where.push(`${column} ${op} ${ph(args.length)}`);
+  };
   if (since) add('hour', '>=', since);
   if (q.kind) add('kind', '=', q.kind);
   if (q.outcome) add('outcome', '=', q.outcome);

@@ -17,17 +17,23 @@ export async function openStore(url: string, opts: { sealingKey: Buffer; dataDir
   const key = Buffer.from(opts.sealingKey); // our own copy: a caller reusing its buffer cannot change it under us
   if (url.startsWith('sqlite:')) {
     let path = url.slice('sqlite:'.length);
-    if (!path) throw new CloakError('STORE_URL_INVALID', 'sqlite: needs a path (sqlite:/var/lib/cloak/cloak.db) or :memory:');
+    if (!path)
+      throw new CloakError('STORE_URL_INVALID', 'sqlite: needs a path (sqlite:/var/lib/cloak/cloak.db) or :memory:');
     if (path !== ':memory:') {
       if (!isAbsolute(path) && opts.dataDir) path = join(opts.dataDir, path);
       try {
         mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
       } catch (e) {
-        throw new CloakError('STORE_OPEN_FAILED', `cannot create the directory for ${path}: ${(e as Error).message}`, { cause: e });
+        throw new CloakError('STORE_OPEN_FAILED', `cannot create the directory for ${path}: ${(e as Error).message}`, {
+          cause: e,
+        });
       }
     }
     return new SqliteStore(path, key);
   }
   if (/^postgres(ql)?:\/\//.test(url)) return PostgresStore.open(url, key);
-  throw new CloakError('STORE_URL_INVALID', `unsupported database URL "${url.split(':')[0]}:…" (sqlite:PATH, sqlite::memory: or postgres://…)`);
+  throw new CloakError(
+    'STORE_URL_INVALID',
+    `unsupported database URL "${url.split(':')[0]}:…" (sqlite:PATH, sqlite::memory: or postgres://…)`,
+  );
 }

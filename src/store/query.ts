@@ -1,6 +1,12 @@
 import { CloakError } from '../lib/index.ts';
 
-export interface AuditQuery { afterSeq?: number; kind?: string; outcome?: string; since?: Date; limit?: number }
+export interface AuditQuery {
+  afterSeq?: number;
+  kind?: string;
+  outcome?: string;
+  since?: Date;
+  limit?: number;
+}
 
 export const DEFAULT_AUDIT_LIMIT = 100;
 export const MAX_AUDIT_LIMIT = 10_000;
@@ -14,6 +20,8 @@ export function auditLimit(limit: number | undefined): number {
 
 /** Rejects values that would make a query fail inside the driver. */
 export function checkAuditQuery(q: AuditQuery): void {
-  if (q.afterSeq !== undefined && !Number.isSafeInteger(q.afterSeq)) throw new CloakError('STORE_QUERY_INVALID', 'afterSeq must be an integer');
-  if (q.since !== undefined && !(q.since instanceof Date && Number.isFinite(q.since.getTime()))) throw new CloakError('STORE_QUERY_INVALID', 'since must be a valid date');
+  if (q.afterSeq !== undefined && !Number.isSafeInteger(q.afterSeq))
+    throw new CloakError('STORE_QUERY_INVALID', 'afterSeq must be an integer');
+  if (q.since !== undefined && !(q.since instanceof Date && Number.isFinite(q.since.getTime())))
+    throw new CloakError('STORE_QUERY_INVALID', 'since must be a valid date');
 }

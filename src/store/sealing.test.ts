@@ -12,8 +12,15 @@ test('seal/unseal: round trip, fresh IV each time, AAD binds the row', () => {
   assert.equal(a.length, 1 + 12 + 16 + 6);
   assert.deepEqual(unseal(key, 'resource:a/b/c', a), Buffer.from('secret'));
   assert.deepEqual(unseal(key, 'resource:a/b/c', seal(key, 'resource:a/b/c', Buffer.alloc(0))), Buffer.alloc(0));
-  for (const [k, aad] of [[randomBytes(32), 'resource:a/b/c'], [key, 'resource:a/b/d'], [key, 'meta:a/b/c']] as const) {
-    assert.throws(() => unseal(k, aad, a), (e) => isCloakError(e, 'STORE_UNSEAL_FAILED'));
+  for (const [k, aad] of [
+    [randomBytes(32), 'resource:a/b/c'],
+    [key, 'resource:a/b/d'],
+    [key, 'meta:a/b/c'],
+  ] as const) {
+    assert.throws(
+      () => unseal(k, aad, a),
+      (e) => isCloakError(e, 'STORE_UNSEAL_FAILED'),
+    );
   }
 });
 
@@ -26,8 +33,14 @@ test('unseal fuzz: truncations, byte flips and random bytes only ever throw STOR
     let b: Buffer;
     const mode = i % 3;
     if (mode === 0) b = sealed.subarray(0, Math.floor(next() * sealed.length));
-    else if (mode === 1) { b = Buffer.from(sealed); b[Math.floor(next() * b.length)]! ^= 1 + Math.floor(next() * 255); }
-    else b = Buffer.from(Array.from({ length: Math.floor(next() * 80) }, () => Math.floor(next() * 256)));
-    assert.throws(() => unseal(key, 'meta:k', b), (e) => isCloakError(e, 'STORE_UNSEAL_FAILED'), `run ${i}`);
+    else if (mode === 1) {
+      b = Buffer.from(sealed);
+      b[Math.floor(next() * b.length)]! ^= 1 + Math.floor(next() * 255);
+    } else b = Buffer.from(Array.from({ length: Math.floor(next() * 80) }, () => Math.floor(next() * 256)));
+    assert.throws(
+      () => unseal(key, 'meta:k', b),
+      (e) => isCloakError(e, 'STORE_UNSEAL_FAILED'),
+      `run ${i}`,
+    );
   }
 });

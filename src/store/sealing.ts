@@ -29,7 +29,11 @@ export function unseal(key: Buffer, aad: string, sealed: Buffer): Buffer {
     d.setAuthTag(sealed.subarray(1 + IV_LEN, HEADER));
     return Buffer.concat([d.update(sealed.subarray(HEADER)), d.final()]);
   } catch (e) {
-    throw new CloakError('STORE_UNSEAL_FAILED', `cannot unseal ${aad}: wrong sealing key, or the database was tampered with`, { cause: e });
+    throw new CloakError(
+      'STORE_UNSEAL_FAILED',
+      `cannot unseal ${aad}: wrong sealing key, or the database was tampered with`,
+      { cause: e },
+    );
   }
 }
 
@@ -55,7 +59,12 @@ export function loadOrCreateSealingKey(path: string): Buffer {
   try {
     linkSync(tmp, path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot create the sealing key ${path}: ${(e as Error).message}`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new CloakError(
+        'STORE_SEALING_KEY_INVALID',
+        `cannot create the sealing key ${path}: ${(e as Error).message}`,
+        { cause: e },
+      );
     return readKey(path)!; // another process won the race: use its key
   } finally {
     unlinkSync(tmp);
@@ -70,10 +79,15 @@ function readKey(path: string): Buffer | undefined {
     key = readFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot read the sealing key ${path}: ${(e as Error).message}`, { cause: e });
+    throw new CloakError('STORE_SEALING_KEY_INVALID', `cannot read the sealing key ${path}: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (key.length !== SEALING_KEY_LENGTH) {
-    throw new CloakError('STORE_SEALING_KEY_INVALID', `${path} must hold exactly ${SEALING_KEY_LENGTH} bytes, it holds ${key.length}`);
+    throw new CloakError(
+      'STORE_SEALING_KEY_INVALID',
+      `${path} must hold exactly ${SEALING_KEY_LENGTH} bytes, it holds ${key.length}`,
+    );
   }
   return key;
 }
@@ -81,6 +95,12 @@ function readKey(path: string): Buffer | undefined {
 function syncDir(dir: string): void {
   try {
     const fd = openSync(dir, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
-  } catch { /* not every filesystem lets a directory be fsynced */ }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* not every filesystem lets a directory be fsynced */
+  }
 }

@@ -23,10 +23,14 @@ async function sqliteBackend(): Promise<StoreBackend> {
     open: (key) => openStore(`sqlite:${path}`, { sealingKey: key }),
     sql: async (text, args = []) => {
       const st = rawDb().prepare(text);
-      return st.reader ? st.all(...args) as Record<string, any>[] : (st.run(...args), []);
+      return st.reader ? (st.all(...args) as Record<string, any>[]) : (st.run(...args), []);
     },
-    rawBytes: async () => Buffer.concat(['', '-wal', '-journal'].filter((s) => existsSync(path + s)).map((s) => readFileSync(path + s))),
-    teardown: async () => { raw?.close(); rmSync(dir, { recursive: true, force: true }); },
+    rawBytes: async () =>
+      Buffer.concat(['', '-wal', '-journal'].filter((s) => existsSync(path + s)).map((s) => readFileSync(path + s))),
+    teardown: async () => {
+      raw?.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -35,7 +39,12 @@ async function postgresBackend(): Promise<StoreBackend> {
   const pool = new pg.Pool({ connectionString: cluster.url, max: 2 });
   const sql = async (text: string, args: unknown[] = []) => {
     let n = 0;
-    return (await pool.query(text.replace(/\?/g, () => `$${++n}`), args)).rows;
+    return (
+      await pool.query(
+        text.replace(/\?/g, () => `$${++n}`),
+        args,
+      )
+    ).rows;
   };
   return {
     url: cluster.url,
@@ -45,7 +54,10 @@ async function postgresBackend(): Promise<StoreBackend> {
       await sql('CHECKPOINT');
       return Buffer.concat(listFiles(cluster.dataDir).map((f) => readFileSync(f)));
     },
-    teardown: async () => { await pool.end(); await cluster.stop(); },
+    teardown: async () => {
+      await pool.end();
+      await cluster.stop();
+    },
   };
 }
 
@@ -56,20 +68,32 @@ function listFiles(dir: string): string[] {
   });
 }
 
-const noPg = pgAvailable() ? false : 'PostgreSQL (initdb, pg_ctl) is not installed: apt-get install postgresql to run the PostgreSQL half';
+const noPg = pgAvailable()
+  ? false
+  : 'PostgreSQL (initdb, pg_ctl) is not installed: apt-get install postgresql to run the PostgreSQL half';
 
 storeSuite('SQLite', sqliteBackend);
 storeSuite('PostgreSQL', postgresBackend, noPg);
 
 const WRITER = fileURLToPath(new URL('./testing/write-stream.ts', import.meta.url));
 
-function runNode(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runNode(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -80,30 +104,55 @@ describe('store: opening', () => {
     try {
       const path = join(dir, 'cloak.db');
       const key = randomBytes(32).toString('hex');
-      const results = await Promise.all(Array.from({ length: 4 }, () => runNode([WRITER, `sqlite:${path}`, 'open'], { CLOAK_TEST_KEY: key })));
+      const results = await Promise.all(
+        Array.from({ length: 4 }, () => runNode([WRITER, `sqlite:${path}`, 'open'], { CLOAK_TEST_KEY: key })),
+      );
       for (const r of results) assert.equal(r.stdout, 'opened\n', r.stderr);
       const db = new Database(path, { readonly: true });
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all().map((r: any) => r.version), Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
+      assert.deepEqual(
+        db
+          .prepare('SELECT version FROM schema_version ORDER BY version')
+          .all()
+          .map((r: any) => r.version),
+        Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+      );
       db.close();
       assert.equal(statSync(path).mode & 0o777, 0o600, 'the database file is private to the server');
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
-  test('replicas opening one fresh PostgreSQL database at once apply each migration once (advisory lock)', { skip: noPg }, async () => {
-    const cluster = await startPgCluster();
-    try {
-      const key = randomBytes(32);
-      const stores = await Promise.all(Array.from({ length: 6 }, () => openStore(cluster.url.replace('postgres://', 'postgresql://'), { sealingKey: key })));
-      await stores[0]!.putResource('a/b/c', Buffer.from('x'));
-      assert.deepEqual(await stores[5]!.getResource('a/b/c'), Buffer.from('x'));
-      await Promise.all(stores.map((s) => s.close()));
-      const c = new pg.Client({ connectionString: cluster.url });
-      await c.connect();
-      const versions = (await c.query('SELECT version FROM schema_version ORDER BY version')).rows.map((r) => r.version);
-      await c.end();
-      assert.deepEqual(versions, Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1));
-    } finally { await cluster.stop(); }
-  });
+  test(
+    'replicas opening one fresh PostgreSQL database at once apply each migration once (advisory lock)',
+    { skip: noPg },
+    async () => {
+      const cluster = await startPgCluster();
+      try {
+        const key = randomBytes(32);
+        const stores = await Promise.all(
+          Array.from({ length: 6 }, () =>
+            openStore(cluster.url.replace('postgres://', 'postgresql://'), { sealingKey: key }),
+          ),
+        );
+        await stores[0]!.putResource('a/b/c', Buffer.from('x'));
+        assert.deepEqual(await stores[5]!.getResource('a/b/c'), Buffer.from('x'));
+        await Promise.all(stores.map((s) => s.close()));
+        const c = new pg.Client({ connectionString: cluster.url });
+        await c.connect();
+        const versions = (await c.query('SELECT version FROM schema_version ORDER BY version')).rows.map(
+          (r) => r.version,
+        );
+        await c.end();
+        assert.deepEqual(
+          versions,
+          Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+        );
+      } finally {
+        await cluster.stop();
+      }
+    },
+  );
 
   test('a relative SQLite path lives in the data dir; :memory: works', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cloak-data-'));
@@ -116,7 +165,9 @@ describe('store: opening', () => {
       await m.putResource('a/b/c', Buffer.from('x'));
       assert.deepEqual(await m.getResource('a/b/c'), Buffer.from('x'));
       await m.close();
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('bad URLs, bad keys and unreachable databases are CloakErrors', async () => {
@@ -150,9 +201,14 @@ describe('store: sealing key file', () => {
       assert.deepEqual(readdirSync(join(dir, 'sub')), ['sealing.key'], 'no temp file left behind');
       for (const bad of [Buffer.from('short'), Buffer.alloc(0), randomBytes(33)]) {
         writeFileSync(path, bad);
-        assert.throws(() => loadOrCreateSealingKey(path), (e) => isCloakError(e, 'STORE_SEALING_KEY_INVALID'));
+        assert.throws(
+          () => loadOrCreateSealingKey(path),
+          (e) => isCloakError(e, 'STORE_SEALING_KEY_INVALID'),
+        );
       }
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('processes creating the key at once all end up with the same key', async () => {
@@ -161,10 +217,14 @@ describe('store: sealing key file', () => {
       const path = join(dir, 'sealing.key');
       const mod = new URL('./sealing.ts', import.meta.url).href;
       const script = `const { loadOrCreateSealingKey } = await import(${JSON.stringify(mod)}); process.stdout.write(loadOrCreateSealingKey(${JSON.stringify(path)}).toString('hex'));`;
-      const results = await Promise.all(Array.from({ length: 6 }, () => runNode(['--input-type=module', '-e', script])));
+      const results = await Promise.all(
+        Array.from({ length: 6 }, () => runNode(['--input-type=module', '-e', script])),
+      );
       for (const r of results) assert.equal(r.code, 0, r.stderr);
       assert.equal(new Set(results.map((r) => r.stdout)).size, 1);
       assert.equal(results[0]!.stdout, readFileSync(path).toString('hex'));
-    } finally { rmSync(dir, { recursive: true, force: true }); }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -30,9 +30,27 @@ before(async () => {
   await setResource(server, 'default/secret/db-password', 'pw-1');
   await setResource(server, 'default/secret/api-key', "it's-key");
 });
-after(async () => { await server?.stop(); dir?.remove(); });
+after(async () => {
+  await server?.stop();
+  dir?.remove();
+});
 
-const agentInit = (out: string, initData = join(dir.path, 'init-data.toml')) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--server', server.url, '--out', out, '--init-data', initData, '--json']);
+const agentInit = (out: string, initData = join(dir.path, 'init-data.toml')) =>
+  runCloak([
+    'agent',
+    'init',
+    '--tee',
+    'sim',
+    '--sim-dir',
+    join(dir.path, 'sim'),
+    '--server',
+    server.url,
+    '--out',
+    out,
+    '--init-data',
+    initData,
+    '--json',
+  ]);
 
 /** `cloak agent init` failed with `code` in its message and left `out` empty. */
 function assertRefused(r: { code: number; stderr: string }, code: RegExp, out: string) {
@@ -68,7 +86,13 @@ test('a missing secret refuses the whole init: nothing written', async () => {
 
 test('a secret file named cloak.env beside a variable is refused with AGENT_SECRET_CONFLICT: nothing written', async () => {
   const conflict = join(dir.path, 'conflict.toml');
-  writeFileSync(conflict, INIT_DATA.replace('file = "db/password"', 'file = "cloak.env"').replace(/resource = "default\/secret\/api-key"\nenv/, 'resource = "default/secret/db-password"\nenv'));
+  writeFileSync(
+    conflict,
+    INIT_DATA.replace('file = "db/password"', 'file = "cloak.env"').replace(
+      /resource = "default\/secret\/api-key"\nenv/,
+      'resource = "default/secret/db-password"\nenv',
+    ),
+  );
   const out = join(dir.path, 'conflict');
   const r = await agentInit(out, conflict);
   assertRefused(r, /AGENT_SECRET_CONFLICT/, out);

@@ -8,8 +8,14 @@ let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
 const env = () => ({ CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token });
 
-before(async () => { server = await startCloak(); dir = tempDir('cloak-cli-'); });
-after(async () => { await server?.stop(); dir?.remove(); });
+before(async () => {
+  server = await startCloak();
+  dir = tempDir('cloak-cli-');
+});
+after(async () => {
+  await server?.stop();
+  dir?.remove();
+});
 
 test('first start creates the admin token with mode 0600', () => {
   assert.equal(statSync(join(server.data, 'admin-token')).mode & 0o777, 0o600);
@@ -21,10 +27,20 @@ test('cloak resource set | ls | rm', async () => {
   writeFileSync(file, Buffer.alloc(32, 1));
   assert.equal((await runCloak(['resource', 'set', 'default/key/1', '--file', file], { env: env() })).code, 0);
   assert.equal((await runCloak(['resource', 'set', 'default/secret/pw', '--value', 's3cret'], { env: env() })).code, 0);
-  assert.equal((await runCloak(['resource', 'set', 'default/secret/stdin'], { env: env(), input: 'from stdin' })).code, 0);
+  assert.equal(
+    (await runCloak(['resource', 'set', 'default/secret/stdin'], { env: env(), input: 'from stdin' })).code,
+    0,
+  );
   const ls = await runCloak(['resource', 'ls', '--json'], { env: env() });
   assert.equal(ls.code, 0, ls.stderr);
-  assert.deepEqual(JSON.parse(ls.stdout).map((r: any) => [r.path, r.size]), [['default/key/1', 32], ['default/secret/pw', 6], ['default/secret/stdin', 10]]);
+  assert.deepEqual(
+    JSON.parse(ls.stdout).map((r: any) => [r.path, r.size]),
+    [
+      ['default/key/1', 32],
+      ['default/secret/pw', 6],
+      ['default/secret/stdin', 10],
+    ],
+  );
   assert.ok(!ls.stdout.includes('s3cret'));
   assert.equal((await runCloak(['resource', 'rm', 'default/secret/pw'], { env: env() })).code, 0);
   const missing = await runCloak(['resource', 'rm', 'default/secret/pw'], { env: env() });

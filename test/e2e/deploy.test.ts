@@ -14,26 +14,30 @@ function render(overlay: string) {
 }
 
 for (const overlay of ['sqlite', 'postgres', 'confidential']) {
-  test(`deploy/overlays/${overlay} renders offline and validates against the Kubernetes schemas`, { skip: hasKubectl ? false : 'kubectl is not installed' }, () => {
-    const objects = render(overlay);
-    assert.deepEqual(validateK8s(objects), []);
-    const deploy = objects.find((o) => o.kind === 'Deployment')!;
-    const pod = deploy.spec.template.spec;
-    const c = pod.containers[0];
-    assert.equal(pod.securityContext.runAsNonRoot, true);
-    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
-    assert.equal(c.readinessProbe.httpGet.path, '/readyz');
-    assert.equal(c.livenessProbe.httpGet.path, '/healthz');
-    assert.ok(c.resources.requests.cpu);
-    assert.ok(pod.volumes.some((v: any) => v.secret?.secretName === 'cloak-sealing-key'));
-    assert.ok(objects.some((o) => o.kind === 'ConfigMap' && o.data['cloak.yaml']));
-    if (overlay === 'sqlite') {
-      assert.equal(deploy.spec.replicas, 1);
-      assert.equal(pod.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName, 'cloak-data');
-    } else {
-      assert.equal(deploy.spec.replicas, 3);
-      assert.ok(c.env.some((e: any) => e.name === 'CLOAK_DB' && e.valueFrom.secretKeyRef.name === 'cloak-postgres'));
-    }
-    if (overlay === 'confidential') assert.equal(pod.runtimeClassName, 'kata-cc-isolation');
-  });
+  test(
+    `deploy/overlays/${overlay} renders offline and validates against the Kubernetes schemas`,
+    { skip: hasKubectl ? false : 'kubectl is not installed' },
+    () => {
+      const objects = render(overlay);
+      assert.deepEqual(validateK8s(objects), []);
+      const deploy = objects.find((o) => o.kind === 'Deployment')!;
+      const pod = deploy.spec.template.spec;
+      const c = pod.containers[0];
+      assert.equal(pod.securityContext.runAsNonRoot, true);
+      assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+      assert.equal(c.readinessProbe.httpGet.path, '/readyz');
+      assert.equal(c.livenessProbe.httpGet.path, '/healthz');
+      assert.ok(c.resources.requests.cpu);
+      assert.ok(pod.volumes.some((v: any) => v.secret?.secretName === 'cloak-sealing-key'));
+      assert.ok(objects.some((o) => o.kind === 'ConfigMap' && o.data['cloak.yaml']));
+      if (overlay === 'sqlite') {
+        assert.equal(deploy.spec.replicas, 1);
+        assert.equal(pod.volumes.find((v: any) => v.name === 'data').persistentVolumeClaim.claimName, 'cloak-data');
+      } else {
+        assert.equal(deploy.spec.replicas, 3);
+        assert.ok(c.env.some((e: any) => e.name === 'CLOAK_DB' && e.valueFrom.secretKeyRef.name === 'cloak-postgres'));
+      }
+      if (overlay === 'confidential') assert.equal(pod.runtimeClassName, 'kata-cc-isolation');
+    },
+  );
 }

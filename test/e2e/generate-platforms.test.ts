@@ -44,8 +44,23 @@ function setup(dir: string) {
   const configs = join(dir, 'configs');
   mkdirSync(configs);
   const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  writeFileSync(join(configs, `sha256-${'3'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [PATH] } }));
-  writeFileSync(join(configs, `sha256-${'4'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['node', '/opt/cloak/dist/cloak.js'], Env: [PATH], User: '10001:10001', WorkingDir: '/opt/cloak' } }));
+  writeFileSync(
+    join(configs, `sha256-${'3'.repeat(64)}.json`),
+    JSON.stringify({
+      config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [PATH] },
+    }),
+  );
+  writeFileSync(
+    join(configs, `sha256-${'4'.repeat(64)}.json`),
+    JSON.stringify({
+      config: {
+        Entrypoint: ['node', '/opt/cloak/dist/cloak.js'],
+        Env: [PATH],
+        User: '10001:10001',
+        WorkingDir: '/opt/cloak',
+      },
+    }),
+  );
   return configs;
 }
 
@@ -58,12 +73,29 @@ test('cloak generate --platform azure|snp|tdx: schema-valid YAML, init-data the 
     const pem = readFileSync(join(server.data, 'tls', 'server.crt'), 'utf8');
     const fingerprint = certificateFingerprint(pem);
     const configs = setup(dir.path);
-    const gen = (out: string, ...args: string[]) => runCloak(['generate', join(dir.path, 'app.yaml'), '--server', server!.url, '--agent-image', AGENT, '--image-configs', configs, '--offline', '-o', join(dir.path, out), ...args]);
+    const gen = (out: string, ...args: string[]) =>
+      runCloak([
+        'generate',
+        join(dir.path, 'app.yaml'),
+        '--server',
+        server!.url,
+        '--agent-image',
+        AGENT,
+        '--image-configs',
+        configs,
+        '--offline',
+        '-o',
+        join(dir.path, out),
+        ...args,
+      ]);
 
     for (const p of PLATFORMS) {
       const r = await gen(p.name, '--platform', p.name, '--server-fingerprint', fingerprint);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, new RegExp(`platform ${p.name}: runtime class ${p.runtimeClass}, init-data digest ${p.algorithm}`));
+      assert.match(
+        r.stderr,
+        new RegExp(`platform ${p.name}: runtime class ${p.runtimeClass}, init-data digest ${p.algorithm}`),
+      );
       const objects = parseYamlStream(readFileSync(join(dir.path, p.name, 'app.yaml'), 'utf8'));
       assert.deepEqual(validateK8s(objects), [], `${p.name}: the Kubernetes schemas accept the generated objects`);
       const tpl = objects[0]!.spec.template;
@@ -76,13 +108,21 @@ test('cloak generate --platform azure|snp|tdx: schema-valid YAML, init-data the 
       assert.deepEqual(Object.keys(doc.data).sort(), ['aa.toml', 'cdh.toml', 'cloak.toml', 'policy.rego']);
       const aa = parseToml(doc.data['aa.toml']!) as any;
       assert.equal(aa.token_configs.kbs.url, server.url);
-      assert.equal(certificateFingerprint(aa.token_configs.kbs.cert), fingerprint, 'aa.toml pins the server certificate');
+      assert.equal(
+        certificateFingerprint(aa.token_configs.kbs.cert),
+        fingerprint,
+        'aa.toml pins the server certificate',
+      );
       const cdh = parseToml(doc.data['cdh.toml']!) as any;
       assert.deepEqual([cdh.kbc.name, cdh.kbc.url], ['cc_kbc', server.url]);
       assert.equal(certificateFingerprint(cdh.kbc.kbs_cert), fingerprint, 'cdh.toml pins the server certificate');
       const imagePolicy = JSON.parse(cdh.image.image_security_policy);
       assert.deepEqual(imagePolicy.default, [{ type: 'reject' }]);
-      assert.deepEqual(Object.keys(imagePolicy.transports.docker).sort(), [AGENT, `docker.io/library/${APP}`].sort(), 'only the pinned images may be pulled');
+      assert.deepEqual(
+        Object.keys(imagePolicy.transports.docker).sort(),
+        [AGENT, `docker.io/library/${APP}`].sort(),
+        'only the pinned images may be pulled',
+      );
       assert.match(doc.data['policy.rego']!, /^package agent_policy/m);
 
       // The manifest allows the platform's evidence and records the digest in the platform's algorithm.
@@ -96,7 +136,10 @@ test('cloak generate --platform azure|snp|tdx: schema-valid YAML, init-data the 
     writeFileSync(join(dir.path, 'server.crt'), pem);
     const fromFile = await gen('file', '--platform', 'snp', '--server-cert', join(dir.path, 'server.crt'));
     assert.equal(fromFile.code, 0, fromFile.stderr);
-    assert.equal(readFileSync(join(dir.path, 'file', 'app.yaml'), 'utf8'), readFileSync(join(dir.path, 'snp', 'app.yaml'), 'utf8'));
+    assert.equal(
+      readFileSync(join(dir.path, 'file', 'app.yaml'), 'utf8'),
+      readFileSync(join(dir.path, 'snp', 'app.yaml'), 'utf8'),
+    );
 
     // Refusals: another certificate than the pinned one, an unpinned https server, a certificate not naming the host.
     const other = await createSelfSignedCertificate(['localhost', '127.0.0.1']);
@@ -104,11 +147,20 @@ test('cloak generate --platform azure|snp|tdx: schema-valid YAML, init-data the 
     assert.equal(mismatch.code, 1);
     assert.match(mismatch.stderr, /SERVER_CERT_MISMATCH: .* presents certificate sha256:[0-9a-f]{64}, not the pinned/);
     writeFileSync(join(dir.path, 'other.crt'), other.cert);
-    const fileMismatch = await gen('mismatch', '--server-cert', join(dir.path, 'other.crt'), '--server-fingerprint', fingerprint);
+    const fileMismatch = await gen(
+      'mismatch',
+      '--server-cert',
+      join(dir.path, 'other.crt'),
+      '--server-fingerprint',
+      fingerprint,
+    );
     assert.match(fileMismatch.stderr, /SERVER_CERT_MISMATCH/);
     const unpinned = await gen('mismatch');
     assert.equal(unpinned.code, 2, 'a usage error');
-    assert.match(unpinned.stderr, /pin the certificate of https:\/\/127\.0\.0\.1:\d+: --server-fingerprint sha256:… .* or --server-cert FILE/);
+    assert.match(
+      unpinned.stderr,
+      /pin the certificate of https:\/\/127\.0\.0\.1:\d+: --server-fingerprint sha256:… .* or --server-cert FILE/,
+    );
     const elsewhere = await createSelfSignedCertificate(['cloak.example']);
     writeFileSync(join(dir.path, 'elsewhere.crt'), elsewhere.cert);
     const misnamed = await gen('mismatch', '--server-cert', join(dir.path, 'elsewhere.crt'));
@@ -125,11 +177,26 @@ test('the retired kata-cc-isolation class warns; unknown platforms are refused; 
   const dir = tempDir('cloak-platforms-');
   try {
     const configs = setup(dir.path);
-    const base = ['generate', join(dir.path, 'app.yaml'), '--agent-image', AGENT, '--image-configs', configs, '--offline'];
+    const base = [
+      'generate',
+      join(dir.path, 'app.yaml'),
+      '--agent-image',
+      AGENT,
+      '--image-configs',
+      configs,
+      '--offline',
+    ];
     const retired = await runCloak([...base, '--runtime-class', 'kata-cc-isolation', '-o', join(dir.path, 'retired')]);
     assert.equal(retired.code, 0, retired.stderr);
-    assert.match(retired.stderr, /^warning: runtime class kata-cc-isolation is AKS's Confidential Containers preview, retired in March 2026; its runtime ignores the cc_init_data annotation/m);
-    assert.equal(parseYamlStream(readFileSync(join(dir.path, 'retired', 'app.yaml'), 'utf8'))[0]!.spec.template.spec.runtimeClassName, 'kata-cc-isolation');
+    assert.match(
+      retired.stderr,
+      /^warning: runtime class kata-cc-isolation is AKS's Confidential Containers preview, retired in March 2026; its runtime ignores the cc_init_data annotation/m,
+    );
+    assert.equal(
+      parseYamlStream(readFileSync(join(dir.path, 'retired', 'app.yaml'), 'utf8'))[0]!.spec.template.spec
+        .runtimeClassName,
+      'kata-cc-isolation',
+    );
     const plain = await runCloak([...base, '-o', join(dir.path, 'plain')]);
     assert.doesNotMatch(plain.stderr, /retired/);
     const unknown = await runCloak([...base, '--platform', 'aks']);
@@ -137,10 +204,15 @@ test('the retired kata-cc-isolation class warns; unknown platforms are refused; 
     assert.match(unknown.stderr, /unknown platform "aks" \(known: azure, snp, tdx\)/);
     const onlySnp = await runCloak([...base, '--tee', 'az-snp-vtpm', '-o', join(dir.path, 'only-snp')]);
     assert.equal(onlySnp.code, 0, onlySnp.stderr);
-    assert.deepEqual(parseYaml(readFileSync(join(dir.path, 'only-snp', 'cloak-manifest.yaml'), 'utf8')).workloads[0].tees, ['az-snp-vtpm']);
+    assert.deepEqual(
+      parseYaml(readFileSync(join(dir.path, 'only-snp', 'cloak-manifest.yaml'), 'utf8')).workloads[0].tees,
+      ['az-snp-vtpm'],
+    );
     const sim = await runCloak([...base, '--platform', 'tdx', '--tee', 'sim', '-o', join(dir.path, 'sim')]);
     assert.match(sim.stderr, /allows TEE sim, which platform tdx does not produce/);
-  } finally { dir.remove(); }
+  } finally {
+    dir.remove();
+  }
 });
 
 test('cloak serve refuses plain HTTP off loopback and says what to do', async () => {
@@ -148,7 +220,12 @@ test('cloak serve refuses plain HTTP off loopback and says what to do', async ()
   try {
     const r = await runCloak(['serve', '--listen', '0.0.0.0:0', '--data', dir.path]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /listening on 0\.0\.0\.0 needs HTTPS: give --tls-cert FILE --tls-key FILE, or --tls-self-signed/);
+    assert.match(
+      r.stderr,
+      /listening on 0\.0\.0\.0 needs HTTPS: give --tls-cert FILE --tls-key FILE, or --tls-self-signed/,
+    );
     assert.equal(existsSync(join(dir.path, 'cloak.db')), false, 'refused before anything is created');
-  } finally { dir.remove(); }
+  } finally {
+    dir.remove();
+  }
 });

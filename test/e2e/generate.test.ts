@@ -67,8 +67,28 @@ function writeImageConfigs(dir: string): string {
   const configs = join(dir, 'image-configs');
   mkdirSync(configs);
   const PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-  writeFileSync(join(configs, `sha256-${'1'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['/docker-entrypoint.sh'], Cmd: ['nginx', '-g', 'daemon off;'], Env: [PATH, 'NGINX_VERSION=1.27.3'] } }));
-  writeFileSync(join(configs, `sha256-${'2'.repeat(64)}.json`), JSON.stringify({ config: { Entrypoint: ['docker-entrypoint.sh'], Cmd: ['redis-server'], Env: [PATH], WorkingDir: '/data', Volumes: { '/data': {} } } }));
+  writeFileSync(
+    join(configs, `sha256-${'1'.repeat(64)}.json`),
+    JSON.stringify({
+      config: {
+        Entrypoint: ['/docker-entrypoint.sh'],
+        Cmd: ['nginx', '-g', 'daemon off;'],
+        Env: [PATH, 'NGINX_VERSION=1.27.3'],
+      },
+    }),
+  );
+  writeFileSync(
+    join(configs, `sha256-${'2'.repeat(64)}.json`),
+    JSON.stringify({
+      config: {
+        Entrypoint: ['docker-entrypoint.sh'],
+        Cmd: ['redis-server'],
+        Env: [PATH],
+        WorkingDir: '/data',
+        Volumes: { '/data': {} },
+      },
+    }),
+  );
   return configs;
 }
 
@@ -92,35 +112,80 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
   try {
     const alice = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
-    writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(alice.publicKey.export({ type: 'spki', format: 'pem' }).toString())));
+    writeFileSync(
+      join(dir.path, 'manifest.yaml'),
+      stringify(ownerManifest(alice.publicKey.export({ type: 'spki', format: 'pem' }).toString())),
+    );
     const configs = writeImageConfigs(dir.path);
-    const r = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '--image-configs', configs, '-o', join(dir.path, 'out'), '--json']);
+    const r = await runCloak([
+      'generate',
+      join(dir.path, 'app.yaml'),
+      '--manifest',
+      join(dir.path, 'manifest.yaml'),
+      '--server',
+      'http://cloak:8080',
+      '--image-configs',
+      configs,
+      '-o',
+      join(dir.path, 'out'),
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
-    assert.deepEqual(objects.map((o) => o.kind), ['Deployment', 'Service', 'StatefulSet', 'CronJob']);
+    assert.deepEqual(
+      objects.map((o) => o.kind),
+      ['Deployment', 'Service', 'StatefulSet', 'CronJob'],
+    );
     assert.deepEqual(validateK8s(objects), []);
     const svc = objects[1]!;
     assert.deepEqual(svc, parseYamlStream(SAMPLE)[1], 'other kinds pass through untouched');
     const manifest = parseYaml(readFileSync(join(dir.path, 'manifest.yaml'), 'utf8'));
-    for (const [i, name] of [[0, 'web'], [2, 'cache'], [3, 'report']] as const) {
+    for (const [i, name] of [
+      [0, 'web'],
+      [2, 'cache'],
+      [3, 'report'],
+    ] as const) {
       const o = objects[i]!;
       const tpl = o.kind === 'CronJob' ? o.spec.jobTemplate.spec.template : o.spec.template;
       assert.equal(tpl.spec.runtimeClassName, 'kata-remote', 'the default platform: CoCo peer pods on Azure');
       assert.equal(tpl.spec.initContainers[0].name, 'cloak-agent');
       assert.deepEqual(tpl.spec.volumes.find((v: any) => v.name === 'cloak-secrets').emptyDir.medium, 'Memory');
-      assert.ok(tpl.spec.containers.every((c: any) => c.volumeMounts.some((m: any) => m.mountPath === '/run/cloak/secrets' && m.readOnly)));
+      assert.ok(
+        tpl.spec.containers.every((c: any) =>
+          c.volumeMounts.some((m: any) => m.mountPath === '/run/cloak/secrets' && m.readOnly),
+        ),
+      );
       const initData = decodeInitData(tpl.metadata.annotations[INITDATA_ANNOTATION]);
       assert.match(initData, new RegExp(`name = "${name}"`));
       const w = manifest.workloads.find((x: any) => x.name === name);
       assert.deepEqual(w.referenceValues.initData, [createHash('sha256').update(initData).digest('hex')]);
-      assert.deepEqual(w.tees, ['az-snp-vtpm', 'az-tdx-vtpm'], 'the manifest allows the evidence the platform produces');
+      assert.deepEqual(
+        w.tees,
+        ['az-snp-vtpm', 'az-tdx-vtpm'],
+        'the manifest allows the evidence the platform produces',
+      );
     }
     assert.match(decodeInitData(objects[2]!.spec.template.metadata.annotations[INITDATA_ANNOTATION]), /redis-password/);
 
-    const again = await runCloak(['generate', join(dir.path, 'out', 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', 'http://cloak:8080', '--image-configs', configs, '-o', join(dir.path, 'out2'), '--json']);
+    const again = await runCloak([
+      'generate',
+      join(dir.path, 'out', 'app.yaml'),
+      '--manifest',
+      join(dir.path, 'manifest.yaml'),
+      '--server',
+      'http://cloak:8080',
+      '--image-configs',
+      configs,
+      '-o',
+      join(dir.path, 'out2'),
+      '--json',
+    ]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout).changes, []);
-    assert.equal(readFileSync(join(dir.path, 'out2', 'app.yaml'), 'utf8'), readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
+    assert.equal(
+      readFileSync(join(dir.path, 'out2', 'app.yaml'), 'utf8'),
+      readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'),
+    );
 
     const unpinned = await runCloak(['generate', '-'], { input: SAMPLE.replace(NGINX, 'nginx:1.27') });
     assert.equal(unpinned.code, 1);
@@ -130,12 +195,23 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
     const bad = ownerManifest('pem') as any;
     bad.workloads[0].agentPolicy = { logs: 'yes' };
     writeFileSync(join(dir.path, 'bad.yaml'), stringify(bad));
-    const refused = await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'bad.yaml'), '--image-configs', configs, '-o', join(dir.path, 'out3')]);
+    const refused = await runCloak([
+      'generate',
+      join(dir.path, 'app.yaml'),
+      '--manifest',
+      join(dir.path, 'bad.yaml'),
+      '--image-configs',
+      configs,
+      '-o',
+      join(dir.path, 'out3'),
+    ]);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /bad\.yaml: workloads\[0\]\.agentPolicy\.logs must be true or false/);
     assert.equal(existsSync(join(dir.path, 'out3')), false);
     assert.equal(readFileSync(join(dir.path, 'bad.yaml'), 'utf8'), stringify(bad));
-  } finally { dir.remove(); }
+  } finally {
+    dir.remove();
+  }
 });
 
 test('a workload from a generated manifest gets its secrets through its generated init-data; another workload is refused', async () => {
@@ -146,15 +222,51 @@ test('a workload from a generated manifest gets its secrets through its generate
     const env = { CLOAK_SERVER: server.url, CLOAK_TOKEN: server.token };
     await allowSim(server);
     assert.equal((await runCloak(['manifest', 'keygen', '--out', join(dir.path, 'alice.pem')])).code, 0);
-    writeFileSync(join(dir.path, 'manifest.yaml'), stringify(ownerManifest(readFileSync(join(dir.path, 'alice.pem.pub'), 'utf8'))));
+    writeFileSync(
+      join(dir.path, 'manifest.yaml'),
+      stringify(ownerManifest(readFileSync(join(dir.path, 'alice.pem.pub'), 'utf8'))),
+    );
     writeFileSync(join(dir.path, 'app.yaml'), SAMPLE);
     // The agent runs on this machine with the simulated TEE: --tee sim keeps the manifest allowing it.
-    assert.equal((await runCloak(['generate', join(dir.path, 'app.yaml'), '--manifest', join(dir.path, 'manifest.yaml'), '--server', server.url, '--tee', 'sim', '--image-configs', writeImageConfigs(dir.path), '-o', join(dir.path, 'out')])).code, 0);
-    const set = await runCloak(['manifest', 'set', join(dir.path, 'manifest.yaml'), '--user', 'alice', '--key', join(dir.path, 'alice.pem'), '--json'], { env });
+    assert.equal(
+      (
+        await runCloak([
+          'generate',
+          join(dir.path, 'app.yaml'),
+          '--manifest',
+          join(dir.path, 'manifest.yaml'),
+          '--server',
+          server.url,
+          '--tee',
+          'sim',
+          '--image-configs',
+          writeImageConfigs(dir.path),
+          '-o',
+          join(dir.path, 'out'),
+        ])
+      ).code,
+      0,
+    );
+    const set = await runCloak(
+      [
+        'manifest',
+        'set',
+        join(dir.path, 'manifest.yaml'),
+        '--user',
+        'alice',
+        '--key',
+        join(dir.path, 'alice.pem'),
+        '--json',
+      ],
+      { env },
+    );
     assert.equal(set.code, 0, set.stderr);
     const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
     const annotation = (i: number) => objects[i]!.spec.template.metadata.annotations[INITDATA_ANNOTATION];
-    const agent = (initData: string, out: string) => runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--out', out], { env: { ...env, CLOAK_INIT_DATA: initData } });
+    const agent = (initData: string, out: string) =>
+      runCloak(['agent', 'init', '--tee', 'sim', '--sim-dir', join(dir.path, 'sim'), '--out', out], {
+        env: { ...env, CLOAK_INIT_DATA: initData },
+      });
 
     const cache = await agent(annotation(2), join(dir.path, 'cache-secrets'));
     assert.equal(cache.code, 0, cache.stderr);

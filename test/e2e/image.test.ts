@@ -25,8 +25,13 @@ function skipReason(): string | false {
   if (missing.length) return `needs ${missing.join(', ')} (npm run setup)`;
   if (process.getuid?.() !== 0) return 'needs root (runc)';
   if (cacheComplete(repoRoot, CACHE)) return false;
-  const npm = spawnSync('npm', ['view', `${NODE_PACKAGE.name}@${NODE_PACKAGE.version}`, 'version'], { encoding: 'utf8', timeout: 30_000 });
-  return npm.status === 0 ? false : `the image cache ${CACHE} is empty and the npm registry is unreachable (npm view ${NODE_PACKAGE.name}: ${(npm.stderr || npm.error?.message || '').trim().split('\n')[0]})`;
+  const npm = spawnSync('npm', ['view', `${NODE_PACKAGE.name}@${NODE_PACKAGE.version}`, 'version'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return npm.status === 0
+    ? false
+    : `the image cache ${CACHE} is empty and the npm registry is unreachable (npm view ${NODE_PACKAGE.name}: ${(npm.stderr || npm.error?.message || '').trim().split('\n')[0]})`;
 }
 const skip = skipReason();
 
@@ -39,69 +44,116 @@ function runInImage(bundle: string, args: string[], argv?: string[]): { code: nu
   config.process.args = argv ?? [...ENTRYPOINT, ...args];
   config.process.terminal = false;
   writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
-  const r = spawnSync('runc', ['run', '--bundle', bundle, `cloak-image-test-${process.pid}`], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync('runc', ['run', '--bundle', bundle, `cloak-image-test-${process.pid}`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr + (r.error?.message ?? '') };
 }
 
-test('npm run image: reproducible, runs as its non-root user under runc, pushes, pulls back, and generate pins it', { skip, timeout: 30 * 60_000 }, async () => {
-  const log = (s: string) => process.stderr.write(`  image: ${s}\n`);
-  const a = await buildCloakImage({ repo: repoRoot, out: join(dir.path, 'a'), tag: 'test', cache: CACHE, log });
-  const b = await buildCloakImage({ repo: repoRoot, out: join(dir.path, 'b'), tag: 'test', cache: CACHE, log });
-  assert.equal(b.descriptor.digest, a.descriptor.digest, 'two builds from one commit give one manifest digest');
-  const mib = a.compressedSize / 2 ** 20;
-  console.log(`image ${a.descriptor.digest}: ${mib.toFixed(1)} MiB compressed`);
-  assert.ok(mib < 80, `${mib.toFixed(1)} MiB compressed, the aim is under 80`);
+test(
+  'npm run image: reproducible, runs as its non-root user under runc, pushes, pulls back, and generate pins it',
+  { skip, timeout: 30 * 60_000 },
+  async () => {
+    const log = (s: string) => process.stderr.write(`  image: ${s}\n`);
+    const a = await buildCloakImage({ repo: repoRoot, out: join(dir.path, 'a'), tag: 'test', cache: CACHE, log });
+    const b = await buildCloakImage({ repo: repoRoot, out: join(dir.path, 'b'), tag: 'test', cache: CACHE, log });
+    assert.equal(b.descriptor.digest, a.descriptor.digest, 'two builds from one commit give one manifest digest');
+    const mib = a.compressedSize / 2 ** 20;
+    console.log(`image ${a.descriptor.digest}: ${mib.toFixed(1)} MiB compressed`);
+    assert.ok(mib < 80, `${mib.toFixed(1)} MiB compressed, the aim is under 80`);
 
-  // The config: non-root user, the CLI as entrypoint, where it came from.
-  const image = OciLayout.open(join(dir.path, 'a')).resolve('test');
-  assert.equal(image.config.config?.User, `${IMAGE_USER.uid}:${IMAGE_USER.uid}`);
-  assert.deepEqual(image.config.config?.Entrypoint, ENTRYPOINT);
-  const head = spawnSync('git', ['-C', repoRoot, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
-  assert.match(image.manifest.annotations?.['org.opencontainers.image.revision'] ?? '', new RegExp(`^${head}(-dirty)?$`));
-  assert.equal(image.manifest.annotations?.['org.opencontainers.image.created'], image.config.created);
+    // The config: non-root user, the CLI as entrypoint, where it came from.
+    const image = OciLayout.open(join(dir.path, 'a')).resolve('test');
+    assert.equal(image.config.config?.User, `${IMAGE_USER.uid}:${IMAGE_USER.uid}`);
+    assert.deepEqual(image.config.config?.Entrypoint, ENTRYPOINT);
+    const head = spawnSync('git', ['-C', repoRoot, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).stdout.trim();
+    assert.match(
+      image.manifest.annotations?.['org.opencontainers.image.revision'] ?? '',
+      new RegExp(`^${head}(-dirty)?$`),
+    );
+    assert.equal(image.manifest.annotations?.['org.opencontainers.image.created'], image.config.created);
 
-  // Run it: umoci unpacks into a runtime bundle, runc runs the entrypoint as the image's user.
-  const bundle = join(dir.path, 'bundle');
-  const unpack = spawnSync('umoci', ['unpack', '--image', `${join(dir.path, 'a')}:test`, bundle], { encoding: 'utf8' });
-  assert.equal(unpack.status, 0, unpack.stderr);
-  const version = runInImage(bundle, ['--version']);
-  assert.equal(version.code, 0, version.err);
-  assert.equal(version.out.trim(), JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
-  const help = runInImage(bundle, ['agent', 'init', '--help']);
-  assert.equal(help.code, 0, help.err);
-  assert.match(help.out, /--out/);
-  const who = runInImage(bundle, [], ['/usr/local/bin/node', '-e', `const D = require('${'/opt/cloak/node_modules/better-sqlite3'}'); console.log(process.getuid(), new D(':memory:').prepare('select 41 + 1 as x').get().x)`]);
-  assert.equal(who.code, 0, who.err);
-  assert.equal(who.out.trim(), `${IMAGE_USER.uid} 42`, 'runs as uid 65532; better-sqlite3\'s addon loads with the image\'s libraries');
+    // Run it: umoci unpacks into a runtime bundle, runc runs the entrypoint as the image's user.
+    const bundle = join(dir.path, 'bundle');
+    const unpack = spawnSync('umoci', ['unpack', '--image', `${join(dir.path, 'a')}:test`, bundle], {
+      encoding: 'utf8',
+    });
+    assert.equal(unpack.status, 0, unpack.stderr);
+    const version = runInImage(bundle, ['--version']);
+    assert.equal(version.code, 0, version.err);
+    assert.equal(version.out.trim(), JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
+    const help = runInImage(bundle, ['agent', 'init', '--help']);
+    assert.equal(help.code, 0, help.err);
+    assert.match(help.out, /--out/);
+    const who = runInImage(
+      bundle,
+      [],
+      [
+        '/usr/local/bin/node',
+        '-e',
+        `const D = require('${'/opt/cloak/node_modules/better-sqlite3'}'); console.log(process.getuid(), new D(':memory:').prepare('select 41 + 1 as x').get().x)`,
+      ],
+    );
+    assert.equal(who.code, 0, who.err);
+    assert.equal(
+      who.out.trim(),
+      `${IMAGE_USER.uid} 42`,
+      "runs as uid 65532; better-sqlite3's addon loads with the image's libraries",
+    );
 
-  const registry = await startRegistry();
-  try {
-    // Push as a user would (the CLI, Cloak's registry client), pull back with skopeo: the same manifest.
-    const ref = `${registry.host}/cloak:0.1.0`;
-    const push = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/image/main.ts', '--no-build', '--out', join(dir.path, 'c'), '--push', `docker://${ref}`, '--tls-verify=false'], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, CLOAK_IMAGE_CACHE: CACHE } });
-    assert.equal(push.status, 0, push.stderr);
-    assert.equal(push.stdout.trim(), `${registry.host}/cloak@${a.descriptor.digest}`);
-    const pulled = join(dir.path, 'pulled');
-    const copy = skopeo('copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${pulled}:0.1.0`);
-    assert.equal(copy.status, 0, copy.stderr);
-    assert.equal(OciLayout.open(pulled).resolve('0.1.0').descriptor.digest, a.descriptor.digest);
-    const inspect = JSON.parse(skopeo('inspect', '--tls-verify=false', `docker://${ref}`).stdout);
-    assert.equal(inspect.Digest, a.descriptor.digest);
+    const registry = await startRegistry();
+    try {
+      // Push as a user would (the CLI, Cloak's registry client), pull back with skopeo: the same manifest.
+      const ref = `${registry.host}/cloak:0.1.0`;
+      const push = spawnSync(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          'scripts/image/main.ts',
+          '--no-build',
+          '--out',
+          join(dir.path, 'c'),
+          '--push',
+          `docker://${ref}`,
+          '--tls-verify=false',
+        ],
+        { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, CLOAK_IMAGE_CACHE: CACHE } },
+      );
+      assert.equal(push.status, 0, push.stderr);
+      assert.equal(push.stdout.trim(), `${registry.host}/cloak@${a.descriptor.digest}`);
+      const pulled = join(dir.path, 'pulled');
+      const copy = skopeo('copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${pulled}:0.1.0`);
+      assert.equal(copy.status, 0, copy.stderr);
+      assert.equal(OciLayout.open(pulled).resolve('0.1.0').descriptor.digest, a.descriptor.digest);
+      const inspect = JSON.parse(skopeo('inspect', '--tls-verify=false', `docker://${ref}`).stdout);
+      assert.equal(inspect.Digest, a.descriptor.digest);
 
-    // cloak generate --agent-image takes the pushed tag and pins its digest; the agent's config comes from the registry.
-    const pod = `apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers:\n    - name: web\n      image: ${ref}\n`;
-    const gen = await runCloak(['generate', '-', '--agent-image', ref, '--tls-verify=false', '--server', 'http://cloak:8080'], { input: pod });
-    assert.equal(gen.code, 0, gen.stderr);
-    const out = parseYamlStream(gen.stdout).find((d) => d.kind === 'Pod')!;
-    assert.equal(out.spec.initContainers[0].image, `${registry.host}/cloak@${a.descriptor.digest}`);
-    assert.doesNotMatch(gen.stderr, /assumes the config|pins the agent image by its tag/);
-  } finally {
-    await registry.stop();
-  }
-});
+      // cloak generate --agent-image takes the pushed tag and pins its digest; the agent's config comes from the registry.
+      const pod = `apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec:\n  containers:\n    - name: web\n      image: ${ref}\n`;
+      const gen = await runCloak(
+        ['generate', '-', '--agent-image', ref, '--tls-verify=false', '--server', 'http://cloak:8080'],
+        { input: pod },
+      );
+      assert.equal(gen.code, 0, gen.stderr);
+      const out = parseYamlStream(gen.stdout).find((d) => d.kind === 'Pod')!;
+      assert.equal(out.spec.initContainers[0].image, `${registry.host}/cloak@${a.descriptor.digest}`);
+      assert.doesNotMatch(gen.stderr, /assumes the config|pins the agent image by its tag/);
+    } finally {
+      await registry.stop();
+    }
+  },
+);
 
 test('cloak generate without --agent-image says how to build and push one', async () => {
-  const r = await runCloak(['generate', '-'], { input: 'apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec: { containers: [{ name: web, image: "x@sha256:' + '0'.repeat(64) + '" }] }\n', env: { CLOAK_AGENT_IMAGE: '' } });
+  const r = await runCloak(['generate', '-'], {
+    input:
+      'apiVersion: v1\nkind: Pod\nmetadata: { name: web }\nspec: { containers: [{ name: web, image: "x@sha256:' +
+      '0'.repeat(64) +
+      '" }] }\n',
+    env: { CLOAK_AGENT_IMAGE: '' },
+  });
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /USAGE_AGENT_IMAGE/);
   assert.match(r.stderr, /npm run image -- --push docker:\/\//);

@@ -8,7 +8,10 @@ import { flattenedDecrypt } from 'jose';
 
 export type KeyKind = 'EC' | 'RSA';
 
-export interface TeeKey { jwk: Record<string, string>; privateKey: KeyObject }
+export interface TeeKey {
+  jwk: Record<string, string>;
+  privateKey: KeyObject;
+}
 
 export function teeKey(kind: KeyKind): TeeKey {
   if (kind === 'EC') {
@@ -23,7 +26,11 @@ export function teeKey(kind: KeyKind): TeeKey {
 
 /** SHA-384 of the canonical runtime data, as the spec binds nonce and key. */
 export function bindingDigest(nonce: string, jwk: unknown, additional = ''): Buffer {
-  const text = (canonicalize as unknown as (v: unknown) => string)({ 'additional-evidence': additional, nonce, 'tee-pubkey': jwk });
+  const text = (canonicalize as unknown as (v: unknown) => string)({
+    'additional-evidence': additional,
+    nonce,
+    'tee-pubkey': jwk,
+  });
   return createHash('sha384').update(text).digest();
 }
 
@@ -34,8 +41,13 @@ export class KbsClient {
 
   async auth(tee: string, version = '0.4.0'): Promise<{ status: number; nonce?: string; body: any }> {
     const res = await fetch(`${this.url}/kbs/v0/auth`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version, tee, 'extra-params': { 'supported-hash-algorithms': ['sha256', 'sha384', 'sha512', 'sm3'] } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        version,
+        tee,
+        'extra-params': { 'supported-hash-algorithms': ['sha256', 'sha384', 'sha512', 'sm3'] },
+      }),
     });
     const setCookie = res.headers.get('set-cookie') ?? '';
     const m = /kbs-session-id=([0-9a-f]+)/.exec(setCookie);
@@ -47,7 +59,10 @@ export class KbsClient {
   async attest(payload: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(`${this.url}/kbs/v0/attest`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: `kbs-session-id=${this.cookie}` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        ...(this.cookie ? { cookie: `kbs-session-id=${this.cookie}` } : {}),
+      },
       body: JSON.stringify(payload),
     });
     const body = await res.json();

@@ -10,9 +10,14 @@ const admin = () => ({ authorization: `Bearer ${server.token}` });
 before(async () => {
   server = await startCloak();
   await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
-  await http('PUT', `${server.url}/api/v1/resources/default/secret/one`, { body: { value: Buffer.from('1').toString('base64') }, headers: admin() });
+  await http('PUT', `${server.url}/api/v1/resources/default/secret/one`, {
+    body: { value: Buffer.from('1').toString('base64') },
+    headers: admin(),
+  });
 });
-after(async () => { await server?.stop(); });
+after(async () => {
+  await server?.stop();
+});
 
 function isProblem(body: any, code: string) {
   assert.match(body.type, /^https:\/\/github.com\/confidential-containers\/kbs\/errors\/\w+$/);
@@ -28,25 +33,145 @@ async function sampleAttest(client: KbsClient, nonce: string, sessionNonce = non
 
 /** Refusals are counted per client address and code (GET /api/v1/audit/counts), not chained one by one. */
 async function auditHas(kind: string, code: string) {
-  const res = await http('GET', `${server.url}/api/v1/audit/counts?kind=${kind}&source=127.0.0.1&limit=1000`, { headers: admin() });
+  const res = await http('GET', `${server.url}/api/v1/audit/counts?kind=${kind}&source=127.0.0.1&limit=1000`, {
+    headers: admin(),
+  });
   return res.json.some((r: any) => r.outcome !== 'ok' && r.code === code && r.count > 0);
 }
 
 test('bad requests get the right status, an RFC 7807 body and an audit record', async () => {
-  const cases: Array<{ name: string; run: () => Promise<{ status: number; body: any }>; status: number; code: string; audit?: string }> = [
-    { name: 'malformed JSON', run: async () => { const r = await http('POST', `${server.url}/kbs/v0/auth`, { raw: '{"version":' }); return { status: r.status, body: r.json }; }, status: 400, code: 'REQUEST_INVALID' },
-    { name: 'wrong protocol version', run: () => new KbsClient(server.url).auth('sample', '0.1.0'), status: 400, code: 'KBS_PROTOCOL_VERSION', audit: 'kbs.auth' },
-    { name: 'unknown TEE', run: () => new KbsClient(server.url).auth('quantum'), status: 400, code: 'KBS_UNKNOWN_TEE', audit: 'kbs.auth' },
-    { name: 'oversized body', run: () => sendHeadersOnly('POST', `${server.url}/kbs/v0/attest`, 2 * 1024 * 1024), status: 413, code: 'REQUEST_TOO_LARGE' },
-    { name: 'attest without a session', run: () => sampleAttest(new KbsClient(server.url), 'AAAA'), status: 401, code: 'KBS_SESSION_UNKNOWN', audit: 'kbs.attest' },
-    { name: 'wrong nonce', run: async () => { const c = new KbsClient(server.url); await c.auth('sample'); return sampleAttest(c, Buffer.alloc(32, 1).toString('base64')); }, status: 401, code: 'KBS_NONCE_MISMATCH', audit: 'kbs.attest' },
-    { name: 'nonce from another session', run: async () => { const a = new KbsClient(server.url); const { nonce } = await a.auth('sample'); const b = new KbsClient(server.url); await b.auth('sample'); return sampleAttest(b, nonce!); }, status: 401, code: 'KBS_NONCE_MISMATCH', audit: 'kbs.attest' },
-    { name: 'reused nonce after a refusal', run: async () => { const c = new KbsClient(server.url); const { nonce } = await c.auth('sample'); await sampleAttest(c, 'bad'); return sampleAttest(c, nonce!); }, status: 401, code: 'KBS_SESSION_UNKNOWN', audit: 'kbs.attest' },
-    { name: 'report-data not binding the key', run: async () => { const c = new KbsClient(server.url); const { nonce } = await c.auth('sample'); const key = teeKey('EC'); return c.attest(attestPayload(nonce!, key, { svn: '1', report_data: Buffer.alloc(48).toString('base64') })); }, status: 401, code: 'KBS_REPORT_DATA_MISMATCH', audit: 'kbs.attest' },
-    { name: 'resource before attestation', run: async () => { const c = new KbsClient(server.url); await c.auth('sample'); return c.resource('default/secret/one', 'cookie'); }, status: 401, code: 'KBS_NOT_ATTESTED', audit: 'kbs.release' },
-    { name: 'resource with no credentials', run: () => new KbsClient(server.url).resource('default/secret/one', 'cookie'), status: 401, code: 'KBS_UNAUTHENTICATED', audit: 'kbs.release' },
-    { name: 'forged bearer token', run: async () => { const c = new KbsClient(server.url); c.token = 'eyJhbGciOiJFUzI1NiJ9.e30.AAAA'; return c.resource('default/secret/one', 'bearer'); }, status: 401, code: 'KBS_TOKEN_INVALID', audit: 'kbs.release' },
-    { name: 'missing resource', run: async () => { const c = new KbsClient(server.url); const { nonce } = await c.auth('sample'); await sampleAttest(c, nonce!); return c.resource('default/secret/none', 'cookie'); }, status: 404, code: 'KBS_RESOURCE_NOT_FOUND', audit: 'kbs.release' },
+  const cases: Array<{
+    name: string;
+    run: () => Promise<{ status: number; body: any }>;
+    status: number;
+    code: string;
+    audit?: string;
+  }> = [
+    {
+      name: 'malformed JSON',
+      run: async () => {
+        const r = await http('POST', `${server.url}/kbs/v0/auth`, { raw: '{"version":' });
+        return { status: r.status, body: r.json };
+      },
+      status: 400,
+      code: 'REQUEST_INVALID',
+    },
+    {
+      name: 'wrong protocol version',
+      run: () => new KbsClient(server.url).auth('sample', '0.1.0'),
+      status: 400,
+      code: 'KBS_PROTOCOL_VERSION',
+      audit: 'kbs.auth',
+    },
+    {
+      name: 'unknown TEE',
+      run: () => new KbsClient(server.url).auth('quantum'),
+      status: 400,
+      code: 'KBS_UNKNOWN_TEE',
+      audit: 'kbs.auth',
+    },
+    {
+      name: 'oversized body',
+      run: () => sendHeadersOnly('POST', `${server.url}/kbs/v0/attest`, 2 * 1024 * 1024),
+      status: 413,
+      code: 'REQUEST_TOO_LARGE',
+    },
+    {
+      name: 'attest without a session',
+      run: () => sampleAttest(new KbsClient(server.url), 'AAAA'),
+      status: 401,
+      code: 'KBS_SESSION_UNKNOWN',
+      audit: 'kbs.attest',
+    },
+    {
+      name: 'wrong nonce',
+      run: async () => {
+        const c = new KbsClient(server.url);
+        await c.auth('sample');
+        return sampleAttest(c, Buffer.alloc(32, 1).toString('base64'));
+      },
+      status: 401,
+      code: 'KBS_NONCE_MISMATCH',
+      audit: 'kbs.attest',
+    },
+    {
+      name: 'nonce from another session',
+      run: async () => {
+        const a = new KbsClient(server.url);
+        const { nonce } = await a.auth('sample');
+        const b = new KbsClient(server.url);
+        await b.auth('sample');
+        return sampleAttest(b, nonce!);
+      },
+      status: 401,
+      code: 'KBS_NONCE_MISMATCH',
+      audit: 'kbs.attest',
+    },
+    {
+      name: 'reused nonce after a refusal',
+      run: async () => {
+        const c = new KbsClient(server.url);
+        const { nonce } = await c.auth('sample');
+        await sampleAttest(c, 'bad');
+        return sampleAttest(c, nonce!);
+      },
+      status: 401,
+      code: 'KBS_SESSION_UNKNOWN',
+      audit: 'kbs.attest',
+    },
+    {
+      name: 'report-data not binding the key',
+      run: async () => {
+        const c = new KbsClient(server.url);
+        const { nonce } = await c.auth('sample');
+        const key = teeKey('EC');
+        return c.attest(attestPayload(nonce!, key, { svn: '1', report_data: Buffer.alloc(48).toString('base64') }));
+      },
+      status: 401,
+      code: 'KBS_REPORT_DATA_MISMATCH',
+      audit: 'kbs.attest',
+    },
+    {
+      name: 'resource before attestation',
+      run: async () => {
+        const c = new KbsClient(server.url);
+        await c.auth('sample');
+        return c.resource('default/secret/one', 'cookie');
+      },
+      status: 401,
+      code: 'KBS_NOT_ATTESTED',
+      audit: 'kbs.release',
+    },
+    {
+      name: 'resource with no credentials',
+      run: () => new KbsClient(server.url).resource('default/secret/one', 'cookie'),
+      status: 401,
+      code: 'KBS_UNAUTHENTICATED',
+      audit: 'kbs.release',
+    },
+    {
+      name: 'forged bearer token',
+      run: async () => {
+        const c = new KbsClient(server.url);
+        c.token = 'eyJhbGciOiJFUzI1NiJ9.e30.AAAA';
+        return c.resource('default/secret/one', 'bearer');
+      },
+      status: 401,
+      code: 'KBS_TOKEN_INVALID',
+      audit: 'kbs.release',
+    },
+    {
+      name: 'missing resource',
+      run: async () => {
+        const c = new KbsClient(server.url);
+        const { nonce } = await c.auth('sample');
+        await sampleAttest(c, nonce!);
+        return c.resource('default/secret/none', 'cookie');
+      },
+      status: 404,
+      code: 'KBS_RESOURCE_NOT_FOUND',
+      audit: 'kbs.release',
+    },
   ];
   for (const c of cases) {
     const res = await c.run();
@@ -57,7 +182,10 @@ test('bad requests get the right status, an RFC 7807 body and an audit record', 
 });
 
 test('policy denial releases nothing (403) and is audited', async () => {
-  const set = await http('PUT', `${server.url}/api/v1/policies/resource`, { body: { text: 'resource.repository == "other"' }, headers: admin() });
+  const set = await http('PUT', `${server.url}/api/v1/policies/resource`, {
+    body: { text: 'resource.repository == "other"' },
+    headers: admin(),
+  });
   assert.equal(set.status, 204);
   try {
     const c = new KbsClient(server.url);
@@ -68,19 +196,34 @@ test('policy denial releases nothing (403) and is audited', async () => {
     isProblem(res.body, 'KBS_POLICY_DENY');
     assert.ok(await auditHas('kbs.release', 'KBS_POLICY_DENY'));
   } finally {
-    await http('PUT', `${server.url}/api/v1/policies/resource`, { body: { text: 'status == "affirming"' }, headers: admin() });
+    await http('PUT', `${server.url}/api/v1/policies/resource`, {
+      body: { text: 'status == "affirming"' },
+      headers: admin(),
+    });
   }
 });
 
 test('admin API: auth required, policies validated, resources listed without values, CoCo endpoints', async () => {
   assert.equal((await http('GET', `${server.url}/api/v1/resources`)).status, 401);
-  assert.equal((await http('GET', `${server.url}/api/v1/resources`, { headers: { authorization: 'Bearer nope' } })).status, 401);
-  const bad = await http('PUT', `${server.url}/api/v1/policies/resource`, { body: { text: 'status ==' }, headers: admin() });
+  assert.equal(
+    (await http('GET', `${server.url}/api/v1/resources`, { headers: { authorization: 'Bearer nope' } })).status,
+    401,
+  );
+  const bad = await http('PUT', `${server.url}/api/v1/policies/resource`, {
+    body: { text: 'status ==' },
+    headers: admin(),
+  });
   assert.equal(bad.status, 400);
   isProblem(bad.json, 'POLICY_INVALID');
-  const coco = await http('POST', `${server.url}/kbs/v0/resource/default/secret/raw`, { raw: Buffer.from([0, 1, 2, 255]), headers: { ...admin(), 'content-type': 'application/octet-stream' } });
+  const coco = await http('POST', `${server.url}/kbs/v0/resource/default/secret/raw`, {
+    raw: Buffer.from([0, 1, 2, 255]),
+    headers: { ...admin(), 'content-type': 'application/octet-stream' },
+  });
   assert.equal(coco.status, 200, coco.text);
-  const policy = await http('POST', `${server.url}/kbs/v0/resource-policy`, { body: { policy: Buffer.from('status == "affirming"').toString('base64') }, headers: admin() });
+  const policy = await http('POST', `${server.url}/kbs/v0/resource-policy`, {
+    body: { policy: Buffer.from('status == "affirming"').toString('base64') },
+    headers: admin(),
+  });
   assert.equal(policy.status, 200, policy.text);
   const list = await http('GET', `${server.url}/api/v1/resources`, { headers: admin() });
   assert.deepEqual(list.json.map((r: any) => r.path).sort(), ['default/secret/one', 'default/secret/raw']);
@@ -88,7 +231,10 @@ test('admin API: auth required, policies validated, resources listed without val
   assert.equal(list.json.find((r: any) => r.path === 'default/secret/raw').size, 4);
   const del = await http('DELETE', `${server.url}/api/v1/resources/default/secret/raw`, { headers: admin() });
   assert.equal(del.status, 204);
-  assert.equal((await http('DELETE', `${server.url}/api/v1/resources/default/secret/raw`, { headers: admin() })).status, 404);
+  assert.equal(
+    (await http('DELETE', `${server.url}/api/v1/resources/default/secret/raw`, { headers: admin() })).status,
+    404,
+  );
 });
 
 test('OpenAPI, health, readiness and metrics', async () => {

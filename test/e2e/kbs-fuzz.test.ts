@@ -17,11 +17,30 @@ before(async () => {
   await allowSim(server);
   await http('PUT', `${server.url}/api/v1/resources/default/secret/x`, { body: { value: 'AA==' }, headers: admin });
 });
-after(async () => { await server?.stop(); dir?.remove(); });
+after(async () => {
+  await server?.stop();
+  dir?.remove();
+});
 
 let seed = 1234;
-const rand = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
-const junk = [null, 0, -1, 1e308, '', 'x'.repeat(5000), [], {}, true, '\u0000', { nested: { deep: [1, 2, 3] } }, 'AAAA'];
+const rand = (n: number) => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+const junk = [
+  null,
+  0,
+  -1,
+  1e308,
+  '',
+  'x'.repeat(5000),
+  [],
+  {},
+  true,
+  '\u0000',
+  { nested: { deep: [1, 2, 3] } },
+  'AAAA',
+];
 
 /** Replaces one random node of a JSON value with junk. */
 function mutate(v: any, depth = 0): any {
@@ -36,7 +55,10 @@ function mutate(v: any, depth = 0): any {
 }
 
 test('fuzz: 400 mutated attest requests (sim evidence) never crash the server, never 5xx, never release', async () => {
-  const device = { deviceKeyPem: readFileSync(join(dir.path, 'sim', 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(dir.path, 'sim', 'device.pem'), 'utf8') };
+  const device = {
+    deviceKeyPem: readFileSync(join(dir.path, 'sim', 'device.key'), 'utf8'),
+    deviceCertPem: readFileSync(join(dir.path, 'sim', 'device.pem'), 'utf8'),
+  };
   const key = teeKey('EC');
   const statuses = new Map<number, number>();
   for (let i = 0; i < 400; i++) {
@@ -44,14 +66,31 @@ test('fuzz: 400 mutated attest requests (sim evidence) never crash the server, n
     const { nonce } = await client.auth('sim');
     const rd = Buffer.alloc(64);
     bindingDigest(nonce!, key.jwk).copy(rd);
-    const evidence = simAttest({ version: 1, debug: false, tcb: 1n, measurement: createHash('sha384').update('x').digest(), hostData: Buffer.alloc(32), reportData: rd }, device);
+    const evidence = simAttest(
+      {
+        version: 1,
+        debug: false,
+        tcb: 1n,
+        measurement: createHash('sha384').update('x').digest(),
+        hostData: Buffer.alloc(32),
+        reportData: rd,
+      },
+      device,
+    );
     const payload = mutate(attestPayload(nonce!, key, evidence));
-    const res = await http('POST', `${server.url}/kbs/v0/attest`, { body: payload, headers: { cookie: `kbs-session-id=${client.cookie}` } });
+    const res = await http('POST', `${server.url}/kbs/v0/attest`, {
+      body: payload,
+      headers: { cookie: `kbs-session-id=${client.cookie}` },
+    });
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     assert.ok(res.status < 500, `5xx for ${JSON.stringify(payload).slice(0, 300)}: ${res.text}`);
     if (res.status !== 200) {
       assert.equal(typeof res.json?.detail, 'string');
-      assert.equal((await client.resource('default/secret/x', 'cookie')).status >= 400, true, 'nothing released after a refused attest');
+      assert.equal(
+        (await client.resource('default/secret/x', 'cookie')).status >= 400,
+        true,
+        'nothing released after a refused attest',
+      );
     }
   }
   assert.ok((statuses.get(400) ?? 0) + (statuses.get(401) ?? 0) > 100, JSON.stringify([...statuses]));

@@ -11,7 +11,8 @@ import { startCloak, startSimCloak, http, tempDir, sendHeadersOnly, type CloakSe
 import { KbsClient, teeKey, attestPayload, decryptJwe, type TeeKey } from './kbs-client.ts';
 import { readSimDevice, teeEvidence, type SimDevice } from './tee-evidence.ts';
 
-const policy = (allowInsecure: string) => `version: 1\nallowInsecure: ${allowInsecure}\ntrustVector:\n  hardware: "2"\n`;
+const policy = (allowInsecure: string) =>
+  `version: 1\nallowInsecure: ${allowInsecure}\ntrustVector:\n  hardware: "2"\n`;
 /** The README's `cloak run` flow: the simulated TEE, and only it. */
 const SIM_ONLY = policy('[sim]');
 const SECRET = 'default/secret/one';
@@ -54,7 +55,11 @@ async function releases(): Promise<any[]> {
 
 /** Refused releases are counted per client address and code, outside the chain. */
 async function refusedReleases(code: string): Promise<number> {
-  const counts = (await http('GET', `${server.url}/api/v1/audit/counts?kind=kbs.release&outcome=refused&limit=1000`, { headers: admin() })).json;
+  const counts = (
+    await http('GET', `${server.url}/api/v1/audit/counts?kind=kbs.release&outcome=refused&limit=1000`, {
+      headers: admin(),
+    })
+  ).json;
   return counts.filter((c: any) => c.code === code).reduce((n: number, c: any) => n + c.count, 0);
 }
 
@@ -73,7 +78,10 @@ test('finding 6: under allowInsecure: [sim] a sample TEE gets no token and no se
   assert.equal((await decryptJwe(got.body, sim.key)).toString(), 's3cret');
 
   // The old boolean form admitted sample too: it is refused, with the fix in the message.
-  const old = await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: policy('true') }, headers: admin() });
+  const old = await http('PUT', `${server.url}/api/v1/policies/attestation`, {
+    body: { text: policy('true') },
+    headers: admin(),
+  });
   assert.equal(old.status, 400);
   assert.equal(old.json.code, 'POLICY_INVALID');
   assert.match(old.json.detail, /allowInsecure: \[sim\]/);
@@ -114,7 +122,8 @@ test('finding 13: a token sent in a query string does not reach the log', async 
     `${server.url}/kbs/v0/resource/${SECRET}?access_token=${token}`,
     `${server.url}/api/v1/resources?token=${server.token}`,
     `${server.url}/nowhere?token=${token}`,
-  ]) assert.ok((await http('GET', url)).status >= 400);
+  ])
+    assert.ok((await http('GET', url)).status >= 400);
   await waitForLog(before, '/nowhere?[redacted]');
   const log = server.log().slice(before);
   assert.ok(!log.includes(token), 'the KBS token is not logged');
@@ -136,7 +145,9 @@ test('finding 14: tee-pubkey takes only the members a CoCo guest sends, within s
   for (const [name, jwk, code] of cases) {
     const client = new KbsClient(server.url);
     const { nonce } = await client.auth('sim');
-    const res = await client.attest(attestPayload(nonce!, { ...key, jwk: jwk as Record<string, string> }, evidence('sim', nonce!, key)));
+    const res = await client.attest(
+      attestPayload(nonce!, { ...key, jwk: jwk as Record<string, string> }, evidence('sim', nonce!, key)),
+    );
     assert.equal(res.status, 400, `${name}: ${JSON.stringify(res.body).slice(0, 300)}`);
     assert.equal(res.body.code, code, name);
     assert.equal(client.token, undefined);
@@ -145,14 +156,20 @@ test('finding 14: tee-pubkey takes only the members a CoCo guest sends, within s
   const deepText = '['.repeat(100_000) + ']'.repeat(100_000);
   const client = new KbsClient(server.url);
   const { nonce } = await client.auth('sim');
-  const payload = JSON.stringify(attestPayload(nonce!, key, evidence('sim', nonce!, key))).replace('"kty"', `"deep":${deepText},"kty"`);
+  const payload = JSON.stringify(attestPayload(nonce!, key, evidence('sim', nonce!, key))).replace(
+    '"kty"',
+    `"deep":${deepText},"kty"`,
+  );
   for (const [method, url, raw] of [
     ['POST', '/kbs/v0/attest', payload],
     ['POST', '/kbs/v0/auth', `{"version":"0.4.0","tee":"sim","extra-params":${deepText}}`],
     ['PUT', '/api/v1/reference-values/deep', `{"v":${deepText}}`],
     ['POST', '/kbs/v0/attestation-policy', `{"policy":"","x":${deepText}}`],
   ] as const) {
-    const res = await http(method, server.url + url, { raw, headers: { ...admin(), cookie: `kbs-session-id=${client.cookie}` } });
+    const res = await http(method, server.url + url, {
+      raw,
+      headers: { ...admin(), cookie: `kbs-session-id=${client.cookie}` },
+    });
     assert.equal(res.status, 400, `${url}: ${res.text.slice(0, 300)}`);
     assert.equal(res.json.code, 'REQUEST_TOO_DEEP', url);
   }
@@ -161,13 +178,18 @@ test('finding 14: tee-pubkey takes only the members a CoCo guest sends, within s
 });
 
 test('finding 15: discovery names the configured issuer, not the Host header', async () => {
-  const res = await rawGet(server.url, '/.well-known/openid-configuration', { host: 'evil.example', 'x-forwarded-host': 'evil.example' });
+  const res = await rawGet(server.url, '/.well-known/openid-configuration', {
+    host: 'evil.example',
+    'x-forwarded-host': 'evil.example',
+  });
   assert.equal(JSON.parse(res.body).jwks_uri, `${server.url}/.well-known/jwks.json`);
   const cfg = join(dir.path, 'issuer.yaml');
   writeFileSync(cfg, 'issuer: https://cloak.example:8443\n');
   const other = await startCloak({ args: ['--config', cfg] });
   try {
-    const doc = JSON.parse((await rawGet(other.url, '/.well-known/openid-configuration', { host: 'evil.example' })).body);
+    const doc = JSON.parse(
+      (await rawGet(other.url, '/.well-known/openid-configuration', { host: 'evil.example' })).body,
+    );
     assert.equal(doc.jwks_uri, 'https://cloak.example:8443/.well-known/jwks.json');
   } finally {
     await other.stop();
@@ -176,12 +198,19 @@ test('finding 15: discovery names the configured issuer, not the Host header', a
 });
 
 test('finding 15: JSON bodies are not coerced (an array is not a string)', async () => {
-  for (const body of [{ version: '0.4.0', tee: ['sim'] }, { version: ['0.4.0'], tee: 'sim' }, { version: '0.4.0', tee: 5 }]) {
+  for (const body of [
+    { version: '0.4.0', tee: ['sim'] },
+    { version: ['0.4.0'], tee: 'sim' },
+    { version: '0.4.0', tee: 5 },
+  ]) {
     const res = await http('POST', `${server.url}/kbs/v0/auth`, { body });
     assert.equal(res.status, 400, JSON.stringify(body));
     assert.equal(res.json.code, 'REQUEST_INVALID');
   }
-  const res = await http('PUT', `${server.url}/api/v1/policies/resource`, { body: { text: ['status == "affirming"'] }, headers: admin() });
+  const res = await http('PUT', `${server.url}/api/v1/policies/resource`, {
+    body: { text: ['status == "affirming"'] },
+    headers: admin(),
+  });
   assert.equal(res.status, 400);
   // URL parts are still typed: ?limit=2 is the integer 2.
   assert.equal((await http('GET', `${server.url}/api/v1/audit?limit=2`, { headers: admin() })).json.length, 2);
@@ -193,7 +222,11 @@ test('finding 15: the admin token is checked before the body is read', async () 
   assert.equal(res.status, 401);
   assert.equal(res.json.code, 'ADMIN_UNAUTHORIZED');
   // A 1.5 MiB body announced but never sent is answered at once: the server does not wait to read it.
-  for (const [method, path] of [['PUT', '/api/v1/resources/default/secret/x'], ['PUT', '/api/v1/manifest'], ['POST', '/kbs/v0/resource/default/secret/x']]) {
+  for (const [method, path] of [
+    ['PUT', '/api/v1/resources/default/secret/x'],
+    ['PUT', '/api/v1/manifest'],
+    ['POST', '/kbs/v0/resource/default/secret/x'],
+  ]) {
     const r = await sendHeadersOnly(method!, server.url + path!, 1.5 * 1024 * 1024);
     assert.equal(r.status, 401, `${method} ${path}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.code, 'ADMIN_UNAUTHORIZED');
@@ -204,7 +237,10 @@ test('finding 15: HEAD on a resource releases nothing and audits no release', as
   await setAttestationPolicy(SIM_ONLY);
   const { client } = await attest('sim');
   const before = (await releases()).length;
-  const res = await fetch(`${server.url}/kbs/v0/resource/${SECRET}`, { method: 'HEAD', headers: { authorization: `Bearer ${client.token}` } });
+  const res = await fetch(`${server.url}/kbs/v0/resource/${SECRET}`, {
+    method: 'HEAD',
+    headers: { authorization: `Bearer ${client.token}` },
+  });
   assert.equal(res.status, 405);
   assert.equal(res.headers.get('allow'), 'GET');
   assert.equal((await releases()).length, before, 'no release record');
@@ -222,13 +258,20 @@ test('finding 15: over-long and malformed paths get the RFC 7807 KBS problem sha
     assert.equal(res.status, status, `${path.slice(0, 60)}: ${res.text.slice(0, 200)}`);
     assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
     assert.match(res.json.type, /^https:\/\/github.com\/confidential-containers\/kbs\/errors\/\w+$/);
-    assert.deepEqual([res.json.code, res.json.status, typeof res.json.detail, typeof res.json.title], [code, status, 'string', 'string']);
+    assert.deepEqual(
+      [res.json.code, res.json.status, typeof res.json.detail, typeof res.json.title],
+      [code, status, 'string', 'string'],
+    );
     assert.ok(!res.text.includes('x'.repeat(201)), 'the path is not echoed back');
   }
 });
 
 /** A GET with headers fetch() will not send (Host). */
-function rawGet(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+function rawGet(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(base + path, { headers }, (res) => {
       let body = '';
@@ -242,5 +285,6 @@ function rawGet(base: string, path: string, headers: Record<string, string>): Pr
 
 /** Pino writes asynchronously: waits until `marker` shows up in the log after `from`. */
 async function waitForLog(from: number, marker: string) {
-  for (let i = 0; i < 100 && !server.log().slice(from).includes(marker); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && !server.log().slice(from).includes(marker); i++)
+    await new Promise((r) => setTimeout(r, 50));
 }

@@ -7,7 +7,8 @@ import { KbsClient, teeKey, decryptJwe, attestPayload, type KeyKind } from './kb
 import { readSimDevice, teeEvidence, type SimDevice } from './tee-evidence.ts';
 
 const INIT_DATA = 'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"aa.toml" = \'\'\'\n[token_configs]\n\'\'\'\n';
-const DEV_POLICY = 'version: 1\nallowInsecure: [sim, sample]\ntrustVector:\n  hardware: "2"\n  configuration: \'has(claims.debug) && claims.debug ? 96 : 2\'\n';
+const DEV_POLICY =
+  'version: 1\nallowInsecure: [sim, sample]\ntrustVector:\n  hardware: "2"\n  configuration: \'has(claims.debug) && claims.debug ? 96 : 2\'\n';
 
 let server: CloakServer;
 let simDir: ReturnType<typeof tempDir>;
@@ -31,7 +32,9 @@ async function handshake(tee: string, kind: KeyKind, opts: { initData?: string; 
   const key = teeKey(kind);
   const auth = await client.auth(tee);
   assert.equal(auth.status, 200, JSON.stringify(auth.body));
-  const attest = await client.attest(attestPayload(auth.nonce!, key, teeEvidence(tee, auth.nonce!, key, device, opts), opts.initData));
+  const attest = await client.attest(
+    attestPayload(auth.nonce!, key, teeEvidence(tee, auth.nonce!, key, device, opts), opts.initData),
+  );
   return { client, key, attest };
 }
 
@@ -40,12 +43,22 @@ test('insecure TEEs are refused under the default policy, with a problem body an
   assert.equal(attest.status, 403);
   assert.match(attest.body.type, /^https:\/\/github.com\/confidential-containers\/kbs\/errors\//);
   assert.equal(attest.body.code, 'POLICY_INSECURE_TEE');
-  const counts = await http('GET', `${server.url}/api/v1/audit/counts?kind=kbs.attest&outcome=refused`, { headers: admin() });
-  assert.ok(counts.json.some((r: any) => r.code === 'POLICY_INSECURE_TEE' && r.source === '127.0.0.1' && r.sample?.startsWith('POLICY_INSECURE_TEE: ')));
+  const counts = await http('GET', `${server.url}/api/v1/audit/counts?kind=kbs.attest&outcome=refused`, {
+    headers: admin(),
+  });
+  assert.ok(
+    counts.json.some(
+      (r: any) =>
+        r.code === 'POLICY_INSECURE_TEE' && r.source === '127.0.0.1' && r.sample?.startsWith('POLICY_INSECURE_TEE: '),
+    ),
+  );
 });
 
 test('full handshake for sample and sim, EC and RSA keys, cookie and bearer', async () => {
-  const set = await http('PUT', `${server.url}/api/v1/policies/attestation`, { body: { text: DEV_POLICY }, headers: admin() });
+  const set = await http('PUT', `${server.url}/api/v1/policies/attestation`, {
+    body: { text: DEV_POLICY },
+    headers: admin(),
+  });
   assert.equal(set.status, 204, set.text);
   for (const tee of ['sample', 'sim']) {
     for (const kind of ['EC', 'RSA'] as const) {
@@ -62,7 +75,10 @@ test('full handshake for sample and sim, EC and RSA keys, cookie and bearer', as
         assert.deepEqual(cpu0['ear.veraison.annotated-evidence'].runtime_data_claims['tee-pubkey'], key.jwk);
         const res = await client.resource('default/secret/db-password', form);
         assert.equal(res.status, 200, JSON.stringify(res.body));
-        assert.equal(JSON.parse(Buffer.from(res.body.protected, 'base64url').toString()).alg, kind === 'EC' ? 'ECDH-ES+A256KW' : 'RSA-OAEP-256');
+        assert.equal(
+          JSON.parse(Buffer.from(res.body.protected, 'base64url').toString()).alg,
+          kind === 'EC' ? 'ECDH-ES+A256KW' : 'RSA-OAEP-256',
+        );
         assert.equal((await decryptJwe(res.body, key)).toString(), 's3cret');
       }
     }

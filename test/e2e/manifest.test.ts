@@ -11,22 +11,34 @@ import { parse as parseYaml } from 'yaml';
 let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
 const admin = () => ({ authorization: `Bearer ${server.token}` });
-const owners = Object.fromEntries(['alice', 'bob', 'carol', 'mallory'].map((n) => [n, generateKeyPairSync('ec', { namedCurve: 'P-256' })]));
+const owners = Object.fromEntries(
+  ['alice', 'bob', 'carol', 'mallory'].map((n) => [n, generateKeyPairSync('ec', { namedCurve: 'P-256' })]),
+);
 const pub = (n: string) => owners[n]!.publicKey.export({ type: 'spki', format: 'pem' }).toString();
 
-const initData = (name: string) => `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"cloak.toml" = '''\nname = "${name}"\n'''\n`;
+const initData = (name: string) =>
+  `version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"cloak.toml" = '''\nname = "${name}"\n'''\n`;
 const digestHex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 function manifest(version: number, previous?: string, extra: Record<string, unknown> = {}) {
   return stringify({
-    version, ...(previous ? { previous } : {}),
-    owners: { approvals: 2, users: ['alice', 'bob', 'carol'].map((n) => ({ name: n, publicKey: pub(n), roles: ['owner'] })) },
+    version,
+    ...(previous ? { previous } : {}),
+    owners: {
+      approvals: 2,
+      users: ['alice', 'bob', 'carol'].map((n) => ({ name: n, publicKey: pub(n), roles: ['owner'] })),
+    },
     secrets: [
       { name: 'db-password', resource: 'default/secret/db-password' },
       { name: 'queue-token', resource: 'default/secret/queue-token', generate: { type: 'password', length: 32 } },
     ],
     workloads: [
-      { name: 'web', tees: ['sim'], referenceValues: { initData: [digestHex(initData('web'))] }, secrets: [{ name: 'db-password', file: 'db-password' }] },
+      {
+        name: 'web',
+        tees: ['sim'],
+        referenceValues: { initData: [digestHex(initData('web'))] },
+        secrets: [{ name: 'db-password', file: 'db-password' }],
+      },
       { name: 'worker', tees: ['sim'], secrets: [{ name: 'queue-token', env: 'QUEUE_TOKEN' }] },
     ],
     ...extra,
@@ -35,10 +47,14 @@ function manifest(version: number, previous?: string, extra: Record<string, unkn
 
 function signed(text: string, who: string[], key: (n: string) => KeyObject = (n) => owners[n]!.privateKey) {
   const digest = manifestDigest(parseYaml(text));
-  return who.map((user) => ({ user, signature: sign('sha256', Buffer.from(`cloak-manifest-v1:${digest}`), key(user)).toString('base64') }));
+  return who.map((user) => ({
+    user,
+    signature: sign('sha256', Buffer.from(`cloak-manifest-v1:${digest}`), key(user)).toString('base64'),
+  }));
 }
 
-const put = (text: string, signatures: unknown[]) => http('PUT', `${server.url}/api/v1/manifest`, { body: { manifest: text, signatures }, headers: admin() });
+const put = (text: string, signatures: unknown[]) =>
+  http('PUT', `${server.url}/api/v1/manifest`, { body: { manifest: text, signatures }, headers: admin() });
 
 before(async () => {
   dir = tempDir('cloak-manifest-');
@@ -46,7 +62,10 @@ before(async () => {
   await allowSim(server);
   await setResource(server, 'default/secret/db-password', 'web-db-pw');
 });
-after(async () => { await server?.stop(); dir?.remove(); });
+after(async () => {
+  await server?.stop();
+  dir?.remove();
+});
 
 test('manifest updates: unsigned, too few approvals, bad signature, fork, gap and replay are refused with their reasons', async () => {
   const v1 = manifest(1);
@@ -54,8 +73,20 @@ test('manifest updates: unsigned, too few approvals, bad signature, fork, gap an
     ['unsigned', v1, [], 403, 'MANIFEST_UNSIGNED'],
     ['too few approvals', v1, signed(v1, ['alice']), 403, 'MANIFEST_APPROVALS'],
     ['same owner twice', v1, [...signed(v1, ['alice']), ...signed(v1, ['alice'])], 403, 'MANIFEST_APPROVALS'],
-    ['signature by a non-owner key', v1, signed(v1, ['alice', 'bob'], (n) => (n === 'bob' ? owners.mallory!.privateKey : owners[n]!.privateKey)), 403, 'MANIFEST_SIGNATURE_INVALID'],
-    ['first manifest not version 1', manifest(2, 'sha256:00'), signed(manifest(2, 'sha256:00'), ['alice', 'bob']), 409, 'MANIFEST_VERSION_GAP'],
+    [
+      'signature by a non-owner key',
+      v1,
+      signed(v1, ['alice', 'bob'], (n) => (n === 'bob' ? owners.mallory!.privateKey : owners[n]!.privateKey)),
+      403,
+      'MANIFEST_SIGNATURE_INVALID',
+    ],
+    [
+      'first manifest not version 1',
+      manifest(2, 'sha256:00'),
+      signed(manifest(2, 'sha256:00'), ['alice', 'bob']),
+      409,
+      'MANIFEST_VERSION_GAP',
+    ],
   ];
   for (const [name, text, sigs, status, code] of cases) {
     const r = await put(text, sigs);
@@ -83,22 +114,44 @@ test('manifest updates: unsigned, too few approvals, bad signature, fork, gap an
   assert.equal(got.code, 0, got.stderr);
   const doc = JSON.parse(got.stdout);
   assert.equal(doc.version, 2);
-  assert.deepEqual(doc.history.map((h: any) => [h.version, h.digest]), [[1, d1], [2, r2.json.digest]]);
-  const audit = await http('GET', `${server.url}/api/v1/audit?kind=admin.manifest.set&outcome=refused`, { headers: admin() });
+  assert.deepEqual(
+    doc.history.map((h: any) => [h.version, h.digest]),
+    [
+      [1, d1],
+      [2, r2.json.digest],
+    ],
+  );
+  const audit = await http('GET', `${server.url}/api/v1/audit?kind=admin.manifest.set&outcome=refused`, {
+    headers: admin(),
+  });
   assert.ok(audit.json.length >= 7);
 });
 
 test('releases follow the manifest: each workload gets exactly its own secrets', async () => {
-  const client = (name: string) => new AgentKbsClient({ url: server.url, initData: initData(name), attester: simAttester({ dir: join(dir.path, 'sim'), measurement: Buffer.alloc(48, 1), initData: initData(name) }) });
+  const client = (name: string) =>
+    new AgentKbsClient({
+      url: server.url,
+      initData: initData(name),
+      attester: simAttester({ dir: join(dir.path, 'sim'), measurement: Buffer.alloc(48, 1), initData: initData(name) }),
+    });
   const web = client('web');
   assert.equal((await web.resource('default/secret/db-password')).toString(), 'web-db-pw');
-  await assert.rejects(web.resource('default/secret/queue-token'), (e: any) => e.code === 'KBS_POLICY_DENY' && /may not read default\/secret\/queue-token/.test(e.message));
+  await assert.rejects(
+    web.resource('default/secret/queue-token'),
+    (e: any) => e.code === 'KBS_POLICY_DENY' && /may not read default\/secret\/queue-token/.test(e.message),
+  );
   const worker = client('worker');
   const token = (await worker.resource('default/secret/queue-token')).toString();
   assert.match(token, /^[A-Za-z0-9]{32}$/);
   await assert.rejects(worker.resource('default/secret/db-password'), (e: any) => e.code === 'KBS_POLICY_DENY');
-  await assert.rejects(client('stranger').resource('default/secret/db-password'), (e: any) => e.code === 'KBS_POLICY_DENY' && /no workload "stranger"/.test(e.message));
-  const noInitData = new AgentKbsClient({ url: server.url, attester: simAttester({ dir: join(dir.path, 'sim'), measurement: Buffer.alloc(48, 1) }) });
+  await assert.rejects(
+    client('stranger').resource('default/secret/db-password'),
+    (e: any) => e.code === 'KBS_POLICY_DENY' && /no workload "stranger"/.test(e.message),
+  );
+  const noInitData = new AgentKbsClient({
+    url: server.url,
+    attester: simAttester({ dir: join(dir.path, 'sim'), measurement: Buffer.alloc(48, 1) }),
+  });
   await assert.rejects(noInitData.resource('default/secret/db-password'), (e: any) => e.code === 'KBS_POLICY_DENY');
 });
 
@@ -108,5 +161,14 @@ test('cloak manifest schema prints the JSON Schema that set checks', async () =>
   const schema = JSON.parse(r.stdout);
   assert.equal(schema.title, 'Cloak manifest');
   assert.deepEqual(schema.required, ['version', 'owners']);
-  assert.deepEqual(Object.keys(schema.properties.workloads.items.properties), ['name', 'images', 'tees', 'referenceValues', 'policy', 'secrets', 'keys', 'agentPolicy']);
+  assert.deepEqual(Object.keys(schema.properties.workloads.items.properties), [
+    'name',
+    'images',
+    'tees',
+    'referenceValues',
+    'policy',
+    'secrets',
+    'keys',
+    'agentPolicy',
+  ]);
 });

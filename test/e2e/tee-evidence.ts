@@ -4,19 +4,41 @@ import { join } from 'node:path';
 import { simAttest } from '../../src/attest/sim/index.ts';
 import { bindingDigest, type TeeKey } from './kbs-client.ts';
 
-export interface SimDevice { deviceKeyPem: string; deviceCertPem: string }
+export interface SimDevice {
+  deviceKeyPem: string;
+  deviceCertPem: string;
+}
 
 /** The device key and certificate `cloak sim init --dir DIR` wrote. */
 export function readSimDevice(dir: string): SimDevice {
-  return { deviceKeyPem: readFileSync(join(dir, 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(dir, 'device.pem'), 'utf8') };
+  return {
+    deviceKeyPem: readFileSync(join(dir, 'device.key'), 'utf8'),
+    deviceCertPem: readFileSync(join(dir, 'device.pem'), 'utf8'),
+  };
 }
 
 /** Evidence binding `nonce` and `key`: CoCo's `sample` form, or a report of the simulated TEE signed by `device`. */
-export function teeEvidence(tee: string, nonce: string, key: TeeKey, device: SimDevice, opts: { debug?: boolean; initData?: string } = {}) {
+export function teeEvidence(
+  tee: string,
+  nonce: string,
+  key: TeeKey,
+  device: SimDevice,
+  opts: { debug?: boolean; initData?: string } = {},
+) {
   const digest = bindingDigest(nonce, key.jwk);
   if (tee === 'sample') return { svn: '1', report_data: digest.toString('base64') };
   const reportData = Buffer.alloc(64);
   digest.copy(reportData);
   const hostData = opts.initData ? createHash('sha256').update(opts.initData).digest() : Buffer.alloc(32);
-  return simAttest({ version: 1, debug: opts.debug ?? false, tcb: 1n, measurement: createHash('sha384').update('app').digest(), hostData, reportData }, device);
+  return simAttest(
+    {
+      version: 1,
+      debug: opts.debug ?? false,
+      tcb: 1n,
+      measurement: createHash('sha384').update('app').digest(),
+      hostData,
+      reportData,
+    },
+    device,
+  );
 }

@@ -10,7 +10,9 @@ const require = createRequire(import.meta.url);
 export function validateK8s(objects: Array<Record<string, any>>): string[] {
   const errors: string[] = [];
   for (const o of objects) {
-    const [group, version] = String(o.apiVersion).includes('/') ? String(o.apiVersion).split('/') : ['', String(o.apiVersion)];
+    const [group, version] = String(o.apiVersion).includes('/')
+      ? String(o.apiVersion).split('/')
+      : ['', String(o.apiVersion)];
     const path = group ? `kubernetes-models/${group}/${version}/${o.kind}` : `kubernetes-models/${version}/${o.kind}`;
     let Model: any;
     try {
@@ -29,5 +31,7 @@ export function validateK8s(objects: Array<Record<string, any>>): string[] {
 }
 
 export function parseYamlStream(text: string): Array<Record<string, any>> {
-  return parseAllDocuments(text).map((d) => d.toJSON()).filter((d) => d && typeof d === 'object');
+  return parseAllDocuments(text)
+    .map((d) => d.toJSON())
+    .filter((d) => d && typeof d === 'object');
 }

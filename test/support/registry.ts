@@ -11,11 +11,18 @@ export const registryAvailable = () => existsSync(REGISTRY_BIN);
 export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-registry-'));
   const port = await freePort();
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    join(dir, 'config.yml'),
+    `version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const proc = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: 'ignore' });
   const host = `127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
-    try { if ((await fetch(`http://${host}/v2/`)).status === 200) break; } catch { /* not up yet */ }
+    try {
+      if ((await fetch(`http://${host}/v2/`)).status === 200) break;
+    } catch {
+      /* not up yet */
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

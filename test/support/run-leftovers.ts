@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { DEFAULT_RUN_ROOT } from '../../src/runtime/index.ts';
 
 const list = (filter: (n: string) => boolean = () => true) => {
-  try { return readdirSync(DEFAULT_RUN_ROOT).filter(filter).map((n) => join(DEFAULT_RUN_ROOT, n)); } catch { return []; }
+  try {
+    return readdirSync(DEFAULT_RUN_ROOT)
+      .filter(filter)
+      .map((n) => join(DEFAULT_RUN_ROOT, n));
+  } catch {
+    return [];
+  }
 };
 
 /** The run directories `cloak run` could leave behind (it keeps nothing anywhere else). */

@@ -20,16 +20,31 @@ export interface SimAttesterOptions {
 export function simAttester(opts: SimAttesterOptions): Attester {
   let device: { deviceKeyPem: string; deviceCertPem: string };
   try {
-    device = { deviceKeyPem: readFileSync(join(opts.dir, 'device.key'), 'utf8'), deviceCertPem: readFileSync(join(opts.dir, 'device.pem'), 'utf8') };
+    device = {
+      deviceKeyPem: readFileSync(join(opts.dir, 'device.key'), 'utf8'),
+      deviceCertPem: readFileSync(join(opts.dir, 'device.pem'), 'utf8'),
+    };
   } catch {
     throw new CloakError('AGENT_NO_SIM', `no simulated TEE in ${opts.dir}: run \`cloak sim init --dir ${opts.dir}\``);
   }
   // The simulated hardware holds the init-data digest exactly as the KBS computes it.
-  const hostData = opts.initData ? fitDigest(parseInitData({ format: 'toml', body: opts.initData }).digest, 32) : Buffer.alloc(32);
+  const hostData = opts.initData
+    ? fitDigest(parseInitData({ format: 'toml', body: opts.initData }).digest, 32)
+    : Buffer.alloc(32);
   return {
     tee: 'sim',
     async evidence(binding: Buffer) {
-      return simAttest({ version: 1, debug: opts.debug ?? false, tcb: 1n, measurement: opts.measurement, hostData, reportData: fitDigest(binding, 64) }, device);
+      return simAttest(
+        {
+          version: 1,
+          debug: opts.debug ?? false,
+          tcb: 1n,
+          measurement: opts.measurement,
+          hostData,
+          reportData: fitDigest(binding, 64),
+        },
+        device,
+      );
     },
   };
 }

@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KeyObject } from 'node:crypto';
 import { ByteReader, CloakError } from '../../lib/index.ts';
-import { encodePcrSelection, parseTpmPublic, parseTpmSignature, readPcrSelection, TPM_ALG, type TpmSignature } from '../../attest/tpm/index.ts';
+import {
+  encodePcrSelection,
+  parseTpmPublic,
+  parseTpmSignature,
+  readPcrSelection,
+  TPM_ALG,
+  type TpmSignature,
+} from '../../attest/tpm/index.ts';
 import type { TpmTransport } from './tpm-transport.ts';
 import { command, responseReader, TPM_CC, TPM_RH_OWNER, tpm2b, u16, u32 } from './tpm-wire.ts';
 
@@ -14,14 +21,25 @@ const MAX_NV_SIZE = 1 << 16;
 /** TPM_RC_RETRY, TPM_RC_YIELDED, TPM_RC_TESTING: warnings that mean "send it again". */
 const RETRY_RCS = new Set([0x922, 0x908, 0x90a]);
 
-export interface NvPublic { index: number; nameAlg: number; attributes: number; size: number }
-export interface TpmQuoteResult { message: Buffer; signature: Buffer; parsedSignature: TpmSignature }
+export interface NvPublic {
+  index: number;
+  nameAlg: number;
+  attributes: number;
+  size: number;
+}
+export interface TpmQuoteResult {
+  message: Buffer;
+  signature: Buffer;
+  parsedSignature: TpmSignature;
+}
 
 /** A TPM 2.0 client over the command/response wire format; every response is parsed with bounds. */
 export class TpmClient {
   constructor(private readonly transport: TpmTransport) {}
 
-  close(): void { this.transport.close(); }
+  close(): void {
+    this.transport.close();
+  }
 
   private async run(cc: number, what: string, handles: number[], params: Buffer, session: boolean, respHandles = 0) {
     const cmd = command(cc, handles, params, session);
@@ -45,14 +63,24 @@ export class TpmClient {
     const attributes = p.u32be('attributes');
     p.u16Sized(64, 'authPolicy');
     const size = p.u16be('dataSize');
-    if (got !== index) throw new CloakError('AGENT_TPM_RESPONSE', `NV_ReadPublic answered for index 0x${got.toString(16)}, not 0x${index.toString(16)}`);
+    if (got !== index)
+      throw new CloakError(
+        'AGENT_TPM_RESPONSE',
+        `NV_ReadPublic answered for index 0x${got.toString(16)}, not 0x${index.toString(16)}`,
+      );
     return { index, nameAlg, attributes, size };
   }
 
   /** TPM_PT_NV_BUFFER_MAX: the largest NV_Read/NV_Write chunk (1024 on most TPMs); 512 if the TPM does not say. */
   async nvBufferMax(): Promise<number> {
     try {
-      const r = await this.run(TPM_CC.GetCapability, 'GetCapability', [], Buffer.concat([u32(TPM_CAP_TPM_PROPERTIES), u32(TPM_PT_NV_BUFFER_MAX), u32(1)]), false);
+      const r = await this.run(
+        TPM_CC.GetCapability,
+        'GetCapability',
+        [],
+        Buffer.concat([u32(TPM_CAP_TPM_PROPERTIES), u32(TPM_PT_NV_BUFFER_MAX), u32(1)]),
+        false,
+      );
       r.u8('moreData');
       if (r.u32be('capability') !== TPM_CAP_TPM_PROPERTIES || r.u32be('count') < 1) return 512;
       const prop = r.u32be('property');
@@ -67,14 +95,22 @@ export class TpmClient {
   /** Reads a whole NV index in chunks (owner authorisation with an empty password, as on Azure). */
   async nvReadAll(index: number, opts: { authHandle?: number } = {}): Promise<Buffer> {
     const { size } = await this.nvReadPublic(index);
-    if (size > MAX_NV_SIZE) throw new CloakError('AGENT_TPM_RESPONSE', `NV index 0x${index.toString(16)} claims ${size} bytes`);
+    if (size > MAX_NV_SIZE)
+      throw new CloakError('AGENT_TPM_RESPONSE', `NV index 0x${index.toString(16)} claims ${size} bytes`);
     const chunk = await this.nvBufferMax();
     const parts: Buffer[] = [];
     for (let off = 0; off < size; off += chunk) {
       const n = Math.min(chunk, size - off);
-      const r = await this.run(TPM_CC.NV_Read, 'NV_Read', [opts.authHandle ?? TPM_RH_OWNER, index], Buffer.concat([u16(n), u16(off)]), true);
+      const r = await this.run(
+        TPM_CC.NV_Read,
+        'NV_Read',
+        [opts.authHandle ?? TPM_RH_OWNER, index],
+        Buffer.concat([u16(n), u16(off)]),
+        true,
+      );
       const data = r.u16Sized(chunk, 'NV data');
-      if (data.length !== n) throw new CloakError('AGENT_TPM_RESPONSE', `NV_Read returned ${data.length} bytes, asked for ${n}`);
+      if (data.length !== n)
+        throw new CloakError('AGENT_TPM_RESPONSE', `NV_Read returned ${data.length} bytes, asked for ${n}`);
       parts.push(data);
     }
     return Buffer.concat(parts);
@@ -88,7 +124,13 @@ export class TpmClient {
       if (!(e instanceof CloakError && e.code === 'AGENT_TPM_RC')) throw e;
       const attrs = 0x2 | 0x4 | 0x20000 | 0x40000; // OWNERWRITE | AUTHWRITE | OWNERREAD | AUTHREAD, ordinary index
       const pub = Buffer.concat([u32(index), u16(TPM_ALG.SHA256), u32(attrs), u16(0), u16(data.length)]);
-      await this.run(TPM_CC.NV_DefineSpace, 'NV_DefineSpace', [TPM_RH_OWNER], Buffer.concat([u16(0), tpm2b(pub)]), true);
+      await this.run(
+        TPM_CC.NV_DefineSpace,
+        'NV_DefineSpace',
+        [TPM_RH_OWNER],
+        Buffer.concat([u16(0), tpm2b(pub)]),
+        true,
+      );
     }
     await this.run(TPM_CC.NV_Write, 'NV_Write', [TPM_RH_OWNER, index], Buffer.concat([tpm2b(data), u16(0)]), true);
   }
@@ -99,15 +141,26 @@ export class TpmClient {
     let remaining = [...new Set(pcrs)].sort((a, b) => a - b);
     for (let round = 0; remaining.length > 0; round++) {
       if (round > 24) throw new CloakError('AGENT_TPM_RESPONSE', 'PCR_Read made no progress');
-      const r = await this.run(TPM_CC.PCR_Read, 'PCR_Read', [], encodePcrSelection([{ hashAlg: TPM_ALG.SHA256, pcrs: remaining }]), false);
+      const r = await this.run(
+        TPM_CC.PCR_Read,
+        'PCR_Read',
+        [],
+        encodePcrSelection([{ hashAlg: TPM_ALG.SHA256, pcrs: remaining }]),
+        false,
+      );
       r.u32be('pcrUpdateCounter');
       const sel = readPcrSelection(r, 'AGENT_TPM_RESPONSE');
       const count = r.u32be('digest count');
       if (count > 8) throw new CloakError('AGENT_TPM_RESPONSE', `PCR_Read returned ${count} digests`);
       const read = sel.filter((b) => b.hashAlg === TPM_ALG.SHA256).flatMap((b) => b.pcrs);
-      if (sel.length !== 1 || read.length !== count || count === 0) throw new CloakError('AGENT_TPM_RESPONSE', 'PCR_Read returned digests that do not match its selection (is the SHA-256 bank allocated?)');
+      if (sel.length !== 1 || read.length !== count || count === 0)
+        throw new CloakError(
+          'AGENT_TPM_RESPONSE',
+          'PCR_Read returned digests that do not match its selection (is the SHA-256 bank allocated?)',
+        );
       for (const i of read) {
-        if (!remaining.includes(i)) throw new CloakError('AGENT_TPM_RESPONSE', `PCR_Read returned PCR ${i}, which was not asked for`);
+        if (!remaining.includes(i))
+          throw new CloakError('AGENT_TPM_RESPONSE', `PCR_Read returned PCR ${i}, which was not asked for`);
         const d = r.u16Sized(32, 'PCR digest');
         if (d.length !== 32) throw new CloakError('AGENT_TPM_RESPONSE', `PCR ${i} digest is ${d.length} bytes`);
         out[i] = d;
@@ -125,9 +178,17 @@ export class TpmClient {
   }
 
   /** TPM2_Quote over SHA-256 PCRs with the key's own signing scheme; `nonce` becomes extraData. */
-  async quote(akHandle: number, nonce: Buffer, pcrs: number[] = Array.from({ length: 24 }, (_, i) => i)): Promise<TpmQuoteResult> {
+  async quote(
+    akHandle: number,
+    nonce: Buffer,
+    pcrs: number[] = Array.from({ length: 24 }, (_, i) => i),
+  ): Promise<TpmQuoteResult> {
     if (nonce.length > 64) throw new CloakError('AGENT_TPM_NONCE', 'a TPM quote nonce is at most 64 bytes');
-    const params = Buffer.concat([tpm2b(nonce), u16(TPM_ALG.NULL), encodePcrSelection([{ hashAlg: TPM_ALG.SHA256, pcrs }])]);
+    const params = Buffer.concat([
+      tpm2b(nonce),
+      u16(TPM_ALG.NULL),
+      encodePcrSelection([{ hashAlg: TPM_ALG.SHA256, pcrs }]),
+    ]);
     const r = await this.run(TPM_CC.Quote, 'Quote', [akHandle], params, true);
     const message = r.u16Sized(2048, 'quoted');
     const signature = Buffer.from(r.bytes(r.remaining, 'signature'));

@@ -26,8 +26,15 @@ function fakeKernel(opts: { provider: string; racer?: number } = { provider: 'td
       files.set(`${p}/auxblob`, Buffer.alloc(0));
       files.set(`${p}/privlevel`, Buffer.from('0\n'));
     },
-    rmdirSync: (p) => { dirs.delete(p); for (const k of [...files.keys()]) if (k.startsWith(p + '/')) files.delete(k); },
-    readFileSync: (p) => { const f = files.get(p); if (!f) throw new Error(`ENOENT ${p}`); return f; },
+    rmdirSync: (p) => {
+      dirs.delete(p);
+      for (const k of [...files.keys()]) if (k.startsWith(p + '/')) files.delete(k);
+    },
+    readFileSync: (p) => {
+      const f = files.get(p);
+      if (!f) throw new Error(`ENOENT ${p}`);
+      return f;
+    },
     writeFileSync: (p, data) => {
       const entry = dirname(p);
       const buf = Buffer.from(data);
@@ -59,11 +66,17 @@ test('configfs-tsm (fake tree): retries when generation shows a racing writer, g
   assert.equal(readTsmReport(Buffer.alloc(64), { root: once.root, fs: once.fs }).generation, 3);
   assert.equal(once.writes.length, 2);
   const always = fakeKernel({ provider: 'tdx_guest', racer: 99 });
-  assert.throws(() => readTsmReport(Buffer.alloc(64), { root: always.root, fs: always.fs }), (e) => isCloakError(e, 'AGENT_TSM_RACE'));
+  assert.throws(
+    () => readTsmReport(Buffer.alloc(64), { root: always.root, fs: always.fs }),
+    (e) => isCloakError(e, 'AGENT_TSM_RACE'),
+  );
 });
 
 test('configfs-tsm: clear errors without a TSM and for a wrong provider', async () => {
-  assert.throws(() => readTsmReport(Buffer.alloc(64), { root: '/nonexistent/tsm' }), (e) => isCloakError(e, 'AGENT_NO_TSM'));
+  assert.throws(
+    () => readTsmReport(Buffer.alloc(64), { root: '/nonexistent/tsm' }),
+    (e) => isCloakError(e, 'AGENT_NO_TSM'),
+  );
   const k = fakeKernel({ provider: 'sev_guest' });
   const attester = tsmAttester({ tee: 'snp', root: k.root, fs: k.fs, build: tdxEvidence });
   await assert.rejects(attester.evidence(Buffer.alloc(48)), (e) => isCloakError(e, 'AGENT_TSM_PROVIDER'));

@@ -17,9 +17,19 @@ import { parseSealedSecret, verifySealedSecret } from '../../manifest/index.ts';
  * server through the agent's KBS client).
  */
 
-export interface CdhStandIn { url: string; port: number; requests: string[]; unseal(sealed: string): Promise<Buffer>; close(): Promise<void> }
+export interface CdhStandIn {
+  url: string;
+  port: number;
+  requests: string[];
+  unseal(sealed: string): Promise<Buffer>;
+  close(): Promise<void>;
+}
 
-export async function startCdhStandIn(opts: { getResource: (uri: string) => Promise<Buffer>; resourceFeature?: boolean; port?: number }): Promise<CdhStandIn> {
+export async function startCdhStandIn(opts: {
+  getResource: (uri: string) => Promise<Buffer>;
+  resourceFeature?: boolean;
+  port?: number;
+}): Promise<CdhStandIn> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -28,7 +38,8 @@ export async function startCdhStandIn(opts: { getResource: (uri: string) => Prom
       res.writeHead(status, type ? { 'content-type': type } : {});
       res.end(body);
     };
-    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '')) return answer(403, 'Forbidden');
+    if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? ''))
+      return answer(403, 'Forbidden');
     const m = /^\/cdh\/resource(\/.*)$/.exec(path);
     if (!m) return answer(404, 'URL NOT FOUND');
     if (opts.resourceFeature === false) return answer(404, 'Resource Feature Not Enabled');
@@ -46,7 +57,10 @@ export async function startCdhStandIn(opts: { getResource: (uri: string) => Prom
     async unseal(sealed) {
       const kid = parseSealedSecret(sealed).header.kid;
       const s = await verifySealedSecret(sealed, JSON.parse((await opts.getResource(kid)).toString('utf8')));
-      if (s.payload.type !== 'vault' || s.payload.provider !== 'kbs') throw new Error(`the stand-in unseals vault secrets of provider kbs only, not ${s.payload.type}/${s.payload.provider}`);
+      if (s.payload.type !== 'vault' || s.payload.provider !== 'kbs')
+        throw new Error(
+          `the stand-in unseals vault secrets of provider kbs only, not ${s.payload.type}/${s.payload.provider}`,
+        );
       return opts.getResource(s.payload.name);
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),

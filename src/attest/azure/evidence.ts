@@ -44,14 +44,22 @@ function pemToDer(pem: unknown): Buffer {
 function version(e: Record<string, unknown>): 0 | 1 | 2 {
   if (e.version === undefined) return 0;
   if (e.version === 1 || e.version === 2) return e.version;
-  throw new CloakError('AZ_EVIDENCE_VERSION', `Azure vTPM evidence version ${JSON.stringify(e.version)} is not supported (0, 1, 2)`);
+  throw new CloakError(
+    'AZ_EVIDENCE_VERSION',
+    `Azure vTPM evidence version ${JSON.stringify(e.version)} is not supported (0, 1, 2)`,
+  );
 }
 
 export function parseAzSnpEvidence(evidence: unknown): AzEvidence {
   const e = obj(evidence, 'az-snp-vtpm evidence');
   const v = version(e);
   if (v === 0) {
-    return { version: 0, quote: quote(e.quote, 'hex'), hcl: readJsonBytes(e.report, CODE, 'report', 'hex', 65536), vcek: pemToDer(e.vcek) };
+    return {
+      version: 0,
+      quote: quote(e.quote, 'hex'),
+      hcl: readJsonBytes(e.report, CODE, 'report', 'hex', 65536),
+      vcek: pemToDer(e.vcek),
+    };
   }
   return {
     version: v,

@@ -15,7 +15,11 @@ export const HCL_TD_REPORT_SIZE = 1024;
 export const HCL_NV_INDEX = 0x01400001;
 
 export const HCL_REPORT_TYPE = { snp: 2, tdx: 4 } as const;
-const HASH_TYPES: Record<number, { name: string; size: number }> = { 1: { name: 'sha256', size: 32 }, 2: { name: 'sha384', size: 48 }, 3: { name: 'sha512', size: 64 } };
+const HASH_TYPES: Record<number, { name: string; size: number }> = {
+  1: { name: 'sha256', size: 32 },
+  2: { name: 'sha384', size: 48 },
+  3: { name: 'sha512', size: 64 },
+};
 
 export interface HclReport {
   version: number;
@@ -48,15 +52,26 @@ export function parseHclReport(buf: Buffer): HclReport {
   const reportType = r.u32le('report_type');
   const hashType = r.u32le('report_data_hash_type');
   const varSize = r.u32le('variable_data_size');
-  if (dataSize !== varSize + 20) throw new CloakError(CODE, `HCL data_size ${dataSize} does not match variable_data_size ${varSize} + 20`);
-  if (reportSize > buf.length || reportSize < HCL_HEADER_SIZE + HCL_HW_REPORT_SIZE + dataSize) throw new CloakError(CODE, `HCL report_size ${reportSize} does not fit the report`);
+  if (dataSize !== varSize + 20)
+    throw new CloakError(CODE, `HCL data_size ${dataSize} does not match variable_data_size ${varSize} + 20`);
+  if (reportSize > buf.length || reportSize < HCL_HEADER_SIZE + HCL_HW_REPORT_SIZE + dataSize)
+    throw new CloakError(CODE, `HCL report_size ${reportSize} does not fit the report`);
   const runtimeClaimsBytes = Buffer.from(r.bytes(varSize, 'runtime claims'));
-  if (!HASH_TYPES[hashType]) throw new CloakError('AZ_HCL_UNSUPPORTED', `HCL report-data hash type ${hashType} is not supported (1 SHA-256, 2 SHA-384, 3 SHA-512)`);
+  if (!HASH_TYPES[hashType])
+    throw new CloakError(
+      'AZ_HCL_UNSUPPORTED',
+      `HCL report-data hash type ${hashType} is not supported (1 SHA-256, 2 SHA-384, 3 SHA-512)`,
+    );
   let kind: 'snp' | 'tdx';
   let hwReport: Buffer;
-  if (reportType === HCL_REPORT_TYPE.snp) { kind = 'snp'; hwReport = Buffer.from(slot.subarray(0, SNP_REPORT_SIZE)); }
-  else if (reportType === HCL_REPORT_TYPE.tdx) { kind = 'tdx'; hwReport = Buffer.from(slot.subarray(0, HCL_TD_REPORT_SIZE)); }
-  else throw new CloakError('AZ_HCL_UNSUPPORTED', `HCL report type ${reportType} is not supported (2 SEV-SNP, 4 TDX)`);
+  if (reportType === HCL_REPORT_TYPE.snp) {
+    kind = 'snp';
+    hwReport = Buffer.from(slot.subarray(0, SNP_REPORT_SIZE));
+  } else if (reportType === HCL_REPORT_TYPE.tdx) {
+    kind = 'tdx';
+    hwReport = Buffer.from(slot.subarray(0, HCL_TD_REPORT_SIZE));
+  } else
+    throw new CloakError('AZ_HCL_UNSUPPORTED', `HCL report type ${reportType} is not supported (2 SEV-SNP, 4 TDX)`);
   return { version, reportSize, requestType, status, kind, hwReport, hashType, runtimeClaimsBytes };
 }
 

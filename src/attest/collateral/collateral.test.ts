@@ -6,8 +6,11 @@ import { join } from 'node:path';
 import { directoryCandidates, directoryCollateral, httpCollateral } from './index.ts';
 
 test('directoryCollateral: host/path_query, host/path, path; never escapes the directory', async () => {
-  assert.deepEqual(directoryCandidates('https://kdsintf.amd.com/vcek/v1/Milan/abcd?blSPL=1&teeSPL=0'),
-    ['kdsintf.amd.com/vcek/v1/Milan/abcd_blSPL=1&teeSPL=0', 'kdsintf.amd.com/vcek/v1/Milan/abcd', 'vcek/v1/Milan/abcd']);
+  assert.deepEqual(directoryCandidates('https://kdsintf.amd.com/vcek/v1/Milan/abcd?blSPL=1&teeSPL=0'), [
+    'kdsintf.amd.com/vcek/v1/Milan/abcd_blSPL=1&teeSPL=0',
+    'kdsintf.amd.com/vcek/v1/Milan/abcd',
+    'vcek/v1/Milan/abcd',
+  ]);
   assert.deepEqual(directoryCandidates('not a url'), []);
   const dir = mkdtempSync(join(tmpdir(), 'cloak-collateral-'));
   try {
@@ -17,7 +20,9 @@ test('directoryCollateral: host/path_query, host/path, path; never escapes the d
     assert.equal(Buffer.from((await c.get('https://kdsintf.amd.com/vcek/v1/Milan/crl'))!).toString(), 'crl');
     assert.equal(await c.get('https://kdsintf.amd.com/vcek/v1/Genoa/crl'), undefined);
     assert.equal(await c.get('https://kdsintf.amd.com/%2e%2e/%2e%2e/etc/passwd'), undefined);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('httpCollateral: caches 200s for the TTL, shares concurrent fetches, 404/errors give undefined (injected fetch, no network)', async () => {

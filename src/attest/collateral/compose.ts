@@ -14,11 +14,18 @@ export function firstOf(sources: CollateralSource[]): CollateralSource {
 }
 
 /** Routes by the URL's host: the first route whose suffix the host ends with (`amd.com`), else `fallback`. */
-export function byHost(routes: Array<[hostSuffix: string, source: CollateralSource]>, fallback?: CollateralSource): CollateralSource {
+export function byHost(
+  routes: Array<[hostSuffix: string, source: CollateralSource]>,
+  fallback?: CollateralSource,
+): CollateralSource {
   return {
     get(url) {
       let host: string;
-      try { host = new URL(url).hostname; } catch { return Promise.resolve(undefined); }
+      try {
+        host = new URL(url).hostname;
+      } catch {
+        return Promise.resolve(undefined);
+      }
       const route = routes.find(([suffix]) => host === suffix || host.endsWith('.' + suffix));
       return (route?.[1] ?? fallback)?.get(url) ?? Promise.resolve(undefined);
     },

@@ -15,7 +15,11 @@ import { qvlCollateral } from './qvl.ts';
  */
 export function operatorCollateral(path: string): CollateralSource {
   const st = statSync(path, { throwIfNoEntry: false });
-  if (!st) throw new CloakError('COLLATERAL_PATH_MISSING', `collateral ${path} does not exist: give a directory of vendor responses or a collateral JSON file`);
+  if (!st)
+    throw new CloakError(
+      'COLLATERAL_PATH_MISSING',
+      `collateral ${path} does not exist: give a directory of vendor responses or a collateral JSON file`,
+    );
   return st.isDirectory() ? directoryCollateral(path) : qvlCollateral(readFileSync(path));
 }
 

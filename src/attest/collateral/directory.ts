@@ -12,7 +12,11 @@ import type { CollateralSource } from '../types.ts';
  */
 export function directoryCandidates(url: string): string[] {
   let u: URL;
-  try { u = new URL(url); } catch { return []; }
+  try {
+    u = new URL(url);
+  } catch {
+    return [];
+  }
   const path = decodeURIComponent(u.pathname).replace(/^\/+/, '');
   const query = u.search ? '_' + u.search.slice(1) : '';
   const header = u.hash ? '_' + u.hash.slice(1) : '';
@@ -40,7 +44,11 @@ export function directoryCollateral(dir: string): CollateralSource {
   return {
     async get(url: string): Promise<Uint8Array | undefined> {
       for (const rel of [...directoryCandidates(url), collateralFileName(url)]) {
-        try { return await readFile(join(dir, rel)); } catch { /* try the next form */ }
+        try {
+          return await readFile(join(dir, rel));
+        } catch {
+          /* try the next form */
+        }
       }
       return undefined;
     },

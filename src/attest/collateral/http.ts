@@ -5,8 +5,14 @@ import { unavailableOnError } from './compose.ts';
 import { splitFragment, type ResponseSource } from './response.ts';
 
 /** The part of `fetch` a collateral source uses (the global fetch fits; tests inject their own). */
-export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<{
-  ok: boolean; status: number; headers: { get(name: string): string | null }; arrayBuffer(): Promise<ArrayBuffer>;
+export type FetchLike = (
+  url: string,
+  init?: { signal?: AbortSignal },
+) => Promise<{
+  ok: boolean;
+  status: number;
+  headers: { get(name: string): string | null };
+  arrayBuffer(): Promise<ArrayBuffer>;
 }>;
 
 export interface HttpSourceOptions {
@@ -29,7 +35,10 @@ export interface HttpSourceOptions {
  */
 export function httpSource(opts: HttpSourceOptions): ResponseSource {
   const inflight = new Map<string, Promise<Map<string, Uint8Array> | undefined>>();
-  const unavailable = opts.unavailable ?? { code: 'COLLATERAL_UNAVAILABLE', hint: 'check network access to the vendor, or pass an offline collateral directory' };
+  const unavailable = opts.unavailable ?? {
+    code: 'COLLATERAL_UNAVAILABLE',
+    hint: 'check network access to the vendor, or pass an offline collateral directory',
+  };
   const load = async (url: string): Promise<Map<string, Uint8Array> | undefined> => {
     try {
       const res = await opts.fetch(url, { signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000) });
@@ -48,7 +57,10 @@ export function httpSource(opts: HttpSourceOptions): ResponseSource {
   };
   const response = (url: string): Promise<Map<string, Uint8Array> | undefined> => {
     let p = inflight.get(url);
-    if (!p) { p = load(url); inflight.set(url, p); }
+    if (!p) {
+      p = load(url);
+      inflight.set(url, p);
+    }
     return p;
   };
   return {
@@ -72,5 +84,10 @@ export interface HttpCollateralOptions {
 
 /** AMD KDS as the server uses it: cached for the TTL, and a failed request is "unavailable" (the VEK may come from elsewhere). */
 export function httpCollateral(opts: HttpCollateralOptions): CollateralSource {
-  return unavailableOnError(cachedCollateral(httpSource({ fetch: opts.fetch, timeoutMs: opts.timeoutMs }), { now: opts.now, ttlMs: opts.ttlMs }));
+  return unavailableOnError(
+    cachedCollateral(httpSource({ fetch: opts.fetch, timeoutMs: opts.timeoutMs }), {
+      now: opts.now,
+      ttlMs: opts.ttlMs,
+    }),
+  );
 }

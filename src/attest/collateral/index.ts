@@ -1,5 +1,11 @@
 export { directoryCollateral, directoryCandidates, collateralFileName } from './directory.ts';
-export { httpSource, httpCollateral, type FetchLike, type HttpSourceOptions, type HttpCollateralOptions } from './http.ts';
+export {
+  httpSource,
+  httpCollateral,
+  type FetchLike,
+  type HttpSourceOptions,
+  type HttpCollateralOptions,
+} from './http.ts';
 export { cachedCollateral, type CollateralCacheOptions } from './cache.ts';
 export { firstOf, byHost, unavailableOnError, staticCollateral } from './compose.ts';
 export { isResponseSource, type ResponseSource } from './response.ts';

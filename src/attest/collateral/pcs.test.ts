@@ -7,12 +7,33 @@ import { pcsCollateralSource, type FetchLike } from './index.ts';
 
 /** An in-memory stand-in for Intel PCS serving the real dcap-qvl collateral the way PCS v4 does (bodies + issuer-chain headers). No network. */
 function fakePcs(): { fetch: FetchLike; calls: string[] } {
-  const c = JSON.parse(readEvidence('tdx/dcap-qvl_tdx_quote_collateral.json').toString('utf8')) as Record<string, string>;
+  const c = JSON.parse(readEvidence('tdx/dcap-qvl_tdx_quote_collateral.json').toString('utf8')) as Record<
+    string,
+    string
+  >;
   const u = pcsUrls('tdx', 'B0C06F000000', 'platform');
   const routes = new Map<string, { body: Buffer; headers: Record<string, string> }>([
-    [u.tcb, { body: Buffer.from(`{"tcbInfo":${c.tcb_info},"signature":"${c.tcb_info_signature}"}`), headers: { 'TCB-Info-Issuer-Chain': encodeURIComponent(c.tcb_info_issuer_chain!) } }],
-    [u.qe, { body: Buffer.from(`{"enclaveIdentity":${c.qe_identity},"signature":"${c.qe_identity_signature}"}`), headers: { 'SGX-Enclave-Identity-Issuer-Chain': encodeURIComponent(c.qe_identity_issuer_chain!) } }],
-    [u.pckCrl, { body: Buffer.from(c.pck_crl!, 'hex'), headers: { 'SGX-PCK-CRL-Issuer-Chain': encodeURIComponent(c.pck_crl_issuer_chain!) } }],
+    [
+      u.tcb,
+      {
+        body: Buffer.from(`{"tcbInfo":${c.tcb_info},"signature":"${c.tcb_info_signature}"}`),
+        headers: { 'TCB-Info-Issuer-Chain': encodeURIComponent(c.tcb_info_issuer_chain!) },
+      },
+    ],
+    [
+      u.qe,
+      {
+        body: Buffer.from(`{"enclaveIdentity":${c.qe_identity},"signature":"${c.qe_identity_signature}"}`),
+        headers: { 'SGX-Enclave-Identity-Issuer-Chain': encodeURIComponent(c.qe_identity_issuer_chain!) },
+      },
+    ],
+    [
+      u.pckCrl,
+      {
+        body: Buffer.from(c.pck_crl!, 'hex'),
+        headers: { 'SGX-PCK-CRL-Issuer-Chain': encodeURIComponent(c.pck_crl_issuer_chain!) },
+      },
+    ],
     [u.rootCaCrl, { body: Buffer.from(c.root_ca_crl!, 'hex'), headers: {} }],
   ]);
   const calls: string[] = [];
@@ -20,7 +41,12 @@ function fakePcs(): { fetch: FetchLike; calls: string[] } {
     calls.push(url);
     const r = routes.get(url);
     const headers = new Map(Object.entries(r?.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    return { ok: r !== undefined, status: r ? 200 : 404, headers: { get: (n: string) => headers.get(n.toLowerCase()) ?? null }, arrayBuffer: async () => new Uint8Array(r?.body ?? Buffer.alloc(0)).buffer };
+    return {
+      ok: r !== undefined,
+      status: r ? 200 : 404,
+      headers: { get: (n: string) => headers.get(n.toLowerCase()) ?? null },
+      arrayBuffer: async () => new Uint8Array(r?.body ?? Buffer.alloc(0)).buffer,
+    };
   };
   return { fetch, calls };
 }

@@ -6,7 +6,15 @@ import { ATTEST_ERRORS } from '../errors.ts';
 import { tdxVerifier } from '../tdx/index.ts';
 import { writeOfflineCollateralDir } from '../dcap/testing/offline-dir.ts';
 import { testdata } from '../../lib/testing/testdata.ts';
-import { byHost, cachedCollateral, firstOf, httpSource, operatorCollateral, staticCollateral, type FetchLike } from './index.ts';
+import {
+  byHost,
+  cachedCollateral,
+  firstOf,
+  httpSource,
+  operatorCollateral,
+  staticCollateral,
+  type FetchLike,
+} from './index.ts';
 
 const EV = testdata('evidence');
 const shared = (p: string) => new URL(p, EV.url);
@@ -17,8 +25,14 @@ function fakeFetch(opts: { hang?: boolean } = {}): { fetch: FetchLike; calls: st
   const calls: string[] = [];
   const fetch: FetchLike = (url, init) => {
     calls.push(url);
-    if (opts.hang) return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
-    return Promise.resolve(new Response(url.endsWith('/missing') ? null : `body of ${url}`, { status: url.endsWith('/missing') ? 404 : 200, headers: { 'X-Chain': encodeURIComponent('-----BEGIN-----\nchain') } }));
+    if (opts.hang)
+      return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal!.reason)));
+    return Promise.resolve(
+      new Response(url.endsWith('/missing') ? null : `body of ${url}`, {
+        status: url.endsWith('/missing') ? 404 : 200,
+        headers: { 'X-Chain': encodeURIComponent('-----BEGIN-----\nchain') },
+      }),
+    );
   };
   return { fetch, calls };
 }
@@ -35,11 +49,23 @@ test('httpSource: a response header answers URL#Header (any case, URL-decoded); 
 });
 
 test('httpSource: a request that does not answer within the timeout fails with the configured code', async () => {
-  const http = httpSource({ fetch: fakeFetch({ hang: true }).fetch, timeoutMs: 20, unavailable: { code: 'DCAP_COLLATERAL_UNAVAILABLE', hint: 'check network access to Intel PCS' } });
+  const http = httpSource({
+    fetch: fakeFetch({ hang: true }).fetch,
+    timeoutMs: 20,
+    unavailable: { code: 'DCAP_COLLATERAL_UNAVAILABLE', hint: 'check network access to Intel PCS' },
+  });
   const alive = setTimeout(() => {}, 5000); // AbortSignal.timeout does not hold the event loop open; a real socket would
   try {
-    await assert.rejects(http.get('https://x.test/slow'), (e) => isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE') && /Intel PCS/.test((e as Error).message) && errorKind(e as CloakError, ATTEST_ERRORS) === 'upstream_failed');
-  } finally { clearTimeout(alive); }
+    await assert.rejects(
+      http.get('https://x.test/slow'),
+      (e) =>
+        isCloakError(e, 'DCAP_COLLATERAL_UNAVAILABLE') &&
+        /Intel PCS/.test((e as Error).message) &&
+        errorKind(e as CloakError, ATTEST_ERRORS) === 'upstream_failed',
+    );
+  } finally {
+    clearTimeout(alive);
+  }
 });
 
 test('cachedCollateral: keeps a response whole (body and headers), at most maxEntries of them, oldest out first', async () => {
@@ -57,7 +83,10 @@ test('cachedCollateral: keeps a response whole (body and headers), at most maxEn
 
 test('byHost routes by host suffix (not by substring), firstOf takes the first answer, staticCollateral answers fixed URLs', async () => {
   const amd = staticCollateral([['https://kdsintf.amd.com/x', Buffer.from('amd')]]);
-  const other = staticCollateral([['https://evilamd.com/x', Buffer.from('other')], ['https://kdsintf.amd.com/y', Buffer.from('y')]]);
+  const other = staticCollateral([
+    ['https://evilamd.com/x', Buffer.from('other')],
+    ['https://kdsintf.amd.com/y', Buffer.from('y')],
+  ]);
   const routed = byHost([['amd.com', amd]], other);
   assert.equal(text(await routed.get('https://kdsintf.amd.com/x')), 'amd');
   assert.equal(text(await routed.get('https://evilamd.com/x')), 'other');
@@ -66,17 +95,29 @@ test('byHost routes by host suffix (not by substring), firstOf takes the first a
   assert.equal(text(await firstOf([amd, other]).get('https://kdsintf.amd.com/y')), 'y');
 });
 
-test('operatorCollateral: the real dcap-qvl collateral file and the same collateral as a PCS directory both verify the real TDX quote', { skip: EV.skip }, async () => {
-  const at = new Date('2025-07-01T00:00:00Z');
-  const quote = { quote: readFileSync(shared('tdx/dcap-qvl_tdx_quote.dat')).toString('base64') };
-  const file = shared('tdx/dcap-qvl_tdx_quote_collateral.json').pathname;
-  const fromFile = await tdxVerifier.verify(quote, { now: at, collateral: operatorCollateral(file) });
-  assert.equal(fromFile.claims.tcb_status, 'UpToDate');
-  const dir = writeOfflineCollateralDir(JSON.parse(readFileSync(file, 'utf8')), 'tdx', 'B0C06F000000', 'platform');
-  try {
-    const fromDir = await tdxVerifier.verify(quote, { now: at, collateral: operatorCollateral(dir) });
-    assert.deepEqual(fromDir.claims, fromFile.claims);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
-  assert.throws(() => operatorCollateral('/nonexistent/collateral'), (e) => isCloakError(e, 'COLLATERAL_PATH_MISSING'));
-  assert.throws(() => operatorCollateral(shared('snp/vcek.der').pathname), (e) => isCloakError(e, 'DCAP_COLLATERAL_MALFORMED'));
-});
+test(
+  'operatorCollateral: the real dcap-qvl collateral file and the same collateral as a PCS directory both verify the real TDX quote',
+  { skip: EV.skip },
+  async () => {
+    const at = new Date('2025-07-01T00:00:00Z');
+    const quote = { quote: readFileSync(shared('tdx/dcap-qvl_tdx_quote.dat')).toString('base64') };
+    const file = shared('tdx/dcap-qvl_tdx_quote_collateral.json').pathname;
+    const fromFile = await tdxVerifier.verify(quote, { now: at, collateral: operatorCollateral(file) });
+    assert.equal(fromFile.claims.tcb_status, 'UpToDate');
+    const dir = writeOfflineCollateralDir(JSON.parse(readFileSync(file, 'utf8')), 'tdx', 'B0C06F000000', 'platform');
+    try {
+      const fromDir = await tdxVerifier.verify(quote, { now: at, collateral: operatorCollateral(dir) });
+      assert.deepEqual(fromDir.claims, fromFile.claims);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.throws(
+      () => operatorCollateral('/nonexistent/collateral'),
+      (e) => isCloakError(e, 'COLLATERAL_PATH_MISSING'),
+    );
+    assert.throws(
+      () => operatorCollateral(shared('snp/vcek.der').pathname),
+      (e) => isCloakError(e, 'DCAP_COLLATERAL_MALFORMED'),
+    );
+  },
+);

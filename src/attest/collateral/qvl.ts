@@ -4,10 +4,17 @@ import type { CollateralSource } from '../types.ts';
 import { loadQuoteCollateral, pcsUrls, type DcapTee, type PckCa, type QuoteCollateral } from '../dcap/collateral.ts';
 import { staticCollateral } from './compose.ts';
 
-const fail = (message: string): never => { throw new CloakError('DCAP_COLLATERAL_MALFORMED', message); };
+const fail = (message: string): never => {
+  throw new CloakError('DCAP_COLLATERAL_MALFORMED', message);
+};
 
 /** A CRL as PCS serves it: DER bytes (hex text decoded; PEM kept, the verifier reads both). */
-const crlBytes = (crl: Uint8Array | string): Buffer => (typeof crl !== 'string' ? Buffer.from(crl) : /^[0-9a-fA-F]+$/.test(crl.trim()) ? Buffer.from(crl.trim(), 'hex') : Buffer.from(crl));
+const crlBytes = (crl: Uint8Array | string): Buffer =>
+  typeof crl !== 'string'
+    ? Buffer.from(crl)
+    : /^[0-9a-fA-F]+$/.test(crl.trim())
+      ? Buffer.from(crl.trim(), 'hex')
+      : Buffer.from(crl);
 
 /** Collateral (dcap-qvl's JSON form) as the Intel PCS v4 responses it came from, one body per URL (issuer chains as `URL#Header-Name`). */
 export function qvlResponses(c: QuoteCollateral, tee: DcapTee, fmspc: string, ca: PckCa): Array<[string, Buffer]> {
@@ -32,8 +39,15 @@ export function qvlResponses(c: QuoteCollateral, tee: DcapTee, fmspc: string, ca
 export function qvlCollateral(json: Uint8Array | string): CollateralSource {
   const c = loadQuoteCollateral(json);
   let info: { id?: unknown; fmspc?: unknown };
-  try { info = JSON.parse(c.tcbInfo) as typeof info; } catch { return fail('the collateral file\'s tcb_info is not valid JSON'); }
-  const fmspc = typeof info.fmspc === 'string' && /^[0-9a-fA-F]{12}$/.test(info.fmspc) ? info.fmspc : fail('the collateral file\'s tcb_info has no FMSPC');
+  try {
+    info = JSON.parse(c.tcbInfo) as typeof info;
+  } catch {
+    return fail("the collateral file's tcb_info is not valid JSON");
+  }
+  const fmspc =
+    typeof info.fmspc === 'string' && /^[0-9a-fA-F]{12}$/.test(info.fmspc)
+      ? info.fmspc
+      : fail("the collateral file's tcb_info has no FMSPC");
   const tee: DcapTee = info.id === 'TDX' ? 'tdx' : 'sgx';
   return staticCollateral(pckCaOf(c.pckCrlIssuerChain).flatMap((ca) => qvlResponses(c, tee, fmspc, ca)));
 }
@@ -42,7 +56,11 @@ export function qvlCollateral(json: Uint8Array | string): CollateralSource {
 function pckCaOf(chain: string): PckCa[] {
   const pem = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(chain)?.[0];
   let subject = '';
-  try { subject = pem ? new X509Certificate(pem).subject : ''; } catch { /* both */ }
+  try {
+    subject = pem ? new X509Certificate(pem).subject : '';
+  } catch {
+    /* both */
+  }
   if (/PCK Platform CA/.test(subject)) return ['platform'];
   if (/PCK Processor CA/.test(subject)) return ['processor'];
   return ['platform', 'processor'];

@@ -10,7 +10,8 @@ export interface ResponseSource extends CollateralSource {
   response(url: string): Promise<Map<string, Uint8Array> | undefined>;
 }
 
-export const isResponseSource = (s: CollateralSource): s is ResponseSource => typeof (s as Partial<ResponseSource>).response === 'function';
+export const isResponseSource = (s: CollateralSource): s is ResponseSource =>
+  typeof (s as Partial<ResponseSource>).response === 'function';
 
 /** `URL#Header-Name` → the URL to request and the key of its answer (header names are case-insensitive). */
 export function splitFragment(url: string): { base: string; key: string } {

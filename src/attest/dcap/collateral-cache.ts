@@ -9,7 +9,11 @@ import { BoundedCache, cacheSlot, type VerifyCache } from '../cache.ts';
  */
 export const COLLATERAL_REUSE_MS = 10 * 60_000;
 
-interface Gathered { at: number; value?: QuoteCollateral; pending?: Promise<QuoteCollateral> }
+interface Gathered {
+  at: number;
+  value?: QuoteCollateral;
+  pending?: Promise<QuoteCollateral>;
+}
 /** Per source: what it gave, by TEE, platform and CA. */
 const GATHERED = cacheSlot<BoundedCache<Gathered>>('dcap.gathered', 0);
 
@@ -21,7 +25,14 @@ const GATHERED = cacheSlot<BoundedCache<Gathered>>('dcap.gathered', 0);
  * by concurrent quotes, and a failed gathering is not kept. Without a cache,
  * every call gathers.
  */
-export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc: string, ca: PckCa, now: Date, cache?: VerifyCache): QuoteCollateral | Promise<QuoteCollateral> {
+export function gatheredCollateral(
+  source: CollateralSource,
+  tee: DcapTee,
+  fmspc: string,
+  ca: PckCa,
+  now: Date,
+  cache?: VerifyCache,
+): QuoteCollateral | Promise<QuoteCollateral> {
   if (!cache) return fetchQuoteCollateral(source, tee, fmspc, ca);
   const entries = cache.derive(GATHERED, source, () => new BoundedCache<Gathered>(256));
   const key = `${tee}:${fmspc}:${ca}`;
@@ -30,8 +41,15 @@ export function gatheredCollateral(source: CollateralSource, tee: DcapTee, fmspc
   if (hit && Math.abs(t - hit.at) < COLLATERAL_REUSE_MS) return hit.value ?? hit.pending!;
   const entry: Gathered = { at: t };
   entry.pending = fetchQuoteCollateral(source, tee, fmspc, ca).then(
-    (value) => { entry.value = value; entry.pending = undefined; return value; },
-    (e: unknown) => { if (entries.get(key) === entry) entries.delete(key); throw e; },
+    (value) => {
+      entry.value = value;
+      entry.pending = undefined;
+      return value;
+    },
+    (e: unknown) => {
+      if (entries.get(key) === entry) entries.delete(key);
+      throw e;
+    },
   );
   entries.set(key, entry);
   return entry.pending;

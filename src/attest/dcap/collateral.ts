@@ -22,7 +22,9 @@ export interface QuoteCollateral {
 }
 
 const CODE = 'DCAP_COLLATERAL_MALFORMED';
-const fail = (msg: string): never => { throw new CloakError(CODE, msg); };
+const fail = (msg: string): never => {
+  throw new CloakError(CODE, msg);
+};
 
 function str(o: Record<string, unknown>, ...names: string[]): string {
   for (const n of names) if (typeof o[n] === 'string') return o[n] as string;
@@ -33,12 +35,17 @@ function str(o: Record<string, unknown>, ...names: string[]): string {
 export function loadQuoteCollateral(json: string | Uint8Array | Record<string, unknown>): QuoteCollateral {
   let o: unknown = json;
   if (typeof json === 'string' || json instanceof Uint8Array) {
-    try { o = JSON.parse(typeof json === 'string' ? json : Buffer.from(json).toString('utf8')); } catch { fail('collateral is not valid JSON'); }
+    try {
+      o = JSON.parse(typeof json === 'string' ? json : Buffer.from(json).toString('utf8'));
+    } catch {
+      fail('collateral is not valid JSON');
+    }
   }
   if (!o || typeof o !== 'object' || Array.isArray(o)) return fail('collateral must be a JSON object');
   const r = o as Record<string, unknown>;
   const bin = (...names: string[]): Uint8Array | string => {
-    for (const n of names) if (typeof r[n] === 'string' || r[n] instanceof Uint8Array) return r[n] as Uint8Array | string;
+    for (const n of names)
+      if (typeof r[n] === 'string' || r[n] instanceof Uint8Array) return r[n] as Uint8Array | string;
     return fail(`collateral is missing "${names[0]}"`);
   };
   return {
@@ -61,7 +68,11 @@ export function loadQuoteCollateral(json: string | Uint8Array | Record<string, u
  */
 export function extractSignedBody(response: string, key: string): { body: string; signature: string } {
   let parsed: unknown;
-  try { parsed = JSON.parse(response); } catch { fail(`the ${key} response is not valid JSON`); }
+  try {
+    parsed = JSON.parse(response);
+  } catch {
+    fail(`the ${key} response is not valid JSON`);
+  }
   const sig = (parsed as Record<string, unknown> | null)?.signature;
   if (typeof sig !== 'string') fail(`the ${key} response has no "signature"`);
   const start = response.indexOf(`"${key}"`);
@@ -93,9 +104,12 @@ export function pcsUrls(tee: DcapTee, fmspc: string, ca: PckCa) {
   const qe = `${PCS}/${tee}/certification/v4/qe/identity`;
   const pckCrl = `${PCS}/sgx/certification/v4/pckcrl?ca=${ca}&encoding=der`;
   return {
-    tcb, tcbIssuerChain: `${tcb}#TCB-Info-Issuer-Chain`,
-    qe, qeIssuerChain: `${qe}#SGX-Enclave-Identity-Issuer-Chain`,
-    pckCrl, pckCrlIssuerChain: `${pckCrl}#SGX-PCK-CRL-Issuer-Chain`,
+    tcb,
+    tcbIssuerChain: `${tcb}#TCB-Info-Issuer-Chain`,
+    qe,
+    qeIssuerChain: `${qe}#SGX-Enclave-Identity-Issuer-Chain`,
+    pckCrl,
+    pckCrlIssuerChain: `${pckCrl}#SGX-PCK-CRL-Issuer-Chain`,
     rootCaCrl: ROOT_CA_CRL_URL,
   };
 }
@@ -105,11 +119,20 @@ export function pcsUrls(tee: DcapTee, fmspc: string, ca: PckCa) {
  * source answers `URL#Header-Name` with that response header's value
  * (URL-decoded PEM); an offline directory stores it as a file.
  */
-export async function fetchQuoteCollateral(source: CollateralSource, tee: DcapTee, fmspc: string, ca: PckCa): Promise<QuoteCollateral> {
+export async function fetchQuoteCollateral(
+  source: CollateralSource,
+  tee: DcapTee,
+  fmspc: string,
+  ca: PckCa,
+): Promise<QuoteCollateral> {
   const urls = pcsUrls(tee, fmspc, ca);
   const get = async (url: string): Promise<Uint8Array> => {
     const v = await source.get(url);
-    if (!v) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `collateral ${url} is not available: pass --collateral DIR|FILE.json or allow fetching from Intel PCS`);
+    if (!v)
+      throw new CloakError(
+        'DCAP_COLLATERAL_UNAVAILABLE',
+        `collateral ${url} is not available: pass --collateral DIR|FILE.json or allow fetching from Intel PCS`,
+      );
     return v;
   };
   const text = async (url: string): Promise<string> => {
@@ -119,9 +142,14 @@ export async function fetchQuoteCollateral(source: CollateralSource, tee: DcapTe
   const tcb = extractSignedBody(await text(urls.tcb), 'tcbInfo');
   const qe = extractSignedBody(await text(urls.qe), 'enclaveIdentity');
   return {
-    tcbInfo: tcb.body, tcbInfoSignature: tcb.signature, tcbInfoIssuerChain: await text(urls.tcbIssuerChain),
-    qeIdentity: qe.body, qeIdentitySignature: qe.signature, qeIdentityIssuerChain: await text(urls.qeIssuerChain),
-    pckCrl: await get(urls.pckCrl), pckCrlIssuerChain: await text(urls.pckCrlIssuerChain),
+    tcbInfo: tcb.body,
+    tcbInfoSignature: tcb.signature,
+    tcbInfoIssuerChain: await text(urls.tcbIssuerChain),
+    qeIdentity: qe.body,
+    qeIdentitySignature: qe.signature,
+    qeIdentityIssuerChain: await text(urls.qeIssuerChain),
+    pckCrl: await get(urls.pckCrl),
+    pckCrlIssuerChain: await text(urls.pckCrlIssuerChain),
     rootCaCrl: await get(urls.rootCaCrl),
   };
 }

@@ -14,7 +14,10 @@ import { seededRandom } from '../../lib/testing/mutator.ts';
 const ITERATIONS = Number(process.env.DCAP_FUZZ_ITERATIONS ?? 2000);
 
 function onlyCloakErrors(fn: () => unknown): 'ok' | 'rejected' {
-  try { fn(); return 'ok'; } catch (e) {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
     if (!isCloakError(e)) throw new Error(`untyped exception: ${String(e)}`, { cause: e });
     return 'rejected';
   }
@@ -54,8 +57,13 @@ describe('dcap fuzz (seeded)', { skip: NO_EVIDENCE }, () => {
         }
         onlyCloakErrors(() => parseQuote(m));
         const outcome = onlyCloakErrors(() => verifyQuoteSignatures(m, q.tee, q.at));
-        if (outcome === 'ok' && mode !== 0) assert.ok(touched.every((t) => t >= pemStart), `a mutation at ${touched.join(',')} was accepted`);
-        if (outcome === 'ok' && mode === 0) assert.ok(m.length >= parsed.signedBytes.length, 'a truncated quote was accepted');
+        if (outcome === 'ok' && mode !== 0)
+          assert.ok(
+            touched.every((t) => t >= pemStart),
+            `a mutation at ${touched.join(',')} was accepted`,
+          );
+        if (outcome === 'ok' && mode === 0)
+          assert.ok(m.length >= parsed.signedBytes.length, 'a truncated quote was accepted');
         if (outcome === 'rejected') rejected++;
       }
       assert.ok(rejected > ITERATIONS / 2);
@@ -64,8 +72,12 @@ describe('dcap fuzz (seeded)', { skip: NO_EVIDENCE }, () => {
 
   it('collateral and PCK extension parsers: only CloakError on mutated inputs', () => {
     const c = loadQuoteCollateral(readEvidence('tdx/dcap-qvl_tdx_quote_collateral.json').toString('utf8'));
-    const pemChain = parseQuote(readEvidence('tdx/dcap-qvl_tdx_quote.dat')).signatureData.qe.certification.data.toString('latin1');
-    const ext = Buffer.from(new x509.X509Certificate(new X509Certificate(pemChain).raw).getExtension(SGX_EXTENSIONS_OID)!.value);
+    const pemChain = parseQuote(
+      readEvidence('tdx/dcap-qvl_tdx_quote.dat'),
+    ).signatureData.qe.certification.data.toString('latin1');
+    const ext = Buffer.from(
+      new x509.X509Certificate(new X509Certificate(pemChain).raw).getExtension(SGX_EXTENSIONS_OID)!.value,
+    );
     const response = `{"tcbInfo":${c.tcbInfo},"signature":"${c.tcbInfoSignature}"}`;
     const rand = seededRandom(0x5eed);
     const mutateText = (s: string) => {

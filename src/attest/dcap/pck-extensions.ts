@@ -16,14 +16,17 @@ export interface PckExtensions {
 
 export const SGX_EXTENSIONS_OID = '1.2.840.113741.1.13.1';
 const CODE = 'DCAP_PCK_EXTENSION_MALFORMED';
-const fail = (msg: string): never => { throw new CloakError(CODE, `PCK certificate SGX extension: ${msg}`); };
+const fail = (msg: string): never => {
+  throw new CloakError(CODE, `PCK certificate SGX extension: ${msg}`);
+};
 
 /** Each entry of an SGX extension sequence is SEQUENCE { OID, value }. */
 function entries(seq: asn1js.AsnType): Map<string, asn1js.AsnType> {
   if (!(seq instanceof asn1js.Sequence)) fail('expected a SEQUENCE');
   const out = new Map<string, asn1js.AsnType>();
   for (const item of (seq as asn1js.Sequence).valueBlock.value) {
-    if (!(item instanceof asn1js.Sequence) || item.valueBlock.value.length !== 2) fail('expected SEQUENCE { OID, value }');
+    if (!(item instanceof asn1js.Sequence) || item.valueBlock.value.length !== 2)
+      fail('expected SEQUENCE { OID, value }');
     const [oid, value] = (item as asn1js.Sequence).valueBlock.value;
     if (!(oid instanceof asn1js.ObjectIdentifier)) fail('expected an OID');
     out.set((oid as asn1js.ObjectIdentifier).valueBlock.toString(), value!);
@@ -39,7 +42,8 @@ function octets(v: asn1js.AsnType | undefined, name: string, len?: number): Buff
 }
 
 function integer(v: asn1js.AsnType | undefined, name: string): number {
-  if (!(v instanceof asn1js.Integer) && !(v instanceof asn1js.Enumerated)) return fail(`${name} is missing or not an INTEGER`);
+  if (!(v instanceof asn1js.Integer) && !(v instanceof asn1js.Enumerated))
+    return fail(`${name} is missing or not an INTEGER`);
   const n = (v as asn1js.Integer).valueBlock.valueDec;
   if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff) fail(`${name} is out of range`);
   return n;

@@ -116,7 +116,20 @@ export function parseSgxReportBody(buf: Buffer, what = 'SGX report body'): SgxRe
   const isvFamilyId = r.bytes(16, 'isv family id');
   const reportData = r.bytes(64, 'report data');
   if (r.remaining !== 0) throw new CloakError(CODE, `${what} must be ${SGX_BODY_LEN} bytes`);
-  return { cpuSvn, miscSelect, isvExtProdId, attributes, mrEnclave, mrSigner, configId, isvProdId, isvSvn, configSvn, isvFamilyId, reportData };
+  return {
+    cpuSvn,
+    miscSelect,
+    isvExtProdId,
+    attributes,
+    mrEnclave,
+    mrSigner,
+    configId,
+    isvProdId,
+    isvSvn,
+    configSvn,
+    isvFamilyId,
+    reportData,
+  };
 }
 
 function parseTdBody(buf: Buffer, kind: 'td10' | 'td15'): TdReportBody {
@@ -156,7 +169,13 @@ function parseQeReportCertificationData(r: ByteReader): QeReportCertificationDat
   const authSize = r.u16le('QE auth data size');
   const qeAuthData = r.bytes(authSize, 'QE auth data');
   const certification = parseCertificationData(r);
-  return { qeReport, qeReportParsed: parseSgxReportBody(qeReport, 'QE report'), qeReportSignature, qeAuthData, certification };
+  return {
+    qeReport,
+    qeReportParsed: parseSgxReportBody(qeReport, 'QE report'),
+    qeReportSignature,
+    qeAuthData,
+    certification,
+  };
 }
 
 /** Length fields are not signed: each must span its content exactly (padding is allowed only after the signature data). */
@@ -170,7 +189,11 @@ function parseV4SignatureData(buf: Buffer): QuoteSignatureData {
   const signature = r.bytes(64, 'quote signature');
   const attestationKey = r.bytes(64, 'attestation key');
   const outer = parseCertificationData(r);
-  if (outer.type !== 6) throw new CloakError(CODE, `quote certification data type ${outer.type} is not supported (expected 6, QE report certification data)`);
+  if (outer.type !== 6)
+    throw new CloakError(
+      CODE,
+      `quote certification data type ${outer.type} is not supported (expected 6, QE report certification data)`,
+    );
   const inner = new ByteReader(outer.data, CODE, 'QE report certification data');
   const qe = parseQeReportCertificationData(inner);
   exhausted(inner, 'QE report certification data');
@@ -192,7 +215,8 @@ export function parseQuote(input: Uint8Array): Quote {
   const buf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   const r = new ByteReader(buf, CODE, 'quote');
   const header = parseHeader(r);
-  if (header.attestationKeyType !== 2) throw new CloakError(CODE, `attestation key type ${header.attestationKeyType} is not ECDSA P-256 (2)`);
+  if (header.attestationKeyType !== 2)
+    throw new CloakError(CODE, `attestation key type ${header.attestationKeyType} is not ECDSA P-256 (2)`);
   let body: QuoteBody;
   if (header.version === 3) {
     if (header.teeType !== TEE_TYPE_SGX) throw new CloakError(CODE, 'a v3 quote must be an SGX quote');

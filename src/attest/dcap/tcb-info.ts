@@ -3,8 +3,23 @@ import { CloakError, type ErrorCode } from '../../lib/index.ts';
 
 /** Intel TCB Info v3 and QE Identity v2 (the signed JSON bodies) and their signatures. */
 
-export type TcbStatus = 'UpToDate' | 'SWHardeningNeeded' | 'ConfigurationNeeded' | 'ConfigurationAndSWHardeningNeeded' | 'OutOfDate' | 'OutOfDateConfigurationNeeded' | 'Revoked';
-export const TCB_STATUSES: readonly TcbStatus[] = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded', 'Revoked'];
+export type TcbStatus =
+  | 'UpToDate'
+  | 'SWHardeningNeeded'
+  | 'ConfigurationNeeded'
+  | 'ConfigurationAndSWHardeningNeeded'
+  | 'OutOfDate'
+  | 'OutOfDateConfigurationNeeded'
+  | 'Revoked';
+export const TCB_STATUSES: readonly TcbStatus[] = [
+  'UpToDate',
+  'SWHardeningNeeded',
+  'ConfigurationNeeded',
+  'ConfigurationAndSWHardeningNeeded',
+  'OutOfDate',
+  'OutOfDateConfigurationNeeded',
+  'Revoked',
+];
 
 export interface TcbLevel {
   sgxComponents: number[];
@@ -15,9 +30,20 @@ export interface TcbLevel {
   advisoryIds: string[];
 }
 
-export interface IsvLevel { isvSvn: number; tcbDate: string; status: TcbStatus; advisoryIds: string[] }
+export interface IsvLevel {
+  isvSvn: number;
+  tcbDate: string;
+  status: TcbStatus;
+  advisoryIds: string[];
+}
 
-export interface TdxModuleIdentity { id: string; mrSigner: Buffer; attributes: Buffer; attributesMask: Buffer; levels: IsvLevel[] }
+export interface TdxModuleIdentity {
+  id: string;
+  mrSigner: Buffer;
+  attributes: Buffer;
+  attributesMask: Buffer;
+  levels: IsvLevel[];
+}
 
 export interface TcbInfo {
   id: 'SGX' | 'TDX';
@@ -48,10 +74,14 @@ export interface QeIdentity {
 
 const CODE = 'DCAP_COLLATERAL_MALFORMED';
 type J = Record<string, unknown>;
-const fail = (msg: string): never => { throw new CloakError(CODE, msg); };
-const obj = (v: unknown, what: string): J => (v && typeof v === 'object' && !Array.isArray(v) ? (v as J) : fail(`${what} must be an object`));
+const fail = (msg: string): never => {
+  throw new CloakError(CODE, msg);
+};
+const obj = (v: unknown, what: string): J =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as J) : fail(`${what} must be an object`);
 const arr = (v: unknown, what: string): unknown[] => (Array.isArray(v) ? v : fail(`${what} must be an array`));
-const num = (v: unknown, what: string): number => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(`${what} must be a non-negative integer`));
+const num = (v: unknown, what: string): number =>
+  Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : fail(`${what} must be a non-negative integer`);
 const text = (v: unknown, what: string): string => (typeof v === 'string' ? v : fail(`${what} must be a string`));
 const hex = (v: unknown, what: string, len: number): Buffer => {
   const s = text(v, what);
@@ -62,8 +92,10 @@ const date = (v: unknown, what: string): Date => {
   const d = new Date(text(v, what));
   return Number.isNaN(d.getTime()) ? fail(`${what} must be a date`) : d;
 };
-const status = (v: unknown, what: string): TcbStatus => (TCB_STATUSES.includes(v as TcbStatus) ? (v as TcbStatus) : fail(`${what} "${String(v)}" is not a known TCB status`));
-const advisories = (v: unknown): string[] => (v === undefined ? [] : arr(v, 'advisoryIDs').map((a) => text(a, 'advisory ID')));
+const status = (v: unknown, what: string): TcbStatus =>
+  TCB_STATUSES.includes(v as TcbStatus) ? (v as TcbStatus) : fail(`${what} "${String(v)}" is not a known TCB status`);
+const advisories = (v: unknown): string[] =>
+  v === undefined ? [] : arr(v, 'advisoryIDs').map((a) => text(a, 'advisory ID'));
 const svns = (v: unknown, what: string): number[] => {
   const a = arr(v, what);
   if (a.length !== 16) fail(`${what} must have 16 components`);
@@ -71,13 +103,23 @@ const svns = (v: unknown, what: string): number[] => {
 };
 
 function parseJson(body: string, what: string): J {
-  try { return obj(JSON.parse(body), what); } catch (e) { if (e instanceof CloakError) throw e; return fail(`${what} is not valid JSON`); }
+  try {
+    return obj(JSON.parse(body), what);
+  } catch (e) {
+    if (e instanceof CloakError) throw e;
+    return fail(`${what} is not valid JSON`);
+  }
 }
 
 function isvLevels(v: unknown, what: string): IsvLevel[] {
   return arr(v, what).map((l, i) => {
     const level = obj(l, `${what}[${i}]`);
-    return { isvSvn: num(obj(level.tcb, 'tcb').isvsvn, 'isvsvn'), tcbDate: text(level.tcbDate, 'tcbDate'), status: status(level.tcbStatus, 'tcbStatus'), advisoryIds: advisories(level.advisoryIDs) };
+    return {
+      isvSvn: num(obj(level.tcb, 'tcb').isvsvn, 'isvsvn'),
+      tcbDate: text(level.tcbDate, 'tcbDate'),
+      status: status(level.tcbStatus, 'tcbStatus'),
+      advisoryIds: advisories(level.advisoryIDs),
+    };
   });
 }
 
@@ -101,17 +143,31 @@ export function parseTcbInfo(body: string): TcbInfo {
   });
   const mod = t.tdxModule === undefined ? undefined : obj(t.tdxModule, 'tdxModule');
   return {
-    id: id as 'SGX' | 'TDX', version,
+    id: id as 'SGX' | 'TDX',
+    version,
     issueDate: date(t.issueDate, 'issueDate'),
     nextUpdate: date(t.nextUpdate, 'nextUpdate'),
     fmspc: hex(t.fmspc, 'fmspc', 6).toString('hex'),
     pceId: hex(t.pceId, 'pceId', 2).toString('hex'),
     tcbEvaluationDataNumber: num(t.tcbEvaluationDataNumber, 'tcbEvaluationDataNumber'),
-    tdxModule: mod && { mrSigner: hex(mod.mrsigner, 'tdxModule.mrsigner', 48), attributes: hex(mod.attributes, 'tdxModule.attributes', 8), attributesMask: hex(mod.attributesMask, 'tdxModule.attributesMask', 8) },
-    tdxModuleIdentities: t.tdxModuleIdentities === undefined ? [] : arr(t.tdxModuleIdentities, 'tdxModuleIdentities').map((m, i) => {
-      const mi = obj(m, `tdxModuleIdentities[${i}]`);
-      return { id: text(mi.id, 'id'), mrSigner: hex(mi.mrsigner, 'mrsigner', 48), attributes: hex(mi.attributes, 'attributes', 8), attributesMask: hex(mi.attributesMask, 'attributesMask', 8), levels: isvLevels(mi.tcbLevels, 'tcbLevels') };
-    }),
+    tdxModule: mod && {
+      mrSigner: hex(mod.mrsigner, 'tdxModule.mrsigner', 48),
+      attributes: hex(mod.attributes, 'tdxModule.attributes', 8),
+      attributesMask: hex(mod.attributesMask, 'tdxModule.attributesMask', 8),
+    },
+    tdxModuleIdentities:
+      t.tdxModuleIdentities === undefined
+        ? []
+        : arr(t.tdxModuleIdentities, 'tdxModuleIdentities').map((m, i) => {
+            const mi = obj(m, `tdxModuleIdentities[${i}]`);
+            return {
+              id: text(mi.id, 'id'),
+              mrSigner: hex(mi.mrsigner, 'mrsigner', 48),
+              attributes: hex(mi.attributes, 'attributes', 8),
+              attributesMask: hex(mi.attributesMask, 'attributesMask', 8),
+              levels: isvLevels(mi.tcbLevels, 'tcbLevels'),
+            };
+          }),
     levels,
   };
 }
@@ -136,8 +192,16 @@ export function parseQeIdentity(body: string): QeIdentity {
 }
 
 /** Verifies a hex r‖s ECDSA P-256 signature over the exact body bytes with the signing certificate. */
-export function verifyCollateralSignature(body: string, signatureHex: string, signer: X509Certificate, code: ErrorCode, what: string): void {
+export function verifyCollateralSignature(
+  body: string,
+  signatureHex: string,
+  signer: X509Certificate,
+  code: ErrorCode,
+  what: string,
+): void {
   const sig = /^[0-9a-fA-F]{128}$/.test(signatureHex) ? Buffer.from(signatureHex, 'hex') : undefined;
-  const ok = sig !== undefined && createVerify('sha256').update(body, 'utf8').verify({ key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, sig);
+  const ok =
+    sig !== undefined &&
+    createVerify('sha256').update(body, 'utf8').verify({ key: signer.publicKey, dsaEncoding: 'ieee-p1363' }, sig);
   if (!ok) throw new CloakError(code, `the ${what} signature does not verify with the Intel TCB signing certificate`);
 }

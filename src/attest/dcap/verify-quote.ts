@@ -5,7 +5,13 @@ import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 import { gatheredCollateral } from './collateral-cache.ts';
 import { appraiseTcb, type TcbAppraisal } from './appraise.ts';
 import { loadQuoteCollateral, type DcapTee, type QuoteCollateral } from './collateral.ts';
-import { applyCollateral, collateralDocuments, verifyQuoteSignatures, type SignedQuote, type VerifiedCollateral } from './verify.ts';
+import {
+  applyCollateral,
+  collateralDocuments,
+  verifyQuoteSignatures,
+  type SignedQuote,
+  type VerifiedCollateral,
+} from './verify.ts';
 
 export type { DcapTrust };
 
@@ -28,16 +34,45 @@ export async function verifyDcapQuote(bytes: Uint8Array, tee: DcapTee, opts: Dca
   const signed = verifyQuoteSignatures(bytes, tee, opts.now, opts.root, opts.cache);
   let collateral = opts.collateral;
   if (!collateral && opts.source) {
-    const gathered = gatheredCollateral(opts.source, tee, signed.pck.fmspc.toString('hex'), signed.pckCa, opts.now, opts.cache);
+    const gathered = gatheredCollateral(
+      opts.source,
+      tee,
+      signed.pck.fmspc.toString('hex'),
+      signed.pckCa,
+      opts.now,
+      opts.cache,
+    );
     collateral = gathered instanceof Promise ? await gathered : gathered;
   }
-  if (!collateral) throw new CloakError('DCAP_COLLATERAL_UNAVAILABLE', `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`);
+  if (!collateral)
+    throw new CloakError(
+      'DCAP_COLLATERAL_UNAVAILABLE',
+      `no Intel collateral for FMSPC ${signed.pck.fmspc.toString('hex').toUpperCase()}: pass --collateral DIR|FILE.json or configure a collateral source`,
+    );
   const pending = collateralDocuments(collateral, tee, opts.now, opts.root, opts.cache);
   const { tcbInfo, qeIdentity } = applyCollateral(signed, pending instanceof Promise ? await pending : pending);
   const q = signed.quote;
-  const tcb = appraiseTcb(tcbInfo, qeIdentity, signed.pck, q.signatureData.qe.qeReportParsed, q.body.kind === 'sgx' ? undefined : q.body.td);
-  const warnings = tcb.status === 'UpToDate' ? [] : [`TCB status ${tcb.status}${tcb.advisoryIds.length ? `: ${tcb.advisoryIds.join(', ')}` : ''}`];
-  return { quote: q, pckChain: signed.pckChain, pck: signed.pck, pckCa: signed.pckCa, tcbInfo, qeIdentity, tcb, warnings };
+  const tcb = appraiseTcb(
+    tcbInfo,
+    qeIdentity,
+    signed.pck,
+    q.signatureData.qe.qeReportParsed,
+    q.body.kind === 'sgx' ? undefined : q.body.td,
+  );
+  const warnings =
+    tcb.status === 'UpToDate'
+      ? []
+      : [`TCB status ${tcb.status}${tcb.advisoryIds.length ? `: ${tcb.advisoryIds.join(', ')}` : ''}`];
+  return {
+    quote: q,
+    pckChain: signed.pckChain,
+    pck: signed.pck,
+    pckCa: signed.pckCa,
+    tcbInfo,
+    qeIdentity,
+    tcb,
+    warnings,
+  };
 }
 
 /** The claims every DCAP quote has, whatever its TEE: the platform, its TCB status by Intel's rules, the warnings. */
@@ -63,9 +98,15 @@ export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions {
   const c = trust.collateral;
   return {
     now: ctx.now,
-    collateral: c === undefined ? undefined : derived(ctx.cache, LOADED, c, () => loadQuoteCollateral(c as Record<string, unknown>)),
+    collateral:
+      c === undefined
+        ? undefined
+        : derived(ctx.cache, LOADED, c, () => loadQuoteCollateral(c as Record<string, unknown>)),
     source: ctx.collateral,
-    root: trust.rootCaPem === undefined ? undefined : cached(ctx.cache, ROOTS, trust.rootCaPem, () => new X509Certificate(trust.rootCaPem!)),
+    root:
+      trust.rootCaPem === undefined
+        ? undefined
+        : cached(ctx.cache, ROOTS, trust.rootCaPem, () => new X509Certificate(trust.rootCaPem!)),
     cache: ctx.cache,
   };
 }
@@ -73,7 +114,12 @@ export function dcapOptionsFrom(ctx: VerifyContext): DcapVerifyOptions {
 /** CoCo evidence (`{"quote": base64, …}`) or raw quote bytes → quote bytes. */
 export function quoteBytesFrom(evidence: unknown, code: ErrorCode): Buffer {
   if (evidence instanceof Uint8Array) return Buffer.from(evidence);
-  if (evidence && typeof evidence === 'object' && !Array.isArray(evidence) && typeof (evidence as Record<string, unknown>).quote === 'string') {
+  if (
+    evidence &&
+    typeof evidence === 'object' &&
+    !Array.isArray(evidence) &&
+    typeof (evidence as Record<string, unknown>).quote === 'string'
+  ) {
     return fromBase64((evidence as Record<string, string>).quote!, code, 'the evidence "quote"');
   }
   throw new CloakError(code, 'evidence must be {"quote": "<base64>"} (CoCo) or the raw quote bytes');

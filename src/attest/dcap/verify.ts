@@ -8,7 +8,9 @@ import { parseQuote, type Quote } from './quote.ts';
 import { parseQeIdentity, parseTcbInfo, verifyCollateralSignature, type QeIdentity, type TcbInfo } from './tcb-info.ts';
 import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
-const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
+const fail = (code: ErrorCode, message: string): never => {
+  throw new CloakError(code, message);
+};
 
 /** A quote whose signatures and PCK chain verified; collateral not yet applied. */
 export interface SignedQuote {
@@ -23,14 +25,26 @@ export interface SignedQuote {
 const ATTESTATION_KEYS = cacheSlot<KeyObject>('dcap.attestation-key', 1024);
 
 function attestationKey(raw: Buffer, cache?: VerifyCache): KeyObject {
-  return cache ? cached(cache, ATTESTATION_KEYS, raw.toString('latin1'), () => importAttestationKey(raw)) : importAttestationKey(raw);
+  return cache
+    ? cached(cache, ATTESTATION_KEYS, raw.toString('latin1'), () => importAttestationKey(raw))
+    : importAttestationKey(raw);
 }
 
 function importAttestationKey(raw: Buffer): KeyObject {
   try {
-    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: raw.subarray(0, 32).toString('base64url'), y: raw.subarray(32, 64).toString('base64url') }, format: 'jwk' });
+    return createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: 'P-256',
+        x: raw.subarray(0, 32).toString('base64url'),
+        y: raw.subarray(32, 64).toString('base64url'),
+      },
+      format: 'jwk',
+    });
   } catch (e) {
-    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', { cause: e });
+    throw new CloakError('DCAP_ATTESTATION_KEY_INVALID', 'the quote attestation key is not a P-256 point', {
+      cause: e,
+    });
   }
 }
 
@@ -43,7 +57,15 @@ function pckExtensionsOf(cert: X509Certificate): PckExtensions {
   return parsePckExtensions(Buffer.from(ext!.value));
 }
 
-interface VerifiedPck { pemData: Buffer; pckChain: X509Certificate[]; pck: PckExtensions; pckCa: PckCa; pckKey: KeyObject; from: Date; until: Date }
+interface VerifiedPck {
+  pemData: Buffer;
+  pckChain: X509Certificate[];
+  pck: PckExtensions;
+  pckCa: PckCa;
+  pckKey: KeyObject;
+  from: Date;
+  until: Date;
+}
 const PCK_KEY_PREFIX = 128;
 const PCKS = cacheSlot<VerifiedPck>('dcap.pck', 1024);
 
@@ -53,7 +75,14 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate, cache?: 
   const key = cache && `${root.fingerprint256}:${pemData.length}:${pemData.toString('latin1', 0, PCK_KEY_PREFIX)}`;
   const hit = key === undefined ? undefined : cache!.of(PCKS).get(key);
   if (hit && hit.pemData.equals(pemData) && now >= hit.from && now <= hit.until) return hit;
-  const pckChain = verifyIntelChain(pemData.toString('latin1'), { what: 'the quote PCK chain', invalid: 'DCAP_PCK_CHAIN_INVALID', expired: 'DCAP_PCK_CERT_EXPIRED' }, now, root, undefined, cache);
+  const pckChain = verifyIntelChain(
+    pemData.toString('latin1'),
+    { what: 'the quote PCK chain', invalid: 'DCAP_PCK_CHAIN_INVALID', expired: 'DCAP_PCK_CERT_EXPIRED' },
+    now,
+    root,
+    undefined,
+    cache,
+  );
   const v: VerifiedPck = {
     pemData: Buffer.from(pemData),
     pckChain,
@@ -72,25 +101,49 @@ function verifiedPck(pemData: Buffer, now: Date, root: X509Certificate, cache?: 
  * PCK's signature over the QE report, the QE report binding the attestation
  * key, and the attestation key's signature over header + body.
  */
-export function verifyQuoteSignatures(bytes: Uint8Array, tee: DcapTee, now: Date, root: X509Certificate = intelRoot(), cache?: VerifyCache): SignedQuote {
+export function verifyQuoteSignatures(
+  bytes: Uint8Array,
+  tee: DcapTee,
+  now: Date,
+  root: X509Certificate = intelRoot(),
+  cache?: VerifyCache,
+): SignedQuote {
   const quote = parseQuote(bytes);
   const expected = tee === 'sgx' ? 'sgx' : 'td';
   if (!quote.body.kind.startsWith(expected)) fail('DCAP_QUOTE_WRONG_TEE', `this is not a ${tee.toUpperCase()} quote`);
   const { qe, attestationKey: akRaw, signature } = quote.signatureData;
-  if (qe.certification.type !== 5) fail('DCAP_CERT_DATA_UNSUPPORTED', `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`);
+  if (qe.certification.type !== 5)
+    fail(
+      'DCAP_CERT_DATA_UNSUPPORTED',
+      `QE certification data type ${qe.certification.type} is not supported: the quote must carry the PCK chain (type 5)`,
+    );
   const { pckChain, pck, pckCa, pckKey } = verifiedPck(qe.certification.data, now, root, cache);
-  if (!verifyP1363(qe.qeReport, pckKey, qe.qeReportSignature)) fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
+  if (!verifyP1363(qe.qeReport, pckKey, qe.qeReportSignature))
+    fail('DCAP_QE_REPORT_SIGNATURE_INVALID', 'the QE report is not signed by the PCK certificate');
   const binding = hash('sha256', Buffer.concat([akRaw, qe.qeAuthData]), 'buffer');
   const rd = qe.qeReportParsed.reportData;
-  if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0)) fail('DCAP_QE_REPORT_DATA_MISMATCH', 'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))');
-  if (!verifyP1363(quote.signedBytes, attestationKey(akRaw, cache), signature)) fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
+  if (!rd.subarray(0, 32).equals(binding) || rd.subarray(32).some((b) => b !== 0))
+    fail(
+      'DCAP_QE_REPORT_DATA_MISMATCH',
+      'the QE report does not bind this attestation key (report data ≠ SHA-256(key ‖ QE auth data))',
+    );
+  if (!verifyP1363(quote.signedBytes, attestationKey(akRaw, cache), signature))
+    fail('DCAP_QUOTE_SIGNATURE_INVALID', 'the quote signature does not verify with its attestation key');
   return { quote, pckChain, pck, pckCa };
 }
 
-export interface VerifiedCollateral { tcbInfo: TcbInfo; qeIdentity: QeIdentity }
+export interface VerifiedCollateral {
+  tcbInfo: TcbInfo;
+  qeIdentity: QeIdentity;
+}
 
 const REFRESH = 'fetch fresh collateral';
-const crlUse = (what: string): CrlUse => ({ what, invalid: 'DCAP_CRL_INVALID', expired: 'DCAP_COLLATERAL_EXPIRED', refresh: REFRESH });
+const crlUse = (what: string): CrlUse => ({
+  what,
+  invalid: 'DCAP_CRL_INVALID',
+  expired: 'DCAP_COLLATERAL_EXPIRED',
+  refresh: REFRESH,
+});
 
 export interface CollateralDocs extends VerifiedCollateral {
   pckCrlIssuer: X509Certificate;
@@ -111,7 +164,17 @@ function cacheKey(c: QuoteCollateral, tee: DcapTee, root: X509Certificate, cache
 
 function contentHash(c: QuoteCollateral): string {
   const h = createHash('sha256');
-  for (const v of [c.pckCrlIssuerChain, c.rootCaCrl, c.pckCrl, c.tcbInfoIssuerChain, c.tcbInfo, c.tcbInfoSignature, c.qeIdentityIssuerChain, c.qeIdentity, c.qeIdentitySignature]) {
+  for (const v of [
+    c.pckCrlIssuerChain,
+    c.rootCaCrl,
+    c.pckCrl,
+    c.tcbInfoIssuerChain,
+    c.tcbInfo,
+    c.tcbInfoSignature,
+    c.qeIdentityIssuerChain,
+    c.qeIdentity,
+    c.qeIdentitySignature,
+  ]) {
     h.update(typeof v === 'string' ? Buffer.from(v) : v).update('\0');
   }
   return h.digest('hex');
@@ -122,7 +185,14 @@ function contentHash(c: QuoteCollateral): string {
  * QE identity against the Intel TCB signing chain, all at `now`. Documents
  * already verified are reused while `now` stays inside their validity window.
  */
-export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot(), cache?: VerifyCache): Promise<VerifiedCollateral> {
+export async function verifyCollateral(
+  signed: SignedQuote,
+  c: QuoteCollateral,
+  tee: DcapTee,
+  now: Date,
+  root: X509Certificate = intelRoot(),
+  cache?: VerifyCache,
+): Promise<VerifiedCollateral> {
   return applyCollateral(signed, await collateralDocuments(c, tee, now, root, cache));
 }
 
@@ -131,7 +201,13 @@ export async function verifyCollateral(signed: SignedQuote, c: QuoteCollateral, 
  * verified before and `now` is inside their window (the per-quote path, which
  * then costs no promise), else a promise of verifying them.
  */
-export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate = intelRoot(), cache?: VerifyCache): CollateralDocs | Promise<CollateralDocs> {
+export function collateralDocuments(
+  c: QuoteCollateral,
+  tee: DcapTee,
+  now: Date,
+  root: X509Certificate = intelRoot(),
+  cache?: VerifyCache,
+): CollateralDocs | Promise<CollateralDocs> {
   if (!cache) return verifyDocuments(c, tee, now, root);
   const key = cacheKey(c, tee, root, cache);
   const docs = cache.of(DOCS).get(key);
@@ -142,39 +218,89 @@ export function collateralDocuments(c: QuoteCollateral, tee: DcapTee, now: Date,
 /** Revocation of the quote's PCK chain by the verified CRLs; returns the TCB info and QE identity to appraise against. */
 export function applyCollateral(signed: SignedQuote, docs: CollateralDocs): VerifiedCollateral {
   const [pckCert, pckCa] = signed.pckChain;
-  if (!docs.pckCrlIssuer.raw.equals(pckCa!.raw)) fail('DCAP_CRL_INVALID', 'the PCK CRL is issued by a different CA than the quote\'s PCK certificate');
-  if (docs.rootCrlSerials.has(serialKey(pckCa!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
-  if (docs.pckCrlSerials.has(serialKey(pckCert!.serialNumber))) fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
+  if (!docs.pckCrlIssuer.raw.equals(pckCa!.raw))
+    fail('DCAP_CRL_INVALID', "the PCK CRL is issued by a different CA than the quote's PCK certificate");
+  if (docs.rootCrlSerials.has(serialKey(pckCa!.serialNumber)))
+    fail('DCAP_PCK_REVOKED', 'the PCK issuing CA is revoked by the Intel SGX Root CA CRL');
+  if (docs.pckCrlSerials.has(serialKey(pckCert!.serialNumber)))
+    fail('DCAP_PCK_REVOKED', 'the PCK certificate is revoked (listed in the PCK CRL)');
   return { tcbInfo: docs.tcbInfo, qeIdentity: docs.qeIdentity };
 }
 
-async function verifyDocuments(c: QuoteCollateral, tee: DcapTee, now: Date, root: X509Certificate, cache?: VerifyCache): Promise<CollateralDocs> {
+async function verifyDocuments(
+  c: QuoteCollateral,
+  tee: DcapTee,
+  now: Date,
+  root: X509Certificate,
+  cache?: VerifyCache,
+): Promise<CollateralDocs> {
   const rootCrlUse = crlUse('the Intel SGX Root CA CRL');
   const rootCrl = checkCrl(c.rootCaCrl, root, now, rootCrlUse, cache);
   // The Intel signing certificates of the collateral must not be revoked by the root CA's CRL.
   const signingChain = (pem: string, what: string, invalid: ErrorCode): X509Certificate[] =>
-    verifyIntelChain(pem, { what, invalid, expired: 'DCAP_COLLATERAL_EXPIRED', revoked: 'DCAP_TCB_SIGNING_CHAIN_INVALID' }, now, root, [{ data: c.rootCaCrl, issuer: root, use: rootCrlUse }], cache);
+    verifyIntelChain(
+      pem,
+      { what, invalid, expired: 'DCAP_COLLATERAL_EXPIRED', revoked: 'DCAP_TCB_SIGNING_CHAIN_INVALID' },
+      now,
+      root,
+      [{ data: c.rootCaCrl, issuer: root, use: rootCrlUse }],
+      cache,
+    );
   const crlChain = signingChain(c.pckCrlIssuerChain, 'the PCK CRL issuer chain', 'DCAP_CRL_INVALID');
   const pckCrl = checkCrl(c.pckCrl, crlChain[0]!, now, crlUse('the PCK CRL'), cache);
 
   const tcbChain = signingChain(c.tcbInfoIssuerChain, 'the TCB info issuer chain', 'DCAP_TCB_SIGNING_CHAIN_INVALID');
   verifyCollateralSignature(c.tcbInfo, c.tcbInfoSignature, tcbChain[0]!, 'DCAP_TCB_INFO_SIGNATURE_INVALID', 'TCB info');
-  const qeChain = signingChain(c.qeIdentityIssuerChain, 'the QE identity issuer chain', 'DCAP_TCB_SIGNING_CHAIN_INVALID');
-  verifyCollateralSignature(c.qeIdentity, c.qeIdentitySignature, qeChain[0]!, 'DCAP_QE_IDENTITY_SIGNATURE_INVALID', 'QE identity');
+  const qeChain = signingChain(
+    c.qeIdentityIssuerChain,
+    'the QE identity issuer chain',
+    'DCAP_TCB_SIGNING_CHAIN_INVALID',
+  );
+  verifyCollateralSignature(
+    c.qeIdentity,
+    c.qeIdentitySignature,
+    qeChain[0]!,
+    'DCAP_QE_IDENTITY_SIGNATURE_INVALID',
+    'QE identity',
+  );
   const rootCrlSerials = rootCrl.revokedSerials;
 
   const tcbInfo = parseTcbInfo(c.tcbInfo);
   const qeIdentity = parseQeIdentity(c.qeIdentity);
-  if (tcbInfo.id !== (tee === 'tdx' ? 'TDX' : 'SGX')) fail('DCAP_COLLATERAL_MISMATCH', `the TCB info is for ${tcbInfo.id}, not ${tee.toUpperCase()}`);
-  if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE')) fail('DCAP_COLLATERAL_MISMATCH', `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`);
+  if (tcbInfo.id !== (tee === 'tdx' ? 'TDX' : 'SGX'))
+    fail('DCAP_COLLATERAL_MISMATCH', `the TCB info is for ${tcbInfo.id}, not ${tee.toUpperCase()}`);
+  if (qeIdentity.id !== (tee === 'tdx' ? 'TD_QE' : 'QE'))
+    fail(
+      'DCAP_COLLATERAL_MISMATCH',
+      `the QE identity is for ${qeIdentity.id}, not the ${tee.toUpperCase()} quoting enclave`,
+    );
   checkWindow(tcbInfo.issueDate, tcbInfo.nextUpdate, now, 'DCAP_COLLATERAL_EXPIRED', 'the TCB info', REFRESH);
   checkWindow(qeIdentity.issueDate, qeIdentity.nextUpdate, now, 'DCAP_COLLATERAL_EXPIRED', 'the QE identity', REFRESH);
 
   const certs = [...crlChain, ...tcbChain, ...qeChain];
-  const from = new Date(Math.max(rootCrl.thisUpdate.getTime(), pckCrl.thisUpdate.getTime(), tcbInfo.issueDate.getTime(), qeIdentity.issueDate.getTime(), ...certs.map((x) => new Date(x.validFrom).getTime())));
-  const until = new Date(Math.min(rootCrl.nextUpdate?.getTime() ?? Infinity, pckCrl.nextUpdate?.getTime() ?? Infinity, tcbInfo.nextUpdate.getTime(), qeIdentity.nextUpdate.getTime(), ...certs.map((x) => new Date(x.validTo).getTime())));
+  const from = new Date(
+    Math.max(
+      rootCrl.thisUpdate.getTime(),
+      pckCrl.thisUpdate.getTime(),
+      tcbInfo.issueDate.getTime(),
+      qeIdentity.issueDate.getTime(),
+      ...certs.map((x) => new Date(x.validFrom).getTime()),
+    ),
+  );
+  const until = new Date(
+    Math.min(
+      rootCrl.nextUpdate?.getTime() ?? Infinity,
+      pckCrl.nextUpdate?.getTime() ?? Infinity,
+      tcbInfo.nextUpdate.getTime(),
+      qeIdentity.nextUpdate.getTime(),
+      ...certs.map((x) => new Date(x.validTo).getTime()),
+    ),
+  );
   return {
-    tcbInfo, qeIdentity, from, until,
+    tcbInfo,
+    qeIdentity,
+    from,
+    until,
     pckCrlIssuer: crlChain[0]!,
     pckCrlSerials: pckCrl.revokedSerials,
     rootCrlSerials,

@@ -54,7 +54,9 @@ export interface VerifiedPath {
   until: Date;
 }
 
-const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
+const fail = (code: ErrorCode, message: string): never => {
+  throw new CloakError(code, message);
+};
 const subjectOf = (c: X509Certificate): string => c.subject.split('\n')[0]!;
 
 /** Signature results per (certificate, issuer) pair: a chain's links recur on every report of a host. */
@@ -65,16 +67,26 @@ const PATHS = cacheSlot<VerifiedPath>('pki.path', 1024);
 /** Whether `issuer` issued `cert`: names and key identifiers link (OpenSSL's check) and `issuer`'s key verifies the signature. */
 export function issuedBy(cert: X509Certificate, issuer: X509Certificate, cache?: VerifyCache): boolean {
   return cached(cache, ISSUED, `${cert.fingerprint256}<${issuer.fingerprint256}`, () => {
-    try { return cert.checkIssued(issuer) && cert.verify(issuer.publicKey); } catch { return false; }
+    try {
+      return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+    } catch {
+      return false;
+    }
   });
 }
 
 /** The chain ending at a trusted root: the given root when the chain ends with one, else the root that issued its last certificate. */
-function pathTo(chain: readonly X509Certificate[], anchors: readonly X509Certificate[], use: ChainUse, cache?: VerifyCache): X509Certificate[] {
+function pathTo(
+  chain: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
+  use: ChainUse,
+  cache?: VerifyCache,
+): X509Certificate[] {
   if (chain.length === 0) return fail(use.invalid, `${use.what} is empty`);
   const last = chain[chain.length - 1]!;
   if (anchors.some((a) => a.raw.equals(last.raw))) return [...chain];
-  if (last.subject === last.issuer) return fail(use.invalid, `${use.what} ends in a root that is not a trusted one ("${subjectOf(last)}")`);
+  if (last.subject === last.issuer)
+    return fail(use.invalid, `${use.what} ends in a root that is not a trusted one ("${subjectOf(last)}")`);
   const root = anchors.find((a) => a.subject === last.issuer && issuedBy(last, a, cache));
   if (!root) return fail(use.invalid, `${use.what}: "${subjectOf(last)}" was not issued by a trusted root`);
   return [...chain, root];
@@ -83,8 +95,16 @@ function pathTo(chain: readonly X509Certificate[], anchors: readonly X509Certifi
 function checkValidity(cert: X509Certificate, name: string, now: Date, use: ChainUse): void {
   const from = new Date(cert.validFrom);
   const to = new Date(cert.validTo);
-  if (now < from) fail(use.notYetValid ?? use.expired, `${use.what}: the ${name} is not valid until ${from.toISOString()} (checked as of ${now.toISOString()})`);
-  if (now > to) fail(use.expired, `${use.what}: the ${name} expired at ${to.toISOString()} (checked as of ${now.toISOString()}); fetch a current certificate`);
+  if (now < from)
+    fail(
+      use.notYetValid ?? use.expired,
+      `${use.what}: the ${name} is not valid until ${from.toISOString()} (checked as of ${now.toISOString()})`,
+    );
+  if (now > to)
+    fail(
+      use.expired,
+      `${use.what}: the ${name} expired at ${to.toISOString()} (checked as of ${now.toISOString()}); fetch a current certificate`,
+    );
 }
 
 /**
@@ -104,7 +124,12 @@ export function walkChain(chain: readonly X509Certificate[], use: ChainUse, opts
       const issuer = certs[Math.min(i + 1, certs.length - 1)]!;
       if (i > 0 && !cert.ca) fail(use.invalid, `${use.what}: the ${name(i)} issues certificates but is not a CA`);
       if (!issuedBy(cert, issuer, opts.cache)) {
-        fail(use.invalid, i === certs.length - 1 ? `${use.what}: the trusted root is not self-signed` : `${use.what}: the ${name(i)} is not signed by the ${name(i + 1)}: it was altered or is not the vendor's`);
+        fail(
+          use.invalid,
+          i === certs.length - 1
+            ? `${use.what}: the trusted root is not self-signed`
+            : `${use.what}: the ${name(i)} is not signed by the ${name(i + 1)}: it was altered or is not the vendor's`,
+        );
       }
     }
     certs.forEach((c, i) => checkValidity(c, name(i), opts.now, use));
@@ -121,7 +146,10 @@ export function walkChain(chain: readonly X509Certificate[], use: ChainUse, opts
     const revoked = checkCrl(crl.data, certs[at]!, opts.now, crl.use, opts.cache).revokedSerials;
     for (let i = 0; i < at; i++) {
       if ((crl.covers === 'below' || certs[i + 1] === certs[at]) && revoked.has(serialKey(certs[i]!.serialNumber))) {
-        fail(use.revoked ?? use.invalid, `${crl.use.what} revokes the ${name(i)} (serial ${certs[i]!.serialNumber}): it is no longer trusted`);
+        fail(
+          use.revoked ?? use.invalid,
+          `${crl.use.what} revokes the ${name(i)} (serial ${certs[i]!.serialNumber}): it is no longer trusted`,
+        );
       }
     }
   }

@@ -29,7 +29,9 @@ export interface CheckedCrl {
   nextUpdate?: Date;
 }
 
-const fail = (code: ErrorCode, message: string, cause?: unknown): never => { throw new CloakError(code, message, { cause }); };
+const fail = (code: ErrorCode, message: string, cause?: unknown): never => {
+  throw new CloakError(code, message, { cause });
+};
 
 /** Parses a CRL given as DER bytes, PEM (bytes or text) or hex of DER. */
 export function parseCrl(data: Uint8Array | string, code: ErrorCode, what: string): x509.X509Crl {
@@ -66,7 +68,13 @@ export function crlSignedBy(crl: x509.X509Crl, issuer: X509Certificate): boolean
   const { tbs, signature } = parts;
   try {
     if (alg.name === 'ECDSA') return verify(hash, tbs, issuer.publicKey, signature);
-    if (alg.name === 'RSA-PSS') return verify(hash, tbs, { key: issuer.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength ?? 32 }, signature);
+    if (alg.name === 'RSA-PSS')
+      return verify(
+        hash,
+        tbs,
+        { key: issuer.publicKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.saltLength ?? 32 },
+        signature,
+      );
     if (alg.name === 'RSASSA-PKCS1-v1_5') return verify(hash, tbs, issuer.publicKey, signature);
     return false;
   } catch {
@@ -75,9 +83,19 @@ export function crlSignedBy(crl: x509.X509Crl, issuer: X509Certificate): boolean
 }
 
 /** A document's validity window (a CRL's this/next update, TCB info's issue date and next update) at `now`. */
-export function checkWindow(issued: Date, nextUpdate: Date | undefined, now: Date, code: ErrorCode, what: string, refresh: string): void {
+export function checkWindow(
+  issued: Date,
+  nextUpdate: Date | undefined,
+  now: Date,
+  code: ErrorCode,
+  what: string,
+  refresh: string,
+): void {
   if (now < issued || (nextUpdate && now > nextUpdate)) {
-    fail(code, `${what} is not valid at ${now.toISOString()} (issued ${issued.toISOString()}, next update ${nextUpdate?.toISOString() ?? 'none'}); ${refresh}`);
+    fail(
+      code,
+      `${what} is not valid at ${now.toISOString()} (issued ${issued.toISOString()}, next update ${nextUpdate?.toISOString() ?? 'none'}); ${refresh}`,
+    );
   }
 }
 
@@ -89,13 +107,28 @@ const CHECKED = cacheSlot<CheckedCrl>('pki.crl', 64);
  * checked once per content and issuer (the same CRL serves every report of a
  * product).
  */
-export function checkCrl(data: Uint8Array | string, issuer: X509Certificate, now: Date, use: CrlUse, cache?: VerifyCache): CheckedCrl {
-  const key = cache && `${issuer.fingerprint256}:${createHash('sha256').update(typeof data === 'string' ? Buffer.from(data) : data).digest('base64')}`;
+export function checkCrl(
+  data: Uint8Array | string,
+  issuer: X509Certificate,
+  now: Date,
+  use: CrlUse,
+  cache?: VerifyCache,
+): CheckedCrl {
+  const key =
+    cache &&
+    `${issuer.fingerprint256}:${createHash('sha256')
+      .update(typeof data === 'string' ? Buffer.from(data) : data)
+      .digest('base64')}`;
   let crl = key === undefined ? undefined : cache!.of(CHECKED).get(key);
   if (!crl) {
     const parsed = parseCrl(data, use.invalid, use.what);
-    if (parsed.issuer !== new x509.X509Certificate(issuer.raw).subject) fail(use.invalid, `${use.what} is not issued by "${issuer.subject.split('\n')[0]}"`);
-    if (!crlSignedBy(parsed, issuer)) fail(use.invalid, `${use.what}: its signature does not verify with its issuer "${issuer.subject.split('\n')[0]}"`);
+    if (parsed.issuer !== new x509.X509Certificate(issuer.raw).subject)
+      fail(use.invalid, `${use.what} is not issued by "${issuer.subject.split('\n')[0]}"`);
+    if (!crlSignedBy(parsed, issuer))
+      fail(
+        use.invalid,
+        `${use.what}: its signature does not verify with its issuer "${issuer.subject.split('\n')[0]}"`,
+      );
     crl = { revokedSerials: revokedSerials(parsed), thisUpdate: parsed.thisUpdate, nextUpdate: parsed.nextUpdate };
     if (key !== undefined) cache!.of(CHECKED).set(key, crl);
   }

@@ -13,7 +13,8 @@ export const sampleVerifier: EvidenceVerifier = {
       throw new CloakError('SAMPLE_EVIDENCE_MALFORMED', 'sample evidence must be a JSON object {"svn","report_data"}');
     }
     const e = evidence as Record<string, unknown>;
-    if (typeof e.report_data !== 'string') throw new CloakError('SAMPLE_EVIDENCE_MALFORMED', 'sample evidence lacks a base64 "report_data" string');
+    if (typeof e.report_data !== 'string')
+      throw new CloakError('SAMPLE_EVIDENCE_MALFORMED', 'sample evidence lacks a base64 "report_data" string');
     const svn = e.svn === undefined ? '0' : String(e.svn);
     const reportData = fromBase64(e.report_data, 'SAMPLE_EVIDENCE_MALFORMED', 'sample report_data');
     return { tee: 'sample', insecure: true, reportData, claims: { svn, report_data: reportData.toString('hex') } };

@@ -11,7 +11,10 @@ const collateral = () => JSON.parse(readEvidence(COLLATERAL).toString('utf8')) a
 
 describe('sgxVerifier on the real SGX quote', { skip: NO_EVIDENCE }, () => {
   it('CoCo evidence {"quote": base64}: ConfigurationAndSWHardeningNeeded, INTEL-SA-00289 and INTEL-SA-00615, reported as claims', async () => {
-    const v = await sgxVerifier.verify({ quote: readEvidence(QUOTE).toString('base64') }, { now: AT, trust: { dcap: { collateral: collateral() } } });
+    const v = await sgxVerifier.verify(
+      { quote: readEvidence(QUOTE).toString('base64') },
+      { now: AT, trust: { dcap: { collateral: collateral() } } },
+    );
     assert.equal(v.tee, 'sgx');
     assert.equal(v.claims.tcb_status, 'ConfigurationAndSWHardeningNeeded');
     assert.deepEqual(v.claims.advisory_ids, ['INTEL-SA-00289', 'INTEL-SA-00615']);
@@ -29,18 +32,34 @@ describe('sgxVerifier on the real SGX quote', { skip: NO_EVIDENCE }, () => {
   });
 
   it('a TDX quote given to the SGX verifier → DCAP_QUOTE_WRONG_TEE', async () => {
-    await assert.rejects(sgxVerifier.verify(readEvidence('tdx/dcap-qvl_tdx_quote.dat'), { now: AT, trust: { dcap: { collateral: collateral() } } }), (e) => isCloakError(e, 'DCAP_QUOTE_WRONG_TEE'));
+    await assert.rejects(
+      sgxVerifier.verify(readEvidence('tdx/dcap-qvl_tdx_quote.dat'), {
+        now: AT,
+        trust: { dcap: { collateral: collateral() } },
+      }),
+      (e) => isCloakError(e, 'DCAP_QUOTE_WRONG_TEE'),
+    );
   });
 
   it('debug enclave (re-signed with a SELF-MADE chain) → reported as debug: true (the attestation policy refuses it)', async () => {
-    const made = await selfMadeDcap(QUOTE, COLLATERAL, AT, { mutateBody: (body) => { body[48] = body[48]! | 0x02; } });
-    const v = await sgxVerifier.verify(made.quote, { now: AT, trust: { dcap: { collateral: made.collateral, rootCaPem: made.rootPem } } });
+    const made = await selfMadeDcap(QUOTE, COLLATERAL, AT, {
+      mutateBody: (body) => {
+        body[48] = body[48]! | 0x02;
+      },
+    });
+    const v = await sgxVerifier.verify(made.quote, {
+      now: AT,
+      trust: { dcap: { collateral: made.collateral, rootCaPem: made.rootPem } },
+    });
     assert.equal(v.claims.debug, true);
   });
 
   it('binding: report data zero-padded to 64; init data = CONFIGID fitted to 64', () => {
     const d = Buffer.alloc(48, 9);
     assert.deepEqual(sgxVerifier.expectedReportData(d), Buffer.concat([d, Buffer.alloc(16)]));
-    assert.deepEqual(sgxVerifier.expectedInitData!(Buffer.alloc(32, 1)), Buffer.concat([Buffer.alloc(32, 1), Buffer.alloc(32)]));
+    assert.deepEqual(
+      sgxVerifier.expectedInitData!(Buffer.alloc(32, 1)),
+      Buffer.concat([Buffer.alloc(32, 1), Buffer.alloc(32)]),
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
-import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type SgxReportBody } from '../dcap/index.ts';
+import {
+  dcapOptionsFrom,
+  dcapPlatformClaims,
+  quoteBytesFrom,
+  verifyDcapQuote,
+  type DcapVerified,
+  type SgxReportBody,
+} from '../dcap/index.ts';
 import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
@@ -37,7 +44,13 @@ export const sgxVerifier: EvidenceVerifier = {
     const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'SGX_EVIDENCE_MALFORMED'), 'sgx', opts);
     if (v.quote.body.kind !== 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not an SGX quote');
     const e = v.quote.body.sgx;
-    return { tee: 'sgx', insecure: false, claims: sgxClaims(v, e), reportData: Buffer.from(e.reportData), initData: Buffer.from(e.configId) };
+    return {
+      tee: 'sgx',
+      insecure: false,
+      claims: sgxClaims(v, e),
+      reportData: Buffer.from(e.reportData),
+      initData: Buffer.from(e.configId),
+    };
   },
   expectedReportData: (digest) => fitDigest(digest, 64),
   expectedInitData: (digest) => fitDigest(digest, 64),

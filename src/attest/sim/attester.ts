@@ -12,5 +12,9 @@ export interface SimEvidence {
 export function simAttest(report: SimReport, device: { deviceKeyPem: string; deviceCertPem: string }): SimEvidence {
   const bytes = serializeSimReport(report);
   const signature = createSign('sha384').update(bytes).sign(device.deviceKeyPem);
-  return { report: bytes.toString('base64'), signature: signature.toString('base64'), cert_chain: [device.deviceCertPem] };
+  return {
+    report: bytes.toString('base64'),
+    signature: signature.toString('base64'),
+    cert_chain: [device.deviceCertPem],
+  };
 }

@@ -20,7 +20,8 @@ export async function createSimHardware(opts: { now?: Date; years?: number } = {
   const root = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: randomBytes(8).toString('hex'),
     name: 'CN=Cloak simulated TEE root (INSECURE)',
-    notBefore, notAfter,
+    notBefore,
+    notAfter,
     signingAlgorithm: ALG,
     keys: rootKeys,
     extensions: [
@@ -33,7 +34,8 @@ export async function createSimHardware(opts: { now?: Date; years?: number } = {
     serialNumber: randomBytes(8).toString('hex'),
     subject: 'CN=Cloak simulated TEE device (INSECURE)',
     issuer: root.subject,
-    notBefore, notAfter,
+    notBefore,
+    notAfter,
     signingAlgorithm: ALG,
     publicKey: deviceKeys.publicKey,
     signingKey: rootKeys.privateKey,
@@ -43,6 +45,8 @@ export async function createSimHardware(opts: { now?: Date; years?: number } = {
     ],
   });
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', deviceKeys.privateKey));
-  const deviceKeyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'pem', type: 'pkcs8' }).toString();
+  const deviceKeyPem = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })
+    .export({ format: 'pem', type: 'pkcs8' })
+    .toString();
   return { rootCertPem: root.toString('pem'), deviceCertPem: device.toString('pem'), deviceKeyPem };
 }

@@ -25,11 +25,13 @@ export function parseSimReport(buf: Buffer): SimReport {
     throw new CloakError('SIM_REPORT_MALFORMED', `sim report must be ${SIM_REPORT_SIZE} bytes, got ${buf.length}`);
   }
   const r = new ByteReader(buf, 'SIM_REPORT_MALFORMED', 'sim report');
-  if (!r.bytes(8, 'magic').equals(SIM_MAGIC)) throw new CloakError('SIM_REPORT_MALFORMED', 'sim report has a wrong magic');
+  if (!r.bytes(8, 'magic').equals(SIM_MAGIC))
+    throw new CloakError('SIM_REPORT_MALFORMED', 'sim report has a wrong magic');
   const version = r.u32le('version');
   if (version !== 1) throw new CloakError('SIM_REPORT_MALFORMED', `sim report version ${version} is not supported`);
   const flags = r.u32le('flags');
-  if ((flags & ~SIM_FLAG_DEBUG) !== 0) throw new CloakError('SIM_REPORT_MALFORMED', 'sim report has reserved flag bits set');
+  if ((flags & ~SIM_FLAG_DEBUG) !== 0)
+    throw new CloakError('SIM_REPORT_MALFORMED', 'sim report has reserved flag bits set');
   return {
     version,
     debug: (flags & SIM_FLAG_DEBUG) !== 0,

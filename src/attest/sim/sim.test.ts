@@ -2,13 +2,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { isCloakError } from '../../lib/index.ts';
-import { createSimHardware, simAttest, simVerifier, parseSimReport, serializeSimReport, SIM_REPORT_SIZE } from './index.ts';
+import {
+  createSimHardware,
+  simAttest,
+  simVerifier,
+  parseSimReport,
+  serializeSimReport,
+  SIM_REPORT_SIZE,
+} from './index.ts';
 
 const hw = await createSimHardware({ now: new Date('2026-01-01T00:00:00Z') });
 const other = await createSimHardware({ now: new Date('2026-01-01T00:00:00Z') });
 const now = new Date('2026-06-01T00:00:00Z');
 const report = {
-  version: 1, debug: false, tcb: 7n,
+  version: 1,
+  debug: false,
+  tcb: 7n,
   measurement: createHash('sha384').update('app').digest(),
   hostData: createHash('sha256').update('init').digest(),
   reportData: Buffer.alloc(64, 9),
@@ -26,8 +35,21 @@ test('sim evidence from a trusted device verifies and yields claims', async () =
 
 const rejections: Array<[string, () => unknown, string]> = [
   ['untrusted root', () => simAttest(report, other), 'SIM_CHAIN_INVALID'],
-  ['tampered report', () => { const e = simAttest(report, hw); const b = Buffer.from(e.report, 'base64'); b[30]! ^= 1; return { ...e, report: b.toString('base64') }; }, 'SIM_SIGNATURE_INVALID'],
-  ['signature from another device', () => ({ ...simAttest(report, other), cert_chain: [hw.deviceCertPem] }), 'SIM_SIGNATURE_INVALID'],
+  [
+    'tampered report',
+    () => {
+      const e = simAttest(report, hw);
+      const b = Buffer.from(e.report, 'base64');
+      b[30]! ^= 1;
+      return { ...e, report: b.toString('base64') };
+    },
+    'SIM_SIGNATURE_INVALID',
+  ],
+  [
+    'signature from another device',
+    () => ({ ...simAttest(report, other), cert_chain: [hw.deviceCertPem] }),
+    'SIM_SIGNATURE_INVALID',
+  ],
   ['not an object', () => 'x', 'SIM_EVIDENCE_MALFORMED'],
   ['bad base64', () => ({ ...simAttest(report, hw), report: '***' }), 'SIM_EVIDENCE_MALFORMED'],
   ['short report', () => ({ ...simAttest(report, hw), report: 'AAAA' }), 'SIM_REPORT_MALFORMED'],
@@ -41,7 +63,10 @@ for (const [name, make, code] of rejections) {
 
 test('sim refuses when no root is trusted, and outside validity', async () => {
   await assert.rejects(simVerifier.verify(simAttest(report, hw), { now }), (e) => isCloakError(e, 'SIM_NOT_TRUSTED'));
-  await assert.rejects(simVerifier.verify(simAttest(report, hw), { ...ctx, now: new Date('2045-01-01T00:00:00Z') }), (e) => isCloakError(e, 'SIM_CERT_EXPIRED'));
+  await assert.rejects(
+    simVerifier.verify(simAttest(report, hw), { ...ctx, now: new Date('2045-01-01T00:00:00Z') }),
+    (e) => isCloakError(e, 'SIM_CERT_EXPIRED'),
+  );
 });
 
 test('sim report parser: round trip, and only CloakError on random mutations (fuzz)', () => {
@@ -52,6 +77,10 @@ test('sim report parser: round trip, and only CloakError on random mutations (fu
   for (let i = 0; i < 3000; i++) {
     const b = Buffer.from(bytes.subarray(0, rand() % (SIM_REPORT_SIZE + 8)));
     for (let k = 0; k < 3 && b.length; k++) b[rand() % b.length] = rand() & 0xff;
-    try { parseSimReport(b); } catch (e) { assert.ok(isCloakError(e), String(e)); }
+    try {
+      parseSimReport(b);
+    } catch (e) {
+      assert.ok(isCloakError(e), String(e));
+    }
   }
 });

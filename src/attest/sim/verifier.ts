@@ -9,13 +9,22 @@ import { cached, cacheSlot, derived, type VerifyCache } from '../cache.ts';
 
 export type { SimTrust };
 
-const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
+const fail = (code: ErrorCode, message: string): never => {
+  throw new CloakError(code, message);
+};
 
 function parseEvidence(evidence: unknown): { report: Buffer; signature: Buffer; chain: string[] } {
-  if (!evidence || typeof evidence !== 'object' || Array.isArray(evidence)) fail('SIM_EVIDENCE_MALFORMED', 'sim evidence must be a JSON object {report, signature, cert_chain}');
+  if (!evidence || typeof evidence !== 'object' || Array.isArray(evidence))
+    fail('SIM_EVIDENCE_MALFORMED', 'sim evidence must be a JSON object {report, signature, cert_chain}');
   const e = evidence as Record<string, unknown>;
-  if (typeof e.report !== 'string' || typeof e.signature !== 'string') fail('SIM_EVIDENCE_MALFORMED', 'sim evidence needs base64 "report" and "signature"');
-  if (!Array.isArray(e.cert_chain) || e.cert_chain.length < 1 || e.cert_chain.length > 4 || !e.cert_chain.every((c) => typeof c === 'string' && c.length < 16384)) {
+  if (typeof e.report !== 'string' || typeof e.signature !== 'string')
+    fail('SIM_EVIDENCE_MALFORMED', 'sim evidence needs base64 "report" and "signature"');
+  if (
+    !Array.isArray(e.cert_chain) ||
+    e.cert_chain.length < 1 ||
+    e.cert_chain.length > 4 ||
+    !e.cert_chain.every((c) => typeof c === 'string' && c.length < 16384)
+  ) {
     fail('SIM_EVIDENCE_MALFORMED', 'sim evidence needs "cert_chain": 1 to 4 PEM certificates');
   }
   return {
@@ -33,7 +42,12 @@ function readCert(pem: string, code: ErrorCode): X509Certificate {
   }
 }
 
-const SIM_CHAIN = { what: 'the sim device certificate', names: ['sim device certificate', 'sim root'], invalid: 'SIM_CHAIN_INVALID', expired: 'SIM_CERT_EXPIRED' } as const;
+const SIM_CHAIN = {
+  what: 'the sim device certificate',
+  names: ['sim device certificate', 'sim root'],
+  invalid: 'SIM_CHAIN_INVALID',
+  expired: 'SIM_CERT_EXPIRED',
+} as const;
 
 /** Device certificates by PEM: one per simulated machine, on every handshake. */
 const DEVICES = cacheSlot<X509Certificate>('sim.device', 1000);
@@ -41,7 +55,11 @@ const ROOTS = cacheSlot<X509Certificate[]>('sim.roots', 0);
 
 /** The device certificate, verified by the one chain walker up to a trusted sim root. */
 function verifyDevice(chain: string[], trust: SimTrust | undefined, now: Date, cache?: VerifyCache): X509Certificate {
-  if (!trust || trust.roots.length === 0) fail('SIM_NOT_TRUSTED', 'no simulated TEE root is trusted: start the server with --sim-root ROOT.pem (from `cloak sim init`)');
+  if (!trust || trust.roots.length === 0)
+    fail(
+      'SIM_NOT_TRUSTED',
+      'no simulated TEE root is trusted: start the server with --sim-root ROOT.pem (from `cloak sim init`)',
+    );
   const device = cached(cache, DEVICES, chain[0]!, () => readCert(chain[0]!, 'SIM_CERT_MALFORMED'));
   const roots = derived(cache, ROOTS, trust!.roots, () => trust!.roots.map((p) => readCert(p, 'SIM_ROOT_MALFORMED')));
   walkChain([device], SIM_CHAIN, { now, anchors: roots, cache });

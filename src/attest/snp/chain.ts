@@ -15,7 +15,9 @@ export interface VerifiedChain {
   crlChecked: boolean;
 }
 
-const fail = (code: ErrorCode, message: string): never => { throw new CloakError(code, message); };
+const fail = (code: ErrorCode, message: string): never => {
+  throw new CloakError(code, message);
+};
 
 /**
  * Verifies VEK ← ASK/ASVK ← ARK for the product: signatures (RSA-PSS
@@ -25,7 +27,12 @@ const fail = (code: ErrorCode, message: string): never => { throw new CloakError
  * VEK's issuer does, among the trusted products.
  */
 export function verifyVekChain(
-  vek: Vek, reportProduct: string | undefined, trusted: Record<string, ProductRoots>, now: Date, crl?: Uint8Array, cache?: VerifyCache,
+  vek: Vek,
+  reportProduct: string | undefined,
+  trusted: Record<string, ProductRoots>,
+  now: Date,
+  crl?: Uint8Array,
+  cache?: VerifyCache,
 ): VerifiedChain {
   const issuerOf = (r: ParsedRoots): X509Certificate => (vek.kind === 'VLEK' ? r.asvk : r.ask);
   const signer = (product: string): ParsedRoots | undefined => {
@@ -42,21 +49,51 @@ export function verifyVekChain(
     roots = signer(product);
     if (!roots) {
       const other = Object.keys(trusted).find((p) => p !== product && signer(p));
-      if (other) fail('SNP_PRODUCT_MISMATCH', `the report comes from a ${product} chip but its ${vek.kind} was issued for ${other}: use the ${product} certificate`);
-      fail('SNP_VEK_SIGNATURE_INVALID', `the ${vek.kind} is not signed by AMD's ${product} ${vek.kind === 'VLEK' ? 'ASVK' : 'ASK'}: it was altered or is not AMD's`);
+      if (other)
+        fail(
+          'SNP_PRODUCT_MISMATCH',
+          `the report comes from a ${product} chip but its ${vek.kind} was issued for ${other}: use the ${product} certificate`,
+        );
+      fail(
+        'SNP_VEK_SIGNATURE_INVALID',
+        `the ${vek.kind} is not signed by AMD's ${product} ${vek.kind === 'VLEK' ? 'ASVK' : 'ASK'}: it was altered or is not AMD's`,
+      );
     }
   } else {
     const order = [...(named && trusted[named] ? [named] : []), ...Object.keys(trusted).filter((p) => p !== named)];
     product = order.find((p) => (roots = signer(p)) !== undefined);
-    if (!product || !roots) return fail('SNP_VEK_SIGNATURE_INVALID', `the ${vek.kind} is not signed by any trusted AMD ${vek.kind === 'VLEK' ? 'ASVK' : 'ASK'}: it was altered or is not AMD's`);
+    if (!product || !roots)
+      return fail(
+        'SNP_VEK_SIGNATURE_INVALID',
+        `the ${vek.kind} is not signed by any trusted AMD ${vek.kind === 'VLEK' ? 'ASVK' : 'ASK'}: it was altered or is not AMD's`,
+      );
   }
-  if (named !== undefined && named !== product) fail('SNP_PRODUCT_MISMATCH', `the ${vek.kind} names product ${vek.productName} but is used for ${product}`);
+  if (named !== undefined && named !== product)
+    fail('SNP_PRODUCT_MISMATCH', `the ${vek.kind} names product ${vek.productName} but is used for ${product}`);
   const issuer = issuerOf(roots!);
   const issuerName = vek.kind === 'VLEK' ? 'ASVK' : 'ASK';
-  const crlUse = { what: `AMD's ${product} CRL`, invalid: 'SNP_CRL_INVALID', expired: 'SNP_CRL_INVALID', refresh: 'fetch a fresh one from AMD KDS' } satisfies CrlUse;
-  walkChain([vek.cert, issuer], {
-    what: `AMD's ${product} ${vek.kind} chain`, names: [vek.kind, issuerName, 'ARK'],
-    invalid: 'SNP_VEK_SIGNATURE_INVALID', expired: 'SNP_CERT_EXPIRED', notYetValid: 'SNP_CERT_NOT_YET_VALID', revoked: 'SNP_REVOKED',
-  }, { now, anchors: [roots!.ark], crls: crl ? [{ data: crl, issuer: roots!.ark, use: crlUse, covers: 'below' }] : [], cache });
+  const crlUse = {
+    what: `AMD's ${product} CRL`,
+    invalid: 'SNP_CRL_INVALID',
+    expired: 'SNP_CRL_INVALID',
+    refresh: 'fetch a fresh one from AMD KDS',
+  } satisfies CrlUse;
+  walkChain(
+    [vek.cert, issuer],
+    {
+      what: `AMD's ${product} ${vek.kind} chain`,
+      names: [vek.kind, issuerName, 'ARK'],
+      invalid: 'SNP_VEK_SIGNATURE_INVALID',
+      expired: 'SNP_CERT_EXPIRED',
+      notYetValid: 'SNP_CERT_NOT_YET_VALID',
+      revoked: 'SNP_REVOKED',
+    },
+    {
+      now,
+      anchors: [roots!.ark],
+      crls: crl ? [{ data: crl, issuer: roots!.ark, use: crlUse, covers: 'below' }] : [],
+      cache,
+    },
+  );
   return { product: product!, roots: roots!, issuer, crlChecked: crl !== undefined };
 }

@@ -6,11 +6,22 @@ const bit = (v: bigint, n: number): boolean => ((v >> BigInt(n)) & 1n) === 1n;
 const hex64 = (v: bigint): string => v.toString(16).padStart(16, '0');
 
 /** The report as normalised claims: hex strings for bytes, named flags, numbers for SVNs. */
-export function snpClaims(report: SnpReport, product: string, extra: Record<string, unknown> = {}): CommonClaims & Record<string, unknown> {
+export function snpClaims(
+  report: SnpReport,
+  product: string,
+  extra: Record<string, unknown> = {},
+): CommonClaims & Record<string, unknown> {
   const turin = product === 'Turin';
   const tcb = (raw: bigint): Record<string, unknown> => {
     const t = decodeTcb(raw, turin);
-    return { ...(turin ? { fmc: t.fmc } : {}), bootloader: t.bootloader, tee: t.tee, snp: t.snp, microcode: t.microcode, raw: hex64(raw) };
+    return {
+      ...(turin ? { fmc: t.fmc } : {}),
+      bootloader: t.bootloader,
+      tee: t.tee,
+      snp: t.snp,
+      microcode: t.microcode,
+      raw: hex64(raw),
+    };
   };
   const p = report.policy;
   const pi = report.platformInfo;
@@ -23,14 +34,27 @@ export function snpClaims(report: SnpReport, product: string, extra: Record<stri
     guest_svn: report.guestSvn,
     policy: {
       raw: hex64(p),
-      abi_minor: Number(p & 0xffn), abi_major: Number((p >> 8n) & 0xffn),
-      smt_allowed: bit(p, 16), migrate_ma_allowed: bit(p, 18), debug_allowed: bit(p, 19), single_socket: bit(p, 20),
-      cxl_allowed: bit(p, 21), mem_aes_256_xts: bit(p, 22), rapl_disabled: bit(p, 23), ciphertext_hiding: bit(p, 24), page_swap_disabled: bit(p, 25),
+      abi_minor: Number(p & 0xffn),
+      abi_major: Number((p >> 8n) & 0xffn),
+      smt_allowed: bit(p, 16),
+      migrate_ma_allowed: bit(p, 18),
+      debug_allowed: bit(p, 19),
+      single_socket: bit(p, 20),
+      cxl_allowed: bit(p, 21),
+      mem_aes_256_xts: bit(p, 22),
+      rapl_disabled: bit(p, 23),
+      ciphertext_hiding: bit(p, 24),
+      page_swap_disabled: bit(p, 25),
     },
     platform: {
       raw: hex64(pi),
-      smt_enabled: bit(pi, 0), tsme_enabled: bit(pi, 1), ecc_enabled: bit(pi, 2), rapl_disabled: bit(pi, 3),
-      ciphertext_hiding_enabled: bit(pi, 4), alias_check_complete: bit(pi, 5), tio_enabled: bit(pi, 7),
+      smt_enabled: bit(pi, 0),
+      tsme_enabled: bit(pi, 1),
+      ecc_enabled: bit(pi, 2),
+      rapl_disabled: bit(pi, 3),
+      ciphertext_hiding_enabled: bit(pi, 4),
+      alias_check_complete: bit(pi, 5),
+      tio_enabled: bit(pi, 7),
     },
     vmpl: report.vmpl,
     signing_key: signingKey(report),
@@ -46,7 +70,9 @@ export function snpClaims(report: SnpReport, product: string, extra: Record<stri
     report_id: toHex(report.reportId),
     report_id_ma: toHex(report.reportIdMa),
     chip_id: toHex(report.chipId),
-    cpuid: report.cpuid ? { family: report.cpuid.family, model: report.cpuid.model, stepping: report.cpuid.stepping } : null,
+    cpuid: report.cpuid
+      ? { family: report.cpuid.family, model: report.cpuid.model, stepping: report.cpuid.stepping }
+      : null,
     current_tcb: tcb(report.currentTcbRaw),
     reported_tcb: tcb(report.reportedTcbRaw),
     committed_tcb: tcb(report.committedTcbRaw),

@@ -17,21 +17,26 @@ export interface SnpEvidence {
   certs: Map<string, Buffer>;
 }
 
-const fail = (message: string): never => { throw new CloakError('SNP_EVIDENCE_MALFORMED', message); };
+const fail = (message: string): never => {
+  throw new CloakError('SNP_EVIDENCE_MALFORMED', message);
+};
 
 type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function uint(o: Json, key: string, max: number | bigint): bigint {
   const v = o[key];
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || BigInt(v) > BigInt(max)) fail(`attestation_report.${key} must be an integer in 0..${max}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || BigInt(v) > BigInt(max))
+    fail(`attestation_report.${key} must be an integer in 0..${max}`);
   return BigInt(v as number);
 }
 
 function byteArray(v: unknown, len: number | undefined, what: string): Buffer {
-  if (!Array.isArray(v) || (len !== undefined && v.length !== len)) fail(`${what} must be an array of ${len ?? 'some'} bytes`);
+  if (!Array.isArray(v) || (len !== undefined && v.length !== len))
+    fail(`${what} must be an array of ${len ?? 'some'} bytes`);
   const arr = v as unknown[];
-  if (!arr.every((b) => typeof b === 'number' && Number.isInteger(b) && b >= 0 && b <= 255)) fail(`${what} must hold bytes 0..255`);
+  if (!arr.every((b) => typeof b === 'number' && Number.isInteger(b) && b >= 0 && b <= 255))
+    fail(`${what} must hold bytes 0..255`);
   return Buffer.from(arr as number[]);
 }
 
@@ -41,17 +46,30 @@ function tcbValue(o: Json, key: string, turin: boolean): bigint {
   const n = (k: string, optional = false): number => {
     const v = t[k];
     if (optional && (v === null || v === undefined)) return 0;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) fail(`attestation_report.${key}.${k} must be 0..255`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255)
+      fail(`attestation_report.${key}.${k} must be 0..255`);
     return v as number;
   };
-  return encodeTcb({ fmc: n('fmc', true), bootloader: n('bootloader'), tee: n('tee'), snp: n('snp'), microcode: n('microcode') }, turin);
+  return encodeTcb(
+    { fmc: n('fmc', true), bootloader: n('bootloader'), tee: n('tee'), snp: n('snp'), microcode: n('microcode') },
+    turin,
+  );
 }
 
 function version3(o: Json, key: string): [number, number, number] {
   // Older sev crates serialise the versions flat: current_build, current_minor, current_major.
-  const v = o[key] ?? (o[`${key}_build`] !== undefined ? { build: o[`${key}_build`], minor: o[`${key}_minor`], major: o[`${key}_major`] } : undefined);
+  const v =
+    o[key] ??
+    (o[`${key}_build`] !== undefined
+      ? { build: o[`${key}_build`], minor: o[`${key}_minor`], major: o[`${key}_major`] }
+      : undefined);
   if (!isObj(v)) return fail(`attestation_report.${key} must be {major, minor, build}`);
-  const n = (k: string): number => { const x = v[k]; if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 255) fail(`attestation_report.${key}.${k} must be 0..255`); return x as number; };
+  const n = (k: string): number => {
+    const x = v[k];
+    if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x > 255)
+      fail(`attestation_report.${key}.${k} must be 0..255`);
+    return x as number;
+  };
   return [n('build'), n('minor'), n('major')];
 }
 
@@ -70,7 +88,12 @@ export function reportFromJson(r: unknown): Buffer {
   b.writeUInt32LE(Number(uint(r, 'sig_algo', 0xffffffff)), O.sigAlgo);
   b.writeBigUInt64LE(uint(r, 'plat_info', Number.MAX_SAFE_INTEGER), O.platformInfo);
   // Older sev crates name the key-info word `_author_key_en`.
-  b.writeUInt32LE(Number(uint(r, r.key_info === undefined && r._author_key_en !== undefined ? '_author_key_en' : 'key_info', 0xffffffff)), O.keyInfo);
+  b.writeUInt32LE(
+    Number(
+      uint(r, r.key_info === undefined && r._author_key_en !== undefined ? '_author_key_en' : 'key_info', 0xffffffff),
+    ),
+    O.keyInfo,
+  );
   for (const k of Object.keys(r).filter((k) => k.startsWith('_reserved'))) {
     const v = r[k];
     const zero = v === 0 || (Array.isArray(v) && v.every((x) => x === 0));
@@ -116,7 +139,11 @@ export function parseSnpEvidence(evidence: unknown): SnpEvidence {
     value = buf.toString('utf8');
   }
   if (typeof value === 'string') {
-    try { value = JSON.parse(value); } catch { fail('the SEV-SNP evidence is neither a raw report nor JSON'); }
+    try {
+      value = JSON.parse(value);
+    } catch {
+      fail('the SEV-SNP evidence is neither a raw report nor JSON');
+    }
   }
   if (!isObj(value)) return fail('the SEV-SNP evidence must be {"attestation_report": …, "cert_chain": …}');
   const report = reportFromJson(value.attestation_report);
@@ -126,7 +153,13 @@ export function parseSnpEvidence(evidence: unknown): SnpEvidence {
     if (!Array.isArray(chain)) fail('cert_chain must be an array or null');
     for (const [i, e] of (chain as unknown[]).entries()) {
       // The sev crate writes a vendor-defined entry as {"cert_type": {"OTHER": "<guid>"}}: not a certificate Cloak reads.
-      if (isObj(e) && isObj(e.cert_type) && typeof e.cert_type.OTHER === 'string' && Object.keys(e.cert_type).length === 1) continue;
+      if (
+        isObj(e) &&
+        isObj(e.cert_type) &&
+        typeof e.cert_type.OTHER === 'string' &&
+        Object.keys(e.cert_type).length === 1
+      )
+        continue;
       if (!isObj(e) || typeof e.cert_type !== 'string') return fail(`cert_chain[${i}] must be {"cert_type", "data"}`);
       certs.set(e.cert_type.toUpperCase(), byteArray(e.data, undefined, `cert_chain[${i}].data`));
     }

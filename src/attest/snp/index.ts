@@ -12,7 +12,15 @@ export const snpVerifier: EvidenceVerifier = {
 
 export { verifySnp, verifySnpEvidence, verifySnpReport, type SnpTrust, type SnpVerification } from './verify.ts';
 export { appraiseSnp, type SnpPolicy, type MinimumTcb } from './appraise.ts';
-export { parseReport, decodeTcb, REPORT_SIZE, SIGNED_LENGTH, OFFSETS as SNP_OFFSETS, type SnpReport, type TcbVersion } from './report.ts';
+export {
+  parseReport,
+  decodeTcb,
+  REPORT_SIZE,
+  SIGNED_LENGTH,
+  OFFSETS as SNP_OFFSETS,
+  type SnpReport,
+  type TcbVersion,
+} from './report.ts';
 export { parseSnpEvidence, reportFromJson } from './evidence.ts';
 export { parseVek, type Vek } from './vek.ts';
 export { AMD_ROOTS, parsedRoots, SNP_PRODUCTS, type ProductRoots } from './roots/index.ts';

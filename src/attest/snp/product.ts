@@ -10,9 +10,13 @@ export function productFromCpuid(report: SnpReport): string | undefined {
   const c = report.cpuid;
   if (!c) return undefined;
   if (c.family === 0x19 && c.model <= 0x0f) return 'Milan';
-  if (c.family === 0x19 && ((c.model >= 0x10 && c.model <= 0x1f) || (c.model >= 0xa0 && c.model <= 0xaf))) return 'Genoa';
+  if (c.family === 0x19 && ((c.model >= 0x10 && c.model <= 0x1f) || (c.model >= 0xa0 && c.model <= 0xaf)))
+    return 'Genoa';
   if (c.family === 0x1a && c.model <= 0x1f) return 'Turin';
-  throw new CloakError('SNP_PRODUCT_UNKNOWN', `the report's CPUID family 0x${c.family.toString(16)} model 0x${c.model.toString(16)} is not an SEV-SNP product Cloak knows (Milan, Genoa, Turin)`);
+  throw new CloakError(
+    'SNP_PRODUCT_UNKNOWN',
+    `the report's CPUID family 0x${c.family.toString(16)} model 0x${c.model.toString(16)} is not an SEV-SNP product Cloak knows (Milan, Genoa, Turin)`,
+  );
 }
 
 /** "Milan-B0" → "Milan". */

@@ -11,15 +11,46 @@ export const SUPPORTED_VERSIONS = [2, 3, 5] as const;
 
 /** Byte offsets of the report's fields. */
 export const OFFSETS = {
-  version: 0x00, guestSvn: 0x04, policy: 0x08, familyId: 0x10, imageId: 0x20, vmpl: 0x30,
-  sigAlgo: 0x34, currentTcb: 0x38, platformInfo: 0x40, keyInfo: 0x48, reserved0: 0x4c,
-  reportData: 0x50, measurement: 0x90, hostData: 0xc0, idKeyDigest: 0xe0, authorKeyDigest: 0x110,
-  reportId: 0x140, reportIdMa: 0x160, reportedTcb: 0x180, cpuidFamId: 0x188, cpuidModId: 0x189,
-  cpuidStep: 0x18a, reserved1: 0x18b, chipId: 0x1a0, committedTcb: 0x1e0, currentBuild: 0x1e8,
-  currentMinor: 0x1e9, currentMajor: 0x1ea, reserved2: 0x1eb, committedBuild: 0x1ec,
-  committedMinor: 0x1ed, committedMajor: 0x1ee, reserved3: 0x1ef, launchTcb: 0x1f0,
-  launchMitVector: 0x1f8, currentMitVector: 0x200, reserved4: 0x208,
-  signatureR: 0x2a0, signatureS: 0x2e8, signatureReserved: 0x330,
+  version: 0x00,
+  guestSvn: 0x04,
+  policy: 0x08,
+  familyId: 0x10,
+  imageId: 0x20,
+  vmpl: 0x30,
+  sigAlgo: 0x34,
+  currentTcb: 0x38,
+  platformInfo: 0x40,
+  keyInfo: 0x48,
+  reserved0: 0x4c,
+  reportData: 0x50,
+  measurement: 0x90,
+  hostData: 0xc0,
+  idKeyDigest: 0xe0,
+  authorKeyDigest: 0x110,
+  reportId: 0x140,
+  reportIdMa: 0x160,
+  reportedTcb: 0x180,
+  cpuidFamId: 0x188,
+  cpuidModId: 0x189,
+  cpuidStep: 0x18a,
+  reserved1: 0x18b,
+  chipId: 0x1a0,
+  committedTcb: 0x1e0,
+  currentBuild: 0x1e8,
+  currentMinor: 0x1e9,
+  currentMajor: 0x1ea,
+  reserved2: 0x1eb,
+  committedBuild: 0x1ec,
+  committedMinor: 0x1ed,
+  committedMajor: 0x1ee,
+  reserved3: 0x1ef,
+  launchTcb: 0x1f0,
+  launchMitVector: 0x1f8,
+  currentMitVector: 0x200,
+  reserved4: 0x208,
+  signatureR: 0x2a0,
+  signatureS: 0x2e8,
+  signatureReserved: 0x330,
 } as const;
 
 export const SIG_ALGO_ECDSA_P384_SHA384 = 1;
@@ -74,10 +105,13 @@ export interface SnpReport {
   raw: Buffer;
 }
 
-const fail = (message: string): never => { throw new CloakError('SNP_REPORT_MALFORMED', message); };
+const fail = (message: string): never => {
+  throw new CloakError('SNP_REPORT_MALFORMED', message);
+};
 
 function reservedZero(buf: Buffer, from: number, to: number, what: string): void {
-  if (!isAllZero(buf.subarray(from, to))) fail(`the report's reserved bytes ${what} (0x${from.toString(16)}..0x${to.toString(16)}) are not zero`);
+  if (!isAllZero(buf.subarray(from, to)))
+    fail(`the report's reserved bytes ${what} (0x${from.toString(16)}..0x${to.toString(16)}) are not zero`);
 }
 
 /**
@@ -95,7 +129,7 @@ export function parseReport(input: Uint8Array): SnpReport {
   }
   const sigAlgo = buf.readUInt32LE(O.sigAlgo);
   const keyInfo = buf.readUInt32LE(O.keyInfo);
-  if (keyInfo >>> 5 !== 0) fail('the report\'s key-info field has reserved bits set');
+  if (keyInfo >>> 5 !== 0) fail("the report's key-info field has reserved bits set");
   reservedZero(buf, O.reserved0, O.reportData, 'after key-info');
   const v3 = version >= 3;
   reservedZero(buf, v3 ? O.reserved1 : O.cpuidFamId, O.chipId, 'after reported-tcb');
@@ -105,9 +139,13 @@ export function parseReport(input: Uint8Array): SnpReport {
   reservedZero(buf, v5 ? O.reserved4 : O.launchMitVector, SIGNED_LENGTH, 'before the signature');
   reservedZero(buf, O.signatureReserved, REPORT_SIZE, 'after the signature');
   const policy = buf.readBigUInt64LE(O.policy);
-  if ((policy & (1n << 17n)) === 0n) fail('the guest policy\'s reserved bit 17 must be 1');
+  if ((policy & (1n << 17n)) === 0n) fail("the guest policy's reserved bit 17 must be 1");
   const sub = (off: number, len: number): Buffer => buf.subarray(off, off + len);
-  const version3 = (off: number): { major: number; minor: number; build: number } => ({ build: buf[off]!, minor: buf[off + 1]!, major: buf[off + 2]! });
+  const version3 = (off: number): { major: number; minor: number; build: number } => ({
+    build: buf[off]!,
+    minor: buf[off + 1]!,
+    major: buf[off + 2]!,
+  });
   return {
     version,
     guestSvn: buf.readUInt32LE(O.guestSvn),
@@ -154,7 +192,10 @@ export function decodeTcb(raw: bigint, turin: boolean): TcbVersion {
 }
 
 /** Inverse of decodeTcb, for building reports from CoCo's JSON. */
-export function encodeTcb(t: { fmc?: number | null; bootloader: number; tee: number; snp: number; microcode: number }, turin: boolean): bigint {
+export function encodeTcb(
+  t: { fmc?: number | null; bootloader: number; tee: number; snp: number; microcode: number },
+  turin: boolean,
+): bigint {
   const at = (v: number, i: number): bigint => BigInt(v & 0xff) << BigInt(8 * i);
   return turin
     ? at(t.fmc ?? 0, 0) | at(t.bootloader, 1) | at(t.tee, 2) | at(t.snp, 3) | at(t.microcode, 7)

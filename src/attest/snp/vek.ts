@@ -27,7 +27,9 @@ export interface Vek {
   cspId?: string;
 }
 
-const fail = (message: string, cause?: unknown): never => { throw new CloakError('SNP_VEK_MALFORMED', message, { cause }); };
+const fail = (message: string, cause?: unknown): never => {
+  throw new CloakError('SNP_VEK_MALFORMED', message, { cause });
+};
 
 function decode(value: ArrayBuffer, oid: string): asn1js.AsnType {
   const r = asn1js.fromBER(value);
@@ -54,7 +56,10 @@ const VEKS = cacheSlot<Vek>('snp.vek', 256);
 /** Parses a VEK certificate (DER or PEM) and its AMD extensions; with a cache, parsed certificates are kept (a few hundred, by content). */
 export function parseVek(input: Uint8Array | string, cache?: VerifyCache): Vek {
   if (!cache) return parseVekUncached(input);
-  const key = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64');
+  const key =
+    typeof input === 'string'
+      ? input
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('base64');
   return cached(cache, VEKS, key, () => parseVekUncached(input));
 }
 
@@ -70,7 +75,10 @@ function parseVekUncached(input: Uint8Array | string): Vek {
     return fail('the VEK certificate does not parse as X.509', e);
   }
   const get = (oid: string): ArrayBuffer | undefined => ext.extensions.find((e) => e.type === oid)?.value;
-  const spl = (oid: string): number | undefined => { const v = get(oid); return v === undefined ? undefined : integer(v, oid); };
+  const spl = (oid: string): number | undefined => {
+    const v = get(oid);
+    return v === undefined ? undefined : integer(v, oid);
+  };
   const name = get(VEK_OIDS.productName);
   const hw = get(VEK_OIDS.hwId);
   const csp = get(VEK_OIDS.cspId);
@@ -78,12 +86,18 @@ function parseVekUncached(input: Uint8Array | string): Vek {
     cert,
     kind: csp !== undefined ? 'VLEK' : 'VCEK',
     productName: name === undefined ? undefined : ia5(name, VEK_OIDS.productName),
-    tcb: { bootloader: spl(VEK_OIDS.blSpl), tee: spl(VEK_OIDS.teeSpl), snp: spl(VEK_OIDS.snpSpl), microcode: spl(VEK_OIDS.ucodeSpl), fmc: spl(VEK_OIDS.fmcSpl) },
+    tcb: {
+      bootloader: spl(VEK_OIDS.blSpl),
+      tee: spl(VEK_OIDS.teeSpl),
+      snp: spl(VEK_OIDS.snpSpl),
+      microcode: spl(VEK_OIDS.ucodeSpl),
+      fmc: spl(VEK_OIDS.fmcSpl),
+    },
     hwId: hw === undefined ? undefined : Buffer.from(hw),
     cspId: csp === undefined ? undefined : ia5(csp, VEK_OIDS.cspId),
   };
   if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'secp384r1') {
-    fail('the VEK\'s key is not an ECDSA P-384 key');
+    fail("the VEK's key is not an ECDSA P-384 key");
   }
   return vek;
 }

@@ -1,6 +1,13 @@
 import { CloakError } from '../../lib/index.ts';
 import { fitDigest } from '../binding.ts';
-import { dcapOptionsFrom, dcapPlatformClaims, quoteBytesFrom, verifyDcapQuote, type DcapVerified, type TdReportBody } from '../dcap/index.ts';
+import {
+  dcapOptionsFrom,
+  dcapPlatformClaims,
+  quoteBytesFrom,
+  verifyDcapQuote,
+  type DcapVerified,
+  type TdReportBody,
+} from '../dcap/index.ts';
 import type { CommonClaims } from '../claims.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../types.ts';
 
@@ -16,7 +23,10 @@ export function tdxClaims(v: DcapVerified, td: TdReportBody): CommonClaims & Rec
     quote_version: v.quote.header.version,
     body: v.quote.body.kind,
     mr_td: hex(td.mrTd),
-    rtmr0: hex(td.rtmrs[0]!), rtmr1: hex(td.rtmrs[1]!), rtmr2: hex(td.rtmrs[2]!), rtmr3: hex(td.rtmrs[3]!),
+    rtmr0: hex(td.rtmrs[0]!),
+    rtmr1: hex(td.rtmrs[1]!),
+    rtmr2: hex(td.rtmrs[2]!),
+    rtmr3: hex(td.rtmrs[3]!),
     mr_config_id: hex(td.mrConfigId),
     mr_owner: hex(td.mrOwner),
     mr_owner_config: hex(td.mrOwnerConfig),
@@ -39,7 +49,13 @@ export const tdxVerifier: EvidenceVerifier = {
     const v = await verifyDcapQuote(quoteBytesFrom(evidence, 'TDX_EVIDENCE_MALFORMED'), 'tdx', opts);
     if (v.quote.body.kind === 'sgx') throw new CloakError('DCAP_QUOTE_WRONG_TEE', 'this is not a TDX quote');
     const td = v.quote.body.td;
-    return { tee: 'tdx', insecure: false, claims: tdxClaims(v, td), reportData: Buffer.from(td.reportData), initData: Buffer.from(td.mrConfigId) };
+    return {
+      tee: 'tdx',
+      insecure: false,
+      claims: tdxClaims(v, td),
+      reportData: Buffer.from(td.reportData),
+      initData: Buffer.from(td.mrConfigId),
+    };
   },
   expectedReportData: (digest) => fitDigest(digest, 64),
   expectedInitData: (digest) => fitDigest(digest, 48),

@@ -31,7 +31,8 @@ export function readPcrSelection(r: ByteReader, code: ErrorCode = CODE): PcrBank
   for (let i = 0; i < count; i++) {
     const hashAlg = r.u16be('pcrSelection hash');
     const size = r.u8('sizeofSelect');
-    if (size > MAX_SELECT_BYTES) throw new CloakError(code, `PCR selection bitmap is ${size} bytes (at most ${MAX_SELECT_BYTES})`);
+    if (size > MAX_SELECT_BYTES)
+      throw new CloakError(code, `PCR selection bitmap is ${size} bytes (at most ${MAX_SELECT_BYTES})`);
     const bitmap = r.bytes(size, 'pcrSelect');
     const pcrs: number[] = [];
     for (let bit = 0; bit < size * 8; bit++) if (bitmap[bit >> 3]! & (1 << (bit & 7))) pcrs.push(bit);
@@ -46,7 +47,8 @@ export function encodePcrSelection(banks: PcrBankSelection[]): Buffer {
   for (const b of banks) {
     const bitmap = Buffer.alloc(3);
     for (const p of b.pcrs) {
-      if (!Number.isInteger(p) || p < 0 || p > 23) throw new CloakError('TPM_PCR_INDEX', `PCR index ${p} is out of range 0..23`);
+      if (!Number.isInteger(p) || p < 0 || p > 23)
+        throw new CloakError('TPM_PCR_INDEX', `PCR index ${p} is out of range 0..23`);
       bitmap[p >> 3]! |= 1 << (p & 7);
     }
     w.u16be(b.hashAlg).u8(3).bytes(bitmap);
@@ -58,9 +60,17 @@ export function encodePcrSelection(banks: PcrBankSelection[]): Buffer {
 export function parseTpmQuote(message: Buffer): TpmQuoteInfo {
   const r = new ByteReader(message, CODE, 'TPM quote (TPMS_ATTEST)');
   const magic = r.u32be('magic');
-  if (magic !== TPM_GENERATED_VALUE) throw new CloakError('TPM_QUOTE_MAGIC', `TPM quote magic is 0x${magic.toString(16)}, not 0xff544347 (TPM_GENERATED_VALUE)`);
+  if (magic !== TPM_GENERATED_VALUE)
+    throw new CloakError(
+      'TPM_QUOTE_MAGIC',
+      `TPM quote magic is 0x${magic.toString(16)}, not 0xff544347 (TPM_GENERATED_VALUE)`,
+    );
   const type = r.u16be('type');
-  if (type !== TPM_ST_ATTEST_QUOTE) throw new CloakError('TPM_QUOTE_TYPE', `TPMS_ATTEST type is 0x${type.toString(16)}, not TPM_ST_ATTEST_QUOTE (0x8018)`);
+  if (type !== TPM_ST_ATTEST_QUOTE)
+    throw new CloakError(
+      'TPM_QUOTE_TYPE',
+      `TPMS_ATTEST type is 0x${type.toString(16)}, not TPM_ST_ATTEST_QUOTE (0x8018)`,
+    );
   const qualifiedSigner = r.u16Sized(2 + 64, 'qualifiedSigner');
   const extraData = r.u16Sized(64, 'extraData');
   const clock = r.u64be('clock');
@@ -72,7 +82,17 @@ export function parseTpmQuote(message: Buffer): TpmQuoteInfo {
   const pcrSelection = readPcrSelection(r);
   const pcrDigest = r.u16Sized(64, 'pcrDigest');
   if (r.remaining !== 0) throw new CloakError(CODE, `TPM quote has ${r.remaining} trailing bytes`);
-  return { qualifiedSigner, extraData, clock, resetCount, restartCount, safe: safe === 1, firmwareVersion, pcrSelection, pcrDigest };
+  return {
+    qualifiedSigner,
+    extraData,
+    clock,
+    resetCount,
+    restartCount,
+    safe: safe === 1,
+    firmwareVersion,
+    pcrSelection,
+    pcrDigest,
+  };
 }
 
 export function tpmHash(alg: number, code: ErrorCode = 'TPM_HASH_UNSUPPORTED'): { name: string; size: number } {

@@ -15,7 +15,12 @@ function schemeWithHash(r: ByteReader, field: string): number {
  * Parses a TPMT_PUBLIC (or a TPM2B_PUBLIC, as tpm2_readpublic / tpm2_createak
  * `-u` write it) holding an RSA or ECC P-256 key into a Node KeyObject.
  */
-export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ecc'; nameAlg: number; attributes: number } {
+export function parseTpmPublic(buf: Buffer): {
+  key: KeyObject;
+  type: 'rsa' | 'ecc';
+  nameAlg: number;
+  attributes: number;
+} {
   let body = buf;
   if (buf.length >= 2 && buf.readUInt16BE(0) === buf.length - 2) body = buf.subarray(2);
   const r = new ByteReader(body, CODE, 'TPM public area (TPMT_PUBLIC)');
@@ -24,7 +29,10 @@ export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ec
   const attributes = r.u32be('objectAttributes');
   r.u16Sized(64, 'authPolicy');
   const sym = r.u16be('symmetric');
-  if (sym !== TPM_ALG.NULL) { r.u16be('symmetric keyBits'); r.u16be('symmetric mode'); }
+  if (sym !== TPM_ALG.NULL) {
+    r.u16be('symmetric keyBits');
+    r.u16be('symmetric mode');
+  }
   let key: KeyObject;
   try {
     if (type === TPM_ALG.RSA) {
@@ -34,8 +42,10 @@ export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ec
       const exp = r.u32be('exponent') || 65537;
       const n = r.u16Sized(512, 'modulus');
       if (n.length * 8 !== bits) throw new CloakError(CODE, `RSA modulus is ${n.length} bytes for a ${bits}-bit key`);
-      const e = Buffer.alloc(4); e.writeUInt32BE(exp);
-      let i = 0; while (i < 3 && e[i] === 0) i++;
+      const e = Buffer.alloc(4);
+      e.writeUInt32BE(exp);
+      let i = 0;
+      while (i < 3 && e[i] === 0) i++;
       if (r.remaining !== 0) throw new CloakError(CODE, `TPMT_PUBLIC has ${r.remaining} trailing bytes`);
       key = createPublicKey({ key: { kty: 'RSA', n: toBase64Url(n), e: toBase64Url(e.subarray(i)) }, format: 'jwk' });
       return { key, type: 'rsa', nameAlg, attributes };
@@ -43,7 +53,11 @@ export function parseTpmPublic(buf: Buffer): { key: KeyObject; type: 'rsa' | 'ec
     if (type === TPM_ALG.ECC) {
       schemeWithHash(r, 'scheme');
       const curve = r.u16be('curveID');
-      if (curve !== TPM_ECC_NIST_P256) throw new CloakError('TPM_PUBLIC_UNSUPPORTED', `ECC curve 0x${curve.toString(16)} is not supported (NIST P-256 only)`);
+      if (curve !== TPM_ECC_NIST_P256)
+        throw new CloakError(
+          'TPM_PUBLIC_UNSUPPORTED',
+          `ECC curve 0x${curve.toString(16)} is not supported (NIST P-256 only)`,
+        );
       schemeWithHash(r, 'kdf');
       const x = r.u16Sized(32, 'x');
       const y = r.u16Sized(32, 'y');
@@ -67,7 +81,8 @@ export function readAkPublic(input: string | Buffer): KeyObject {
   try {
     if (typeof input === 'string') {
       if (input.includes('-----BEGIN')) return createPublicKey({ key: input, format: 'pem' });
-      if (!/^[A-Za-z0-9+/=\s]+$/.test(input)) throw new CloakError('TPM_AK_MALFORMED', 'the attestation key is neither PEM nor base64');
+      if (!/^[A-Za-z0-9+/=\s]+$/.test(input))
+        throw new CloakError('TPM_AK_MALFORMED', 'the attestation key is neither PEM nor base64');
       return readAkPublic(Buffer.from(input, 'base64'));
     }
     if (input[0] === 0x30) return createPublicKey({ key: input, format: 'der', type: 'spki' });

@@ -37,7 +37,11 @@ export function verifyTpmQuote(input: TpmQuoteInput, ak: KeyObject): VerifiedTpm
 export function checkPcrDigest(info: TpmQuoteInfo, pcrs: Buffer[], signHashAlg: number): void {
   const h = createHash(tpmHash(signHashAlg).name);
   for (const bank of info.pcrSelection) {
-    if (bank.hashAlg !== TPM_ALG.SHA256) throw new CloakError('TPM_PCR_BANK_UNSUPPORTED', `the quote selects PCR bank 0x${bank.hashAlg.toString(16)}; only SHA-256 PCR values are supplied`);
+    if (bank.hashAlg !== TPM_ALG.SHA256)
+      throw new CloakError(
+        'TPM_PCR_BANK_UNSUPPORTED',
+        `the quote selects PCR bank 0x${bank.hashAlg.toString(16)}; only SHA-256 PCR values are supplied`,
+      );
     for (const i of bank.pcrs) {
       const v = pcrs[i];
       if (!v) throw new CloakError('TPM_PCR_MISSING', `the quote covers PCR ${i} but no value for it was supplied`);
@@ -46,13 +50,17 @@ export function checkPcrDigest(info: TpmQuoteInfo, pcrs: Buffer[], signHashAlg: 
   }
   const digest = h.digest();
   if (!constantTimeEqual(digest, info.pcrDigest)) {
-    throw new CloakError('TPM_PCR_DIGEST_MISMATCH', `the PCR values hash to ${toHex(digest)}, but the quote holds ${toHex(info.pcrDigest)}`);
+    throw new CloakError(
+      'TPM_PCR_DIGEST_MISMATCH',
+      `the PCR values hash to ${toHex(digest)}, but the quote holds ${toHex(info.pcrDigest)}`,
+    );
   }
 }
 
 /** Decodes PCR values given as hex strings or byte arrays (CoCo v0 JSON); each must be 32 bytes (SHA-256 bank). */
 export function readPcrValues(pcrs: unknown, code: ErrorCode): Buffer[] {
-  if (!Array.isArray(pcrs) || pcrs.length === 0 || pcrs.length > 24) throw new CloakError(code, 'pcrs must be a list of 1 to 24 SHA-256 PCR values');
+  if (!Array.isArray(pcrs) || pcrs.length === 0 || pcrs.length > 24)
+    throw new CloakError(code, 'pcrs must be a list of 1 to 24 SHA-256 PCR values');
   return pcrs.map((p, i) => {
     const b = readJsonBytes(p, code, `PCR ${i}`, 'hex');
     if (b.length !== 32) throw new CloakError(code, `PCR ${i} is ${b.length} bytes, not 32 (SHA-256)`);
@@ -61,9 +69,16 @@ export function readPcrValues(pcrs: unknown, code: ErrorCode): Buffer[] {
 }
 
 /** Bytes as JSON carries them: a hex or base64 string, or an array of 0..255 (serde's Vec<u8>). */
-export function readJsonBytes(v: unknown, code: ErrorCode, what: string, encoding: 'hex' | 'base64' | 'base64url', max = 1 << 20): Buffer {
+export function readJsonBytes(
+  v: unknown,
+  code: ErrorCode,
+  what: string,
+  encoding: 'hex' | 'base64' | 'base64url',
+  max = 1 << 20,
+): Buffer {
   if (Array.isArray(v)) {
-    if (v.length > max || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) throw new CloakError(code, `${what} is not a byte array`);
+    if (v.length > max || !v.every((x) => Number.isInteger(x) && x >= 0 && x <= 255))
+      throw new CloakError(code, `${what} is not a byte array`);
     return Buffer.from(v as number[]);
   }
   if (typeof v !== 'string' || v.length > max * 2) throw new CloakError(code, `${what} must be a ${encoding} string`);

@@ -5,8 +5,7 @@ import { TPM_ALG } from './constants.ts';
 
 /** A TPMT_SIGNATURE (RSASSA / RSAPSS / ECDSA), or a bare RSA signature as Azure's evidence carries it. */
 export type TpmSignature =
-  | { alg: 'rsassa' | 'rsapss'; hashAlg: number; sig: Buffer }
-  | { alg: 'ecdsa'; hashAlg: number; r: Buffer; s: Buffer };
+  { alg: 'rsassa' | 'rsapss'; hashAlg: number; sig: Buffer } | { alg: 'ecdsa'; hashAlg: number; r: Buffer; s: Buffer };
 
 const CODE = 'TPM_SIGNATURE_MALFORMED';
 
@@ -29,7 +28,10 @@ export function parseTpmSignature(buf: Buffer): TpmSignature {
     if (sn > 66) throw new CloakError(CODE, `ECDSA s is ${sn} bytes`);
     out = { alg: 'ecdsa', hashAlg, r: rr, s: Buffer.from(r.bytes(sn, 's')) };
   } else {
-    throw new CloakError('TPM_SIGNATURE_UNSUPPORTED', `TPM signature algorithm 0x${sigAlg.toString(16)} is not supported (RSASSA, RSAPSS, ECDSA)`);
+    throw new CloakError(
+      'TPM_SIGNATURE_UNSUPPORTED',
+      `TPM signature algorithm 0x${sigAlg.toString(16)} is not supported (RSASSA, RSAPSS, ECDSA)`,
+    );
   }
   if (r.remaining !== 0) throw new CloakError(CODE, `TPM signature has ${r.remaining} trailing bytes`);
   return out;
@@ -41,7 +43,8 @@ export function parseTpmSignature(buf: Buffer): TpmSignature {
  * exactly the RSA key's modulus length.
  */
 export function readQuoteSignature(buf: Buffer, key: KeyObject): TpmSignature {
-  const modulusBytes = key.asymmetricKeyType === 'rsa' ? Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8) : 0;
+  const modulusBytes =
+    key.asymmetricKeyType === 'rsa' ? Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8) : 0;
   if (modulusBytes > 0 && buf.length === modulusBytes) return { alg: 'rsassa', hashAlg: TPM_ALG.SHA256, sig: buf };
   return parseTpmSignature(buf);
 }
@@ -50,7 +53,10 @@ export function readQuoteSignature(buf: Buffer, key: KeyObject): TpmSignature {
 function p1363(r: Buffer, s: Buffer, key: KeyObject): Buffer | undefined {
   const size = Buffer.from(key.export({ format: 'jwk' }).x ?? '', 'base64url').length;
   const out = Buffer.alloc(2 * size);
-  for (const [v, end] of [[r, size], [s, 2 * size]] as const) {
+  for (const [v, end] of [
+    [r, size],
+    [s, 2 * size],
+  ] as const) {
     let i = 0;
     while (i < v.length && v[i] === 0) i++;
     if (v.length - i > size) return undefined;
@@ -66,19 +72,26 @@ export function verifyTpmSignature(message: Buffer, sig: TpmSignature, key: KeyO
   let ok = false;
   try {
     if (sig.alg === 'ecdsa') {
-      if (type !== 'ec') throw new CloakError('TPM_SIGNATURE_KEY_MISMATCH', 'an ECDSA quote signature needs an EC attestation key');
+      if (type !== 'ec')
+        throw new CloakError('TPM_SIGNATURE_KEY_MISMATCH', 'an ECDSA quote signature needs an EC attestation key');
       const rs = p1363(sig.r, sig.s, key);
       ok = rs !== undefined && createVerify(hash).update(message).verify({ key, dsaEncoding: 'ieee-p1363' }, rs);
     } else {
-      if (type !== 'rsa') throw new CloakError('TPM_SIGNATURE_KEY_MISMATCH', 'an RSA quote signature needs an RSA attestation key');
+      if (type !== 'rsa')
+        throw new CloakError('TPM_SIGNATURE_KEY_MISMATCH', 'an RSA quote signature needs an RSA attestation key');
       // TPM RSAPSS signatures use the largest salt the modulus allows (TPM 2.0 Part 1, B.7); AUTO accepts any length.
-      const padding = sig.alg === 'rsapss' ? { padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: -2 /* RSA_PSS_SALTLEN_AUTO */ } : {};
-      ok = createVerify(hash).update(message).verify({ key, ...padding }, sig.sig);
+      const padding =
+        sig.alg === 'rsapss'
+          ? { padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: -2 /* RSA_PSS_SALTLEN_AUTO */ }
+          : {};
+      ok = createVerify(hash)
+        .update(message)
+        .verify({ key, ...padding }, sig.sig);
     }
   } catch (e) {
     if (e instanceof CloakError) throw e;
     ok = false;
   }
-  if (!ok) throw new CloakError('TPM_SIGNATURE_INVALID', 'the TPM quote signature does not verify with the attestation key');
+  if (!ok)
+    throw new CloakError('TPM_SIGNATURE_INVALID', 'the TPM quote signature does not verify with the attestation key');
 }
-

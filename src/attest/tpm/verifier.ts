@@ -17,10 +17,16 @@ export const INITDATA_PCR = 8;
 const MALFORMED = 'TPM_EVIDENCE_MALFORMED';
 
 /** CoCo `tpm` evidence: {ak_public: base64 DER SPKI, tpm_quote: {message: base64 TPMS_ATTEST, signature: base64 TPMT_SIGNATURE, pcrs: hex[]}}. */
-export function parseTpmEvidence(evidence: unknown): { akPublic: string; message: Buffer; signature: Buffer; pcrs: Buffer[] } {
+export function parseTpmEvidence(evidence: unknown): {
+  akPublic: string;
+  message: Buffer;
+  signature: Buffer;
+  pcrs: Buffer[];
+} {
   const e = asObject(evidence, 'tpm evidence');
   const q = asObject(e.tpm_quote, 'tpm_quote');
-  if (typeof e.ak_public !== 'string' || e.ak_public.length > 16384) throw new CloakError(MALFORMED, 'tpm evidence needs "ak_public" (base64 DER or PEM)');
+  if (typeof e.ak_public !== 'string' || e.ak_public.length > 16384)
+    throw new CloakError(MALFORMED, 'tpm evidence needs "ak_public" (base64 DER or PEM)');
   return {
     akPublic: e.ak_public,
     message: readJsonBytes(q.message, MALFORMED, 'tpm_quote.message', 'base64', 4096),
@@ -79,7 +85,8 @@ export function expectedInitDataPcr(digest: Buffer): Buffer | undefined {
  */
 export const VTPM_BINDING_BYTES = 48;
 
-const akFingerprint = (ak: ReturnType<typeof readAkPublic>): string => createHash('sha256').update(spkiDer(ak)).digest('hex');
+const akFingerprint = (ak: ReturnType<typeof readAkPublic>): string =>
+  createHash('sha256').update(spkiDer(ak)).digest('hex');
 
 /** The enrolled AKs' fingerprints; with a cache, computed once per list (the server's trust settings live as long as it does). */
 const FINGERPRINTS = cacheSlot<Set<string>>('tpm.trusted-aks', 0);
@@ -87,29 +94,45 @@ const FINGERPRINTS = cacheSlot<Set<string>>('tpm.trusted-aks', 0);
 export function makeTpmVerifier(opts: { bindingBytes?: 32 | 48 } = {}): EvidenceVerifier {
   const bindingBytes = opts.bindingBytes ?? VTPM_BINDING_BYTES;
   return {
-  tee: 'tpm',
-  async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
-    const e = parseTpmEvidence(evidenceAsJson(evidence, MALFORMED));
-    const ak = readAkPublic(e.akPublic);
-    const trust: TpmTrust | undefined = ctx.trust?.tpm;
-    const fingerprint = akFingerprint(ak);
-    const trusted = trust?.trustedAks && derived(ctx.cache, FINGERPRINTS, trust.trustedAks, () => new Set(trust.trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))));
-    if (!trusted || !trusted.has(fingerprint)) {
-      throw new CloakError('TPM_AK_NOT_TRUSTED', `the attestation key (SPKI SHA-256 ${fingerprint}) is not an enrolled trusted AK; add its PEM to the TPM trusted-AK list`);
-    }
-    const q = verifyTpmQuote(e, ak);
-    return {
-      tee: 'tpm',
-      insecure: false,
-      reportData: padTo(q.extraData, TPM_REPORT_DATA_SIZE),
-      initData: q.pcrs[INITDATA_PCR],
-      claims: { ak_sha256: fingerprint, quote: quoteClaims(q), ...pcrClaims(q.pcrs), init_data: q.pcrs[INITDATA_PCR] ? toHex(q.pcrs[INITDATA_PCR]) : undefined, report_data: toHex(q.extraData) } satisfies CommonClaims & Record<string, unknown>,
-    };
-  },
-  expectedReportData(bindingDigest: Buffer): Buffer {
-    return padTo(fitDigest(bindingDigest, bindingBytes), TPM_REPORT_DATA_SIZE);
-  },
-  expectedInitData: expectedInitDataPcr,
+    tee: 'tpm',
+    async verify(evidence: unknown, ctx: VerifyContext): Promise<VerifiedEvidence> {
+      const e = parseTpmEvidence(evidenceAsJson(evidence, MALFORMED));
+      const ak = readAkPublic(e.akPublic);
+      const trust: TpmTrust | undefined = ctx.trust?.tpm;
+      const fingerprint = akFingerprint(ak);
+      const trusted =
+        trust?.trustedAks &&
+        derived(
+          ctx.cache,
+          FINGERPRINTS,
+          trust.trustedAks,
+          () => new Set(trust.trustedAks.map((pem) => akFingerprint(readAkPublic(pem)))),
+        );
+      if (!trusted || !trusted.has(fingerprint)) {
+        throw new CloakError(
+          'TPM_AK_NOT_TRUSTED',
+          `the attestation key (SPKI SHA-256 ${fingerprint}) is not an enrolled trusted AK; add its PEM to the TPM trusted-AK list`,
+        );
+      }
+      const q = verifyTpmQuote(e, ak);
+      return {
+        tee: 'tpm',
+        insecure: false,
+        reportData: padTo(q.extraData, TPM_REPORT_DATA_SIZE),
+        initData: q.pcrs[INITDATA_PCR],
+        claims: {
+          ak_sha256: fingerprint,
+          quote: quoteClaims(q),
+          ...pcrClaims(q.pcrs),
+          init_data: q.pcrs[INITDATA_PCR] ? toHex(q.pcrs[INITDATA_PCR]) : undefined,
+          report_data: toHex(q.extraData),
+        } satisfies CommonClaims & Record<string, unknown>,
+      };
+    },
+    expectedReportData(bindingDigest: Buffer): Buffer {
+      return padTo(fitDigest(bindingDigest, bindingBytes), TPM_REPORT_DATA_SIZE);
+    },
+    expectedInitData: expectedInitDataPcr,
   };
 }
 

@@ -9,8 +9,14 @@ import { ByteReader, ByteWriter, CloakError, type ErrorCode } from '../../lib/in
 
 /** TPM 2.0 command codes, handles and tags a client uses (TPM 2.0 Part 2). */
 export const TPM_CC = {
-  NV_DefineSpace: 0x12a, NV_Write: 0x137, NV_Read: 0x14e, Quote: 0x158, NV_ReadPublic: 0x169, ReadPublic: 0x173,
-  GetCapability: 0x17a, PCR_Read: 0x17e,
+  NV_DefineSpace: 0x12a,
+  NV_Write: 0x137,
+  NV_Read: 0x14e,
+  Quote: 0x158,
+  NV_ReadPublic: 0x169,
+  ReadPublic: 0x173,
+  GetCapability: 0x17a,
+  PCR_Read: 0x17e,
 } as const;
 export const TPM_ST_NO_SESSIONS = 0x8001;
 export const TPM_ST_SESSIONS = 0x8002;
@@ -22,7 +28,12 @@ export const u32 = (v: number): Buffer => new ByteWriter().u32be(v >>> 0).toBuff
 export const tpm2b = (b: Uint8Array): Buffer => new ByteWriter().u16Sized(b).toBuffer();
 
 /** The authorisation area with one password session and an empty password. */
-const PW_SESSION = new ByteWriter().u32be(TPM_RS_PW).u16Sized(Buffer.alloc(0)).u8(0).u16Sized(Buffer.alloc(0)).toBuffer();
+const PW_SESSION = new ByteWriter()
+  .u32be(TPM_RS_PW)
+  .u16Sized(Buffer.alloc(0))
+  .u8(0)
+  .u16Sized(Buffer.alloc(0))
+  .toBuffer();
 
 /** Builds a command: header, handles, (password session), parameters. */
 export function tpmCommand(cc: number, handles: number[], params: Buffer, withPasswordSession: boolean): Buffer {
@@ -30,7 +41,12 @@ export function tpmCommand(cc: number, handles: number[], params: Buffer, withPa
   for (const h of handles) body.u32be(h >>> 0);
   if (withPasswordSession) body.u32be(PW_SESSION.length).bytes(PW_SESSION);
   body.bytes(params);
-  return new ByteWriter().u16be(withPasswordSession ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS).u32be(10 + body.size).u32be(cc).bytes(body.toBuffer()).toBuffer();
+  return new ByteWriter()
+    .u16be(withPasswordSession ? TPM_ST_SESSIONS : TPM_ST_NO_SESSIONS)
+    .u32be(10 + body.size)
+    .u32be(cc)
+    .bytes(body.toBuffer())
+    .toBuffer();
 }
 
 /** Well-known response codes, to say something a person can act on. */
@@ -45,7 +61,10 @@ const RC_HINTS: Record<number, string> = {
 };
 
 /** The codes a response failure throws: a malformed response, and a TPM error code. */
-export interface TpmResponseCodes { malformed: ErrorCode; rc: ErrorCode }
+export interface TpmResponseCodes {
+  malformed: ErrorCode;
+  rc: ErrorCode;
+}
 
 /**
  * Checks a response's header (size matches, rc is success) and returns a
@@ -57,10 +76,13 @@ export function tpmResponseReader(resp: Buffer, what: string, handles: number, c
   const tag = r.u16be('tag');
   const size = r.u32be('size');
   const rc = r.u32be('responseCode');
-  if (size !== resp.length) throw new CloakError(codes.malformed, `TPM ${what} response says ${size} bytes but ${resp.length} arrived`);
+  if (size !== resp.length)
+    throw new CloakError(codes.malformed, `TPM ${what} response says ${size} bytes but ${resp.length} arrived`);
   if (rc !== 0) {
     const hint = RC_HINTS[rc] ?? RC_HINTS[rc & 0xfbf] ?? RC_HINTS[rc & 0x9bf];
-    throw new CloakError(codes.rc, `TPM ${what} failed with rc 0x${rc.toString(16)}${hint ? `: ${hint}` : ''}`, { details: { rc } });
+    throw new CloakError(codes.rc, `TPM ${what} failed with rc 0x${rc.toString(16)}${hint ? `: ${hint}` : ''}`, {
+      details: { rc },
+    });
   }
   if (tag === TPM_ST_NO_SESSIONS) return r;
   if (tag !== TPM_ST_SESSIONS) throw new CloakError(codes.malformed, `TPM ${what} response tag 0x${tag.toString(16)}`);

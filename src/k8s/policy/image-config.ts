@@ -2,7 +2,14 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { CloakError } from '../../lib/index.ts';
-import { parseImageConfig, parseManifest, selectPlatform, RegistryClient, parseDockerReference, type ImageConfig as OciImageConfig } from '../../oci/index.ts';
+import {
+  parseImageConfig,
+  parseManifest,
+  selectPlatform,
+  RegistryClient,
+  parseDockerReference,
+  type ImageConfig as OciImageConfig,
+} from '../../oci/index.ts';
 import { readImageUsers, type ImageUsers } from './image-users.ts';
 
 /** The parts of an image config the agent policy pins (OCI image config `config` object: entrypoint, cmd, env, user, working dir, volumes). */
@@ -21,7 +28,8 @@ function configOf(bytes: Buffer | string, what: string): ImageConfig {
   if (bytes.length > MAX_CONFIG) throw new CloakError('K8S_IMAGE_CONFIG', `${what} is larger than 1 MiB`);
   const parsed = parseImageConfig(bytes, what) as { config?: ImageConfig | null };
   const c = parsed.config ?? {};
-  if (c.Volumes !== undefined && c.Volumes !== null && (typeof c.Volumes !== 'object' || Array.isArray(c.Volumes))) throw new CloakError('K8S_IMAGE_CONFIG', `${what}: config.Volumes must be an object`);
+  if (c.Volumes !== undefined && c.Volumes !== null && (typeof c.Volumes !== 'object' || Array.isArray(c.Volumes)))
+    throw new CloakError('K8S_IMAGE_CONFIG', `${what}: config.Volumes must be an object`);
   return c;
 }
 
@@ -55,7 +63,10 @@ export function directoryConfigSource(dir: string): ImageConfigSource {
 const MAX_SCANNED_LAYERS = 512 * 1024 * 1024;
 
 /** The config from the registry the image comes from (linux/amd64 when the digest names an index). */
-export function registryConfigSource(opts: { tlsVerify: boolean; toDockerRef: (image: string) => string }): ImageConfigSource {
+export function registryConfigSource(opts: {
+  tlsVerify: boolean;
+  toDockerRef: (image: string) => string;
+}): ImageConfigSource {
   return async (image, digest) => {
     const ref = parseDockerReference(opts.toDockerRef(image.replace(/@sha256:[0-9a-f]{64}$/, '')));
     const client = new RegistryClient(ref, { tlsVerify: opts.tlsVerify, retries: 1 });
@@ -71,10 +82,16 @@ export function registryConfigSource(opts: { tlsVerify: boolean; toDockerRef: (i
       const config = configOf(await text(await client.getBlob(d.digest, d.size)), `config of ${image}`);
       const layers = parsed.manifest.layers;
       if (layers.reduce((n, l) => n + l.size, 0) > MAX_SCANNED_LAYERS) return config;
-      const users = await readImageUsers(layers.map((l) => ({ mediaType: l.mediaType, open: () => client.getBlob(l.digest, l.size) })));
+      const users = await readImageUsers(
+        layers.map((l) => ({ mediaType: l.mediaType, open: () => client.getBlob(l.digest, l.size) })),
+      );
       return users ? { ...config, users } : config;
     } catch (e) {
-      throw new CloakError('K8S_IMAGE_CONFIG', `cannot read the image config of ${image}: ${(e as Error).message} (give --image-configs DIR for offline use)`, { cause: e });
+      throw new CloakError(
+        'K8S_IMAGE_CONFIG',
+        `cannot read the image config of ${image}: ${(e as Error).message} (give --image-configs DIR for offline use)`,
+        { cause: e },
+      );
     }
   };
 }

@@ -31,18 +31,38 @@ function execList(v: unknown, what: string, containers: string[]): AgentPolicyOp
   if (v === undefined || v === null) return [];
   let list = v;
   if (typeof v === 'string') {
-    try { list = JSON.parse(v); } catch { throw new CloakError('K8S_POLICY_OPT_IN', `${what} must be JSON: [{"container": "app", "command": ["cat", "/tmp/status"]}]`); }
+    try {
+      list = JSON.parse(v);
+    } catch {
+      throw new CloakError(
+        'K8S_POLICY_OPT_IN',
+        `${what} must be JSON: [{"container": "app", "command": ["cat", "/tmp/status"]}]`,
+      );
+    }
   }
   if (!Array.isArray(list)) throw new CloakError('K8S_POLICY_OPT_IN', `${what} must be a list of {container, command}`);
   return list.map((e: Obj, i: number) => {
-    if (typeof e?.container !== 'string' || !containers.includes(e.container)) throw new CloakError('K8S_POLICY_OPT_IN', `${what}[${i}].container must name a container of the pod (${containers.join(', ')})`);
-    if (!Array.isArray(e.command) || e.command.length === 0 || !e.command.every((x: unknown) => typeof x === 'string')) throw new CloakError('K8S_POLICY_OPT_IN', `${what}[${i}].command must be a non-empty list of strings (the exact argv)`);
+    if (typeof e?.container !== 'string' || !containers.includes(e.container))
+      throw new CloakError(
+        'K8S_POLICY_OPT_IN',
+        `${what}[${i}].container must name a container of the pod (${containers.join(', ')})`,
+      );
+    if (!Array.isArray(e.command) || e.command.length === 0 || !e.command.every((x: unknown) => typeof x === 'string'))
+      throw new CloakError(
+        'K8S_POLICY_OPT_IN',
+        `${what}[${i}].command must be a non-empty list of strings (the exact argv)`,
+      );
     return { container: e.container, command: [...e.command] };
   });
 }
 
 /** The workload's opt-ins: its manifest entry's `agentPolicy` and its pod annotations, merged. */
-export function readOptIns(entry: WorkloadDocument | undefined, podAnnotations: Obj, containers: string[], where: string): AgentPolicyOptIns {
+export function readOptIns(
+  entry: WorkloadDocument | undefined,
+  podAnnotations: Obj,
+  containers: string[],
+  where: string,
+): AgentPolicyOptIns {
   const m: AgentPolicyEntry = entry?.agentPolicy ?? {};
   const exec = [
     ...execList(m.exec, `manifest workload ${entry?.name}: agentPolicy.exec`, containers),
@@ -50,9 +70,16 @@ export function readOptIns(entry: WorkloadDocument | undefined, podAnnotations: 
   ];
   const seen = new Set<string>();
   return {
-    logs: flag(m.logs, 'agentPolicy.logs') || flag(podAnnotations[OPT_IN_ANNOTATIONS.logs], `${where}: annotation ${OPT_IN_ANNOTATIONS.logs}`),
-    stdin: flag(m.stdin, 'agentPolicy.stdin') || flag(podAnnotations[OPT_IN_ANNOTATIONS.stdin], `${where}: annotation ${OPT_IN_ANNOTATIONS.stdin}`),
-    exec: exec.filter((e) => { const k = JSON.stringify(e); return seen.has(k) ? false : (seen.add(k), true); }),
+    logs:
+      flag(m.logs, 'agentPolicy.logs') ||
+      flag(podAnnotations[OPT_IN_ANNOTATIONS.logs], `${where}: annotation ${OPT_IN_ANNOTATIONS.logs}`),
+    stdin:
+      flag(m.stdin, 'agentPolicy.stdin') ||
+      flag(podAnnotations[OPT_IN_ANNOTATIONS.stdin], `${where}: annotation ${OPT_IN_ANNOTATIONS.stdin}`),
+    exec: exec.filter((e) => {
+      const k = JSON.stringify(e);
+      return seen.has(k) ? false : (seen.add(k), true);
+    }),
   };
 }
 
@@ -70,6 +97,9 @@ export function describeOptIns(o: AgentPolicyOptIns, where: string): string[] {
   return [
     ...(o.logs ? [`${where}: agent policy opt-in: the host may read container output (logs)`] : []),
     ...(o.stdin ? [`${where}: agent policy opt-in: the host may write to stdin of stdin: true containers`] : []),
-    ...o.exec.map((e) => `${where}: agent policy opt-in: the host may exec ${JSON.stringify(e.command)} in container ${e.container}`),
+    ...o.exec.map(
+      (e) =>
+        `${where}: agent policy opt-in: the host may exec ${JSON.stringify(e.command)} in container ${e.container}`,
+    ),
   ];
 }

@@ -33,7 +33,10 @@ const SUPPORTED_HASH_ALGORITHMS = ['sha256', 'sha384', 'sha512', 'sm3'];
 const jcs = canonicalize as unknown as (v: unknown) => string;
 
 /** The TEE key pair, exported as guest-components' `TeePubKey::EC`. */
-export interface CocoTeeKey { publicJwk: { kty: 'EC'; crv: string; alg: string; x: string; y: string }; privateKey: KeyObject }
+export interface CocoTeeKey {
+  publicJwk: { kty: 'EC'; crv: string; alg: string; x: string; y: string };
+  privateKey: KeyObject;
+}
 
 export function cocoTeeKey(): CocoTeeKey {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -42,32 +45,57 @@ export function cocoTeeKey(): CocoTeeKey {
 }
 
 /** What the primary attester is asked to put in its report data, and the challenge it answers. */
-export interface EvidenceRequest { reportData: Buffer; nonce: string; teePubkey: CocoTeeKey['publicJwk'] }
+export interface EvidenceRequest {
+  reportData: Buffer;
+  nonce: string;
+  teePubkey: CocoTeeKey['publicJwk'];
+}
 
 export class KbsError extends Error {
-  constructor(readonly status: number, readonly body: { type?: string; detail?: string } | undefined, what: string) {
+  constructor(
+    readonly status: number,
+    readonly body: { type?: string; detail?: string } | undefined,
+    what: string,
+  ) {
     super(`${what}: HTTP ${status} ${body?.detail ?? ''}`);
   }
 }
 
 /** A token as `Token::new` reads it: refuses anything that is not a JWT with JSON claims. */
-export function cocoToken(token: string): { content: string; exp?: number; nbf?: number; claims: Record<string, unknown> } {
+export function cocoToken(token: string): {
+  content: string;
+  exp?: number;
+  nbf?: number;
+  claims: Record<string, unknown>;
+} {
   const part = token.split('.')[1];
   if (token.split('.').length !== 3 || !part) throw new Error('illegal token format');
   const claims = JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>;
-  for (const k of ['exp', 'nbf', 'iat']) if (claims[k] !== undefined && !Number.isInteger(claims[k])) throw new Error(`token claim ${k} is not a UNIX time`);
+  for (const k of ['exp', 'nbf', 'iat'])
+    if (claims[k] !== undefined && !Number.isInteger(claims[k])) throw new Error(`token claim ${k} is not a UNIX time`);
   return { content: token, exp: claims.exp as number | undefined, nbf: claims.nbf as number | undefined, claims };
 }
 
-const sortKeys = (v: unknown): unknown => (v && typeof v === 'object' && !Array.isArray(v)
-  ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]))
-  : v);
+const sortKeys = (v: unknown): unknown =>
+  v && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(
+        Object.keys(v)
+          .sort()
+          .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+      )
+    : v;
 
 /** `decrypt_response`: the AAD is the re-serialised header, not the bytes sent. */
 export async function cocoDecrypt(jwe: Record<string, string>, key: CocoTeeKey): Promise<Buffer> {
-  const { alg, enc, ...other } = JSON.parse(Buffer.from(jwe.protected!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  const { alg, enc, ...other } = JSON.parse(Buffer.from(jwe.protected!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
   const reserialised = Buffer.from(JSON.stringify({ alg, enc, ...(sortKeys(other) as object) })).toString('base64url');
-  const { plaintext } = await flattenedDecrypt({ ...jwe, protected: reserialised } as Parameters<typeof flattenedDecrypt>[0], key.privateKey);
+  const { plaintext } = await flattenedDecrypt(
+    { ...jwe, protected: reserialised } as Parameters<typeof flattenedDecrypt>[0],
+    key.privateKey,
+  );
   return Buffer.from(plaintext);
 }
 
@@ -79,7 +107,11 @@ const resourceUrl = (kbs: string, uri: string): string => {
 
 async function json(res: Response): Promise<any> {
   const text = await res.text();
-  try { return text ? JSON.parse(text) : undefined; } catch { return undefined; }
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The AA side: the RCAR handshake (auth, attest) for one TEE, then resources with the session cookie. */
@@ -100,8 +132,13 @@ export class CocoAttestationAgent {
   /** `rcar_handshake`; the token on success, a KbsError with the server's problem otherwise. */
   async attest(): Promise<string> {
     const auth = await fetch(`${this.kbs}/kbs/v0/auth`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ version: PROTOCOL_VERSION, tee: this.tee, 'extra-params': { 'supported-hash-algorithms': SUPPORTED_HASH_ALGORITHMS } }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        version: PROTOCOL_VERSION,
+        tee: this.tee,
+        'extra-params': { 'supported-hash-algorithms': SUPPORTED_HASH_ALGORITHMS },
+      }),
     });
     const challenge = await json(auth);
     if (auth.status !== 200) throw new KbsError(auth.status, challenge, 'KBS request');
@@ -111,7 +148,11 @@ export class CocoAttestationAgent {
     const algorithm = typeof selected === 'string' ? selected.toLowerCase() : 'sha384';
     const runtimeData = { nonce: challenge.nonce as string, 'tee-pubkey': this.key.publicJwk };
     const additional = '';
-    const reportData = createHash(algorithm).update(jcs({ 'tee-pubkey': runtimeData['tee-pubkey'], nonce: runtimeData.nonce, 'additional-evidence': additional })).digest();
+    const reportData = createHash(algorithm)
+      .update(
+        jcs({ 'tee-pubkey': runtimeData['tee-pubkey'], nonce: runtimeData.nonce, 'additional-evidence': additional }),
+      )
+      .digest();
     const primary = await this.attester({ reportData, nonce: runtimeData.nonce, teePubkey: this.key.publicJwk });
     const attestation = {
       'init-data': this.initData === undefined ? null : { format: 'toml', body: this.initData },
@@ -119,7 +160,11 @@ export class CocoAttestationAgent {
       'tee-evidence': { primary_evidence: primary, additional_evidence: additional },
     };
     const res = await fetch(`${this.kbs}/kbs/v0/attest`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: `kbs-session-id=${this.cookie}` } : {}) },
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(this.cookie ? { cookie: `kbs-session-id=${this.cookie}` } : {}),
+      },
       body: JSON.stringify(attestation),
     });
     const body = await json(res);
@@ -130,7 +175,9 @@ export class CocoAttestationAgent {
 
   /** The AA's `get_resource` (rcar client): the session cookie of the handshake. */
   async resource(uri: string): Promise<Buffer> {
-    const res = await fetch(resourceUrl(this.kbs, uri), { headers: this.cookie ? { cookie: `kbs-session-id=${this.cookie}` } : {} });
+    const res = await fetch(resourceUrl(this.kbs, uri), {
+      headers: this.cookie ? { cookie: `kbs-session-id=${this.cookie}` } : {},
+    });
     const body = await json(res);
     if (res.status !== 200) throw new KbsError(res.status, body, 'KBS resource');
     return cocoDecrypt(body, this.key);

@@ -24,9 +24,26 @@ export function mutator(seed: number, maxRandomLength = 300) {
     if (op === 0) return Buffer.from(input.subarray(0, rand(input.length + 1)));
     if (op === 1) return Buffer.from(Array.from({ length: rand(maxRandomLength) }, () => rand(256)));
     const b = Buffer.from(input);
-    if (op <= 3) { for (let k = 0; k <= rand(8); k++) if (b.length) { const at = rand(b.length); b[at] = b[at]! ^ (1 << rand(8)); } return b; }
-    if (op === 4) { const at = rand(b.length + 1); return Buffer.concat([b.subarray(0, at), Buffer.from(Array.from({ length: 1 + rand(8) }, () => rand(256))), b.subarray(at)]); }
-    if (op === 5 && b.length) { b[rand(b.length)] = rand(256); return b; }
+    if (op <= 3) {
+      for (let k = 0; k <= rand(8); k++)
+        if (b.length) {
+          const at = rand(b.length);
+          b[at] = b[at]! ^ (1 << rand(8));
+        }
+      return b;
+    }
+    if (op === 4) {
+      const at = rand(b.length + 1);
+      return Buffer.concat([
+        b.subarray(0, at),
+        Buffer.from(Array.from({ length: 1 + rand(8) }, () => rand(256))),
+        b.subarray(at),
+      ]);
+    }
+    if (op === 5 && b.length) {
+      b[rand(b.length)] = rand(256);
+      return b;
+    }
     if (b.length > 2) b.writeUInt16BE([0, 0xffff, 0x8000, rand(0x10000)][rand(4)]!, rand(b.length - 1));
     return b;
   };

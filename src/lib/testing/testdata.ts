@@ -35,7 +35,9 @@ export function testdata(set: 'evidence' | 'kata-policy'): Testdata {
   const skip = existsSync(dir)
     ? false
     : `needs the real test data ${dir}, which is not in the repository: ` +
-      (process.env.CLOAK_TESTDATA ? `CLOAK_TESTDATA=${process.env.CLOAK_TESTDATA} has no ${set}/` : 'set CLOAK_TESTDATA to the testdata folder, or put shared/testdata beside the repository');
+      (process.env.CLOAK_TESTDATA
+        ? `CLOAK_TESTDATA=${process.env.CLOAK_TESTDATA} has no ${set}/`
+        : 'set CLOAK_TESTDATA to the testdata folder, or put shared/testdata beside the repository');
   const path = (file: string) => join(dir, file);
   return {
     dir,

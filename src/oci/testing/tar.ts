@@ -1,17 +1,36 @@
 /** Tar archives built in tests (hostile layers, docker-archives); tests only. */
 import * as tar from 'tar-stream';
 
-export type TarEntry = { name: string; type?: tar.Header['type']; body?: string | Buffer; linkname?: string; mode?: number; uid?: number; gid?: number };
+export type TarEntry = {
+  name: string;
+  type?: tar.Header['type'];
+  body?: string | Buffer;
+  linkname?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+};
 
 /** A tar of `entries`, in order, exactly as named (tar-stream writes long names as pax headers). */
 export async function tarOf(entries: TarEntry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => { chunks.push(c as Buffer); });
+  pack.on('data', (c: unknown) => {
+    chunks.push(c as Buffer);
+  });
   const done = new Promise<void>((r) => pack.on('end', () => r()));
   for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644), uid: e.uid, gid: e.gid };
-    await new Promise<void>((resolve, reject) => pack.entry(header, e.body ?? '', (err) => (err ? reject(err) : resolve())));
+    const header = {
+      name: e.name,
+      type: e.type ?? 'file',
+      linkname: e.linkname,
+      mode: e.mode ?? (e.type === 'directory' ? 0o755 : 0o644),
+      uid: e.uid,
+      gid: e.gid,
+    };
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(header, e.body ?? '', (err) => (err ? reject(err) : resolve())),
+    );
   }
   pack.finalize();
   await done;

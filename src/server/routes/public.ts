@@ -4,7 +4,10 @@ import type { Metrics } from '../metrics.ts';
 import { publicBaseUrl } from '../url.ts';
 
 /** Unauthenticated endpoints: token keys, discovery, health, metrics. */
-export async function publicRoutes(app: FastifyInstance, opts: { tokens: TokenIssuer; metrics: Metrics; ready: () => Promise<boolean> }): Promise<void> {
+export async function publicRoutes(
+  app: FastifyInstance,
+  opts: { tokens: TokenIssuer; metrics: Metrics; ready: () => Promise<boolean> },
+): Promise<void> {
   const { tokens, metrics } = opts;
   app.get('/.well-known/jwks.json', { schema: { tags: ['tokens'] } }, async () => tokens.jwks());
   app.get('/.well-known/openid-configuration', { schema: { tags: ['tokens'] } }, async () => ({

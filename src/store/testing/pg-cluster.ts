@@ -53,14 +53,42 @@ export async function startPgCluster(): Promise<{ url: string; dataDir: string; 
   const data = join(dir, 'data');
   const port = await freePort();
   asPostgresUser([initdb, '-D', data, '-U', 'cloak', '--auth=trust', '-E', 'UTF8', '--no-sync']);
-  asPostgresUser([pgCtl, '-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', `-k ${dir} -h 127.0.0.1 -p ${port} -c fsync=off`, 'start']);
+  asPostgresUser([
+    pgCtl,
+    '-D',
+    data,
+    '-l',
+    join(dir, 'log'),
+    '-w',
+    '-t',
+    '60',
+    '-o',
+    `-k ${dir} -h 127.0.0.1 -p ${port} -c fsync=off`,
+    'start',
+  ]);
   const psql = pgBin('psql') ?? 'psql';
-  asPostgresUser([psql, '-h', '127.0.0.1', '-p', String(port), '-U', 'cloak', '-d', 'postgres', '-c', 'CREATE DATABASE cloak']);
+  asPostgresUser([
+    psql,
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    'cloak',
+    '-d',
+    'postgres',
+    '-c',
+    'CREATE DATABASE cloak',
+  ]);
   return {
     url: `postgres://cloak@127.0.0.1:${port}/cloak`,
     dataDir: data,
     async stop() {
-      try { asPostgresUser([pgCtl, '-D', data, '-m', 'immediate', 'stop']); } catch { /* already gone */ }
+      try {
+        asPostgresUser([pgCtl, '-D', data, '-m', 'immediate', 'stop']);
+      } catch {
+        /* already gone */
+      }
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -12,7 +12,11 @@ if (process.argv[3] === 'open') {
   process.stdout.write('opened\n');
 } else {
   for (let i = 0; ; i++) {
-    await store.putResource(`default/stream/k${i}`, Buffer.from(`value-${i}`), { kind: 'admin.resource.set', outcome: 'ok', subject: `default/stream/k${i}` });
+    await store.putResource(`default/stream/k${i}`, Buffer.from(`value-${i}`), {
+      kind: 'admin.resource.set',
+      outcome: 'ok',
+      subject: `default/stream/k${i}`,
+    });
     process.stdout.write(`ack ${i}\n`);
   }
 }

@@ -21,12 +21,23 @@ import type { DcapTee, PckCa } from '../collateral.ts';
 import { writeOfflineCollateralDir } from './offline-dir.ts';
 import { readEvidence } from './self-made.ts';
 
-export interface DcapBench { ecdsaP256VerifyPerSec: number; limitPerSec: number; tdxPerSec: number; sgxPerSec: number; tdxOfLimit: number; sgxOfLimit: number; rounds: number }
+export interface DcapBench {
+  ecdsaP256VerifyPerSec: number;
+  limitPerSec: number;
+  tdxPerSec: number;
+  sgxPerSec: number;
+  tdxOfLimit: number;
+  sgxOfLimit: number;
+  rounds: number;
+}
 
 async function rate(fn: () => unknown, ms: number): Promise<number> {
   const start = performance.now();
   let n = 0;
-  while (performance.now() - start < ms) { await fn(); n++; }
+  while (performance.now() - start < ms) {
+    await fn();
+    n++;
+  }
   return n / ((performance.now() - start) / 1000);
 }
 
@@ -35,10 +46,15 @@ async function rate(fn: () => unknown, ms: number): Promise<number> {
  * rounds of `ms / rounds` each, so that a slow spell of the machine hits all
  * of them; compare them round by round (ratios), then take the median.
  */
-export async function interleaved(fns: Record<string, () => unknown>, ms: number, rounds: number): Promise<Record<string, number[]>> {
+export async function interleaved(
+  fns: Record<string, () => unknown>,
+  ms: number,
+  rounds: number,
+): Promise<Record<string, number[]>> {
   for (const fn of Object.values(fns)) await rate(fn, 200);
   const out: Record<string, number[]> = {};
-  for (let i = 0; i < rounds; i++) for (const [k, fn] of Object.entries(fns)) (out[k] ??= []).push(await rate(fn, ms / rounds));
+  for (let i = 0; i < rounds; i++)
+    for (const [k, fn] of Object.entries(fns)) (out[k] ??= []).push(await rate(fn, ms / rounds));
   return out;
 }
 
@@ -58,19 +74,33 @@ export async function benchDcap(ms = 2000, rounds = 10): Promise<DcapBench> {
   // As `cloak serve --collateral DIR` does: CoCo evidence JSON, collateral from an offline PCS directory.
   const quoteVerify = (v: EvidenceVerifier, tee: DcapTee, fmspc: string, ca: PckCa) => {
     const evidence = { quote: readEvidence(`${tee}/dcap-qvl_${tee}_quote.dat`).toString('base64') };
-    const dir = writeOfflineCollateralDir(JSON.parse(readEvidence(`${tee}/dcap-qvl_${tee}_quote_collateral.json`).toString('utf8')) as Record<string, string>, tee, fmspc, ca);
+    const dir = writeOfflineCollateralDir(
+      JSON.parse(readEvidence(`${tee}/dcap-qvl_${tee}_quote_collateral.json`).toString('utf8')) as Record<
+        string,
+        string
+      >,
+      tee,
+      fmspc,
+      ca,
+    );
     dirs.push(dir);
     const ctx = { now, collateral: directoryCollateral(dir), cache: new VerifyCache() };
     return () => v.verify(evidence, ctx);
   };
   const tdx = quoteVerify(tdxVerifier, 'tdx', 'B0C06F000000', 'platform');
   const sgx = quoteVerify(sgxVerifier, 'sgx', '00A067110000', 'processor');
-  const m = await interleaved({ raw, tdx, sgx }, ms, rounds).finally(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+  const m = await interleaved({ raw, tdx, sgx }, ms, rounds).finally(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
   const ofLimit = (rates: number[]) => +median(rates.map((t, i) => (2 * t) / m.raw![i]!)).toFixed(2);
   const rawRate = median(m.raw!);
   return {
-    ecdsaP256VerifyPerSec: Math.round(rawRate), limitPerSec: Math.round(rawRate / 2),
-    tdxPerSec: Math.round(median(m.tdx!)), sgxPerSec: Math.round(median(m.sgx!)),
-    tdxOfLimit: ofLimit(m.tdx!), sgxOfLimit: ofLimit(m.sgx!), rounds,
+    ecdsaP256VerifyPerSec: Math.round(rawRate),
+    limitPerSec: Math.round(rawRate / 2),
+    tdxPerSec: Math.round(median(m.tdx!)),
+    sgxPerSec: Math.round(median(m.sgx!)),
+    tdxOfLimit: ofLimit(m.tdx!),
+    sgxOfLimit: ofLimit(m.sgx!),
+    rounds,
   };
 }

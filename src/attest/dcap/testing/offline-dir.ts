@@ -12,6 +12,7 @@ import { loadQuoteCollateral, type DcapTee, type PckCa } from '../collateral.ts'
  */
 export function writeOfflineCollateralDir(qvl: Record<string, string>, tee: DcapTee, fmspc: string, ca: PckCa): string {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-dcap-'));
-  for (const [url, body] of qvlResponses(loadQuoteCollateral(qvl), tee, fmspc, ca)) writeFileSync(join(dir, collateralFileName(url)), body);
+  for (const [url, body] of qvlResponses(loadQuoteCollateral(qvl), tee, fmspc, ca))
+    writeFileSync(join(dir, collateralFileName(url)), body);
   return dir;
 }

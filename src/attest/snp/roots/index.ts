@@ -35,20 +35,32 @@ export function parsedRoots(roots: ProductRoots, cache?: VerifyCache): ParsedRoo
 
 function parseRoots(roots: ProductRoots): ParsedRoots {
   const parse = (pem: string, what: string): X509Certificate => {
-    try { return new X509Certificate(pem); } catch (e) {
-      throw new CloakError('SNP_ROOT_INVALID', `the ${roots.product} ${what} certificate in the trust roots does not parse`, { cause: e });
+    try {
+      return new X509Certificate(pem);
+    } catch (e) {
+      throw new CloakError(
+        'SNP_ROOT_INVALID',
+        `the ${roots.product} ${what} certificate in the trust roots does not parse`,
+        { cause: e },
+      );
     }
   };
   const ark = parse(roots.ark, 'ARK');
   const ask = parse(roots.ask, 'ASK');
   const asvk = parse(roots.asvk, 'ASVK');
   if (fp(ark) !== roots.arkSha256.toLowerCase()) {
-    throw new CloakError('SNP_ROOT_PIN', `the ${roots.product} ARK's fingerprint ${fp(ark)} is not the pinned ${roots.arkSha256}`);
+    throw new CloakError(
+      'SNP_ROOT_PIN',
+      `the ${roots.product} ARK's fingerprint ${fp(ark)} is not the pinned ${roots.arkSha256}`,
+    );
   }
   if (!ark.verify(ark.publicKey) || !ark.checkIssued(ark)) {
     throw new CloakError('SNP_ROOT_INVALID', `the ${roots.product} ARK is not self-signed`);
   }
-  for (const [c, what] of [[ask, 'ASK'], [asvk, 'ASVK']] as const) {
+  for (const [c, what] of [
+    [ask, 'ASK'],
+    [asvk, 'ASVK'],
+  ] as const) {
     if (!c.checkIssued(ark) || !c.verify(ark.publicKey)) {
       throw new CloakError('SNP_ROOT_INVALID', `the ${roots.product} ${what} is not signed by its ARK`);
     }

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export interface RegoEngine { path: string; flavour: 'rego-cpp' | 'opa' }
+export interface RegoEngine {
+  path: string;
+  flavour: 'rego-cpp' | 'opa';
+}
 
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -20,7 +23,10 @@ function onPath(name: string): string | undefined {
 /** CLOAK_REGO, then ../shared/tools/rego/rego beside the repository, then `rego` or `opa` on PATH. */
 export function findRegoEngine(): { engine?: RegoEngine; reason: string } {
   const env = process.env.CLOAK_REGO;
-  if (env) return existsSync(env) ? { engine: { path: env, flavour: /opa[^/]*$/.test(env) ? 'opa' : 'rego-cpp' }, reason: `CLOAK_REGO=${env}` } : { reason: `CLOAK_REGO=${env} does not exist` };
+  if (env)
+    return existsSync(env)
+      ? { engine: { path: env, flavour: /opa[^/]*$/.test(env) ? 'opa' : 'rego-cpp' }, reason: `CLOAK_REGO=${env}` }
+      : { reason: `CLOAK_REGO=${env} does not exist` };
   const shared = join(repoRoot, '..', 'shared', 'tools', 'rego', 'rego');
   if (existsSync(shared)) return { engine: { path: shared, flavour: 'rego-cpp' }, reason: shared };
   const rego = onPath('rego');
@@ -30,24 +36,48 @@ export function findRegoEngine(): { engine?: RegoEngine; reason: string } {
   return { reason: 'no Rego engine: set CLOAK_REGO, or put ../shared/tools/rego/rego, rego or opa on PATH' };
 }
 
-export interface PolicyCase { kind: string; input: unknown }
+export interface PolicyCase {
+  kind: string;
+  input: unknown;
+}
 
 /**
  * Evaluates data.agent_policy.<kind> for every case in one engine run, all
  * with the same policy state; an entry is undefined where the rule has no
  * value (the agent refuses the request then).
  */
-export async function evaluateBatch(engine: RegoEngine, policy: string, pstate: unknown, cases: PolicyCase[]): Promise<unknown[]> {
+export async function evaluateBatch(
+  engine: RegoEngine,
+  policy: string,
+  pstate: unknown,
+  cases: PolicyCase[],
+): Promise<unknown[]> {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-rego-'));
   try {
     writeFileSync(join(dir, 'policy.rego'), policy);
     writeFileSync(join(dir, 'state.json'), JSON.stringify({ pstate }));
     writeFileSync(join(dir, 'input.json'), JSON.stringify({ cases }));
     const query = 'x := {i: v | some i, c in input.cases; v := data.agent_policy[c.kind] with input as c.input}';
-    const args = engine.flavour === 'opa'
-      ? ['eval', '--format', 'json', '-d', join(dir, 'policy.rego'), '-d', join(dir, 'state.json'), '-i', join(dir, 'input.json'), query]
-      : ['eval', '-d', join(dir, 'policy.rego'), '-d', join(dir, 'state.json'), '-i', join(dir, 'input.json'), query];
-    const out = await new Promise<string>((resolve, reject) => execFile(engine.path, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) => (err ? reject(new Error(`${engine.path}: ${stderr || err.message}\n${stdout}`)) : resolve(stdout))));
+    const args =
+      engine.flavour === 'opa'
+        ? [
+            'eval',
+            '--format',
+            'json',
+            '-d',
+            join(dir, 'policy.rego'),
+            '-d',
+            join(dir, 'state.json'),
+            '-i',
+            join(dir, 'input.json'),
+            query,
+          ]
+        : ['eval', '-d', join(dir, 'policy.rego'), '-d', join(dir, 'state.json'), '-i', join(dir, 'input.json'), query];
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile(engine.path, args, { maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${engine.path}: ${stderr || err.message}\n${stdout}`)) : resolve(stdout),
+      ),
+    );
     let x: Record<string, unknown> | undefined;
     if (engine.flavour === 'opa') x = JSON.parse(out).result?.[0]?.bindings?.x;
     else {
@@ -63,10 +93,14 @@ export async function evaluateBatch(engine: RegoEngine, policy: string, pstate: 
 }
 
 /** The agent's verdict for a rule's value: true, or {allowed: true, ...}. */
-export const allowed = (v: unknown): boolean => v === true || (typeof v === 'object' && v !== null && (v as { allowed?: unknown }).allowed === true);
+export const allowed = (v: unknown): boolean =>
+  v === true || (typeof v === 'object' && v !== null && (v as { allowed?: unknown }).allowed === true);
 
 function pointer(path: string): string[] {
-  return path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return path
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 /** Applies the add/remove ops a policy returns to {pstate} (RFC 6902, the subset the rules emit). */
@@ -90,7 +124,11 @@ export function applyOps(root: Record<string, any>, ops: Array<{ op: string; pat
  * policy state the allowed ones before it left. Batches every run of
  * requests that cannot change the state into one engine run.
  */
-export async function replay(engine: RegoEngine, policy: string, cases: PolicyCase[]): Promise<{ verdicts: boolean[]; values: unknown[] }> {
+export async function replay(
+  engine: RegoEngine,
+  policy: string,
+  cases: PolicyCase[],
+): Promise<{ verdicts: boolean[]; values: unknown[] }> {
   const root: Record<string, any> = { pstate: {} };
   const verdicts: boolean[] = [];
   const values: unknown[] = [];
@@ -102,7 +140,10 @@ export async function replay(engine: RegoEngine, policy: string, cases: PolicyCa
       verdicts.push(allowed(v));
       values.push(v);
       const ops = (v as { ops?: [] } | undefined)?.ops;
-      if (allowed(v) && Array.isArray(ops) && ops.length) { applyOps(root, ops); break; }
+      if (allowed(v) && Array.isArray(ops) && ops.length) {
+        applyOps(root, ops);
+        break;
+      }
     }
   }
   return { verdicts, values };
