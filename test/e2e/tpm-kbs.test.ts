@@ -75,7 +75,7 @@ test(
       try {
         await assert.rejects(
           agent(other.url).resource('default/secret/tpm'),
-          (e: any) => e.code === 'TPM_AK_NOT_TRUSTED' && e.status === 401,
+          (e: any) => e.code === 'TPM_AK_NOT_TRUSTED' && e.details?.status === 401,
         );
       } finally {
         await other.stop();
