@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { stringify } from 'yaml';
@@ -124,6 +124,7 @@ before(async () => {
 });
 after(async () => {
   await server?.stop();
+  if (server) rmSync(server.data, { recursive: true, force: true }); // startCloak's data dir (keys, admin token)
   await registry?.stop();
   dir?.remove();
 });
