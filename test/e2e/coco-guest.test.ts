@@ -4,10 +4,9 @@ import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto'
 import { join } from 'node:path';
 import { stringify, parse as parseYaml } from 'yaml';
 import { startCloak, allowSim, runCloak, http, tempDir, type CloakServer } from './harness.ts';
-import { readSimDevice, type SimDevice } from './tee-evidence.ts';
-import { simAttest } from '../../src/attest/sim/index.ts';
+import { readSimDevice, simGuestHardware, type SimDevice } from './tee-evidence.ts';
 import { manifestDigest, workloadInitData } from '../../src/manifest/index.ts';
-import { CocoAttestationAgent, cdhGetResource, KbsError, type EvidenceRequest } from '../../src/kbs/testing/coco-aa.ts';
+import { CocoAttestationAgent, cdhGetResource, KbsError } from '../../src/kbs/testing/coco-aa.ts';
 
 /*
  * The CoCo guest against `cloak serve`: the attestation agent's RCAR handshake
@@ -37,20 +36,8 @@ const initDataFor = (policy: string, url: string) =>
   });
 
 /** The simulated hardware: its report holds `hostData` (default: the init-data's digest) and the launch measurement. */
-const simHardware =
-  (initData: string, opts: { hostData?: Buffer; measurement?: Buffer } = {}) =>
-  (req: EvidenceRequest) =>
-    simAttest(
-      {
-        version: 1,
-        debug: false,
-        tcb: 1n,
-        measurement: opts.measurement ?? GUEST_IMAGE,
-        hostData: opts.hostData ?? sha256(initData),
-        reportData: Buffer.concat([req.reportData, Buffer.alloc(64 - req.reportData.length)]),
-      },
-      device,
-    );
+const simHardware = (initData: string, opts: { hostData?: Buffer; measurement?: Buffer } = {}) =>
+  simGuestHardware(device, initData, { hostData: opts.hostData, measurement: opts.measurement ?? GUEST_IMAGE });
 
 before(async () => {
   dir = tempDir('cloak-coco-guest-');

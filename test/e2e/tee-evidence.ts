@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simAttest } from '../../src/attest/sim/index.ts';
 import { bindingDigest, type TeeKey } from './kbs-client.ts';
+import type { EvidenceRequest } from '../../src/kbs/testing/coco-aa.ts';
 
 export interface SimDevice {
   deviceKeyPem: string;
@@ -42,3 +43,21 @@ export function teeEvidence(
     device,
   );
 }
+
+/**
+ * The simulated hardware of a CoCo guest, for CocoAttestationAgent: its report binds the AA's report data and holds
+ * `hostData` (default: the init-data's sha256, where SNP holds HOST_DATA) and the launch `measurement`.
+ */
+export const simGuestHardware =
+  (device: SimDevice, initData: string, opts: { hostData?: Buffer; measurement: Buffer }) => (req: EvidenceRequest) =>
+    simAttest(
+      {
+        version: 1,
+        debug: false,
+        tcb: 1n,
+        measurement: opts.measurement,
+        hostData: opts.hostData ?? createHash('sha256').update(initData).digest(),
+        reportData: Buffer.concat([req.reportData, Buffer.alloc(64 - req.reportData.length)]),
+      },
+      device,
+    );

@@ -1,1 +1,1 @@
-export * from './verifier.ts';
+export { sgxClaims, enclaveIsDebug, sgxVerifier } from './verifier.ts';

@@ -1,4 +1,11 @@
-export * from './report.ts';
-export * from './keys.ts';
-export * from './attester.ts';
-export { simVerifier, type SimTrust } from './verifier.ts';
+export {
+  parseSimReport,
+  serializeSimReport,
+  SIM_MAGIC,
+  SIM_REPORT_SIZE,
+  SIM_FLAG_DEBUG,
+  type SimReport,
+} from './report.ts';
+export { createSimHardware, type SimHardware } from './keys.ts';
+export { simAttest, type SimEvidence } from './attester.ts';
+export { type SimTrust, simVerifier } from './verifier.ts';

@@ -1,1 +1,1 @@
-export * from './verifier.ts';
+export { tdxClaims, tdIsDebug, tdxVerifier } from './verifier.ts';
