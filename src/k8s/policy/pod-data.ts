@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { CloakError } from '../../lib/index.ts';
+import { DEFAULT_CAPS } from '../../oci/index.ts';
 import type { ImageConfig } from './image-config.ts';
 import { imageGroupsOf, resolveImageUser } from './image-users.ts';
 import type { AgentPolicyOptIns } from './opt-ins.ts';
@@ -71,23 +72,8 @@ export interface PodPolicy {
   containers: ContainerPolicy[];
 }
 
-// Container runtime defaults (containerd's CRI plugin, as the Kata vectors record them).
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
+// The container runtime defaults (src/oci), which the tests and the k8s barrel name from here.
+export { DEFAULT_CAPS };
 const ALL_CAPS = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
