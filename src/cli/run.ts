@@ -2,12 +2,18 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { action, say } from './output.ts';
-import { MAX_LAYER_RATIO_OPTION, MAX_LAYER_SIZE_OPTION, registryOptions } from './convert.ts';
+import {
+  MAX_LAYER_RATIO_OPTION,
+  MAX_LAYER_SIZE_OPTION,
+  registryFlags,
+  registryOptions,
+  type RegistryFlags,
+} from './convert.ts';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
 export function runCommand(): Command {
-  return new Command('run')
+  const run = new Command('run')
     .description(
       'Run an image confidentially on this machine: attest (simulated TEE), get layer keys and secrets, decrypt, run with runc',
     )
@@ -36,10 +42,8 @@ export function runCommand(): Command {
       '--stop-timeout <seconds>',
       'after TERM/INT/HUP, how long the container may take to exit before it is killed',
       '10',
-    )
-    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
-    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
-    .option('--platform <os/arch>', 'which image of a multi-platform index')
+    );
+  return registryFlags(run)
     .option(...MAX_LAYER_SIZE_OPTION)
     .option(...MAX_LAYER_RATIO_OPTION)
     .addHelpText(
@@ -62,12 +66,9 @@ export function runCommand(): Command {
             initData?: string;
             quiet?: boolean;
             stopTimeout: string;
-            tlsVerify: string;
-            creds?: string;
-            platform?: string;
             maxLayerSize?: string;
             maxLayerRatio?: string;
-          },
+          } & RegistryFlags,
         ) => {
           const server = o.server ?? process.env.CLOAK_SERVER;
           if (!server) throw new CloakError('USAGE_NO_SERVER', 'say which server: --server URL or CLOAK_SERVER');
