@@ -72,14 +72,17 @@ export async function registryOptions(o: Partial<RegistryFlags>) {
 const GiB = 1024 ** 3;
 
 /** The options of the commands that inflate layers (`run`, `image decrypt`): bounds against decompression bombs. */
-export const MAX_LAYER_SIZE_OPTION = [
-  '--max-layer-size <size>',
-  `refuse a layer that inflates beyond this many bytes (512MiB, 2GiB, …; default ${DEFAULT_LAYER_LIMITS.maxSize / GiB}GiB, or $${ENV_MAX_LAYER_SIZE})`,
-] as const;
-export const MAX_LAYER_RATIO_OPTION = [
-  '--max-layer-ratio <n>',
-  `refuse a layer that inflates past ${RATIO_FLOOR / 1024 ** 2} MiB to more than n times its compressed size (default ${DEFAULT_LAYER_LIMITS.maxRatio}, 0 for no ratio limit, or $${ENV_MAX_LAYER_RATIO})`,
-] as const;
+export function layerLimitFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '--max-layer-size <size>',
+      `refuse a layer that inflates beyond this many bytes (512MiB, 2GiB, …; default ${DEFAULT_LAYER_LIMITS.maxSize / GiB}GiB, or $${ENV_MAX_LAYER_SIZE})`,
+    )
+    .option(
+      '--max-layer-ratio <n>',
+      `refuse a layer that inflates past ${RATIO_FLOOR / 1024 ** 2} MiB to more than n times its compressed size (default ${DEFAULT_LAYER_LIMITS.maxRatio}, 0 for no ratio limit, or $${ENV_MAX_LAYER_RATIO})`,
+    );
+}
 
 function defaultKeyId(d: ImageRef): string {
   const name =

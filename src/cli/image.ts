@@ -3,13 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { kbsUri } from '../lib/resource-path.ts';
-import {
-  MAX_LAYER_RATIO_OPTION,
-  MAX_LAYER_SIZE_OPTION,
-  registryFlags,
-  registryOptions,
-  type RegistryFlags,
-} from './convert.ts';
+import { layerLimitFlags, registryFlags, registryOptions, type RegistryFlags } from './convert.ts';
 import { action, printJson, say } from './output.ts';
 
 export function imageCommand(): Command {
@@ -20,9 +14,7 @@ export function imageCommand(): Command {
       'Decrypt every encrypted layer with a private key, like skopeo --decryption-key; writes nothing on a failed check',
     )
     .requiredOption('--key <pem>', 'private key of a jwe recipient');
-  registryFlags(decrypt)
-    .option(...MAX_LAYER_SIZE_OPTION)
-    .option(...MAX_LAYER_RATIO_OPTION)
+  layerLimitFlags(registryFlags(decrypt))
     .option('--json', 'print a summary as JSON')
     .addHelpText(
       'after',

@@ -2,13 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { action, say } from './output.ts';
-import {
-  MAX_LAYER_RATIO_OPTION,
-  MAX_LAYER_SIZE_OPTION,
-  registryFlags,
-  registryOptions,
-  type RegistryFlags,
-} from './convert.ts';
+import { layerLimitFlags, registryFlags, registryOptions, type RegistryFlags } from './convert.ts';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -43,9 +37,7 @@ export function runCommand(): Command {
       'after TERM/INT/HUP, how long the container may take to exit before it is killed',
       '10',
     );
-  return registryFlags(run)
-    .option(...MAX_LAYER_SIZE_OPTION)
-    .option(...MAX_LAYER_RATIO_OPTION)
+  return layerLimitFlags(registryFlags(run))
     .addHelpText(
       'after',
       "\nExample:\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 --secret default/secret/db-password:db-password\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 -- /bin/sh -c 'cat /run/cloak/secrets/*'",

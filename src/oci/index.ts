@@ -88,4 +88,4 @@ export {
   ExpansionBudget,
 } from './layer-limits.ts';
 export { OCI_ERRORS } from './errors.ts';
-export { DEFAULT_CAPS } from './runtime-defaults.ts';
+export { DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS } from './runtime-defaults.ts';

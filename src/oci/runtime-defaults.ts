@@ -15,3 +15,26 @@ export const DEFAULT_CAPS: readonly string[] = [
   'CAP_KILL',
   'CAP_AUDIT_WRITE',
 ];
+
+/** The paths container engines mask (bind /dev/null or an empty tmpfs over them) in every unprivileged container. */
+export const MASKED_PATHS: readonly string[] = [
+  '/proc/acpi',
+  '/proc/asound',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/sys/firmware',
+  '/proc/scsi',
+];
+
+/** The paths container engines mount read-only in every unprivileged container. */
+export const READONLY_PATHS: readonly string[] = [
+  '/proc/bus',
+  '/proc/fs',
+  '/proc/irq',
+  '/proc/sys',
+  '/proc/sysrq-trigger',
+];

@@ -1,4 +1,4 @@
-import { DEFAULT_CAPS, type ImageConfig } from '../oci/index.ts';
+import { DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, type ImageConfig } from '../oci/index.ts';
 import { resolveUser, type ImageUser } from './user.ts';
 
 /** The parts of an OCI image config (as src/oci reads it) that decide how the process starts. */
@@ -99,19 +99,8 @@ export function runtimeSpec(opts: {
         uidMappings: [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }],
         gidMappings: [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }],
       }),
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/asound',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/sys/firmware',
-        '/proc/scsi',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
     },
   };
 }
