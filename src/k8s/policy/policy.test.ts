@@ -118,6 +118,21 @@ const mutate = (base: any, f: (r: any) => void) => {
 };
 const mount = (r: any, dest: string) => r.OCI.Mounts.find((m: any) => m.destination === dest);
 
+/** An empty CreateSandboxRequest with the members of `input` set. */
+const createSandbox = (input: Record<string, unknown>) => ({
+  kind: 'CreateSandboxRequest',
+  input: {
+    hostname: '',
+    dns: [],
+    storages: [],
+    sandbox_pidns: false,
+    sandbox_id: '',
+    guest_hook_path: '',
+    kernel_modules: [],
+    ...input,
+  },
+});
+
 /** A CopyFileRequest of a 10-byte regular file, owned by root, to `path`. */
 const copyFile = (path: string, mode = 0o644) => ({
   kind: 'CopyFileRequest',
@@ -374,36 +389,8 @@ test(
       ['copy to /etc/passwd', copyFile('/etc/passwd')],
       ['copy into a rootfs', copyFile(`/run/kata-containers/${app.container_id}/rootfs/bin/sh`, 0o755)],
       ['copy out through ..', copyFile(`${hosts}/../../../../etc/shadow`)],
-      [
-        'sandbox with a kernel module',
-        {
-          kind: 'CreateSandboxRequest',
-          input: {
-            hostname: '',
-            dns: [],
-            storages: [],
-            sandbox_pidns: false,
-            sandbox_id: '',
-            guest_hook_path: '',
-            kernel_modules: [{ name: 'evil', parameters: [] }],
-          },
-        },
-      ],
-      [
-        'sandbox with a guest hook',
-        {
-          kind: 'CreateSandboxRequest',
-          input: {
-            hostname: '',
-            dns: [],
-            storages: [],
-            sandbox_pidns: false,
-            sandbox_id: '',
-            guest_hook_path: '/usr/share/oci/hooks',
-            kernel_modules: [],
-          },
-        },
-      ],
+      ['sandbox with a kernel module', createSandbox({ kernel_modules: [{ name: 'evil', parameters: [] }] })],
+      ['sandbox with a guest hook', createSandbox({ guest_hook_path: '/usr/share/oci/hooks' })],
     ]);
     assert.deepEqual(got, {
       probe: true,
