@@ -6,7 +6,7 @@
  * handshake (sim report chain + signature check, ES256 token sign + verify,
  * ECDH-ES JWE), which is the limit one server core can reach.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
@@ -21,8 +21,8 @@ import {
 import { encryptToTee } from '../src/kbs/index.ts';
 import { SignJWT, jwtVerify } from 'jose';
 import { startSimCloak, allowSim, setResource, tempDir } from '../test/e2e/harness.ts';
-import { KbsClient, teeKey, bindingDigest, attestPayload } from '../test/e2e/kbs-client.ts';
-import { readSimDevice } from '../test/e2e/tee-evidence.ts';
+import { KbsClient, teeKey, attestPayload } from '../test/e2e/kbs-client.ts';
+import { readSimDevice, teeEvidence } from '../test/e2e/tee-evidence.ts';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 8) * 1000;
 const LEVELS = [1, 16, 64];
@@ -74,19 +74,7 @@ async function main() {
     const client = new KbsClient(server.url);
     const key = keys[i % keys.length]!;
     const { nonce } = await client.auth('sim');
-    const rd = Buffer.alloc(64);
-    bindingDigest(nonce!, key.jwk).copy(rd);
-    const ev = simAttest(
-      {
-        version: 1,
-        debug: false,
-        tcb: 1n,
-        measurement: createHash('sha384').update('app').digest(),
-        hostData: Buffer.alloc(32),
-        reportData: rd,
-      },
-      device,
-    );
+    const ev = teeEvidence('sim', nonce!, key, device);
     const a = await client.attest(attestPayload(nonce!, key, ev));
     if (a.status !== 200) throw new Error(`attest ${a.status} ${JSON.stringify(a.body)}`);
     const r = await client.resource('default/secret/bench', 'cookie');

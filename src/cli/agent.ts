@@ -7,7 +7,7 @@ import { CDH_TIMEOUT_MS, DEFAULT_CDH_URL } from '../manifest/names.ts';
 const collect = (v: string, list: string[] = []) => [...list, v];
 
 /** CDH mode: the list of secrets comes from the arguments (pinned by the agent policy), the guest's data hub attests. */
-async function cdhInit(o: {
+interface InitOpts {
   out: string;
   cdh?: string | true;
   secretFile?: string[];
@@ -16,7 +16,9 @@ async function cdhInit(o: {
   server?: string;
   initData?: string;
   json?: boolean;
-}) {
+}
+
+async function cdhInit(o: InitOpts) {
   if (o.server)
     throw new CloakError(
       'USAGE_CONFLICT',
@@ -82,20 +84,14 @@ export function agentCommand(): Command {
     )
     .action(
       action(
-        async (o: {
-          out: string;
-          cdh?: string | true;
-          secretFile?: string[];
-          secretEnv?: string[];
-          timeout: string;
-          server?: string;
-          initData?: string;
-          tee: string;
-          tpm?: string;
-          simDir?: string;
-          measurement?: string;
-          json?: boolean;
-        }) => {
+        async (
+          o: InitOpts & {
+            tee: string;
+            tpm?: string;
+            simDir?: string;
+            measurement?: string;
+          },
+        ) => {
           if (o.cdh || o.secretFile || o.secretEnv) return cdhInit(o);
           const { decodeInitData } = await import('../lib/initdata.ts');
           const { chooseAttester, parseWorkloadInitData, runAgentInit } = await import('../agent/index.ts');

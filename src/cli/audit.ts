@@ -15,6 +15,25 @@ async function fetchAll(client: AdminClient, q: URLSearchParams): Promise<AuditR
   }
 }
 
+/** The flags of `cloak audit ls` and `cloak audit counts`. */
+interface AuditQueryOpts {
+  server?: string;
+  token?: string;
+  kind?: string;
+  outcome?: string;
+  source?: string;
+  since?: string;
+  limit: string;
+  json?: boolean;
+}
+
+/** The query string of `--limit` and those of the `filters` that were given. */
+function auditQuery(o: AuditQueryOpts, filters: ('kind' | 'outcome' | 'source' | 'since')[]): URLSearchParams {
+  const q = new URLSearchParams({ limit: o.limit });
+  for (const k of filters) if (o[k]) q.set(k, o[k]);
+  return q;
+}
+
 export function auditCommand(): Command {
   const cmd = new Command('audit').description('The append-only audit log of attestations, releases and admin changes');
   cmd
@@ -32,29 +51,14 @@ export function auditCommand(): Command {
       '\nKBS refusals and challenges are counted, not listed: see `cloak audit counts`.\n\nExample:\n  cloak audit ls --kind kbs.release --limit 20',
     )
     .action(
-      action(
-        async (o: {
-          server?: string;
-          token?: string;
-          kind?: string;
-          outcome?: string;
-          since?: string;
-          limit: string;
-          json?: boolean;
-        }) => {
-          const q = new URLSearchParams({ limit: o.limit });
-          if (o.kind) q.set('kind', o.kind);
-          if (o.outcome) q.set('outcome', o.outcome);
-          if (o.since) q.set('since', o.since);
-          const records = await clientFrom(o).request<AuditRecord[]>('GET', `/api/v1/audit?${q}`);
-          if (o.json) return printJson(records);
-          for (const r of records) {
-            process.stdout.write(
-              `${r.seq}\t${r.time}\t${r.kind}\t${r.outcome}\t${r.subject ?? ''}\t${r.reason ?? ''}\n`,
-            );
-          }
-        },
-      ),
+      action(async (o: AuditQueryOpts) => {
+        const q = auditQuery(o, ['kind', 'outcome', 'since']);
+        const records = await clientFrom(o).request<AuditRecord[]>('GET', `/api/v1/audit?${q}`);
+        if (o.json) return printJson(records);
+        for (const r of records) {
+          process.stdout.write(`${r.seq}\t${r.time}\t${r.kind}\t${r.outcome}\t${r.subject ?? ''}\t${r.reason ?? ''}\n`);
+        }
+      }),
     );
   cmd
     .command('counts')
@@ -69,28 +73,16 @@ export function auditCommand(): Command {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  cloak audit counts --outcome refused --since 2026-01-01T00:00:00Z')
     .action(
-      action(
-        async (o: {
-          server?: string;
-          token?: string;
-          kind?: string;
-          outcome?: string;
-          source?: string;
-          since?: string;
-          limit: string;
-          json?: boolean;
-        }) => {
-          const q = new URLSearchParams({ limit: o.limit });
-          for (const k of ['kind', 'outcome', 'source', 'since'] as const) if (o[k]) q.set(k, o[k]);
-          const counts = await clientFrom(o).request<AuditCount[]>('GET', `/api/v1/audit/counts?${q}`);
-          if (o.json) return printJson(counts);
-          for (const c of counts) {
-            process.stdout.write(
-              `${c.hour}\t${c.source}\t${c.kind}\t${c.outcome}\t${c.code}\t${c.count}\t${c.lastTime}\t${c.sample ?? ''}\n`,
-            );
-          }
-        },
-      ),
+      action(async (o: AuditQueryOpts) => {
+        const q = auditQuery(o, ['kind', 'outcome', 'source', 'since']);
+        const counts = await clientFrom(o).request<AuditCount[]>('GET', `/api/v1/audit/counts?${q}`);
+        if (o.json) return printJson(counts);
+        for (const c of counts) {
+          process.stdout.write(
+            `${c.hour}\t${c.source}\t${c.kind}\t${c.outcome}\t${c.code}\t${c.count}\t${c.lastTime}\t${c.sample ?? ''}\n`,
+          );
+        }
+      }),
     );
   cmd
     .command('verify')

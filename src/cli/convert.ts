@@ -42,7 +42,22 @@ function recipientKey(spec: string): KeyObject {
 }
 
 /** Registry settings shared by the image commands. */
-export async function registryOptions(o: { tlsVerify?: string; creds?: string; platform?: string }) {
+/** The flags of the commands that read images from registries: `--tls-verify`, `--creds`, `--platform`. */
+export interface RegistryFlags {
+  tlsVerify: string;
+  creds?: string;
+  platform?: string;
+}
+
+/** Adds the registry flags to a command; registryOptions reads them. */
+export function registryFlags(cmd: Command): Command {
+  return cmd
+    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry (loopback/test registries)', 'true')
+    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
+    .option('--platform <os/arch>', "which image of a multi-platform index (default: this machine's)");
+}
+
+export async function registryOptions(o: Partial<RegistryFlags>) {
   const { parsePlatform } = await import('../oci/index.ts');
   const i = o.creds?.indexOf(':') ?? -1;
   return {
@@ -57,14 +72,17 @@ export async function registryOptions(o: { tlsVerify?: string; creds?: string; p
 const GiB = 1024 ** 3;
 
 /** The options of the commands that inflate layers (`run`, `image decrypt`): bounds against decompression bombs. */
-export const MAX_LAYER_SIZE_OPTION = [
-  '--max-layer-size <size>',
-  `refuse a layer that inflates beyond this many bytes (512MiB, 2GiB, …; default ${DEFAULT_LAYER_LIMITS.maxSize / GiB}GiB, or $${ENV_MAX_LAYER_SIZE})`,
-] as const;
-export const MAX_LAYER_RATIO_OPTION = [
-  '--max-layer-ratio <n>',
-  `refuse a layer that inflates past ${RATIO_FLOOR / 1024 ** 2} MiB to more than n times its compressed size (default ${DEFAULT_LAYER_LIMITS.maxRatio}, 0 for no ratio limit, or $${ENV_MAX_LAYER_RATIO})`,
-] as const;
+export function layerLimitFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      '--max-layer-size <size>',
+      `refuse a layer that inflates beyond this many bytes (512MiB, 2GiB, …; default ${DEFAULT_LAYER_LIMITS.maxSize / GiB}GiB, or $${ENV_MAX_LAYER_SIZE})`,
+    )
+    .option(
+      '--max-layer-ratio <n>',
+      `refuse a layer that inflates past ${RATIO_FLOOR / 1024 ** 2} MiB to more than n times its compressed size (default ${DEFAULT_LAYER_LIMITS.maxRatio}, 0 for no ratio limit, or $${ENV_MAX_LAYER_RATIO})`,
+    );
+}
 
 function defaultKeyId(d: ImageRef): string {
   const name =
@@ -77,7 +95,7 @@ function defaultKeyId(d: ImageRef): string {
 }
 
 export function convertCommand(): Command {
-  return new Command('convert')
+  const convert = new Command('convert')
     .description("Encrypt an image's layers (containers/ocicrypt format) and record what the workload must run")
     .argument('<src>', 'oci:DIR[:TAG] or docker://HOST[:PORT]/REPO[:TAG|@DIGEST]')
     .argument('<dst>', 'oci:DIR:TAG or docker://HOST[:PORT]/REPO:TAG')
@@ -91,10 +109,8 @@ export function convertCommand(): Command {
     .option(
       '--key-id <id>',
       'the KBS resource default/key/<id> that holds the key-encryption key (default: from the image name)',
-    )
-    .option('--platform <os/arch>', "which image of a multi-platform index (default: this machine's)")
-    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry (loopback/test registries)', 'true')
-    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
+    );
+  return registryFlags(convert)
     .option('--json', 'print a summary as JSON')
     .addHelpText(
       'after',
@@ -111,11 +127,8 @@ export function convertCommand(): Command {
             server?: string;
             token?: string;
             keyId?: string;
-            platform?: string;
-            tlsVerify: string;
-            creds?: string;
             json?: boolean;
-          },
+          } & RegistryFlags,
         ) => {
           const { encryptImage, parseImageRef, openImage, imageTarget } = await import('../oci/index.ts');
           const s = parseImageRef(src);

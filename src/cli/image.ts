@@ -3,22 +3,18 @@ import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { kbsUri } from '../lib/resource-path.ts';
-import { MAX_LAYER_RATIO_OPTION, MAX_LAYER_SIZE_OPTION, registryOptions } from './convert.ts';
+import { layerLimitFlags, registryFlags, registryOptions, type RegistryFlags } from './convert.ts';
 import { action, printJson, say } from './output.ts';
 
 export function imageCommand(): Command {
   const cmd = new Command('image').description('Inspect and decrypt images (OCI layouts)');
-  cmd
+  const decrypt = cmd
     .command('decrypt <src> <dst>')
     .description(
       'Decrypt every encrypted layer with a private key, like skopeo --decryption-key; writes nothing on a failed check',
     )
-    .requiredOption('--key <pem>', 'private key of a jwe recipient')
-    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
-    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
-    .option('--platform <os/arch>', "which image of a multi-platform index (default: this machine's)")
-    .option(...MAX_LAYER_SIZE_OPTION)
-    .option(...MAX_LAYER_RATIO_OPTION)
+    .requiredOption('--key <pem>', 'private key of a jwe recipient');
+  layerLimitFlags(registryFlags(decrypt))
     .option('--json', 'print a summary as JSON')
     .addHelpText(
       'after',
@@ -31,13 +27,10 @@ export function imageCommand(): Command {
           dst: string,
           o: {
             key: string;
-            tlsVerify: string;
-            creds?: string;
-            platform?: string;
             maxLayerSize?: string;
             maxLayerRatio?: string;
             json?: boolean;
-          },
+          } & RegistryFlags,
         ) => {
           const { decryptImage, parseImageRef, openImage, imageTarget, layerLimitsFrom } =
             await import('../oci/index.ts');
@@ -64,19 +57,17 @@ export function imageCommand(): Command {
         },
       ),
     );
-  cmd
+  const inspect = cmd
     .command('inspect <ref>')
     .description('Show an image: digest, platform, layers and how each is encrypted')
-    .option('--json', 'print JSON')
-    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
-    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
-    .option('--platform <os/arch>', 'which image of a multi-platform index')
+    .option('--json', 'print JSON');
+  registryFlags(inspect)
     .addHelpText(
       'after',
       '\nExample:\n  cloak image inspect oci:./app-enc:v1 --json\n  cloak image inspect docker://localhost:5000/app:enc --tls-verify=false',
     )
     .action(
-      action(async (ref: string, o: { json?: boolean; tlsVerify: string; creds?: string; platform?: string }) => {
+      action(async (ref: string, o: { json?: boolean } & RegistryFlags) => {
         const { isEncrypted, layerKeyResources, parseImageRef, openImage } = await import('../oci/index.ts');
         const source = await openImage(parseImageRef(ref), await registryOptions(o));
         let resolved;

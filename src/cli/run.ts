@@ -2,12 +2,12 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
 import { action, say } from './output.ts';
-import { MAX_LAYER_RATIO_OPTION, MAX_LAYER_SIZE_OPTION, registryOptions } from './convert.ts';
+import { layerLimitFlags, registryFlags, registryOptions, type RegistryFlags } from './convert.ts';
 
 const collect = (v: string, all: string[]) => [...all, v];
 
 export function runCommand(): Command {
-  return new Command('run')
+  const run = new Command('run')
     .description(
       'Run an image confidentially on this machine: attest (simulated TEE), get layer keys and secrets, decrypt, run with runc',
     )
@@ -36,12 +36,8 @@ export function runCommand(): Command {
       '--stop-timeout <seconds>',
       'after TERM/INT/HUP, how long the container may take to exit before it is killed',
       '10',
-    )
-    .option('--tls-verify <bool>', 'false: talk plain HTTP to the registry', 'true')
-    .option('--creds <user:password>', 'registry credentials (default: ~/.docker/config.json)')
-    .option('--platform <os/arch>', 'which image of a multi-platform index')
-    .option(...MAX_LAYER_SIZE_OPTION)
-    .option(...MAX_LAYER_RATIO_OPTION)
+    );
+  return layerLimitFlags(registryFlags(run))
     .addHelpText(
       'after',
       "\nExample:\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 --secret default/secret/db-password:db-password\n  cloak run oci:./app-enc:v1 --server http://127.0.0.1:8080 -- /bin/sh -c 'cat /run/cloak/secrets/*'",
@@ -62,12 +58,9 @@ export function runCommand(): Command {
             initData?: string;
             quiet?: boolean;
             stopTimeout: string;
-            tlsVerify: string;
-            creds?: string;
-            platform?: string;
             maxLayerSize?: string;
             maxLayerRatio?: string;
-          },
+          } & RegistryFlags,
         ) => {
           const server = o.server ?? process.env.CLOAK_SERVER;
           if (!server) throw new CloakError('USAGE_NO_SERVER', 'say which server: --server URL or CLOAK_SERVER');

@@ -13,47 +13,32 @@ function run(cmd: 'tdx' | 'sgx', args: string[]): { code: number; out: string; e
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
+/** The args for a capture's quote with its collateral, verified as of `at`, then `extra`. */
+function withCollateral(tee: 'tdx' | 'sgx', at: string, ...extra: string[]): string[] {
+  const base = `${E}${tee}/dcap-qvl_${tee}_quote`;
+  return [`${base}.dat`, '--collateral', `${base}_collateral.json`, '--at', at, ...extra];
+}
+
 describe('cloak verify tdx|sgx', () => {
   const table = [
     {
       name: 'tdx genuine, --json',
       cmd: 'tdx' as const,
-      args: [
-        `${E}tdx/dcap-qvl_tdx_quote.dat`,
-        '--collateral',
-        `${E}tdx/dcap-qvl_tdx_quote_collateral.json`,
-        '--at',
-        '2025-07-01T00:00:00Z',
-        '--json',
-      ],
+      args: withCollateral('tdx', '2025-07-01T00:00:00Z', '--json'),
       code: 0,
       out: /"tcb_status": "UpToDate"/,
     },
     {
       name: 'tdx collateral expired at --at',
       cmd: 'tdx' as const,
-      args: [
-        `${E}tdx/dcap-qvl_tdx_quote.dat`,
-        '--collateral',
-        `${E}tdx/dcap-qvl_tdx_quote_collateral.json`,
-        '--at',
-        '2025-08-01T00:00:00Z',
-      ],
+      args: withCollateral('tdx', '2025-08-01T00:00:00Z'),
       code: 1,
       err: /DCAP_COLLATERAL_EXPIRED: .*fetch fresh collateral/,
     },
     {
       name: 'tdx wrong --report-data',
       cmd: 'tdx' as const,
-      args: [
-        `${E}tdx/dcap-qvl_tdx_quote.dat`,
-        '--collateral',
-        `${E}tdx/dcap-qvl_tdx_quote_collateral.json`,
-        '--at',
-        '2025-07-01T00:00:00Z',
-        '--report-data',
-        '00',
-      ],
+      args: withCollateral('tdx', '2025-07-01T00:00:00Z', '--report-data', '00'),
       code: 1,
       err: /TDX_REPORT_DATA_MISMATCH/,
     },
@@ -67,28 +52,14 @@ describe('cloak verify tdx|sgx', () => {
     {
       name: 'sgx refused by default TCB policy',
       cmd: 'sgx' as const,
-      args: [
-        `${E}sgx/dcap-qvl_sgx_quote.dat`,
-        '--collateral',
-        `${E}sgx/dcap-qvl_sgx_quote_collateral.json`,
-        '--at',
-        '2025-07-01T00:00:00Z',
-      ],
+      args: withCollateral('sgx', '2025-07-01T00:00:00Z'),
       code: 1,
       err: /POLICY_TCB_STATUS_REFUSED: .*ConfigurationAndSWHardeningNeeded \(INTEL-SA-00289, INTEL-SA-00615\)/,
     },
     {
       name: 'sgx accepted with --accept-tcb',
       cmd: 'sgx' as const,
-      args: [
-        `${E}sgx/dcap-qvl_sgx_quote.dat`,
-        '--collateral',
-        `${E}sgx/dcap-qvl_sgx_quote_collateral.json`,
-        '--at',
-        '2025-07-01T00:00:00Z',
-        '--accept-tcb',
-        'UpToDate,ConfigurationAndSWHardeningNeeded',
-      ],
+      args: withCollateral('sgx', '2025-07-01T00:00:00Z', '--accept-tcb', 'UpToDate,ConfigurationAndSWHardeningNeeded'),
       code: 0,
       err: /ok: genuine Intel SGX quote, TCB status ConfigurationAndSWHardeningNeeded/,
     },

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { CloakError } from '../lib/errors.ts';
+import { toHex } from '../lib/bytes.ts';
 import type { CollateralSource, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 
 /** Inputs every `cloak verify` subcommand takes alike. */
@@ -53,4 +54,15 @@ export async function appraiseVerified(v: VerifiedEvidence, flags: AppraisalFlag
   if (flags.allowDebug) policy.allowDebug = true;
   if (flags.acceptedTcbStatuses) policy.acceptedTcbStatuses = flags.acceptedTcbStatuses;
   appraise(policy, { tee: v.tee, insecure: v.insecure, claims: v.claims, init_data: {}, refs: {} });
+}
+
+/** What `--json` prints for verified evidence: the report data, the init-data digest and the claims. */
+export function verifiedJson(v: VerifiedEvidence): Record<string, unknown> {
+  return {
+    ok: true,
+    tee: v.tee,
+    reportData: toHex(v.reportData),
+    initData: v.initData ? toHex(v.initData) : undefined,
+    claims: v.claims,
+  };
 }

@@ -1,8 +1,7 @@
 import { Command } from 'commander';
-import { toHex } from '../lib/bytes.ts';
 import type { SnpPolicy, SnpTrust } from '../attest/snp/index.ts';
 import { action, printJson, say } from './output.ts';
-import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifiedJson, verifyContext } from './verify-input.ts';
 
 interface VerifySnpOpts {
   vek?: string;
@@ -52,14 +51,7 @@ export function verifySnpCommand(): Command {
         const { snpVerifier } = await import('../attest/snp/index.ts');
         const v = await snpVerifier.verify(readInputFile(file), await verifyContext(o, { snp }));
         await appraiseVerified(v, { allowDebug: o.allowDebug === true });
-        if (o.json)
-          printJson({
-            ok: true,
-            tee: v.tee,
-            reportData: toHex(v.reportData),
-            initData: v.initData ? toHex(v.initData) : undefined,
-            claims: v.claims,
-          });
+        if (o.json) printJson(verifiedJson(v));
         say(
           `snp evidence verified: ${String(v.claims.product)} chip, ${String(v.claims.vek)} chain to AMD's root, measurement ${String(v.claims.measurement)}`,
         );

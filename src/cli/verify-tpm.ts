@@ -5,7 +5,7 @@ import { constantTimeEqual, fromHex, padTo, toHex } from '../lib/bytes.ts';
 import type { EvidenceVerifier, VerifiedEvidence, VerifyContext } from '../attest/index.ts';
 import type { HardwareVerifier, SnpHardwareInput, TdxHardwareInput } from '../attest/azure/index.ts';
 import { action, printJson, say } from './output.ts';
-import { appraiseVerified, readInputFile, verifyContext } from './verify-input.ts';
+import { appraiseVerified, readInputFile, verifiedJson, verifyContext } from './verify-input.ts';
 
 interface VerifyOpts {
   collateral?: string;
@@ -31,14 +31,7 @@ function checkNonce(v: VerifiedEvidence, nonceHex: string | undefined, code: Err
 }
 
 function show(v: VerifiedEvidence, o: VerifyOpts): void {
-  if (o.json)
-    printJson({
-      ok: true,
-      tee: v.tee,
-      reportData: toHex(v.reportData),
-      initData: v.initData ? toHex(v.initData) : undefined,
-      claims: v.claims,
-    });
+  if (o.json) printJson(verifiedJson(v));
   say(
     `${v.tee} evidence verified; quote nonce ${toHex(v.reportData)}${v.initData ? `, PCR 8 ${toHex(v.initData)}` : ''}`,
   );

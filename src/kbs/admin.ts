@@ -5,7 +5,7 @@ import {
   DEFAULT_ATTESTATION_POLICY,
   DEFAULT_RESOURCE_POLICY,
 } from '../policy/index.ts';
-import type { Store, ResourceInfo, AuditRecord, AuditCount, AuditCountQuery } from '../store/index.ts';
+import type { Store, ResourceInfo, AuditRecord, AuditCount, AuditCountQuery, AuditQuery } from '../store/index.ts';
 import type { ManifestSecret } from '../manifest/index.ts';
 import { parseManifest, checkUpdate, type ManifestSignature } from './manifest.ts';
 import { createHash, randomBytes } from 'node:crypto';
@@ -177,13 +177,7 @@ export class Admin {
     return this.store.auditHead();
   }
 
-  queryAudit(q: {
-    afterSeq?: number;
-    kind?: string;
-    outcome?: string;
-    since?: Date;
-    limit?: number;
-  }): Promise<AuditRecord[]> {
+  queryAudit(q: AuditQuery): Promise<AuditRecord[]> {
     return this.store.queryAudit({ ...q, limit: Math.min(q.limit ?? 100, 1000) });
   }
 

@@ -1,12 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errorKind, isCloakError, type CloakError } from '../lib/index.ts';
 import { tdxVerifier, sgxVerifier, snpVerifier } from '../attest/index.ts';
-import { openStore } from '../store/index.ts';
 import { KeyBroker, TokenIssuer, KBS_ERRORS } from './index.ts';
 import { testdata } from '../lib/testing/testdata.ts';
+import { attestOnce, memoryStore, teePubkey } from './testing/broker.ts';
 
 const EV = testdata('evidence');
 const shared = EV.path;
@@ -25,7 +24,7 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
     `KBS with tee ${tee}: real quote verifies, report-data binding is enforced, tampering refused`,
     { skip: EV.skip },
     async () => {
-      const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+      const store = await memoryStore();
       const collateral = JSON.parse(readFileSync(shared(collateralFile), 'utf8'));
       const tokens = await TokenIssuer.load(store, 'test');
       const broker = new KeyBroker({
@@ -36,20 +35,8 @@ for (const [tee, verifier, quoteFile, collateralFile, at] of [
         trust: { dcap: { collateral } },
       });
       const quote = readFileSync(shared(quoteFile));
-      const jwk = {
-        ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
-          string,
-          string
-        >),
-        alg: 'ECDH-ES+A256KW',
-      };
-      const attest = async (q: Buffer) => {
-        const s = await broker.auth({ version: '0.4.0', tee });
-        return broker.attest(s.sessionId, {
-          'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
-          'tee-evidence': { primary_evidence: { quote: q.toString('base64') }, additional_evidence: '' },
-        });
-      };
+      const jwk = teePubkey();
+      const attest = (q: Buffer) => attestOnce(broker, tee, { quote: q.toString('base64') }, jwk);
       await assert.rejects(
         attest(quote),
         (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH') && errorKind(e as CloakError, KBS_ERRORS) === 'unauthorized',
@@ -76,7 +63,7 @@ test(
   'KBS with tee snp: the real CoCo SNP evidence (Genoa, VCEK in cert_chain) verifies, then the binding is enforced; a tampered report is refused',
   { skip: EV.skip },
   async () => {
-    const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+    const store = await memoryStore();
     const tokens = await TokenIssuer.load(store, 'test');
     const broker = new KeyBroker({
       store,
@@ -85,20 +72,8 @@ test(
       clock: () => new Date('2025-06-01T00:00:00Z'),
     });
     const evidence = JSON.parse(readFileSync(shared('coco/snp-evidence.json'), 'utf8'));
-    const jwk = {
-      ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
-        string,
-        string
-      >),
-      alg: 'ECDH-ES+A256KW',
-    };
-    const attest = async (e: unknown) => {
-      const s = await broker.auth({ version: '0.4.0', tee: 'snp' });
-      return broker.attest(s.sessionId, {
-        'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
-        'tee-evidence': { primary_evidence: e, additional_evidence: '' },
-      });
-    };
+    const jwk = teePubkey();
+    const attest = (e: unknown) => attestOnce(broker, 'snp', e, jwk);
     await assert.rejects(attest(evidence), (e) => isCloakError(e, 'KBS_REPORT_DATA_MISMATCH'));
     const tampered = structuredClone(evidence);
     tampered.attestation_report.guest_svn = 1;

@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { errorKind, isCloakError, initDataText, type CloakError } from '../lib/index.ts';
 import { makeAzSnpVtpmVerifier, verifySnpReport, type EvidenceVerifier } from '../attest/index.ts';
-import { openStore } from '../store/index.ts';
 import { KeyBroker, TokenIssuer, KBS_ERRORS } from './index.ts';
 import { testdata } from '../lib/testing/testdata.ts';
+import { attestOnce, memoryStore, teePubkey } from './testing/broker.ts';
 
 const EV = testdata('evidence');
 const evidence = EV.skip ? undefined : EV.json('az-snp-vtpm/evidence-v2.json');
@@ -29,7 +28,7 @@ test(
   'init-data on a real az-snp-vtpm capture: a sha384 digest PCR 8 cannot hold is refused, a sha256 one PCR 8 does not hold is a mismatch',
   { skip: EV.skip },
   async () => {
-    const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+    const store = await memoryStore();
     try {
       const broker = new KeyBroker({
         store,
@@ -37,21 +36,8 @@ test(
         verifiers: [reportDataRelaxed(makeAzSnpVtpmVerifier((i, ctx) => verifySnpReport(i, ctx)))],
         clock: () => at,
       });
-      const jwk = {
-        ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
-          string,
-          string
-        >),
-        alg: 'ECDH-ES+A256KW',
-      };
-      const attest = async (body: string) => {
-        const s = await broker.auth({ version: '0.4.0', tee: 'az-snp-vtpm' });
-        return broker.attest(s.sessionId, {
-          'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
-          'tee-evidence': { primary_evidence: evidence, additional_evidence: '' },
-          'init-data': { format: 'toml', body },
-        });
-      };
+      const jwk = teePubkey();
+      const attest = (body: string) => attestOnce(broker, 'az-snp-vtpm', evidence, jwk, body);
       const sha256 = initDataText({ 'cloak.toml': 'name = "app"\n' });
       await assert.rejects(
         attest(sha256.replace('algorithm = "sha256"', 'algorithm = "sha384"')),

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { errorKind, isCloakError, type CloakError } from '../lib/index.ts';
 import { workloadInitData } from '../manifest/index.ts';
 import { tdxVerifier, sgxVerifier, snpVerifier, type EvidenceVerifier, type VerifyContext } from '../attest/index.ts';
-import { openStore } from '../store/index.ts';
 import { DEFAULT_ATTESTATION_POLICY } from '../policy/index.ts';
 import { KeyBroker, TokenIssuer, readEar, KBS_ERRORS } from './index.ts';
 import { testdata } from '../lib/testing/testdata.ts';
+import { attestOnce, memoryStore, teePubkey } from './testing/broker.ts';
 
 const EV = testdata('evidence');
 // Without the captures the cases below hold nothing and every test is skipped.
@@ -99,7 +99,7 @@ for (const c of cases) {
       assert.equal(typeof measured, 'string', `the ${c.tee} verifier reports the common "measurement" claim`);
 
       const release = async (manifestMeasurement: string) => {
-        const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+        const store = await memoryStore();
         try {
           const text = manifestText(c.tee, manifestMeasurement);
           // Stored as the admin API stores a manifest once its owner signatures checked out.
@@ -121,19 +121,8 @@ for (const c of cases) {
             trust: c.trust,
             clock: () => new Date(c.at),
           });
-          const jwk = {
-            ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
-              string,
-              string
-            >),
-            alg: 'ECDH-ES+A256KW',
-          };
-          const s = await broker.auth({ version: '0.4.0', tee: c.tee });
-          const token = await broker.attest(s.sessionId, {
-            'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as any },
-            'tee-evidence': { primary_evidence: c.evidence, additional_evidence: '' },
-            'init-data': { format: 'toml', body: initData },
-          });
+          const jwk = teePubkey();
+          const token = await attestOnce(broker, c.tee, c.evidence, jwk, initData);
           const status = readEar(await tokens.verify(token, new Date(c.at))).status;
           assert.equal(
             status,

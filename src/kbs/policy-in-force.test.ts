@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { errorKind, isCloakError } from '../lib/index.ts';
 import { sampleVerifier, runtimeDataDigest } from '../attest/index.ts';
-import { openStore } from '../store/index.ts';
 import { KeyBroker, TokenIssuer, toProblem, KBS_ERRORS } from './index.ts';
+import { memoryStore, teePubkey } from './testing/broker.ts';
 
 const policy = (allowInsecure: string, executables = '0') =>
   `version: 1\nallowInsecure: ${allowInsecure}\ntrustVector:\n  hardware: "2"\n  executables: '${executables}'\n`;
 
 async function sampleToken(allowInsecure = '[sample]') {
-  const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
+  const store = await memoryStore();
   await store.setPolicy('attestation', policy(allowInsecure));
   await store.putResource('default/secret/x', Buffer.from('x'));
   const broker = new KeyBroker({
@@ -18,17 +17,11 @@ async function sampleToken(allowInsecure = '[sample]') {
     tokens: await TokenIssuer.load(store, 'cloak-test'),
     verifiers: [sampleVerifier],
   });
-  const jwk = {
-    ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }) as Record<
-      string,
-      string
-    >),
-    alg: 'ECDH-ES+A256KW',
-  };
+  const jwk = teePubkey();
   const s = await broker.auth({ version: '0.4.0', tee: 'sample' });
   const attest = () =>
     broker.attest(s.sessionId, {
-      'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk as never },
+      'runtime-data': { nonce: s.nonce, 'tee-pubkey': jwk },
       'tee-evidence': {
         primary_evidence: { svn: '1', report_data: runtimeDataDigest(s.nonce, jwk).toString('base64') },
         additional_evidence: '',

@@ -87,15 +87,7 @@ export async function encryptImage(
     });
     encrypted++;
   }
-  await copyBlob(src, dst, manifest.config);
-  const out: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: toOci(manifest.config),
-    layers,
-    ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
-  };
-  return { manifest: dst.tag(dstTag, out), encrypted };
+  return { manifest: await writeManifest(src, dst, dstTag, manifest, layers), encrypted };
 }
 
 /** Unwraps a layer's options: with a JWE private key, or with KEKs fetched from the KBS. */
@@ -225,6 +217,17 @@ export async function decryptImage(
     });
     decrypted++;
   }
+  return { manifest: await writeManifest(src, dst, dstTag, manifest, layers), decrypted };
+}
+
+/** Copies the config and tags an OCI manifest of `layers` with the source's config and annotations. */
+async function writeManifest(
+  src: OciLayout,
+  dst: OciLayout,
+  dstTag: string,
+  manifest: ImageManifest,
+  layers: Descriptor[],
+): Promise<Descriptor> {
   await copyBlob(src, dst, manifest.config);
   const out: ImageManifest = {
     schemaVersion: 2,
@@ -233,7 +236,7 @@ export async function decryptImage(
     layers,
     ...(manifest.annotations ? { annotations: manifest.annotations } : {}),
   };
-  return { manifest: dst.tag(dstTag, out), decrypted };
+  return dst.tag(dstTag, out);
 }
 
 async function copyBlob(src: OciLayout, dst: OciLayout, d: Descriptor): Promise<void> {

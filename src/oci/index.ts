@@ -88,3 +88,4 @@ export {
   ExpansionBudget,
 } from './layer-limits.ts';
 export { OCI_ERRORS } from './errors.ts';
+export { DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS } from './runtime-defaults.ts';

@@ -1,4 +1,4 @@
-import type { ImageConfig } from '../oci/index.ts';
+import { DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS, type ImageConfig } from '../oci/index.ts';
 import { resolveUser, type ImageUser } from './user.ts';
 
 /** The parts of an OCI image config (as src/oci reads it) that decide how the process starts. */
@@ -8,23 +8,6 @@ export type ImageRunConfig = Pick<
 >;
 
 export const SECRETS_MOUNT = '/run/cloak/secrets';
-
-const CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
 
 /**
  * An OCI runtime spec (runc config.json) for the image's process: entrypoint
@@ -97,7 +80,7 @@ export function runtimeSpec(opts: {
       args,
       env,
       cwd: image.WorkingDir || '/',
-      capabilities: { bounding: CAPS, effective: CAPS, permitted: CAPS },
+      capabilities: { bounding: [...DEFAULT_CAPS], effective: [...DEFAULT_CAPS], permitted: [...DEFAULT_CAPS] },
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
@@ -116,19 +99,8 @@ export function runtimeSpec(opts: {
         uidMappings: [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }],
         gidMappings: [{ containerID: 0, hostID: idMap.hostId, size: idMap.size }],
       }),
-      maskedPaths: [
-        '/proc/acpi',
-        '/proc/asound',
-        '/proc/kcore',
-        '/proc/keys',
-        '/proc/latency_stats',
-        '/proc/timer_list',
-        '/proc/timer_stats',
-        '/proc/sched_debug',
-        '/sys/firmware',
-        '/proc/scsi',
-      ],
-      readonlyPaths: ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'],
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
     },
   };
 }

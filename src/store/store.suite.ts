@@ -16,6 +16,7 @@ import {
   verifyAuditChain,
   MAX_COUNT_KEYS_PER_HOUR,
   OVERFLOW_SOURCE,
+  type SessionRecord,
   type Store,
 } from './index.ts';
 
@@ -31,6 +32,15 @@ export interface StoreBackend {
 }
 
 const isCode = (code: string) => (e: unknown) => isCloakError(e, code);
+
+/** An unattested session created at `now` that expires `ttlMs` later (a minute unless given; tee sim, nonce "n"). */
+function freshSession(
+  id: string,
+  now: Date,
+  { ttlMs = 60_000, tee = 'sim', nonce = 'n' }: { ttlMs?: number; tee?: string; nonce?: string } = {},
+): SessionRecord {
+  return { id, tee, nonce, createdAt: now, expiresAt: new Date(now.getTime() + ttlMs), attested: false };
+}
 const WRITER = fileURLToPath(new URL('./testing/write-stream.ts', import.meta.url));
 
 export function storeSuite(
@@ -87,14 +97,7 @@ export function storeSuite(
       await store.putResource('default/secret/raw', resource);
       await store.setSecretMeta('raw-test-key', meta);
       const now = new Date();
-      await store.createSession({
-        id: 'raw-session',
-        tee: 'sim',
-        nonce: 'n',
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + 60_000),
-        attested: false,
-      });
+      await store.createSession(freshSession('raw-session', now));
       await store.updateSession('raw-session', { attested: true, token: token.toString() });
       // Sanity: the markers really are readable through the store...
       assert.deepEqual(await store.getResource('default/secret/raw'), resource);
@@ -113,14 +116,7 @@ export function storeSuite(
       await store.putResource('default/secret/k', Buffer.from('v'));
       await store.setSecretMeta('wrong-key-test', Buffer.from('m'));
       const now = new Date();
-      await store.createSession({
-        id: 'wrong-key-session',
-        tee: 'sim',
-        nonce: 'n',
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + 60_000),
-        attested: false,
-      });
+      await store.createSession(freshSession('wrong-key-session', now));
       const other = await backend.open(randomBytes(32));
       try {
         await assert.rejects(other.getResource('default/secret/k'), isCode('STORE_UNSEAL_FAILED'));
@@ -193,22 +189,8 @@ export function storeSuite(
 
     test('sessions: create, read back, update, conflict, sweep expired', async () => {
       const now = new Date('2026-01-01T00:00:00Z');
-      await store.createSession({
-        id: 's1',
-        tee: 'sim',
-        nonce: 'n1',
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + 1000),
-        attested: false,
-      });
-      await store.createSession({
-        id: 's2',
-        tee: 'sample',
-        nonce: 'n2',
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + 10_000),
-        attested: false,
-      });
+      await store.createSession(freshSession('s1', now, { ttlMs: 1000, nonce: 'n1' }));
+      await store.createSession(freshSession('s2', now, { ttlMs: 10_000, tee: 'sample', nonce: 'n2' }));
       await assert.rejects(
         store.createSession({ id: 's1', tee: 'sim', nonce: 'x', createdAt: now, expiresAt: now, attested: false }),
         isCode('STORE_CONFLICT'),
@@ -280,14 +262,7 @@ export function storeSuite(
       const replica = await backend.open(key);
       try {
         const now = new Date();
-        await store.createSession({
-          id: 'shared',
-          tee: 'sim',
-          nonce: 'n',
-          createdAt: now,
-          expiresAt: new Date(now.getTime() + 60_000),
-          attested: false,
-        });
+        await store.createSession(freshSession('shared', now));
         await replica.updateSession('shared', { attested: true, token: 'from-replica' });
         assert.equal((await store.getSession('shared'))?.token, 'from-replica');
         await replica.deleteSession('shared');
@@ -536,14 +511,7 @@ export function storeSuite(
         const now = new Date();
         for (let i = 0; i < 20; i++) {
           const id = `race-${i}`;
-          await store.createSession({
-            id,
-            tee: 'sim',
-            nonce: 'n',
-            createdAt: now,
-            expiresAt: new Date(now.getTime() + 60_000),
-            attested: false,
-          });
+          await store.createSession(freshSession(id, now));
           const outcomes = await Promise.all(
             Array.from({ length: 4 }, (_, k) =>
               (k % 2 ? replica : store).attestSession(
@@ -576,14 +544,7 @@ export function storeSuite(
       );
       // The winner's audit record commits with the session or not at all.
       const now = new Date();
-      await store.createSession({
-        id: 'race-bad-audit',
-        tee: 'sim',
-        nonce: 'n',
-        createdAt: now,
-        expiresAt: new Date(now.getTime() + 60_000),
-        attested: false,
-      });
+      await store.createSession(freshSession('race-bad-audit', now));
       await assert.rejects(
         store.attestSession('race-bad-audit', { token: 't' }, { kind: '', outcome: 'ok' }),
         isCode('STORE_AUDIT_INVALID'),

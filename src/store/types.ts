@@ -1,3 +1,5 @@
+import type { AuditQuery } from './query.ts';
+
 /** The persistence contract; every failure is a CloakError with a STORE_* code. */
 export interface SessionRecord {
   id: string;
@@ -119,13 +121,7 @@ export interface Store {
   /** Atomic across replicas: seq = last+1, prevHash = last hash (64 zeros first), hash = sha256 hex of canonicalJson({seq,time,prevHash,...entry}). */
   appendAudit(entry: AuditInput, now?: Date): Promise<AuditRecord>;
   /** Ascending seq; limit defaults to 100, at most 10000. */
-  queryAudit(q: {
-    afterSeq?: number;
-    kind?: string;
-    outcome?: string;
-    since?: Date;
-    limit?: number;
-  }): Promise<AuditRecord[]>;
+  queryAudit(q: AuditQuery): Promise<AuditRecord[]>;
   /**
    * Adds one to the count of (hour of `now`, source, kind, outcome, code). Bounded: an hour holds at most
    * MAX_COUNT_KEYS_PER_HOUR keys; further sources are counted under source "*". Not part of the hash chain.

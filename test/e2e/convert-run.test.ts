@@ -34,6 +34,19 @@ after(async () => {
 
 /** Plaintext that `cloak run` could leave behind: run directories that were not there before. */
 const leftovers = () => newLeftovers(runsBefore);
+/** `cloak run` of the encrypted app with the message secret. */
+const runApp = () =>
+  runCloak(
+    [
+      'run',
+      `oci:${join(dir.path, 'app-enc')}:v1`,
+      '--sim-dir',
+      join(dir.path, 'sim'),
+      '--secret',
+      'default/secret/message:message',
+    ],
+    { env: env() },
+  );
 
 test(
   'cloak convert --server stores the key and reference values; cloak run decrypts and runs it only after attestation',
@@ -56,26 +69,14 @@ test(
     );
     assert.deepEqual(inspect.layers[0].recipients, ['kbs:///default/key/app-enc-v1']);
 
-    const run = () =>
-      runCloak(
-        [
-          'run',
-          `oci:${join(dir.path, 'app-enc')}:v1`,
-          '--sim-dir',
-          join(dir.path, 'sim'),
-          '--secret',
-          'default/secret/message:message',
-        ],
-        { env: env() },
-      );
-    const refused = await run();
+    const refused = await runApp();
     assert.equal(refused.code, 1, 'the default policy refuses the simulated TEE');
     assert.match(refused.stderr, /POLICY_INSECURE_TEE/);
     assert.doesNotMatch(refused.stdout, /the app read/);
     assert.deepEqual(leftovers(), []);
 
     await allowSim(server);
-    const ok = await run();
+    const ok = await runApp();
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.stdout, 'the app read: only after attestation\n');
     assert.match(ok.stderr, /simulated: proves nothing/);
@@ -140,17 +141,7 @@ test(
       headers: { authorization: `Bearer ${server.token}` },
     });
     assert.equal(set.status, 200, set.text);
-    const r = await runCloak(
-      [
-        'run',
-        `oci:${join(dir.path, 'app-enc')}:v1`,
-        '--sim-dir',
-        join(dir.path, 'sim'),
-        '--secret',
-        'default/secret/message:message',
-      ],
-      { env: env() },
-    );
+    const r = await runApp();
     assert.equal(r.code, 1);
     assert.match(r.stderr, /KBS_POLICY_DENY.*names image sha256:[0-9a-f]{64}, which the manifest does not list/);
     assert.doesNotMatch(r.stdout, /the app read/);

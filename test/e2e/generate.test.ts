@@ -117,19 +117,21 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
       stringify(ownerManifest(alice.publicKey.export({ type: 'spki', format: 'pem' }).toString())),
     );
     const configs = writeImageConfigs(dir.path);
-    const r = await runCloak([
-      'generate',
-      join(dir.path, 'app.yaml'),
-      '--manifest',
-      join(dir.path, 'manifest.yaml'),
-      '--server',
-      'http://cloak:8080',
-      '--image-configs',
-      configs,
-      '-o',
-      join(dir.path, 'out'),
-      '--json',
-    ]);
+    const generate = (input: string, out: string) =>
+      runCloak([
+        'generate',
+        input,
+        '--manifest',
+        join(dir.path, 'manifest.yaml'),
+        '--server',
+        'http://cloak:8080',
+        '--image-configs',
+        configs,
+        '-o',
+        out,
+        '--json',
+      ]);
+    const r = await generate(join(dir.path, 'app.yaml'), join(dir.path, 'out'));
     assert.equal(r.code, 0, r.stderr);
     const objects = parseYamlStream(readFileSync(join(dir.path, 'out', 'app.yaml'), 'utf8'));
     assert.deepEqual(
@@ -167,19 +169,7 @@ test('cloak generate: multi-document sample becomes confidential, validates agai
     }
     assert.match(decodeInitData(objects[2]!.spec.template.metadata.annotations[INITDATA_ANNOTATION]), /redis-password/);
 
-    const again = await runCloak([
-      'generate',
-      join(dir.path, 'out', 'app.yaml'),
-      '--manifest',
-      join(dir.path, 'manifest.yaml'),
-      '--server',
-      'http://cloak:8080',
-      '--image-configs',
-      configs,
-      '-o',
-      join(dir.path, 'out2'),
-      '--json',
-    ]);
+    const again = await generate(join(dir.path, 'out', 'app.yaml'), join(dir.path, 'out2'));
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout).changes, []);
     assert.equal(

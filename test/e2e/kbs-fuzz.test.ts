@@ -1,11 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
-import { simAttest } from '../../src/attest/sim/index.ts';
 import { startSimCloak, allowSim, http, tempDir, type CloakServer } from './harness.ts';
-import { KbsClient, teeKey, bindingDigest, attestPayload } from './kbs-client.ts';
+import { KbsClient, teeKey, attestPayload } from './kbs-client.ts';
+import { readSimDevice, teeEvidence } from './tee-evidence.ts';
 
 let server: CloakServer;
 let dir: ReturnType<typeof tempDir>;
@@ -55,28 +53,13 @@ function mutate(v: any, depth = 0): any {
 }
 
 test('fuzz: 400 mutated attest requests (sim evidence) never crash the server, never 5xx, never release', async () => {
-  const device = {
-    deviceKeyPem: readFileSync(join(dir.path, 'sim', 'device.key'), 'utf8'),
-    deviceCertPem: readFileSync(join(dir.path, 'sim', 'device.pem'), 'utf8'),
-  };
+  const device = readSimDevice(join(dir.path, 'sim'));
   const key = teeKey('EC');
   const statuses = new Map<number, number>();
   for (let i = 0; i < 400; i++) {
     const client = new KbsClient(server.url);
     const { nonce } = await client.auth('sim');
-    const rd = Buffer.alloc(64);
-    bindingDigest(nonce!, key.jwk).copy(rd);
-    const evidence = simAttest(
-      {
-        version: 1,
-        debug: false,
-        tcb: 1n,
-        measurement: createHash('sha384').update('x').digest(),
-        hostData: Buffer.alloc(32),
-        reportData: rd,
-      },
-      device,
-    );
+    const evidence = teeEvidence('sim', nonce!, key, device, { measured: 'x' });
     const payload = mutate(attestPayload(nonce!, key, evidence));
     const res = await http('POST', `${server.url}/kbs/v0/attest`, {
       body: payload,

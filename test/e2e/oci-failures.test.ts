@@ -1,6 +1,5 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, readFileSync, readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,13 +13,9 @@ import {
 } from '../../src/oci/index.ts';
 import { runCloak, tempDir } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
-import { startRegistry, registryAvailable, skopeo } from '../support/registry.ts';
+import { startRegistry, skopeo, registrySkopeoSkip } from '../support/registry.ts';
 
-const has = (bin: string) => spawnSync(bin, ['--version']).status === 0;
-const skip =
-  registryAvailable() && has('skopeo') && existsSync('/bin/busybox')
-    ? false
-    : 'needs docker-registry, skopeo and busybox-static';
+const skip = registrySkopeoSkip();
 
 let dir: ReturnType<typeof tempDir>;
 let registry: Awaited<ReturnType<typeof startRegistry>>;

@@ -1,20 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { runCloak, tempDir } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
-import { startRegistry, registryAvailable, skopeo } from '../support/registry.ts';
+import { startRegistry, skopeo, registrySkopeoSkip } from '../support/registry.ts';
 
-const has = (bin: string) => spawnSync(bin, ['--version']).status === 0;
-const skip =
-  registryAvailable() && has('skopeo') && existsSync('/bin/busybox')
-    ? false
-    : 'needs docker-registry, skopeo and busybox-static';
+const skip = registrySkopeoSkip();
 
 let dir: ReturnType<typeof tempDir>;
 let registry: Awaited<ReturnType<typeof startRegistry>>;

@@ -1,8 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
@@ -10,7 +10,7 @@ import { x509 } from '../../src/lib/index.ts';
 import { OciLayout, buildImage } from '../../src/oci/index.ts';
 import { runCloak, tempDir } from './harness.ts';
 import { busyboxLayerTar } from '../support/busybox-layer.ts';
-import { registryAvailable, REGISTRY_BIN } from '../support/registry.ts';
+import { REGISTRY_BIN, registrySkopeoSkip } from '../support/registry.ts';
 import { freePort } from '../support/net.ts';
 
 // Asynchronous: the token service runs in this process, so a blocking spawnSync would deadlock skopeo's token request.
@@ -29,11 +29,7 @@ function skopeo(...args: string[]): Promise<{ status: number | null; stderr: str
 // docker-registry configured for token auth (the Docker Hub / GHCR flow): 401 + WWW-Authenticate: Bearer realm=…,
 // a token service (a small fastify app here, on loopback) that checks Basic credentials and issues ES256 JWTs whose
 // x5c certificate the registry trusts through its rootcertbundle.
-const has = (bin: string) => spawnSync(bin, ['--version']).status === 0;
-const skip =
-  registryAvailable() && has('skopeo') && existsSync('/bin/busybox')
-    ? false
-    : 'needs docker-registry, skopeo and busybox-static';
+const skip = registrySkopeoSkip();
 const SERVICE = 'cloak-test-registry';
 const ISSUER = 'cloak-test-issuer';
 const USER = 'alice';

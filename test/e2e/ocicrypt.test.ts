@@ -47,16 +47,26 @@ async function plainImage(dir: string) {
   return layout;
 }
 
+/** Runs `body` in a fresh temp dir with RSA and EC key files and a two-layer plain image; removes the dir after. */
+async function withImage(
+  prefix: string,
+  body: (t: ReturnType<typeof tempDir>, k: ReturnType<typeof keys>, plain: OciLayout) => Promise<void>,
+): Promise<void> {
+  const t = tempDir(prefix);
+  try {
+    await body(t, keys(t.path), await plainImage(t.path));
+  } finally {
+    t.remove();
+  }
+}
+
 const layerDigests = (layout: OciLayout, tag: string) => layout.resolve(tag).manifest.layers.map((l) => l.digest);
 
 test(
   'skopeo encrypts (RSA and EC) → Cloak decrypts → the layers are the original ones; umoci unpacks the result',
   { skip },
-  async () => {
-    const t = tempDir('cloak-ocicrypt-');
-    try {
-      const k = keys(t.path);
-      const plain = await plainImage(t.path);
+  () =>
+    withImage('cloak-ocicrypt-', async (t, k, plain) => {
       for (const kind of ['rsa', 'ec'] as const) {
         const enc = join(t.path, `skopeo-${kind}`);
         const r = skopeo('copy', '--encryption-key', `jwe:${k[kind]!.pub}`, `oci:${plain.dir}:v1`, `oci:${enc}:v1`);
@@ -76,20 +86,14 @@ test(
         assert.equal(unpack.status, 0, unpack.stderr);
         assert.equal(readFileSync(join(t.path, `bundle-${kind}`, 'rootfs', 'etc', 'motd'), 'utf8'), 'second layer\n');
       }
-    } finally {
-      t.remove();
-    }
-  },
+    }),
 );
 
 test(
   'Cloak encrypts (jwe: RSA and EC recipients) → skopeo --decryption-key → the layers are the original ones',
   { skip },
-  async () => {
-    const t = tempDir('cloak-ocicrypt-');
-    try {
-      const k = keys(t.path);
-      const plain = await plainImage(t.path);
+  () =>
+    withImage('cloak-ocicrypt-', async (t, k, plain) => {
       const enc = OciLayout.create(join(t.path, 'cloak-enc'));
       const pubs = ['rsa', 'ec'].map((n) => createPublicKey(readFileSync(k[n]!.pub)));
       const r = await encryptImage(plain, 'v1', enc, 'v1', { recipients: pubs });
@@ -101,20 +105,14 @@ test(
         assert.equal(s.status, 0, s.stderr);
         assert.deepEqual(layerDigests(OciLayout.open(dec), 'v1'), layerDigests(plain, 'v1'));
       }
-    } finally {
-      t.remove();
-    }
-  },
+    }),
 );
 
 test(
   'a tampered encrypted layer is refused with OCI_HMAC_MISMATCH and nothing is tagged; the wrong key opens nothing',
   { skip },
-  async () => {
-    const t = tempDir('cloak-ocicrypt-');
-    try {
-      const k = keys(t.path);
-      const plain = await plainImage(t.path);
+  () =>
+    withImage('cloak-ocicrypt-', async (t, k, plain) => {
       const enc = OciLayout.create(join(t.path, 'enc'));
       const kek = randomBytes(32);
       await encryptImage(plain, 'v1', enc, 'v1', {
@@ -164,20 +162,14 @@ test(
         decryptImage(enc, 'v1', out, 'v1', { privateKey: createPrivateKey(readFileSync(k.rsa!.priv)) }),
         (e) => isCloakError(e, 'OCI_BLOB_MISSING'),
       );
-    } finally {
-      t.remove();
-    }
-  },
+    }),
 );
 
 test(
   'docker-archive: skopeo writes an archive → cloak convert reads it → skopeo decrypts → same layer content as the archive',
   { skip },
-  async () => {
-    const t = tempDir('cloak-archive-');
-    try {
-      const k = keys(t.path);
-      const plain = await plainImage(t.path);
+  () =>
+    withImage('cloak-archive-', async (t, k, plain) => {
       const archive = join(t.path, 'app.tar');
       assert.equal(skopeo('copy', `oci:${plain.dir}:v1`, `docker-archive:${archive}:app:v1`).status, 0);
       const r = spawnSync(
@@ -216,8 +208,5 @@ test(
       );
       assert.equal(bad.status, 1);
       assert.match(bad.stderr, /OCI_/);
-    } finally {
-      t.remove();
-    }
-  },
+    }),
 );

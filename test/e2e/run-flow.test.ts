@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { isCloakError } from '../../src/lib/index.ts';
 import { runConfidential, runInitData, type RunnableImage } from '../../src/runtime/index.ts';
+
+type SecretRequest = NonNullable<Parameters<typeof runConfidential>[0]['secrets']>[number];
 import { startSimCloak, allowSim, http, tempDir, type CloakServer, setResource } from './harness.ts';
 import { newLeftovers, runLeftovers } from '../support/run-leftovers.ts';
 import { busyboxLayerTar, streamOf } from '../support/busybox-layer.ts';
@@ -47,31 +49,36 @@ function image(): RunnableImage {
 /** Plaintext that `cloak run` could leave behind: run directories that were not there before. */
 const leftovers = () => newLeftovers(runsBefore);
 
+/** Runs the image expecting a refusal with `code` before anything starts: no layer opened, no output, nothing left. */
+async function assertRefusedBeforeStart(secrets: SecretRequest[], code: string): Promise<void> {
+  let opened = false;
+  const img = image();
+  img.layers[0]!.open = async () => {
+    opened = true;
+    return streamOf(layer);
+  };
+  let out = '';
+  await assert.rejects(
+    runConfidential({
+      image: img,
+      server: server.url,
+      simDir: join(dir.path, 'sim'),
+      secrets,
+      stdio: 'pipe',
+      onOutput: (c) => (out += c),
+    }),
+    (e) => isCloakError(e, code),
+  );
+  assert.equal(opened, false, 'no layer was opened');
+  assert.equal(out, '', 'the container never started');
+  assert.deepEqual(leftovers(), []);
+}
+
 test(
   'refused under a policy that denies sim: nothing decrypted or started, nothing left on disk',
   { skip },
   async () => {
-    let opened = false;
-    const img = image();
-    img.layers[0]!.open = async () => {
-      opened = true;
-      return streamOf(layer);
-    };
-    let out = '';
-    await assert.rejects(
-      runConfidential({
-        image: img,
-        server: server.url,
-        simDir: join(dir.path, 'sim'),
-        secrets: [{ resource: 'default/secret/greeting', file: 'greeting' }],
-        stdio: 'pipe',
-        onOutput: (c) => (out += c),
-      }),
-      (e) => isCloakError(e, 'POLICY_INSECURE_TEE'),
-    );
-    assert.equal(opened, false, 'no layer was opened');
-    assert.equal(out, '', 'the container never started');
-    assert.deepEqual(leftovers(), []);
+    await assertRefusedBeforeStart([{ resource: 'default/secret/greeting', file: 'greeting' }], 'POLICY_INSECURE_TEE');
   },
 );
 
@@ -125,27 +132,7 @@ for (const [what, secrets, code] of [
         body: { value: Buffer.from([0x41, 0x00, 0x42]).toString('base64') },
         headers: admin(),
       });
-      let opened = false;
-      const img = image();
-      img.layers[0]!.open = async () => {
-        opened = true;
-        return streamOf(layer);
-      };
-      let out = '';
-      await assert.rejects(
-        runConfidential({
-          image: img,
-          server: server.url,
-          simDir: join(dir.path, 'sim'),
-          secrets: [...secrets],
-          stdio: 'pipe',
-          onOutput: (c) => (out += c),
-        }),
-        (e) => isCloakError(e, code),
-      );
-      assert.equal(opened, false, 'no layer was opened');
-      assert.equal(out, '', 'the container never started');
-      assert.deepEqual(leftovers(), []);
+      await assertRefusedBeforeStart([...secrets], code);
     },
   );
 }

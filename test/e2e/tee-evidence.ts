@@ -18,13 +18,16 @@ export function readSimDevice(dir: string): SimDevice {
   };
 }
 
-/** Evidence binding `nonce` and `key`: CoCo's `sample` form, or a report of the simulated TEE signed by `device`. */
+/**
+ * Evidence binding `nonce` and `key`: CoCo's `sample` form, or a report of the simulated TEE signed by `device`
+ * (its measurement the SHA-384 of `measured`, "app" unless given).
+ */
 export function teeEvidence(
   tee: string,
   nonce: string,
   key: TeeKey,
   device: SimDevice,
-  opts: { debug?: boolean; initData?: string } = {},
+  opts: { debug?: boolean; initData?: string; measured?: string } = {},
 ) {
   const digest = bindingDigest(nonce, key.jwk);
   if (tee === 'sample') return { svn: '1', report_data: digest.toString('base64') };
@@ -36,7 +39,9 @@ export function teeEvidence(
       version: 1,
       debug: opts.debug ?? false,
       tcb: 1n,
-      measurement: createHash('sha384').update('app').digest(),
+      measurement: createHash('sha384')
+        .update(opts.measured ?? 'app')
+        .digest(),
       hostData,
       reportData,
     },

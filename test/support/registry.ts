@@ -7,6 +7,14 @@ import { join } from 'node:path';
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 export const registryAvailable = () => existsSync(REGISTRY_BIN);
 
+/** Why a test that moves busybox images through docker-registry with skopeo cannot run on this machine, or false. */
+export function registrySkopeoSkip(): string | false {
+  const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0;
+  return registryAvailable() && hasSkopeo && existsSync('/bin/busybox')
+    ? false
+    : 'needs docker-registry, skopeo and busybox-static';
+}
+
 /** Starts Debian's docker-registry (the CNCF distribution server) on a loopback port with storage in a temp dir. */
 export async function startRegistry(): Promise<{ host: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'cloak-registry-'));

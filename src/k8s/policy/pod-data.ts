@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { CloakError } from '../../lib/index.ts';
+import { DEFAULT_CAPS, MASKED_PATHS, READONLY_PATHS } from '../../oci/index.ts';
 import type { ImageConfig } from './image-config.ts';
 import { imageGroupsOf, resolveImageUser } from './image-users.ts';
 import type { AgentPolicyOptIns } from './opt-ins.ts';
@@ -71,23 +72,8 @@ export interface PodPolicy {
   containers: ContainerPolicy[];
 }
 
-// Container runtime defaults (containerd's CRI plugin, as the Kata vectors record them).
-export const DEFAULT_CAPS = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_NET_RAW',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
+// The container runtime defaults (src/oci), which the tests and the k8s barrel name from here.
+export { DEFAULT_CAPS };
 const ALL_CAPS = [
   'CAP_CHOWN',
   'CAP_DAC_OVERRIDE',
@@ -131,19 +117,6 @@ const ALL_CAPS = [
   'CAP_BPF',
   'CAP_CHECKPOINT_RESTORE',
 ];
-const MASKED_PATHS = [
-  '/proc/acpi',
-  '/proc/asound',
-  '/proc/kcore',
-  '/proc/keys',
-  '/proc/latency_stats',
-  '/proc/timer_list',
-  '/proc/timer_stats',
-  '/proc/sched_debug',
-  '/sys/firmware',
-  '/proc/scsi',
-];
-const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 const SANDBOX_SYSCTLS = { 'net.ipv4.ip_unprivileged_port_start': '0', 'net.ipv4.ping_group_range': '0 2147483647' };
 const NAMESPACES = [
   { Type: 'ipc', Path: '' },
@@ -385,8 +358,8 @@ function sandboxContainer(pod: Obj): ContainerPolicy {
     gpus: 0,
     fs_group: null,
     namespaces: NAMESPACES,
-    masked_paths: MASKED_PATHS,
-    readonly_paths: READONLY_PATHS,
+    masked_paths: [...MASKED_PATHS],
+    readonly_paths: [...READONLY_PATHS],
     sysctls: SANDBOX_SYSCTLS,
     exec: [],
     exec_opt_in: [],
@@ -452,8 +425,8 @@ function appContainer(r: ResolvedContainer, pod: Obj, optIns: AgentPolicyOptIns,
         ? { group_id: Number(fsGroup), group_change_policy: psc.fsGroupChangePolicy === 'OnRootMismatch' ? 1 : 0 }
         : null,
     namespaces: NAMESPACES,
-    masked_paths: privileged ? [] : MASKED_PATHS,
-    readonly_paths: privileged ? [] : READONLY_PATHS,
+    masked_paths: privileged ? [] : [...MASKED_PATHS],
+    readonly_paths: privileged ? [] : [...READONLY_PATHS],
     sysctls,
     exec: execCommands(c),
     exec_opt_in: optIns.exec.filter((e) => e.container === c.name).map((e) => e.command),

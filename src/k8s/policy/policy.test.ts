@@ -118,6 +118,36 @@ const mutate = (base: any, f: (r: any) => void) => {
 };
 const mount = (r: any, dest: string) => r.OCI.Mounts.find((m: any) => m.destination === dest);
 
+/** An empty CreateSandboxRequest with the members of `input` set. */
+const createSandbox = (input: Record<string, unknown>) => ({
+  kind: 'CreateSandboxRequest',
+  input: {
+    hostname: '',
+    dns: [],
+    storages: [],
+    sandbox_pidns: false,
+    sandbox_id: '',
+    guest_hook_path: '',
+    kernel_modules: [],
+    ...input,
+  },
+});
+
+/** A CopyFileRequest of a 10-byte regular file, owned by root, to `path`. */
+const copyFile = (path: string, mode = 0o644) => ({
+  kind: 'CopyFileRequest',
+  input: {
+    path,
+    file_type: 'Regular',
+    symlink_target: null,
+    file_size: 10,
+    file_mode: mode,
+    dir_mode: 0o755,
+    uid: 0,
+    gid: 0,
+    offset: 0,
+  },
+});
 test('the pod as generated starts: sandbox, Cloak agent and app are each allowed', { skip }, async () => {
   const { policy, data } = await generated(deployment());
   assert.deepEqual(
@@ -355,104 +385,12 @@ test(
         'new policy',
         { kind: 'SetPolicyRequest', input: { policy: 'package agent_policy\ndefault ExecProcessRequest := true\n' } },
       ],
-      [
-        'copy hosts into the share',
-        {
-          kind: 'CopyFileRequest',
-          input: {
-            path: hosts,
-            file_type: 'Regular',
-            symlink_target: null,
-            file_size: 10,
-            file_mode: 0o644,
-            dir_mode: 0o755,
-            uid: 0,
-            gid: 0,
-            offset: 0,
-          },
-        },
-      ],
-      [
-        'copy to /etc/passwd',
-        {
-          kind: 'CopyFileRequest',
-          input: {
-            path: '/etc/passwd',
-            file_type: 'Regular',
-            symlink_target: null,
-            file_size: 10,
-            file_mode: 0o644,
-            dir_mode: 0o755,
-            uid: 0,
-            gid: 0,
-            offset: 0,
-          },
-        },
-      ],
-      [
-        'copy into a rootfs',
-        {
-          kind: 'CopyFileRequest',
-          input: {
-            path: `/run/kata-containers/${app.container_id}/rootfs/bin/sh`,
-            file_type: 'Regular',
-            symlink_target: null,
-            file_size: 10,
-            file_mode: 0o755,
-            dir_mode: 0o755,
-            uid: 0,
-            gid: 0,
-            offset: 0,
-          },
-        },
-      ],
-      [
-        'copy out through ..',
-        {
-          kind: 'CopyFileRequest',
-          input: {
-            path: `${hosts}/../../../../etc/shadow`,
-            file_type: 'Regular',
-            symlink_target: null,
-            file_size: 10,
-            file_mode: 0o644,
-            dir_mode: 0o755,
-            uid: 0,
-            gid: 0,
-            offset: 0,
-          },
-        },
-      ],
-      [
-        'sandbox with a kernel module',
-        {
-          kind: 'CreateSandboxRequest',
-          input: {
-            hostname: '',
-            dns: [],
-            storages: [],
-            sandbox_pidns: false,
-            sandbox_id: '',
-            guest_hook_path: '',
-            kernel_modules: [{ name: 'evil', parameters: [] }],
-          },
-        },
-      ],
-      [
-        'sandbox with a guest hook',
-        {
-          kind: 'CreateSandboxRequest',
-          input: {
-            hostname: '',
-            dns: [],
-            storages: [],
-            sandbox_pidns: false,
-            sandbox_id: '',
-            guest_hook_path: '/usr/share/oci/hooks',
-            kernel_modules: [],
-          },
-        },
-      ],
+      ['copy hosts into the share', copyFile(hosts)],
+      ['copy to /etc/passwd', copyFile('/etc/passwd')],
+      ['copy into a rootfs', copyFile(`/run/kata-containers/${app.container_id}/rootfs/bin/sh`, 0o755)],
+      ['copy out through ..', copyFile(`${hosts}/../../../../etc/shadow`)],
+      ['sandbox with a kernel module', createSandbox({ kernel_modules: [{ name: 'evil', parameters: [] }] })],
+      ['sandbox with a guest hook', createSandbox({ guest_hook_path: '/usr/share/oci/hooks' })],
     ]);
     assert.deepEqual(got, {
       probe: true,
