@@ -1,27 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import { stringify } from 'yaml';
 import { isCloakError } from '../lib/index.ts';
 import { readManifest } from './read.ts';
+import { ownerManifestYaml } from './testing/owner-manifest.ts';
 
 const H96 = 'ab'.repeat(48);
 const H64 = 'cd'.repeat(32);
-const doc = (referenceValues: unknown) =>
-  stringify({
-    version: 1,
-    owners: {
-      users: [
-        {
-          name: 'alice',
-          publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' })
-            .publicKey.export({ type: 'spki', format: 'pem' })
-            .toString(),
-        },
-      ],
-    },
-    workloads: [{ name: 'web', referenceValues }],
-  });
+const doc = (referenceValues: unknown) => ownerManifestYaml([{ name: 'web', referenceValues }]);
 
 test('launch reference values per TEE read into the model', () => {
   const w = readManifest(

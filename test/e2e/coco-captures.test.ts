@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { stringify } from 'yaml';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   snpVerifier,
   makeAzSnpVtpmVerifier,
@@ -14,6 +13,7 @@ import { Admin, KeyBroker, TokenIssuer } from '../../src/kbs/index.ts';
 import { buildApp } from '../../src/server/app.ts';
 import { azSnpHardware, azTdxHardware } from '../../src/server/verifiers.ts';
 import { workloadInitData } from '../../src/manifest/index.ts';
+import { ownerManifestYaml } from '../../src/manifest/testing/owner-manifest.ts';
 import { testdata } from '../../src/lib/testing/testdata.ts';
 import { CocoAttestationAgent, cdhGetResource, KbsError } from '../../src/kbs/testing/coco-aa.ts';
 
@@ -50,28 +50,15 @@ function bindingRelaxedForCaptures(verifier: EvidenceVerifier): EvidenceVerifier
 /** The server's routes in process (so the clock can sit inside the captures' certificate windows), on a loopback port. */
 async function serve(verifier: EvidenceVerifier, at: string, workload: Record<string, unknown>) {
   const store = await openStore('sqlite::memory:', { sealingKey: randomBytes(32) });
-  const text = stringify({
-    version: 1,
-    owners: {
-      users: [
-        {
-          name: 'alice',
-          publicKey: generateKeyPairSync('ec', { namedCurve: 'P-256' })
-            .publicKey.export({ type: 'spki', format: 'pem' })
-            .toString(),
-        },
-      ],
+  const text = ownerManifestYaml([
+    {
+      name: 'app',
+      tees: [verifier.tee],
+      keys: ['default/key/app'],
+      ...workload,
+      referenceValues: { initData: [INIT_DATA_DIGEST], ...(workload.referenceValues as object) },
     },
-    workloads: [
-      {
-        name: 'app',
-        tees: [verifier.tee],
-        keys: ['default/key/app'],
-        ...workload,
-        referenceValues: { initData: [INIT_DATA_DIGEST], ...(workload.referenceValues as object) },
-      },
-    ],
-  });
+  ]);
   // Stored as the admin API stores a manifest once its owner signatures checked out.
   await store.putManifest({
     version: 1,
