@@ -55,8 +55,8 @@ const entries = {
   attest: ['binding.ts'],
   // The agent speaks the KBS protocol without the broker.
   kbs: ['guest.ts'],
-  // Help text: the CLI names defaults and limits without loading the layer.
-  k8s: ['defaults.ts', 'platforms.ts'],
+  // Help text and image naming: the CLI names defaults, limits and image hosts without loading the layer.
+  k8s: ['defaults.ts', 'platforms.ts', 'guest-image.ts'],
   manifest: ['names.ts'],
   oci: ['layer-limits.ts'],
 };

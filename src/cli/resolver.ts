@@ -1,9 +1,9 @@
 import { CloakError } from '../lib/errors.ts';
+import { namesRegistryHost } from '../k8s/guest-image.ts';
 
 /** A Kubernetes image string (`nginx:1.27`, `ghcr.io/x/y:tag`, `host:5000/app`) as a docker:// reference. */
 export function kubernetesImageRef(image: string): string {
-  const first = image.split('/')[0]!;
-  const hasHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const hasHost = namesRegistryHost(image);
   const withTag = /:[^/]+$/.test(image) ? image : `${image}:latest`;
   return `docker://${hasHost ? withTag : `docker.io/${withTag}`}`;
 }

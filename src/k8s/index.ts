@@ -42,4 +42,4 @@ export { K8S_ERRORS } from './errors.ts';
 export { agentContainer, AGENT_CONTAINER, SECRETS_VOLUME, SECRETS_PATH } from './agent-container.ts';
 export { applySealedEnv, type SealingKey } from './sealed-env.ts';
 export { platformNamed, type Platform, PLATFORMS, RETIRED_RUNTIME_CLASSES } from './platforms.ts';
-export { guestImageReference } from './guest-image.ts';
+export { namesRegistryHost, guestImageReference } from './guest-image.ts';
