@@ -198,7 +198,7 @@ export class KeyBroker {
       const ear = readEar(payload);
       // The token says what was verified; whether that still suffices is for the policy in force now,
       // so tightening the attestation policy (or the reference values) revokes tokens already issued.
-      const { appraisal, launch } = await this.appraiseNow({
+      const { appraisal, launch, manifest } = await this.appraiseNow({
         tee: ear.tee,
         insecure: ear.insecure,
         claims: ear.claims,
@@ -221,7 +221,6 @@ export class KeyBroker {
           `the resource policy does not release ${path} to this workload (status ${appraisal.status})${why}`,
         );
       }
-      const manifest = await this.currentManifest();
       if (manifest) releaseByManifest(manifest, ear, input);
       const value = await store.getResource(`${repository}/${type}/${tag}`);
       if (!value) throw refused('KBS_RESOURCE_NOT_FOUND', `resource ${path} does not exist`);
@@ -241,14 +240,16 @@ export class KeyBroker {
 
   /**
    * Appraises verified claims under the attestation policy and reference values in force now; contraindicated is refused.
-   * `refs.launch` says whether the launch measurement is pinned for the workload the init-data names (launch-pins.ts).
+   * `refs.launch` says whether the launch measurement is pinned for the workload the init-data names (launch-pins.ts);
+   * the manifest it read is returned, so a release decides under that one manifest.
    */
   private async appraiseNow(
     input: Omit<AppraisalInput, 'refs'>,
-  ): Promise<{ appraisal: Appraisal; launch: LaunchCheck }> {
+  ): Promise<{ appraisal: Appraisal; launch: LaunchCheck; manifest: Manifest | undefined }> {
     const policy = await this.attestationPolicy();
     const refs = await referenceValuesForPolicy(this.opts.store);
-    const workload = workloadNamed(await this.currentManifest(), input.init_data);
+    const manifest = await this.currentManifest();
+    const workload = workloadNamed(manifest, input.init_data);
     const launch = launchOf(input, workload, refs.measurements as string[]);
     const appraisal = appraise(policy, {
       ...input,
@@ -260,7 +261,7 @@ export class KeyBroker {
         `the attestation policy contraindicates this evidence (trust vector ${JSON.stringify(appraisal.trustVector)})`,
       );
     }
-    return { appraisal, launch };
+    return { appraisal, launch, manifest };
   }
 
   private async authenticate(cred: Credential): Promise<JWTPayload> {
