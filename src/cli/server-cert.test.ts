@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { isCloakError, x509 } from '../lib/index.ts';
-import { certificateFingerprint, createSelfSignedCertificate } from '../server/tls.ts';
+import { createSelfSignedCertificate } from '../server/tls.ts';
+import { certificateFingerprint } from '../lib/index.ts';
 import { pinnedServerCert } from './server-cert.ts';
 
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;

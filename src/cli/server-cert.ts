@@ -2,8 +2,7 @@ import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { CloakError } from '../lib/errors.ts';
-import { certificateFingerprint } from '../server/index.ts';
+import { certificateFingerprint, CloakError } from '../lib/index.ts';
 
 const FINGERPRINT = /^sha256:[0-9a-f]{64}$/;
 

@@ -29,6 +29,7 @@ export const LIB_ERRORS = {
   INITDATA_ENTRY: 'invalid',
   INITDATA_INVALID: 'invalid',
   KBS_RESOURCE_PATH_INVALID: 'invalid',
+  TLS_CERT_INVALID: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
 
 type LibErrors = typeof LIB_ERRORS;

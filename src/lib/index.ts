@@ -12,7 +12,7 @@ export { fromHex, fromBase64, constantTimeEqual, padTo, toHex, toBase64, toBase6
 export { ByteReader } from './reader.ts';
 export { ByteWriter } from './writer.ts';
 export { canonicalJson } from './canonical.ts';
-export { x509, serialKey, revokedSerials } from './x509.ts';
+export { x509, serialKey, revokedSerials, certificateFingerprint } from './x509.ts';
 export {
   decodeInitData,
   initDataText,

@@ -14,7 +14,6 @@ export const SERVER_ERRORS = {
   REQUEST_TOO_DEEP: 'invalid',
   REQUEST_TOO_LARGE: 'too_large',
   REQUEST_URL_INVALID: 'invalid',
-  TLS_CERT_INVALID: 'invalid',
 } as const satisfies Record<string, ErrorKind>;
 
 type ServerErrors = typeof SERVER_ERRORS;

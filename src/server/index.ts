@@ -3,7 +3,6 @@ export { buildApp, type AppDeps } from './app.ts';
 export { startServer, type RunningServer } from './serve.ts';
 export { SERVER_ERRORS } from './errors.ts';
 export {
-  certificateFingerprint,
   isLoopbackHost,
   selfSignedNames,
   createSelfSignedCertificate,

@@ -8,16 +8,10 @@ import { request } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isCloakError } from '../lib/index.ts';
+import { certificateFingerprint, isCloakError } from '../lib/index.ts';
 import { loadServerConfig } from './config.ts';
 import { startServer } from './serve.ts';
-import {
-  certificateFingerprint,
-  createSelfSignedCertificate,
-  isLoopbackHost,
-  loadOrCreateSelfSigned,
-  readTlsFiles,
-} from './tls.ts';
+import { createSelfSignedCertificate, isLoopbackHost, loadOrCreateSelfSigned, readTlsFiles } from './tls.ts';
 
 /** GET over HTTPS trusting exactly `ca` (the pinned certificate). */
 function getPinned(url: string, ca: string): Promise<{ status: number; body: string }> {

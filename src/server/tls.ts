@@ -1,9 +1,9 @@
-import { createHash, createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CloakError, x509 } from '../lib/index.ts';
+import { certificateFingerprint, CloakError, x509 } from '../lib/index.ts';
 
 /** What the server serves HTTPS with: PEM texts and where they came from. */
 export interface TlsMaterial {
@@ -13,17 +13,6 @@ export interface TlsMaterial {
   /** `sha256:<hex>` of the certificate (DER): what `cloak generate --server-fingerprint` checks. */
   fingerprint: string;
   created: boolean;
-}
-
-/** `sha256:<hex>` over the DER of the first certificate in a PEM text. */
-export function certificateFingerprint(pem: string): string {
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(pem);
-  } catch {
-    throw new CloakError('TLS_CERT_INVALID', 'not a PEM certificate');
-  }
-  return 'sha256:' + createHash('sha256').update(cert.raw).digest('hex');
 }
 
 /** Loopback listen hosts: the only ones plain HTTP may listen on. */

@@ -15,7 +15,8 @@ import { runCloak, startCloak, tempDir, type CloakServer } from './harness.ts';
 import { validateK8s, parseYamlStream } from '../support/k8s-validate.ts';
 import { decodeInitData, readInitData } from '../../src/lib/index.ts';
 import { INITDATA_ANNOTATION } from '../../src/k8s/index.ts';
-import { certificateFingerprint, createSelfSignedCertificate } from '../../src/server/tls.ts';
+import { createSelfSignedCertificate } from '../../src/server/tls.ts';
+import { certificateFingerprint } from '../../src/lib/index.ts';
 
 const DIGEST = 'sha256:' + '3'.repeat(64);
 const APP = `nginx@${DIGEST}`;
